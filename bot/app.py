@@ -1,0 +1,123 @@
+"""Assembly of the PTB Application: one place that wires settings, database and handlers.
+
+Start-up work (migrations, command menus, checks of the channel and the moderation group)
+lives in ``post_init`` so it runs inside the application's event loop, before polling.
+"""
+
+from __future__ import annotations
+
+import logging
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
+from bot.config import Settings
+from bot.i18n import LANGUAGES, t
+from bot.services import SelfieApplication, Services
+from handlers import register_handlers
+from models.db import dialect_name, make_engine, make_sessionmaker, upgrade
+
+log = logging.getLogger(__name__)
+
+
+def build_application(settings: Settings) -> SelfieApplication:
+    engine = make_engine(settings.database.url)
+    services = Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    api_url = settings.telegram.api_url
+    application = (
+        ApplicationBuilder()
+        .application_class(SelfieApplication, kwargs={"services": services})
+        .token(settings.token)
+        .base_url(f"{api_url}/bot")
+        .base_file_url(f"{api_url}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .post_init(_on_startup)
+        .post_shutdown(_on_shutdown)
+        .build()
+    )
+    assert isinstance(application, SelfieApplication)
+    register_handlers(application)
+    return application
+
+
+async def _on_startup(application: Application) -> None:  # type: ignore[type-arg]
+    assert isinstance(application, SelfieApplication)
+    settings = application.services.settings
+    await upgrade(application.services.engine)
+    await register_commands(application.bot, settings)
+    for problem in await check_chats(application.bot, settings):
+        log.warning("%s", problem)
+    log.info(
+        "selfie-bot ready: @%s, channel %s, moderation chat %s, database %s",
+        application.bot.username,
+        settings.campaign.channel,
+        settings.moderation.chat_id,
+        dialect_name(settings.database.url),
+    )
+
+
+async def _on_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    assert isinstance(application, SelfieApplication)
+    await application.services.engine.dispose()
+
+
+def _menu(commands: tuple[Command, ...], language: str) -> list[BotCommand]:
+    return [BotCommand(c.names[language], t(language, c.description_key)) for c in commands]
+
+
+async def register_commands(bot: Bot, settings: Settings) -> None:
+    """Command menus per scope and language; the menu without language is the French one."""
+    scopes = [
+        (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+        (BotCommandScopeChat(settings.moderation.chat_id), MODERATION_COMMANDS),
+    ]
+    for scope, commands in scopes:
+        try:
+            for language in LANGUAGES:
+                await bot.set_my_commands(_menu(commands, language), scope, language)
+            await bot.set_my_commands(_menu(commands, "fr"), scope)
+        except TelegramError as error:
+            log.warning("could not set the command menu for %s: %s", scope.type, error)
+
+
+async def check_chats(bot: Bot, settings: Settings) -> list[str]:
+    """Problems with the channel and the moderation group, each one a clear sentence."""
+    problems: list[str] = []
+    channel = settings.campaign.channel
+    try:
+        await bot.get_chat(channel)
+        member = await bot.get_chat_member(channel, bot.id)
+        if member.status not in {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}:
+            problems.append(
+                f"the bot is not an administrator of the channel {channel}: "
+                "add it as an administrator allowed to post messages"
+            )
+        elif member.status == ChatMemberStatus.ADMINISTRATOR and not getattr(
+            member, "can_post_messages", False
+        ):
+            problems.append(
+                f"the bot is an administrator of the channel {channel} but may not post "
+                "messages: give it the 'Post messages' right"
+            )
+    except TelegramError as error:
+        problems.append(
+            f"the channel {channel} cannot be reached ({error}): check campaign.channel "
+            "and add the bot to the channel as an administrator"
+        )
+    group = settings.moderation.chat_id
+    try:
+        await bot.get_chat(group)
+        member = await bot.get_chat_member(group, bot.id)
+        if member.status in {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}:
+            problems.append(
+                f"the bot is not a member of the moderation group {group}: add it to the group"
+            )
+    except TelegramError as error:
+        problems.append(
+            f"the moderation group {group} cannot be reached ({error}): check "
+            "moderation.chat_id and add the bot to the group"
+        )
+    return problems

@@ -1,0 +1,25 @@
+"""The command menus, per audience: one table that handlers and ``setMyCommands`` share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command with its name in each language (both names work in every language)."""
+
+    names: dict[str, str]
+    description_key: str
+
+    @property
+    def all_names(self) -> list[str]:
+        return sorted(set(self.names.values()))
+
+
+START = Command({"fr": "start", "en": "start"}, "command.start")
+HELP = Command({"fr": "aide", "en": "help"}, "command.help")
+MODERATION_HELP = Command({"fr": "aide", "en": "help"}, "command.moderation_help")
+
+PRIVATE_COMMANDS = (START, HELP)
+MODERATION_COMMANDS = (MODERATION_HELP,)

@@ -1,0 +1,239 @@
+"""Configuration: a TOML file validated by pydantic, every problem reported by its key.
+
+Unknown keys are errors so that a typo (``chanel = …``) never passes silently, and relative
+paths are resolved against the configuration file's folder so the bot behaves the same
+whatever directory it is started from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+TOKEN_ENV = "SELFIE_BOT_TOKEN"
+CONFIG_ENV = "SELFIE_BOT_CONFIG"
+DEFAULT_CONFIG_PATH = Path("config.toml")
+
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# Telegram deep-link payloads allow A-Z, a-z, 0-9, _ and - up to 64 characters.
+_CENTRE_CODE_RE = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramSettings(_Section):
+    token: str = ""
+    api_url: str = "https://api.telegram.org"
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _TOKEN_RE.match(value):
+            raise ValueError("does not look like a token from @BotFather (digits:letters)")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+        return value.rstrip("/")
+
+
+class Sector(_Section):
+    sector: Annotated[str, Field(min_length=1, max_length=60)]
+    trades: Annotated[list[Annotated[str, Field(min_length=2, max_length=60)]], Field(min_length=1)]
+
+
+class Centre(_Section):
+    code: Annotated[str, Field(pattern=_CENTRE_CODE_RE)]
+    name: Annotated[str, Field(min_length=2, max_length=120)]
+
+
+class CampaignSettings(_Section):
+    name: Annotated[str, Field(min_length=1, max_length=80)] = "Fiers d'être apprentis"
+    channel: str | int
+    hashtags: list[Annotated[str, Field(pattern=r"^#\w+$")]] = []
+    offers_url: str | None = None
+    trades: list[Sector] = []
+    centres: list[Centre] = []
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_shape(cls, value: str | int) -> str | int:
+        if isinstance(value, int) or re.match(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$", value):
+            return value
+        raise ValueError("must be an @username or a numeric chat id")
+
+    @field_validator("offers_url")
+    @classmethod
+    def _offers_url_shape(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://\S+$", value):
+            raise ValueError("must be an http(s) URL")
+        return value or None
+
+    @field_validator("centres")
+    @classmethod
+    def _unique_codes(cls, value: list[Centre]) -> list[Centre]:
+        codes = [centre.code for centre in value]
+        duplicates = sorted({code for code in codes if codes.count(code) > 1})
+        if duplicates:
+            raise ValueError(f"centre codes must be unique: {', '.join(duplicates)}")
+        return value
+
+
+class ModerationSettings(_Section):
+    chat_id: int
+    moderators: Annotated[list[int], Field(min_length=1)]
+
+
+class ScheduleSettings(_Section):
+    timezone: str = "Europe/Paris"
+    cron: str = "0 9,13,18 * * *"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris)") from None
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as error:
+            raise ValueError(f"not a crontab expression ({error})") from None
+        return value
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///data/selfie-bot.sqlite3"
+
+    @field_validator("url")
+    @classmethod
+    def _supported_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+
+class StorageSettings(_Section):
+    path: Path = Path("data/photos")
+
+
+class Settings(_Section):
+    telegram: TelegramSettings = TelegramSettings()
+    campaign: CampaignSettings
+    moderation: ModerationSettings
+    schedule: ScheduleSettings = ScheduleSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    storage: StorageSettings = StorageSettings()
+
+    @property
+    def token(self) -> str:
+        return self.telegram.token
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, one line each, so the operator fixes them in one go."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings:
+    """Read, validate and resolve a configuration file; the environment's token wins."""
+    environ = dict(os.environ) if environ is None else environ
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: file not found (copy config.example.toml to start from)"]
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: not valid TOML ({error})"]) from None
+    return settings_from_dict(raw, base_dir=path.resolve().parent, environ=environ)
+
+
+def settings_from_dict(
+    raw: dict[str, Any], *, base_dir: Path, environ: dict[str, str] | None = None
+) -> Settings:
+    environ = {} if environ is None else environ
+    env_token = environ.get(TOKEN_ENV, "").strip()
+    if env_token:
+        raw = {**raw, "telegram": {**raw.get("telegram", {}), "token": env_token}}
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError([_describe(item, raw) for item in error.errors()]) from None
+    return _resolve_paths(settings, base_dir)
+
+
+def _describe(error: Any, raw: dict[str, Any]) -> str:
+    location = [str(part) for part in error["loc"]]
+    key = ".".join(location)
+    if error["type"] == "extra_forbidden":
+        known = _known_keys(location[:-1])
+        close = difflib.get_close_matches(location[-1], known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"{key}: unknown key{hint}"
+    if error["type"] == "missing":
+        return f"{key}: missing (required)"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key}: {message}"
+
+
+def _known_keys(location: list[str]) -> list[str]:
+    """Field names valid at a location, to suggest the intended key for a typo."""
+    model: Any = Settings
+    for part in location:
+        if part.isdigit():
+            continue
+        annotation = model.model_fields[part].annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
+            None,
+        )
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
+    storage = settings.storage.path
+    if not storage.is_absolute():
+        storage = base_dir / storage
+    url = settings.database.url
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix):
+        file_part = url.removeprefix(prefix)
+        if file_part and file_part != ":memory:" and not Path(file_part).is_absolute():
+            url = prefix + str(base_dir / file_part)
+    return settings.model_copy(
+        update={
+            "storage": StorageSettings(path=storage),
+            "database": DatabaseSettings(url=url),
+        }
+    )
+
+
+def default_config_path(environ: dict[str, str] | None = None) -> Path:
+    environ = dict(os.environ) if environ is None else environ
+    return Path(environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)

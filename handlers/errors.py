@@ -1,0 +1,36 @@
+"""Last line of defence: log the failure with its context, tell the user kindly, never crash."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.i18n import t
+from handlers.common import user_language
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not isinstance(update, Update):
+        log.error("error outside an update", exc_info=context.error)
+        return
+    chat = update.effective_chat
+    user = update.effective_user
+    log.error(
+        "error handling update %s (chat %s, user %s)",
+        update.update_id,
+        chat.id if chat else None,
+        user.id if user else None,
+        exc_info=context.error,
+    )
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    try:
+        await context.bot.send_message(chat.id, t(user_language(update), "error.generic"))
+    except TelegramError:
+        log.warning("could not tell chat %s about the error", chat.id)

@@ -1,0 +1,185 @@
+"""Configuration loading and validation: every problem is reported by its key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, settings_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+
+
+def minimal() -> dict:
+    return {
+        "telegram": {"token": "123456:ABC-def_ghi"},
+        "campaign": {"channel": "@fiersdetreapprentis"},
+        "moderation": {"chat_id": -1001, "moderators": [42]},
+    }
+
+
+def problems_of(raw: dict) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_dict(raw, base_dir=Path("/srv/bot"))
+    return caught.value.problems
+
+
+def test_example_documents_every_key_and_validates(tmp_path: Path) -> None:
+    settings = load_settings(EXAMPLE, environ={"SELFIE_BOT_TOKEN": "1:x"})
+    assert settings.campaign.centres and settings.campaign.trades
+    text = EXAMPLE.read_text(encoding="utf-8")
+    sections = {
+        "telegram": ["token", "api_url"],
+        "campaign": ["name", "channel", "hashtags", "offers_url", "trades", "centres"],
+        "moderation": ["chat_id", "moderators"],
+        "schedule": ["timezone", "cron"],
+        "database": ["url"],
+        "storage": ["path"],
+    }
+    for section, keys in sections.items():
+        assert f"[{section}]" in text
+        for key in keys:
+            assert f"{key} =" in text or f"[[{section}.{key}]]" in text, key
+    # Every key of the models appears in the example, so new keys get documented.
+    model_keys = {name for name in type(settings).model_fields}
+    assert model_keys == set(sections)
+
+
+def test_unknown_key_is_named_with_a_suggestion() -> None:
+    raw = minimal()
+    raw["campaign"]["chanel"] = "@typo"
+    assert problems_of(raw) == ["campaign.chanel: unknown key; did you mean 'channel'?"]
+
+
+def test_unknown_section_and_nested_key() -> None:
+    raw = minimal()
+    raw["databse"] = {"url": "sqlite+aiosqlite:///x.db"}
+    raw["campaign"]["centres"] = [{"code": "cfa", "nom": "CFA"}]
+    problems = problems_of(raw)
+    assert "databse: unknown key; did you mean 'database'?" in problems
+    assert "campaign.centres.0.nom: unknown key" in problems
+    assert "campaign.centres.0.name: missing (required)" in problems
+
+
+def test_every_problem_reported_at_once() -> None:
+    raw = minimal()
+    raw["moderation"] = {"chat_id": "abc", "moderators": []}
+    raw["schedule"] = {"cron": "every day", "timezone": "Europe/Dijon"}
+    raw["database"] = {"url": "mysql://x"}
+    problems = problems_of(raw)
+    keys = [problem.split(":")[0] for problem in problems]
+    assert keys == [
+        "moderation.chat_id",
+        "moderation.moderators",
+        "schedule.timezone",
+        "schedule.cron",
+        "database.url",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("telegram", "token", "not a token"),
+        ("telegram", "api_url", "ftp://x"),
+        ("campaign", "channel", "fiers"),
+        ("campaign", "offers_url", "www.example.org"),
+        ("campaign", "hashtags", ["no-hash"]),
+        ("campaign", "centres", [{"code": "cfa dijon!", "name": "CFA"}]),
+        ("campaign", "centres", [{"code": "a", "name": "CFA A"}, {"code": "a", "name": "CFA B"}]),
+    ],
+)
+def test_bad_values_are_refused(section: str, key: str, value: object) -> None:
+    raw = minimal()
+    raw[section][key] = value
+    problems = problems_of(raw)
+    assert problems and all(p.startswith(f"{section}.{key}") for p in problems), problems
+
+
+def test_environment_token_wins_over_the_file() -> None:
+    settings = settings_from_dict(
+        minimal(), base_dir=Path("/srv"), environ={"SELFIE_BOT_TOKEN": "999:from-env"}
+    )
+    assert settings.token == "999:from-env"
+    assert settings_from_dict(minimal(), base_dir=Path("/srv")).token == "123456:ABC-def_ghi"
+
+
+def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "conf" / "bot.toml"
+    path.parent.mkdir()
+    raw = minimal()
+    raw["database"] = {"url": "sqlite+aiosqlite:///data/bot.sqlite3"}
+    raw["storage"] = {"path": "photos"}
+    path.write_text(_toml(raw), encoding="utf-8")
+    settings = load_settings(path, environ={})
+    assert settings.database.url == f"sqlite+aiosqlite:///{tmp_path}/conf/data/bot.sqlite3"
+    assert settings.storage.path == tmp_path / "conf" / "photos"
+
+
+def test_missing_and_broken_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings(tmp_path / "nope.toml", environ={})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[telegram\ntoken=", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken, environ={})
+
+
+def _toml(raw: dict) -> str:
+    """A tiny TOML writer for the flat tables these tests use."""
+    lines = []
+    for section, values in raw.items():
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            rendered = f'"{value}"' if isinstance(value, str) else repr(value)
+            lines.append(f"{key} = {rendered}")
+    text = "\n".join(lines) + "\n"
+    assert tomllib.loads(text) == raw
+    return text
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+        cwd=ROOT,
+    )
+
+
+def test_check_config_command(tmp_path: Path) -> None:
+    good = run_cli("check-config", "--config", str(EXAMPLE), env={"SELFIE_BOT_TOKEN": "1:abc"})
+    assert (good.returncode, good.stdout) == (0, "ok\n")
+
+    typo = tmp_path / "typo.toml"
+    typo.write_text(EXAMPLE.read_text(encoding="utf-8").replace("cron =", "crom ="))
+    bad = run_cli("check-config", "--config", str(typo), env={"SELFIE_BOT_TOKEN": "1:abc"})
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == ["schedule.crom: unknown key; did you mean 'cron'?"]
+
+    no_token = run_cli("check-config", "--config", str(EXAMPLE))
+    assert no_token.returncode == 2
+    assert no_token.stderr.startswith("telegram.token: empty")
+
+
+def test_run_without_token_explains_botfather(tmp_path: Path) -> None:
+    result = run_cli("run", "--config", str(EXAMPLE))
+    assert result.returncode == 2
+    assert "@BotFather" in result.stderr and "SELFIE_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_texts() -> None:
+    top = run_cli("--help")
+    assert top.returncode == 0
+    for command in ("run", "check-config", "db"):
+        assert command in top.stdout
+    run = run_cli("run", "--help")
+    assert run.returncode == 0 and "--config" in run.stdout

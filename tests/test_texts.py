@@ -1,0 +1,64 @@
+"""The message catalogs: every text the code uses exists in French and English, alike."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS
+from bot.i18n import LANGUAGES, LOCALES_DIR, Safe, language_from_telegram, t
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def catalog(language: str) -> dict[str, str]:
+    with (LOCALES_DIR / f"{language}.po").open("rb") as po_file:
+        return {m.id: m.string for m in read_po(po_file) if m.id}
+
+
+def keys_used_in_code() -> set[str]:
+    used: set[str] = set()
+    for folder in ("bot", "handlers"):
+        for _, _, message, _, _ in extract_from_dir(
+            ROOT / folder, method_map=[("**.py", "python")], keywords={"t": (2,)}
+        ):
+            used.add(message if isinstance(message, str) else message[0])
+    for command in PRIVATE_COMMANDS + MODERATION_COMMANDS:
+        used.add(command.description_key)
+    return used
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_catalogs_have_every_key_and_nothing_else() -> None:
+    used = keys_used_in_code()
+    assert used, "extraction found no texts"
+    for language in LANGUAGES:
+        texts = catalog(language)
+        assert set(texts) == used, f"{language}: missing {used - set(texts)}, unused {set(texts) - used}"
+        assert all(texts.values()), f"{language}: empty translations"
+
+
+def test_translations_use_the_same_placeholders() -> None:
+    french, english = catalog("fr"), catalog("en")
+    for key in french:
+        assert placeholders(french[key]) == placeholders(english[key]), key
+
+
+def test_values_are_escaped_for_html() -> None:
+    text = t("fr", "start.welcome", campaign="<b>Fiers</b> & co")
+    assert "&lt;b&gt;Fiers&lt;/b&gt; &amp; co" in text
+    assert "<b>Fiers</b>" in t("en", "start.welcome", campaign=Safe("<b>Fiers</b>"))
+
+
+def test_language_choice() -> None:
+    assert language_from_telegram("en-GB") == "en"
+    assert language_from_telegram("fr") == "fr"
+    assert language_from_telegram("de") == "fr"
+    assert language_from_telegram(None) == "fr"
+    assert t("de", "command.help") == t("fr", "command.help")
