@@ -7,6 +7,7 @@ lives in ``post_init`` so it runs inside the application's event loop, before po
 from __future__ import annotations
 
 import logging
+
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError

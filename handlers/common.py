@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackContext
 
-from bot.services import SelfieApplication, Services
 from bot.i18n import language_from_telegram
+from bot.services import SelfieApplication, Services
 
 
 def services(context: CallbackContext) -> Services:  # type: ignore[type-arg]

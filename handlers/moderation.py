@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
-from bot.services import SelfieApplication
 from bot.commands import MODERATION_HELP
 from bot.i18n import t
+from bot.services import SelfieApplication
 from handlers.common import user_language
 
 

@@ -40,7 +40,8 @@ def test_catalogs_have_every_key_and_nothing_else() -> None:
     assert used, "extraction found no texts"
     for language in LANGUAGES:
         texts = catalog(language)
-        assert set(texts) == used, f"{language}: missing {used - set(texts)}, unused {set(texts) - used}"
+        missing, unused = used - set(texts), set(texts) - used
+        assert not missing and not unused, f"{language}: missing {missing}, unused {unused}"
         assert all(texts.values()), f"{language}: empty translations"
 
 
