@@ -1,0 +1,5 @@
+"""``python -m bot.sandbox``: see cli.py."""
+
+from .cli import main
+
+main()

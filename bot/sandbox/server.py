@@ -1,0 +1,158 @@
+"""HTTP front of the emulator: Bot API routes on aiohttp.web, request parsing, faults.
+
+Routes (as on api.telegram.org): ``GET|POST /bot<token>/<method>`` and
+``GET /file/bot<token>/<file_path>``. Parameters are read from the query string and from a
+JSON, urlencoded or multipart body; ``attach://<name>`` references are resolved to the
+uploaded part. Run standalone with ``python -m bot.sandbox --port 8081`` (see cli.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .errors import ApiError
+from .faults import Fault
+from .methods import REGISTRY
+from .spec import Upload, coerce_without_spec
+
+if TYPE_CHECKING:
+    from .driver import Emulator
+
+EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("emulator")
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+_REASONS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call as the emulator saw it: ``(method, params, status)``."""
+
+    method: str
+    params: dict[str, Any]
+    status: int
+
+    def __iter__(self):  # allows ``method, params, status = call``
+        return iter((self.method, self.params, self.status))
+
+
+def create_app(emulator: Emulator) -> web.Application:
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app[EMULATOR_KEY] = emulator
+    app.router.add_route("*", r"/bot{token:[^/]+}/{method}", handle_api)
+    app.router.add_get(r"/file/bot{token:[^/]+}/{path:.+}", handle_file)
+    return app
+
+
+def _json(payload: dict[str, Any], status: int = 200) -> web.Response:
+    text = json.dumps(payload, ensure_ascii=False)
+    return web.Response(text=text, status=status, content_type="application/json")
+
+
+async def read_params(request: web.Request) -> dict[str, Any]:
+    """Query string + body (JSON, urlencoded or multipart), with attach:// resolved."""
+    params: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                raise ApiError(400, "Bad Request: can't parse JSON body") from None
+            if not isinstance(body, dict):
+                raise ApiError(400, "Bad Request: JSON body must be an object")
+            params.update(body)
+        elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for name, value in form.items():
+                if isinstance(value, web.FileField):
+                    data = value.file.read()
+                    ctype = value.content_type or "application/octet-stream"
+                    params[name] = Upload(value.filename or name, ctype, data)
+                else:
+                    params[name] = value
+    attached = {
+        name: value
+        for name, value in params.items()
+        if isinstance(value, str) and value.startswith("attach://")
+    }
+    for name, value in attached.items():
+        part = params.get(value.removeprefix("attach://"))
+        if not isinstance(part, Upload):
+            raise ApiError(400, f'Bad Request: file "{value}" for field "{name}" not found')
+        params[name] = part
+    for value in attached.values():
+        params.pop(value.removeprefix("attach://"), None)
+    return params
+
+
+async def handle_api(request: web.Request) -> web.StreamResponse:
+    emu = request.app[EMULATOR_KEY]
+    method = request.match_info["method"]
+    if request.match_info["token"] != emu.token:
+        return _json(ApiError(401, "Unauthorized").payload(), 401)
+    fault = emu.faults.next_fault(method)
+    if fault is not None and not fault.delivered:
+        emu.calls.append(Call(method, {}, _fault_status(fault)))
+        return await _apply_fault(request, emu, fault)
+    params: dict[str, Any] = {}
+    try:
+        params = await read_params(request)
+        if method not in REGISTRY:
+            raise ApiError(404, "Not Found")
+        if emu.spec is not None and emu.spec.has_method(method):
+            params = emu.spec.validate(method, params)
+        else:
+            params = coerce_without_spec(params)
+        result = await emu.api.call(method, params)
+    except ApiError as error:
+        emu.calls.append(Call(method, params, error.code))
+        return _json(error.payload(), error.code)
+    if fault is not None:
+        emu.calls.append(Call(method, params, _fault_status(fault)))
+        return await _apply_fault(request, emu, fault)
+    emu.calls.append(Call(method, params, 200))
+    return _json({"ok": True, "result": result})
+
+
+def _fault_status(fault: Fault) -> int:
+    return int(fault.kind) if fault.kind.isdigit() else 0
+
+
+async def _apply_fault(request: web.Request, emu: Emulator, fault: Fault) -> web.StreamResponse:
+    if fault.kind == "429":
+        retry = fault.retry_after
+        error = ApiError(429, f"Too Many Requests: retry after {retry}", retry)
+        return _json(error.payload(), 429)
+    if fault.kind.isdigit():
+        code = int(fault.kind)
+        return _json(ApiError(code, _REASONS.get(code, "Server Error")).payload(), code)
+    if fault.kind == "timeout":
+        try:
+            await asyncio.wait_for(emu.stopping.wait(), fault.hold)
+        except TimeoutError:
+            pass
+    # "drop", or the end of a "timeout": close the connection without any answer.
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError
+
+
+async def handle_file(request: web.Request) -> web.StreamResponse:
+    emu = request.app[EMULATOR_KEY]
+    if request.match_info["token"] != emu.token:
+        return _json(ApiError(401, "Unauthorized").payload(), 401)
+    record = emu.world.files.by_path.get(request.match_info["path"])
+    if record is None:
+        return _json(ApiError(404, "Not Found").payload(), 404)
+    ctype = record.mime_type or mimetypes.guess_type(record.file_path)[0]
+    return web.Response(body=record.data, content_type=ctype or "application/octet-stream")
