@@ -1,7 +1,8 @@
 """Assembly of the PTB Application: one place that wires settings, database and handlers.
 
-Start-up work (migrations, command menus, checks of the channel and the moderation group)
-lives in ``post_init`` so it runs inside the application's event loop, before polling.
+Start-up work (command menus, checks of the channel and the moderation group) lives in
+``post_init`` so it runs inside the application's event loop, before polling; migrations
+run even earlier, in :meth:`SelfieApplication.initialize`.
 """
 
 from __future__ import annotations
@@ -16,16 +17,25 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
 from bot.config import Settings
 from bot.i18n import LANGUAGES, t
-from bot.services import SelfieApplication, Services
+from bot.persistence import SQLPersistence
+from bot.services import SelfieApplication, Services, image_options
+from bot.storage import PhotoStore
 from handlers import register_handlers
-from models.db import dialect_name, make_engine, make_sessionmaker, upgrade
+from models.db import dialect_name, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
 
 
 def build_application(settings: Settings) -> SelfieApplication:
     engine = make_engine(settings.database.url)
-    services = Services(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    sessions = make_sessionmaker(engine)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        images=image_options(settings),
+        photos=PhotoStore(settings.storage.path),
+    )
     api_url = settings.telegram.api_url
     application = (
         ApplicationBuilder()
@@ -35,6 +45,7 @@ def build_application(settings: Settings) -> SelfieApplication:
         .base_file_url(f"{api_url}/file/bot")
         .rate_limiter(AIORateLimiter(max_retries=3))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .persistence(SQLPersistence(sessions))
         .post_init(_on_startup)
         .post_shutdown(_on_shutdown)
         .build()
@@ -47,7 +58,6 @@ def build_application(settings: Settings) -> SelfieApplication:
 async def _on_startup(application: Application) -> None:  # type: ignore[type-arg]
     assert isinstance(application, SelfieApplication)
     settings = application.services.settings
-    await upgrade(application.services.engine)
     await register_commands(application.bot, settings)
     for problem in await check_chats(application.bot, settings):
         log.warning("%s", problem)

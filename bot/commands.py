@@ -18,8 +18,12 @@ class Command:
 
 
 START = Command({"fr": "start", "en": "start"}, "command.start")
+STATUS = Command({"fr": "statut", "en": "status"}, "command.status")
+DELETE = Command({"fr": "supprimer", "en": "delete"}, "command.delete")
+CANCEL = Command({"fr": "annuler", "en": "cancel"}, "command.cancel")
+LANGUAGE = Command({"fr": "langue", "en": "language"}, "command.language")
 HELP = Command({"fr": "aide", "en": "help"}, "command.help")
 MODERATION_HELP = Command({"fr": "aide", "en": "help"}, "command.moderation_help")
 
-PRIVATE_COMMANDS = (START, HELP)
+PRIVATE_COMMANDS = (START, STATUS, DELETE, CANCEL, LANGUAGE, HELP)
 MODERATION_COMMANDS = (MODERATION_HELP,)

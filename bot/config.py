@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -136,6 +136,25 @@ class StorageSettings(_Section):
     path: Path = Path("data/photos")
 
 
+class ApprenticeSettings(_Section):
+    minors: Literal["guardian_confirmation", "refuse", "allow"] = "guardian_confirmation"
+    max_pending: Annotated[int, Field(ge=1, le=50)] = 3
+
+
+class ImageSettings(_Section):
+    max_pixels: Annotated[int, Field(ge=1_000_000, le=400_000_000)] = 50_000_000
+    long_side: Annotated[int, Field(ge=640, le=4096)] = 1600
+    min_short_side: Annotated[int, Field(ge=100, le=2000)] = 480
+    jpeg_quality: Annotated[int, Field(ge=50, le=95)] = 85
+    frame: Path | None = None
+    band: bool = True
+
+    @field_validator("frame", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None
+
+
 class Settings(_Section):
     telegram: TelegramSettings = TelegramSettings()
     campaign: CampaignSettings
@@ -143,6 +162,8 @@ class Settings(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     database: DatabaseSettings = DatabaseSettings()
     storage: StorageSettings = StorageSettings()
+    apprentices: ApprenticeSettings = ApprenticeSettings()
+    images: ImageSettings = ImageSettings()
 
     @property
     def token(self) -> str:
@@ -226,10 +247,14 @@ def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
         file_part = url.removeprefix(prefix)
         if file_part and file_part != ":memory:" and not Path(file_part).is_absolute():
             url = prefix + str(base_dir / file_part)
+    frame = settings.images.frame
+    if frame is not None and not frame.is_absolute():
+        frame = base_dir / frame
     return settings.model_copy(
         update={
             "storage": StorageSettings(path=storage),
             "database": DatabaseSettings(url=url),
+            "images": settings.images.model_copy(update={"frame": frame}),
         }
     )
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.images import ImageOptions
+from bot.storage import PhotoStore
+from models.db import upgrade
+from models.entries import banned_ids
 
 
 @dataclass
@@ -16,6 +20,23 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    images: ImageOptions
+    photos: PhotoStore
+    banned: set[int] = field(default_factory=set)
+    """Banned apprentices' ids, loaded at start and kept current by the ban commands."""
+
+
+def image_options(settings: Settings) -> ImageOptions:
+    images = settings.images
+    return ImageOptions(
+        max_pixels=images.max_pixels,
+        long_side=images.long_side,
+        min_short_side=images.min_short_side,
+        jpeg_quality=images.jpeg_quality,
+        frame_path=images.frame,
+        band_text=settings.campaign.name if images.band else None,
+        branding=bool(images.frame or images.band),
+    )
 
 
 class SelfieApplication(Application):  # type: ignore[type-arg]
@@ -24,3 +45,10 @@ class SelfieApplication(Application):  # type: ignore[type-arg]
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+
+    async def initialize(self) -> None:
+        """Migrate the database first: PTB loads the persisted conversations from it."""
+        await upgrade(self.services.engine)
+        async with self.services.sessions() as session:
+            self.services.banned = await banned_ids(session)
+        await super().initialize()

@@ -1,13 +1,22 @@
-"""Telegram handlers, one module per audience or flow; ``register_handlers`` wires them."""
+"""Telegram handlers, one module per audience or flow; ``register_handlers`` wires them.
+
+Order matters within a group: the conversation comes first, then the commands that work
+outside it, then the catch-alls for stray messages and stale buttons.
+"""
 
 from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import apprentice, errors, moderation
+from handlers import account, apprentice, erasure, errors, guard, moderation
 
 
 def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
+    guard.register_first(application)
     apprentice.register(application)
+    erasure.register(application)
+    account.register(application)
     moderation.register(application)
+    account.register_last(application)
+    guard.register_last(application)
     application.add_error_handler(errors.on_error)

@@ -1,29 +1,650 @@
-"""The apprentice's private chat with the bot."""
+"""The apprentice's conversation, from ``/start`` to a submitted selfie.
+
+The states and their transitions are assembled in one place, :func:`build_conversation`
+at the bottom; each step has a small ``ask_*`` function that sends its question and
+returns the state to wait in. Answers are kept in ``user_data["entry"]`` (persisted in the
+database, so a restart resumes at the same step). Nothing is written to the submissions
+table before the photo: refusing consent stores nothing.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes, filters
+import asyncio
+import logging
+import warnings
+from datetime import datetime
+from typing import Any
 
-from bot.commands import HELP, START
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.captions import build_caption
+from bot.commands import CANCEL, DELETE, START
 from bot.i18n import t
-from handlers.common import services, user_language
+from bot.images import ImageRejected, process_image
+from bot.matching import close_matches, exact
+from bot.photos import PhotoProblem, photo_to_download
+from handlers.common import Context, answers, keyboard, language, pressed, reply, services
+from handlers.erasure import ask_erasure
+from models import AgeBand, dhash_to_db
+from models.base import utcnow
+from models.entries import count_pending, create_draft, delete_draft, get_draft, upsert_apprentice
+from models.submissions import submit
+
+log = logging.getLogger(__name__)
+
+CONSENT, AGE, GUARDIAN, NAME, NAME_TYPED, TRADE, CENTRE, QUOTE, PHOTO, PREVIEW = (
+    "consent",
+    "age",
+    "guardian",
+    "name",
+    "name_typed",
+    "trade",
+    "centre",
+    "quote",
+    "photo",
+    "preview",
+)
+END = ConversationHandler.END
+
+NAME_LENGTH = (2, 40)
+TRADE_LENGTH = (2, 60)
+CENTRE_LENGTH = (2, 120)
+QUOTE_MAX = 200
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message
-    campaign = services(context).settings.campaign.name
-    await update.effective_message.reply_text(
-        t(user_language(update), "start.welcome", campaign=campaign)
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- /start and consent -------------------------------------------------------------------
+
+
+async def start(update: Update, context: Context) -> str | int:
+    assert update.effective_user
+    settings = services(context).settings
+    lang = language(update, context)
+    async with services(context).sessions() as session:
+        pending = await count_pending(session, update.effective_user.id)
+    if pending >= settings.apprentices.max_pending:
+        await reply(update, t(lang, "start.too_many_pending", count=pending))
+        return END
+    await discard_draft(context, answers(context))
+    entry = answers(context, reset=True)
+    code = context.args[0] if context.args else None
+    centre = next((c for c in settings.campaign.centres if c.code == code), None)
+    if centre is not None:
+        entry.update(centre_code=centre.code, centre_name=centre.name, centre_from_link=True)
+    return await ask_consent(update, context)
+
+
+async def ask_consent(update: Update, context: Context) -> str:
+    lang = language(update, context)
+    campaign = services(context).settings.campaign
+    await reply(
+        update,
+        t(lang, "consent.pitch", campaign=campaign.name),
+        keyboard(
+            [
+                [(t(lang, "consent.accept"), "consent:yes")],
+                [(t(lang, "consent.more"), "consent:more"), (t(lang, "consent.no"), "consent:no")],
+            ]
+        ),
     )
+    return CONSENT
 
 
-async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message
-    await update.effective_message.reply_text(t(user_language(update), "help.apprentice"))
+async def on_consent(update: Update, context: Context) -> str | int:
+    choice = await pressed(update)
+    lang = language(update, context)
+    if choice == "consent:more":
+        await reply(update, t(lang, "consent.details"))
+        return await ask_consent(update, context)
+    if choice == "consent:no":
+        context.user_data.pop("entry", None)  # type: ignore[union-attr]
+        await reply(update, t(lang, "consent.declined"))
+        return END
+    answers(context)["consent_at"] = utcnow().isoformat()
+    return await ask_age(update, context)
+
+
+async def ask_age(update: Update, context: Context) -> str:
+    lang = language(update, context)
+    await reply(
+        update,
+        t(lang, "age.question"),
+        keyboard([[(t(lang, "age.adult"), "age:adult"), (t(lang, "age.minor"), "age:minor")]]),
+    )
+    return AGE
+
+
+async def on_age(update: Update, context: Context) -> str | int:
+    choice = await pressed(update)
+    lang = language(update, context)
+    entry = answers(context)
+    policy = services(context).settings.apprentices.minors
+    if choice == "age:adult":
+        entry.update(age_band=AgeBand.ADULT.value, minor_policy=None)
+        return await ask_name(update, context)
+    entry.update(age_band=AgeBand.MINOR.value, minor_policy=policy)
+    if policy == "refuse":
+        context.user_data.pop("entry", None)  # type: ignore[union-attr]
+        await reply(update, t(lang, "age.minor_refused"))
+        return END
+    if policy == "allow":
+        return await ask_name(update, context)
+    await reply(
+        update,
+        t(lang, "guardian.question"),
+        keyboard(
+            [
+                [(t(lang, "guardian.agree"), "guardian:yes")],
+                [(t(lang, "guardian.no"), "guardian:no")],
+            ]
+        ),
+    )
+    return GUARDIAN
+
+
+async def on_guardian(update: Update, context: Context) -> str | int:
+    choice = await pressed(update)
+    if choice == "guardian:no":
+        context.user_data.pop("entry", None)  # type: ignore[union-attr]
+        await reply(update, t(language(update, context), "guardian.declined"))
+        return END
+    answers(context)["guardian_confirmed_at"] = utcnow().isoformat()
+    return await ask_name(update, context)
+
+
+# --- display name, trade, centre, quote ---------------------------------------------------
+
+
+async def ask_name(update: Update, context: Context) -> str:
+    assert update.effective_user
+    lang = language(update, context)
+    first_name = _one_line(update.effective_user.first_name)[: NAME_LENGTH[1]]
+    await reply(
+        update,
+        t(lang, "name.question"),
+        keyboard(
+            [
+                [(t(lang, "name.use_first_name", name=first_name), "name:first")],
+                [(t(lang, "name.other"), "name:other"), (t(lang, "name.anonymous"), "name:anon")],
+            ]
+        ),
+    )
+    return NAME
+
+
+async def on_name_choice(update: Update, context: Context) -> str:
+    assert update.effective_user
+    choice = await pressed(update)
+    entry = answers(context)
+    if choice == "name:other":
+        await reply(update, t(language(update, context), "name.type_it"))
+        return NAME_TYPED
+    if choice == "name:anon":
+        entry["display_name"] = None
+    else:
+        entry["display_name"] = _one_line(update.effective_user.first_name)[: NAME_LENGTH[1]]
+    return await ask_trade(update, context)
+
+
+async def on_name_typed(update: Update, context: Context) -> str:
+    assert update.effective_message and update.effective_message.text
+    name = _one_line(update.effective_message.text)
+    if not NAME_LENGTH[0] <= len(name) <= NAME_LENGTH[1]:
+        await reply(update, t(language(update, context), "name.bad_length", max=NAME_LENGTH[1]))
+        return NAME_TYPED
+    answers(context)["display_name"] = name
+    return await ask_trade(update, context)
+
+
+def _trade_keyboard(context: Context, lang: str, page: int) -> InlineKeyboardMarkup:
+    sectors = services(context).settings.campaign.trades
+    trades = sectors[page].trades
+    rows = [
+        [(trade, f"trade:{page}:{index}") for index, trade in enumerate(trades[i : i + 2], i)]
+        for i in range(0, len(trades), 2)
+    ]
+    navigation = []
+    if page > 0:
+        navigation.append((t(lang, "trade.previous"), f"tpage:{page - 1}"))
+    if page < len(sectors) - 1:
+        navigation.append((t(lang, "trade.next"), f"tpage:{page + 1}"))
+    return keyboard([*rows, navigation] if navigation else rows)
+
+
+def _trade_page_text(context: Context, lang: str, page: int) -> str:
+    sectors = services(context).settings.campaign.trades
+    return t(lang, "trade.question", sector=sectors[page].sector, page=page + 1, pages=len(sectors))
+
+
+async def ask_trade(update: Update, context: Context) -> str:
+    lang = language(update, context)
+    if not services(context).settings.campaign.trades:
+        await reply(update, t(lang, "trade.type_it"))
+        return TRADE
+    await reply(update, _trade_page_text(context, lang, 0), _trade_keyboard(context, lang, 0))
+    return TRADE
+
+
+async def on_trade_page(update: Update, context: Context) -> str:
+    query = update.callback_query
+    assert query and query.data
+    await query.answer()
+    page = int(query.data.split(":")[1])
+    if not 0 <= page < len(services(context).settings.campaign.trades):
+        return TRADE
+    lang = language(update, context)
+    await query.edit_message_text(
+        _trade_page_text(context, lang, page), reply_markup=_trade_keyboard(context, lang, page)
+    )
+    return TRADE
+
+
+async def on_trade_button(update: Update, context: Context) -> str:
+    choice = await pressed(update)
+    sectors = services(context).settings.campaign.trades
+    entry = answers(context)
+    if choice == "trade:typed":
+        entry["trade"] = entry.pop("typed_trade", None)
+    else:
+        _, sector, index = choice.split(":")
+        try:
+            entry["trade"] = sectors[int(sector)].trades[int(index)]
+        except IndexError:
+            entry["trade"] = None
+    if not entry.get("trade"):
+        return await ask_trade(update, context)
+    return await ask_centre(update, context)
+
+
+async def on_trade_typed(update: Update, context: Context) -> str:
+    assert update.effective_message and update.effective_message.text
+    lang = language(update, context)
+    typed = _one_line(update.effective_message.text)
+    if not TRADE_LENGTH[0] <= len(typed) <= TRADE_LENGTH[1]:
+        await reply(update, t(lang, "trade.bad_length", max=TRADE_LENGTH[1]))
+        return TRADE
+    sectors = services(context).settings.campaign.trades
+    known = {
+        trade: (s, i) for s, sector in enumerate(sectors) for i, trade in enumerate(sector.trades)
+    }
+    entry = answers(context)
+    same = exact(typed, list(known))
+    if same is not None:
+        entry["trade"] = same
+        return await ask_centre(update, context)
+    suggestions = close_matches(typed, list(known))
+    if not suggestions:
+        entry["trade"] = typed
+        return await ask_centre(update, context)
+    entry["typed_trade"] = typed
+    rows = [[(trade, "trade:{}:{}".format(*known[trade]))] for trade in suggestions]
+    rows.append([(t(lang, "common.keep_typed", text=typed), "trade:typed")])
+    await reply(update, t(lang, "trade.did_you_mean"), keyboard(rows))
+    return TRADE
+
+
+async def ask_centre(update: Update, context: Context) -> str:
+    lang = language(update, context)
+    entry = answers(context)
+    if entry.pop("centre_from_link", False):
+        # Pre-selected by the QR code's deep link: say so and skip the question once.
+        await reply(update, t(lang, "centre.from_link", centre=entry["centre_name"]))
+        return await ask_quote(update, context)
+    centres = services(context).settings.campaign.centres
+    if not centres:
+        await reply(update, t(lang, "centre.type_it"))
+        return CENTRE
+    rows = [[(centre.name, f"centre:{index}")] for index, centre in enumerate(centres)]
+    await reply(update, t(lang, "centre.question"), keyboard(rows))
+    return CENTRE
+
+
+async def on_centre_button(update: Update, context: Context) -> str:
+    choice = await pressed(update)
+    centres = services(context).settings.campaign.centres
+    entry = answers(context)
+    if choice == "centre:typed":
+        typed = entry.pop("typed_centre", None)
+        if not typed:
+            return await ask_centre(update, context)
+        entry["centre_code"], entry["centre_name"] = None, typed
+    else:
+        index = int(choice.split(":")[1])
+        if not 0 <= index < len(centres):
+            return await ask_centre(update, context)
+        entry["centre_code"], entry["centre_name"] = centres[index].code, centres[index].name
+    return await ask_quote(update, context)
+
+
+async def on_centre_typed(update: Update, context: Context) -> str:
+    assert update.effective_message and update.effective_message.text
+    lang = language(update, context)
+    typed = _one_line(update.effective_message.text)
+    if not CENTRE_LENGTH[0] <= len(typed) <= CENTRE_LENGTH[1]:
+        await reply(update, t(lang, "centre.bad_length", max=CENTRE_LENGTH[1]))
+        return CENTRE
+    centres = services(context).settings.campaign.centres
+    names = [centre.name for centre in centres]
+    entry = answers(context)
+    same = exact(typed, names) or next((c.name for c in centres if c.code == typed), None)
+    if same is not None:
+        centre = centres[names.index(same)]
+        entry["centre_code"], entry["centre_name"] = centre.code, centre.name
+        return await ask_quote(update, context)
+    suggestions = close_matches(typed, names)
+    if not suggestions:
+        entry["centre_code"], entry["centre_name"] = None, typed
+        return await ask_quote(update, context)
+    entry["typed_centre"] = typed
+    rows = [[(name, f"centre:{names.index(name)}")] for name in suggestions]
+    rows.append([(t(lang, "common.keep_typed", text=typed), "centre:typed")])
+    await reply(update, t(lang, "centre.did_you_mean"), keyboard(rows))
+    return CENTRE
+
+
+async def ask_quote(update: Update, context: Context) -> str:
+    lang = language(update, context)
+    await reply(
+        update,
+        t(lang, "quote.question", max=QUOTE_MAX),
+        keyboard([[(t(lang, "quote.skip"), "quote:skip")]]),
+    )
+    return QUOTE
+
+
+async def on_quote_skip(update: Update, context: Context) -> str:
+    await pressed(update)
+    answers(context)["quote"] = None
+    return await after_details(update, context)
+
+
+async def on_quote_typed(update: Update, context: Context) -> str:
+    assert update.effective_message and update.effective_message.text
+    quote = _one_line(update.effective_message.text)
+    if len(quote) > QUOTE_MAX:
+        lang = language(update, context)
+        await reply(update, t(lang, "quote.too_long", max=QUOTE_MAX, length=len(quote)))
+        return QUOTE
+    answers(context)["quote"] = quote or None
+    return await after_details(update, context)
+
+
+async def after_details(update: Update, context: Context) -> str:
+    """Editing details from the preview keeps the photo: go back to the preview."""
+    if answers(context).get("draft_id") is not None and await show_preview(update, context):
+        return PREVIEW
+    return await ask_photo(update, context)
+
+
+# --- photo and preview --------------------------------------------------------------------
+
+
+async def ask_photo(update: Update, context: Context) -> str:
+    await reply(update, t(language(update, context), "photo.question"))
+    return PHOTO
+
+
+async def on_photo(update: Update, context: Context) -> str:
+    message = update.effective_message
+    assert message and update.effective_user
+    lang = language(update, context)
+    entry = answers(context)
+    stay = PREVIEW if entry.get("draft_id") is not None else PHOTO
+    if message.media_group_id and message.media_group_id == entry.get("media_group"):
+        await reply(update, t(lang, "photo.problem.album"))
+        return stay
+    try:
+        source = photo_to_download(message)
+        data = await (await context.bot.get_file(source.file_id)).download_as_bytearray()
+    except PhotoProblem as problem:
+        await reply(update, t(lang, f"photo.problem.{problem.code}"))
+        return stay
+    except TelegramError as error:
+        log.warning("photo download failed for user %s: %s", update.effective_user.id, error)
+        await reply(update, t(lang, "photo.problem.too_big"))
+        return stay
+    options = services(context).images
+    try:
+        processed = await asyncio.to_thread(process_image, bytes(data), options)
+    except ImageRejected as rejection:
+        log.info("photo from user %s refused: %s", update.effective_user.id, rejection)
+        await reply(
+            update,
+            t(
+                lang,
+                f"photo.rejected.{rejection.code}",
+                min=options.min_short_side,
+                megapixels=options.max_pixels // 1_000_000,
+            ),
+        )
+        return stay
+    entry["media_group"] = message.media_group_id
+    store = services(context).photos
+    path = await asyncio.to_thread(store.save, processed.jpeg)
+    async with services(context).sessions() as session, session.begin():
+        fields: dict[str, Any] = {
+            "photo_path": path,
+            "source_file_unique_id": source.file_unique_id,
+            "width": processed.width,
+            "height": processed.height,
+            "dhash": dhash_to_db(processed.dhash),
+            "sharpness": processed.sharpness,
+            "photo_file_id": None,
+        }
+        draft = None
+        if entry.get("draft_id") is not None:
+            draft = await get_draft(session, entry["draft_id"], update.effective_user.id)
+        if draft is not None:
+            old_path = draft.photo_path
+            for key, value in fields.items():
+                setattr(draft, key, value)
+        else:
+            old_path = None
+            await upsert_apprentice(
+                session,
+                update.effective_user.id,
+                first_name=update.effective_user.first_name,
+                username=update.effective_user.username,
+                language=lang,
+            )
+            draft = await create_draft(
+                session, update.effective_user.id, **_draft_fields(entry, lang), **fields
+            )
+        entry["draft_id"] = draft.id
+    await asyncio.to_thread(store.delete, old_path)
+    log.info(
+        "draft %s: photo %sx%s from user %s",
+        entry["draft_id"],
+        processed.width,
+        processed.height,
+        update.effective_user.id,
+    )
+    await show_preview(update, context)
+    return PREVIEW
+
+
+def _draft_fields(entry: dict[str, Any], lang: str) -> dict[str, Any]:
+    return {
+        **_detail_fields(entry),
+        "language": lang,
+        "age_band": AgeBand(entry["age_band"]),
+        "minor_policy": entry.get("minor_policy"),
+        "consent_at": datetime.fromisoformat(entry["consent_at"]),
+        "guardian_confirmed_at": (
+            datetime.fromisoformat(entry["guardian_confirmed_at"])
+            if entry.get("guardian_confirmed_at")
+            else None
+        ),
+    }
+
+
+def _detail_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "display_name": entry.get("display_name"),
+        "trade": entry["trade"],
+        "centre_code": entry.get("centre_code"),
+        "centre_name": entry["centre_name"],
+        "quote": entry.get("quote"),
+    }
+
+
+async def show_preview(update: Update, context: Context) -> bool:
+    """Send the processed photo with the exact channel caption; False if the draft is gone."""
+    assert update.effective_user and update.effective_chat
+    lang = language(update, context)
+    entry = answers(context)
+    settings = services(context).settings
+    async with services(context).sessions() as session, session.begin():
+        draft = await get_draft(session, entry["draft_id"], update.effective_user.id)
+        if draft is None or draft.photo_path is None:
+            entry.pop("draft_id", None)
+            return False
+        for key, value in _detail_fields(entry).items():
+            setattr(draft, key, value)
+        caption = build_caption(
+            display_name=draft.display_name,
+            trade=draft.trade,
+            centre_name=draft.centre_name,
+            quote=draft.quote,
+            hashtags=settings.campaign.hashtags,
+        )
+        photo: Any = draft.photo_file_id or await asyncio.to_thread(
+            services(context).photos.read, draft.photo_path
+        )
+        await context.bot.send_message(update.effective_chat.id, t(lang, "preview.intro"))
+        sent: Message = await context.bot.send_photo(
+            update.effective_chat.id,
+            photo,
+            caption=caption,
+            reply_markup=keyboard(
+                [
+                    [(t(lang, "preview.send"), "preview:send")],
+                    [
+                        (t(lang, "preview.change_photo"), "preview:photo"),
+                        (t(lang, "preview.edit"), "preview:edit"),
+                    ],
+                    [(t(lang, "preview.cancel"), "preview:cancel")],
+                ]
+            ),
+        )
+        draft.photo_file_id = sent.photo[-1].file_id if sent.photo else None
+    return True
+
+
+async def on_preview(update: Update, context: Context) -> str | int:
+    assert update.effective_user
+    choice = await pressed(update)
+    lang = language(update, context)
+    entry = answers(context)
+    if choice == "preview:photo":
+        return await ask_photo(update, context)
+    if choice == "preview:edit":
+        return await ask_name(update, context)
+    if choice == "preview:cancel":
+        await discard_draft(context, entry)
+        context.user_data.pop("entry", None)  # type: ignore[union-attr]
+        await reply(update, t(lang, "preview.cancelled"))
+        return END
+    limit = services(context).settings.apprentices.max_pending
+    async with services(context).sessions() as session, session.begin():
+        if await count_pending(session, update.effective_user.id) >= limit:
+            await reply(update, t(lang, "start.too_many_pending", count=limit))
+            return PREVIEW
+        sent = await submit(session, entry.get("draft_id", -1))
+    context.user_data.pop("entry", None)  # type: ignore[union-attr]
+    if sent:
+        await reply(update, t(lang, "preview.thanks"))
+    else:
+        await reply(update, t(lang, "preview.already_sent"))
+    return END
+
+
+async def discard_draft(context: Context, entry: dict[str, Any]) -> None:
+    if entry.get("draft_id") is None:
+        return
+    async with services(context).sessions() as session, session.begin():
+        path = await delete_draft(session, entry["draft_id"])
+    await asyncio.to_thread(services(context).photos.delete, path)
+
+
+# --- wrong input at a step, cancel --------------------------------------------------------
+
+
+async def remind_step(update: Update, context: Context) -> None:
+    """Something this step does not expect: point at the question, stay at the step."""
+    await reply(update, t(language(update, context), "common.answer_above"))
+
+
+async def cancel(update: Update, context: Context) -> int:
+    entry = answers(context)
+    await discard_draft(context, entry)
+    context.user_data.pop("entry", None)  # type: ignore[union-attr]
+    await reply(update, t(language(update, context), "cancel.done"))
+    return END
+
+
+async def erasure_from_conversation(update: Update, context: Context) -> int:
+    """/supprimer during the conversation ends it first: the answers are about to go."""
+    await ask_erasure(update, context)
+    return END
+
+
+def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    text = filters.TEXT & ~filters.COMMAND
+    with warnings.catch_warnings():
+        # PTB warns that buttons are tracked per chat, not per message: that is the intent
+        # (one conversation per apprentice; stale buttons are answered elsewhere).
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[CommandHandler(START.all_names, start, filters=filters.ChatType.PRIVATE)],
+            states={
+                CONSENT: [CallbackQueryHandler(on_consent, pattern=r"^consent:(yes|more|no)$")],
+                AGE: [CallbackQueryHandler(on_age, pattern=r"^age:(adult|minor)$")],
+                GUARDIAN: [CallbackQueryHandler(on_guardian, pattern=r"^guardian:(yes|no)$")],
+                NAME: [CallbackQueryHandler(on_name_choice, pattern=r"^name:(first|other|anon)$")],
+                NAME_TYPED: [MessageHandler(text, on_name_typed)],
+                TRADE: [
+                    CallbackQueryHandler(on_trade_page, pattern=r"^tpage:\d+$"),
+                    CallbackQueryHandler(on_trade_button, pattern=r"^trade:(\d+:\d+|typed)$"),
+                    MessageHandler(text, on_trade_typed),
+                ],
+                CENTRE: [
+                    CallbackQueryHandler(on_centre_button, pattern=r"^centre:(\d+|typed)$"),
+                    MessageHandler(text, on_centre_typed),
+                ],
+                QUOTE: [
+                    CallbackQueryHandler(on_quote_skip, pattern=r"^quote:skip$"),
+                    MessageHandler(text, on_quote_typed),
+                ],
+                PHOTO: [MessageHandler(~filters.COMMAND, on_photo)],
+                PREVIEW: [
+                    CallbackQueryHandler(on_preview, pattern=r"^preview:(send|photo|edit|cancel)$"),
+                    MessageHandler(~filters.COMMAND & ~filters.TEXT, on_photo),
+                ],
+            },
+            fallbacks=[
+                CommandHandler(CANCEL.all_names, cancel),
+                CommandHandler(DELETE.all_names, erasure_from_conversation),
+                MessageHandler(~filters.COMMAND, remind_step),
+            ],
+            name="apprentice",
+            persistent=True,
+            allow_reentry=True,
+        )
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler(START.all_names, start, filters=private))
-    application.add_handler(CommandHandler(HELP.all_names, show_help, filters=private))
+    application.add_handler(build_conversation())

@@ -2,19 +2,65 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import CallbackContext
+import logging
+from typing import Any
 
-from bot.i18n import language_from_telegram
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.i18n import LANGUAGES, language_from_telegram
 from bot.services import SelfieApplication, Services
 
+Context = ContextTypes.DEFAULT_TYPE
 
-def services(context: CallbackContext) -> Services:  # type: ignore[type-arg]
+log = logging.getLogger(__name__)
+
+
+def services(context: Context) -> Services:
     application = context.application
     assert isinstance(application, SelfieApplication)
     return application.services
 
 
-def user_language(update: Update) -> str:
+def language(update: Update, context: Context) -> str:
+    """The apprentice's chosen language (/langue), else their Telegram app's language."""
+    chosen = context.user_data.get("lang") if context.user_data is not None else None
+    if chosen in LANGUAGES:
+        return str(chosen)
     user = update.effective_user
     return language_from_telegram(user.language_code if user else None)
+
+
+def answers(context: Context, *, reset: bool = False) -> dict[str, Any]:
+    """The answers of the entry being built, kept in the persisted ``user_data``."""
+    assert context.user_data is not None
+    if reset or not isinstance(context.user_data.get("entry"), dict):
+        context.user_data["entry"] = {}
+    return context.user_data["entry"]
+
+
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the chat the update came from (a message or a pressed button)."""
+    chat = update.effective_chat
+    assert chat
+    await chat.send_message(text, reply_markup=markup)
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Inline buttons from (text, callback data) pairs, one inner list per row."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+async def pressed(update: Update) -> str:
+    """The pressed button's data; its keyboard is removed so it cannot be pressed twice."""
+    query = update.callback_query
+    assert query and query.data
+    await query.answer()
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError:
+        log.debug("keyboard already gone for query %s", query.id)
+    return query.data

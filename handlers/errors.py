@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
-from handlers.common import user_language
+from handlers.common import language
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat is None or chat.type != ChatType.PRIVATE:
         return
     try:
-        await context.bot.send_message(chat.id, t(user_language(update), "error.generic"))
+        await context.bot.send_message(chat.id, t(language(update, context), "error.generic"))
     except TelegramError:
         log.warning("could not tell chat %s about the error", chat.id)

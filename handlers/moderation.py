@@ -8,12 +8,12 @@ from telegram.ext import Application, CommandHandler, ContextTypes, filters
 from bot.commands import MODERATION_HELP
 from bot.i18n import t
 from bot.services import SelfieApplication
-from handlers.common import user_language
+from handlers.common import language
 
 
 async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_message
-    await update.effective_message.reply_text(t(user_language(update), "help.moderation"))
+    await update.effective_message.reply_text(t(language(update, context), "help.moderation"))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

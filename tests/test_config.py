@@ -40,6 +40,8 @@ def test_example_documents_every_key_and_validates(tmp_path: Path) -> None:
         "schedule": ["timezone", "cron"],
         "database": ["url"],
         "storage": ["path"],
+        "apprentices": ["minors", "max_pending"],
+        "images": ["max_pixels", "long_side", "min_short_side", "jpeg_quality", "frame", "band"],
     }
     for section, keys in sections.items():
         assert f"[{section}]" in text

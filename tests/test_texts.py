@@ -8,8 +8,11 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot import images
 from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS
 from bot.i18n import LANGUAGES, LOCALES_DIR, Safe, language_from_telegram, t
+from bot.photos import PROBLEM_CODES
+from models import SubmissionStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,8 +29,13 @@ def keys_used_in_code() -> set[str]:
             ROOT / folder, method_map=[("**.py", "python")], keywords={"t": (2,)}
         ):
             used.add(message if isinstance(message, str) else message[0])
+    # Keys built at run time from a code: every code of each family.
     for command in PRIVATE_COMMANDS + MODERATION_COMMANDS:
         used.add(command.description_key)
+    used.update(f"photo.problem.{code}" for code in PROBLEM_CODES)
+    used.update(f"status.{status.value}" for status in SubmissionStatus)
+    rejections = [images.ImageRejected, *images.ImageRejected.__subclasses__()]
+    used.update(f"photo.rejected.{rejection.code}" for rejection in rejections)
     return used
 
 
@@ -52,9 +60,9 @@ def test_translations_use_the_same_placeholders() -> None:
 
 
 def test_values_are_escaped_for_html() -> None:
-    text = t("fr", "start.welcome", campaign="<b>Fiers</b> & co")
+    text = t("fr", "consent.pitch", campaign="<b>Fiers</b> & co")
     assert "&lt;b&gt;Fiers&lt;/b&gt; &amp; co" in text
-    assert "<b>Fiers</b>" in t("en", "start.welcome", campaign=Safe("<b>Fiers</b>"))
+    assert "<b>Fiers</b>" in t("en", "consent.pitch", campaign=Safe("<b>Fiers</b>"))
 
 
 def test_language_choice() -> None:

@@ -423,13 +423,16 @@ class Emulator:
         chat: ChatLike,
         predicate: Predicate = None,
         timeout: float = 5.0,  # noqa: ASYNC109 (a deadline is the point of this helper)
+        *,
+        edits: bool = True,
     ) -> dict[str, Any]:
         """Wait until the bot sends or edits a message in ``chat`` that matches.
 
         ``predicate`` is a callable on the message dict, a substring of its text/caption, or
-        None (anything). Each chat has a cursor: a call only sees bot actions after the one
-        the previous call returned, so a conversation reads step by step. Returns the message
-        as it was right after that action; raises TimeoutError listing what did arrive.
+        None (anything); ``edits=False`` looks at new messages only. Each chat has a cursor:
+        a call only sees bot actions after the one the previous call returned, so a
+        conversation reads step by step. Returns the message as it was right after that
+        action; raises TimeoutError listing what did arrive.
         """
         chat_id = self.chat(chat).id
         match = _as_predicate(predicate)
@@ -440,7 +443,8 @@ class Emulator:
             events = self.world.events
             for index in range(self._cursors.get(chat_id, 0), len(events)):
                 event = events[index]
-                if event.chat_id == chat_id and event.kind != "deleted" and match(event.message):
+                wanted = event.kind != "deleted" and (edits or event.kind != "edited")
+                if event.chat_id == chat_id and wanted and match(event.message):
                     self._cursors[chat_id] = index + 1
                     return copy.deepcopy(event.message)
             remaining = deadline - loop.time()
@@ -467,6 +471,10 @@ class Emulator:
         if errors:
             lines += ["recent failed API calls:", *errors]
         return "\n".join(lines)
+
+    def calls_for(self, method: str) -> list[dict[str, Any]]:
+        """Parameters of the successful calls of ``method``, oldest first."""
+        return [call.params for call in self.calls if call.method == method and call.status == 200]
 
     # -- settings the bot stored ---------------------------------------------------------
 

@@ -59,6 +59,14 @@ def find_spec(spec_path: str | os.PathLike[str] | None = None) -> Path | None:
     return None
 
 
+# PTB adds the application's Defaults (parse_mode…) to every method built on its shared
+# send/edit helper, editMessageReplyMarkup included, which has no such field; Telegram
+# ignores them there, so does the emulator. Any other unknown field is refused.
+TOLERATED_DEFAULTS = frozenset(
+    {"parse_mode", "disable_notification", "protect_content", "link_preview_options"}
+)
+
+
 class ApiSpec:
     """Methods and types of the Bot API; validates and coerces the parameters of one call."""
 
@@ -96,9 +104,13 @@ class ApiSpec:
         spirit of Telegram's descriptions (``Bad Request: chat_id is empty``...).
         """
         fields = {f["name"]: f for f in self.methods[method].get("fields", [])}
-        for name in params:
-            if name not in fields:
-                raise bad_request(f'unknown parameter "{name}" for method {method}')
+        for name in list(params):
+            if name in fields:
+                continue
+            if name in TOLERATED_DEFAULTS:
+                del params[name]
+                continue
+            raise bad_request(f'unknown parameter "{name}" for method {method}')
         out: dict[str, Any] = {}
         for name, field in fields.items():
             value = params.get(name)

@@ -1,0 +1,125 @@
+"""PTB persistence backed by the bot's own database (SQLite or PostgreSQL).
+
+Only what the apprentice conversation needs is stored: user_data (answers so far,
+language) and conversation states. PTB calls ``update_*`` from its persistence loop every
+``update_interval`` seconds with the users touched since the last run; each call is one
+small transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from copy import deepcopy
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import BasePersistence, PersistenceInput
+
+from models.state import delete_state, load_state, save_state
+
+ConversationKey = tuple[int | str, ...]
+ConversationDict = dict[ConversationKey, object]
+CallbackData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
+
+USER = "user"
+
+UPDATE_INTERVAL = 0.5
+"""Seconds between writes: small, so that a crash loses at most the last half second."""
+
+
+def _conversation_kind(name: str) -> str:
+    return f"conversation:{name}"
+
+
+class SQLPersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        update_interval: float = UPDATE_INTERVAL,
+    ) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self.sessions = sessions
+        self._written: dict[str, Any] = {}
+        """Last value written per row, to skip writes when nothing changed."""
+
+    async def _save(self, kind: str, key: str, data: Any) -> None:
+        row = f"{kind}/{key}"
+        if self._written.get(row) == data:
+            return
+        async with self.sessions() as session, session.begin():
+            await save_state(session, kind, key, data)
+        self._written[row] = deepcopy(data)
+
+    async def _delete(self, kind: str, key: str) -> None:
+        self._written.pop(f"{kind}/{key}", None)
+        async with self.sessions() as session, session.begin():
+            await delete_state(session, kind, key)
+
+    async def get_user_data(self) -> dict[int, dict[str, Any]]:
+        async with self.sessions() as session:
+            rows = await load_state(session, USER)
+        self._written.update({f"{USER}/{key}": deepcopy(data) for key, data in rows.items()})
+        return {int(key): data for key, data in rows.items()}
+
+    async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+        if data:
+            await self._save(USER, str(user_id), data)
+        else:
+            await self._delete(USER, str(user_id))
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._delete(USER, str(user_id))
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
+        """The in-memory copy is the truth while running: nothing to refresh."""
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        async with self.sessions() as session:
+            rows = await load_state(session, _conversation_kind(name))
+        return {tuple(json.loads(key)): state for key, state in rows.items()}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        row_key = json.dumps(list(key))
+        if new_state is None:
+            await self._delete(_conversation_kind(name), row_key)
+        else:
+            await self._save(_conversation_kind(name), row_key, new_state)
+
+    # chat_data, bot_data and callback_data are not stored (see store_data above), but
+    # PTB still requires these methods.
+    async def get_chat_data(self) -> dict[int, dict[str, Any]]:
+        return {}
+
+    async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
+        """Not stored."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """Not stored."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[str, Any]) -> None:
+        """Not stored."""
+
+    async def get_bot_data(self) -> dict[str, Any]:
+        return {}
+
+    async def update_bot_data(self, data: dict[str, Any]) -> None:
+        """Not stored."""
+
+    async def refresh_bot_data(self, bot_data: dict[str, Any]) -> None:
+        """Not stored."""
+
+    async def get_callback_data(self) -> CallbackData | None:
+        return None
+
+    async def update_callback_data(self, data: CallbackData) -> None:
+        """Not stored."""
+
+    async def flush(self) -> None:
+        """Every update is written at once; nothing is buffered."""

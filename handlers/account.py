@@ -1,0 +1,67 @@
+"""The apprentice's commands outside the conversation: /statut, /langue, /aide."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from bot.commands import CANCEL, HELP, LANGUAGE, STATUS
+from bot.i18n import t
+from handlers.common import Context, language, reply, services
+from models.entries import entries_of, set_language
+
+
+async def show_status(update: Update, context: Context) -> None:
+    assert update.effective_user
+    lang = language(update, context)
+    async with services(context).sessions() as session:
+        entries = await entries_of(session, update.effective_user.id)
+    if not entries:
+        await reply(update, t(lang, "status.none"))
+        return
+    lines = [
+        t(
+            lang,
+            "status.line",
+            number=entry.id,
+            trade=entry.trade,
+            date=entry.submitted_at.strftime("%d/%m/%Y") if entry.submitted_at else "",
+            status=t(lang, f"status.{entry.status.value}"),
+        )
+        for entry in entries
+    ]
+    await reply(update, "\n".join([t(lang, "status.title"), *lines]))
+
+
+async def switch_language(update: Update, context: Context) -> None:
+    assert update.effective_user and context.user_data is not None
+    new = "en" if language(update, context) == "fr" else "fr"
+    context.user_data["lang"] = new
+    async with services(context).sessions() as session, session.begin():
+        await set_language(session, update.effective_user.id, new)
+    await reply(update, t(new, "language.switched"))
+
+
+async def show_help(update: Update, context: Context) -> None:
+    await reply(update, t(language(update, context), "help.apprentice"))
+
+
+async def nothing_to_cancel(update: Update, context: Context) -> None:
+    await reply(update, t(language(update, context), "cancel.nothing"))
+
+
+async def on_stray_message(update: Update, context: Context) -> None:
+    """A photo or text outside the conversation: show the way in."""
+    await reply(update, t(language(update, context), "common.start_first"))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler(STATUS.all_names, show_status, filters=private))
+    application.add_handler(CommandHandler(LANGUAGE.all_names, switch_language, filters=private))
+    application.add_handler(CommandHandler(HELP.all_names, show_help, filters=private))
+    application.add_handler(CommandHandler(CANCEL.all_names, nothing_to_cancel, filters=private))
+
+
+def register_last(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE, on_stray_message))

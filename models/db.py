@@ -1,0 +1,172 @@
+"""Engine and session factories, and running the Alembic migrations from Python.
+
+The migrations ship inside this package (``models/migrations``); no ``alembic.ini`` is
+needed: :func:`alembic_config` builds the configuration in code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import URL, Connection, event, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+T = TypeVar("T")
+
+
+def dialect_name(url: str | URL) -> str:
+    """Backend name of a database URL: ``"sqlite"`` or ``"postgresql"``."""
+    return make_url(url).get_backend_name()
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """Path of the database file of a SQLite URL, None for in-memory databases."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    if url.query.get("mode") == "memory":
+        return None
+    return Path(database)
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Per-connection SQLite settings (pragmas are not persistent, except journal_mode).
+
+    WAL lets readers work while one writer writes; busy_timeout makes a second writer wait
+    instead of failing at once; foreign_keys is off by default in SQLite.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine; for a SQLite file, create its folder and set the pragmas.
+
+    The SQLite driver is left in its default transaction mode on purpose: it begins a
+    transaction at the first write, not at the first read, so a conditional UPDATE after a
+    SELECT waits for a concurrent writer (busy_timeout) and then sees its result, instead
+    of failing with "database is locked". That is what makes the one-winner transitions of
+    :mod:`models.submissions` behave the same on SQLite as on PostgreSQL.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(parsed, **kwargs)
+    path = _sqlite_file(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(parsed, **kwargs)
+    event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Session factory; objects stay readable after commit (no implicit reload in async)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """Alembic configuration pointing at the packaged migrations (no alembic.ini needed).
+
+    With ``url`` set, ``alembic.command`` functions can also be used directly, e.g.
+    ``command.revision(alembic_config(url), message="…", autogenerate=True)``.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        rendered = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+        # ConfigParser interpolation: a literal % must be doubled.
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+async def _with_connection(
+    url_or_engine: str | URL | AsyncEngine, fn: Callable[[Connection], T]
+) -> T:
+    """Run ``fn`` on a sync connection and commit; dispose the engine if we created it."""
+    own = not isinstance(url_or_engine, AsyncEngine)
+    engine = url_or_engine if isinstance(url_or_engine, AsyncEngine) else make_engine(url_or_engine)
+    try:
+        async with engine.connect() as connection:
+            result = await connection.run_sync(fn)
+            await connection.commit()
+            if connection.dialect.name == "sqlite":
+                # migrations/env.py turns foreign keys off while migrating; this pooled
+                # connection must not go back to the pool that way. Outside a transaction
+                # now, so the pragma takes effect.
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
+            return result
+    finally:
+        if own:
+            await engine.dispose()
+
+
+def _run_command(name: str, revision: str) -> Callable[[Connection], None]:
+    """An Alembic command bound to the caller's connection (``env.py`` picks it up)."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        getattr(command, name)(config, revision)
+
+    return run
+
+
+async def upgrade(url_or_engine: str | URL | AsyncEngine, revision: str = "head") -> None:
+    """Migrate the database up to ``revision`` (default: the latest)."""
+    await _with_connection(url_or_engine, _run_command("upgrade", revision))
+
+
+async def downgrade(url_or_engine: str | URL | AsyncEngine, revision: str) -> None:
+    """Migrate the database down to ``revision``.
+
+    ``"base"`` leaves a blank database: Alembic's own bookkeeping table goes too.
+    """
+    migrate = _run_command("downgrade", revision)
+
+    def run(connection: Connection) -> None:
+        migrate(connection)
+        if revision == "base":
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+    await _with_connection(url_or_engine, run)
+
+
+async def current_revision(url_or_engine: str | URL | AsyncEngine) -> str | None:
+    """Revision the database is at; None for a database never migrated."""
+
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    return await _with_connection(url_or_engine, read)
+
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "current_revision",
+    "dialect_name",
+    "downgrade",
+    "make_engine",
+    "make_sessionmaker",
+    "upgrade",
+]

@@ -1,0 +1,224 @@
+"""The tables: apprentices, their submissions, the moderation audit trail and settings.
+
+Status changes of a submission are NOT made here: they all live in
+:mod:`models.submissions`, one conditional UPDATE each.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, StrEnumType, utcnow
+
+
+class SubmissionStatus(enum.StrEnum):
+    """Lifecycle of a submission (see DESIGN.md, "Submission lifecycle")."""
+
+    DRAFT = "draft"  # being built in the conversation, not yet confirmed
+    PENDING = "pending"  # confirmed by the apprentice, waiting for a moderator
+    APPROVED = "approved"  # in the publishing queue
+    REFUSED = "refused"
+    PUBLISHING = "publishing"  # claimed by the publisher, being sent to the channel
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"  # erased by the apprentice (/supprimer)
+    NEEDS_CHECK = "needs_check"  # found "publishing" at start-up: was it posted or not?
+
+
+class AgeBand(enum.StrEnum):
+    """Self-declared age band; minors need the minor policy recorded on the submission."""
+
+    ADULT = "adult"
+    MINOR = "minor"
+
+
+class AuditAction(enum.StrEnum):
+    """Usual values of :attr:`ModerationAudit.action` (the column itself accepts any string)."""
+
+    APPROVE = "approve"
+    REFUSE = "refuse"
+    BAN = "ban"
+    UNBAN = "unban"
+    UNDO = "undo"
+    PUBLISH_NOW = "publish_now"
+    UNPUBLISH = "unpublish"
+    PAUSE = "pause"
+    RESUME = "resume"
+    NEEDS_CHECK = "needs_check"
+
+
+def _in_values(column: str, enum_class: type[enum.StrEnum]) -> str:
+    """SQL for ``column IN ('a', 'b', …)`` built from an enum (values are trusted literals)."""
+    values = ", ".join(f"'{member.value}'" for member in enum_class)
+    return f"{column} IN ({values})"
+
+
+# 64-bit perceptual hashes are unsigned; SQL BIGINT is signed. Store the two's complement.
+_DHASH_BITS = 64
+
+
+def dhash_to_db(unsigned: int) -> int:
+    """Unsigned 64-bit dHash → signed value for the BIGINT column (same bits)."""
+    if not 0 <= unsigned < 1 << _DHASH_BITS:
+        raise ValueError(f"dhash {unsigned} is not an unsigned 64-bit integer")
+    return unsigned - (1 << _DHASH_BITS) if unsigned >= 1 << (_DHASH_BITS - 1) else unsigned
+
+
+def dhash_from_db(signed: int) -> int:
+    """Signed BIGINT from the database → the unsigned 64-bit dHash (same bits)."""
+    if not -(1 << (_DHASH_BITS - 1)) <= signed < 1 << (_DHASH_BITS - 1):
+        raise ValueError(f"{signed} is not a signed 64-bit integer")
+    return signed & ((1 << _DHASH_BITS) - 1)
+
+
+class Apprentice(Base):
+    """A Telegram user who talked to the bot. Deleting one deletes their submissions."""
+
+    __tablename__ = "apprentices"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    """Telegram user id (can exceed 32 bits)."""
+    first_name: Mapped[str] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    """Interface language, "fr" or "en" (no CHECK: adding a language needs no migration)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    banned_at: Mapped[datetime | None]
+    banned_by: Mapped[int | None] = mapped_column(BigInteger)
+    """Telegram user id of the moderator who banned."""
+    ban_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Submission(Base):
+    """One selfie entry, from draft to publication (or refusal / withdrawal).
+
+    Nullable personal fields are erased on withdrawal; trade, centre, age band and
+    timestamps are kept so that the campaign statistics stay right.
+    """
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    apprentice_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("apprentices.id", ondelete="CASCADE")
+    )
+    status: Mapped[SubmissionStatus] = mapped_column(
+        StrEnumType(SubmissionStatus, 16), default=SubmissionStatus.DRAFT
+    )
+
+    # What gets published.
+    display_name: Mapped[str | None] = mapped_column(Text)
+    """Name shown in the caption; None = anonymous."""
+    trade: Mapped[str] = mapped_column(Text)
+    centre_code: Mapped[str | None] = mapped_column(String(64))
+    """Code of a configured training centre (deep-link payload); None = typed by hand."""
+    centre_name: Mapped[str] = mapped_column(Text)
+    quote: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+
+    # Consent and age.
+    age_band: Mapped[AgeBand] = mapped_column(StrEnumType(AgeBand, 8))
+    minor_policy: Mapped[str | None] = mapped_column(String(32))
+    """Policy applied to a minor ("guardian_confirmation", "allow", …); None for adults."""
+    consent_at: Mapped[datetime]
+    guardian_confirmed_at: Mapped[datetime | None]
+
+    # The photo.
+    photo_path: Mapped[str | None] = mapped_column(Text)
+    """Processed JPEG on disk (relative to the storage path)."""
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    """Telegram file_id of the processed photo once uploaded (reusable for re-sending)."""
+    source_file_unique_id: Mapped[str | None] = mapped_column(String(64))
+    """Telegram file_unique_id of the original upload, for exact-duplicate detection."""
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    dhash: Mapped[int | None] = mapped_column(BigInteger)
+    """64-bit difference hash stored signed: use :func:`dhash_to_db` / :func:`dhash_from_db`."""
+    sharpness: Mapped[float | None] = mapped_column(Float)
+
+    # Lifecycle timestamps and who decided.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_by_name: Mapped[str | None] = mapped_column(Text)
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    approved_at: Mapped[datetime | None]
+    publishing_started_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # Where the entry lives on Telegram (kept after withdrawal: needed to delete/edit).
+    channel_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    moderation_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    moderation_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint(_in_values("status", SubmissionStatus), name="status"),
+        CheckConstraint(_in_values("age_band", AgeBand), name="age_band"),
+        CheckConstraint("age_band = 'adult' OR minor_policy IS NOT NULL", name="minor_policy"),
+        # Publishing queue: "oldest approved first".
+        Index("ix_submissions_status_approved_at_id", "status", "approved_at", "id"),
+        # Moderation queue: pending by submission time.
+        Index("ix_submissions_status_submitted_at", "status", "submitted_at"),
+        # /stats by trade or centre (and status); median time to decision scans decided rows.
+        Index("ix_submissions_trade_status", "trade", "status"),
+        Index("ix_submissions_centre_code_status", "centre_code", "status"),
+        Index("ix_submissions_decided_at", "decided_at"),
+        # "Does this apprentice already have an entry in progress?" (also serves the FK).
+        Index("ix_submissions_apprentice_id_status", "apprentice_id", "status"),
+        # Duplicate detection.
+        Index("ix_submissions_source_file_unique_id", "source_file_unique_id"),
+        Index("ix_submissions_dhash", "dhash"),
+    )
+
+
+class ModerationAudit(Base):
+    """Who did what, when and why. Never cascaded away: it must outlive erased entries."""
+
+    __tablename__ = "moderation_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int | None] = mapped_column(Integer)
+    """Plain integer, deliberately not a foreign key (the submission may be erased)."""
+    apprentice_id: Mapped[int | None] = mapped_column(BigInteger)
+    """Subject of ban/unban (Telegram user id), also not a foreign key."""
+    moderator_id: Mapped[int | None] = mapped_column(BigInteger)
+    """Telegram user id of the moderator; None when the bot itself acted."""
+    moderator_name: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+    """See :class:`AuditAction` for the usual values."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_moderation_audit_submission_id", "submission_id"),
+        Index("ix_moderation_audit_apprentice_id", "apprentice_id"),
+        Index("ix_moderation_audit_created_at", "created_at"),
+    )
+
+
+class Setting(Base):
+    """Small key/value store for state that must survive restarts (e.g. publishing paused)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,33 @@
+"""Key/value settings that must survive a restart (e.g. "publishing paused")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.entities import Setting
+
+PUBLISHING_PAUSED = "publishing_paused"
+
+
+async def get_setting(session: AsyncSession, key: str, default: Any = None) -> Any:
+    """The JSON value stored under ``key``, or ``default``."""
+    value = await session.scalar(select(Setting.value).where(Setting.key == key))
+    return default if value is None else value
+
+
+async def set_setting(session: AsyncSession, key: str, value: Any) -> None:
+    """Store a JSON-serialisable ``value`` under ``key`` (atomic upsert; caller commits)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = insert(Setting).values(key=key, value=value, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Setting.key], set_={"value": value, "updated_at": now}
+    )
+    await session.execute(statement)

@@ -1,0 +1,259 @@
+"""Every status change of a submission, and the moderation audit trail.
+
+Each transition is ONE conditional UPDATE::
+
+    UPDATE submissions SET status=:to, … WHERE id=:id AND status IN (:allowed_from)
+
+and returns True when this caller won (exactly one row changed). Two moderators clicking
+at once, or two publisher ticks, therefore yield exactly one winner on SQLite and on
+PostgreSQL; the loser gets False and nothing changes. Nothing else in the code base may
+assign ``Submission.status``.
+
+The functions do not commit: the caller owns the unit of work and commits (a win is only
+durable after the commit). Call them early in the transaction, before slow work such as
+Telegram requests, so that row locks are held briefly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.entities import ModerationAudit, Submission, SubmissionStatus
+
+S = SubmissionStatus
+
+# The whole state machine: transition → the statuses it may start from.
+ALLOWED_FROM: dict[str, frozenset[SubmissionStatus]] = {
+    "submit": frozenset({S.DRAFT}),
+    "approve": frozenset({S.PENDING}),
+    "refuse": frozenset({S.PENDING}),
+    "undo_decision": frozenset({S.APPROVED, S.REFUSED}),  # never once publishing started
+    "claim_for_publishing": frozenset({S.APPROVED}),
+    # needs_check is resolved by a moderator: "it was posted" or "post it again".
+    "mark_published": frozenset({S.PUBLISHING, S.NEEDS_CHECK}),
+    "release_claim": frozenset({S.PUBLISHING, S.NEEDS_CHECK}),
+    "mark_needs_check": frozenset({S.PUBLISHING}),
+    "withdraw": frozenset(set(S) - {S.WITHDRAWN}),
+}
+
+# Erased on withdrawal (personal data and what derives from the photo). Trade, centre,
+# age band and timestamps stay for the statistics; Telegram message ids stay so that the
+# channel post and moderation card can still be deleted or edited.
+PERSONAL_FIELDS: tuple[str, ...] = (
+    "display_name",
+    "quote",
+    "photo_path",
+    "photo_file_id",
+    "source_file_unique_id",
+    "dhash",
+)
+
+
+async def _transition(
+    session: AsyncSession,
+    submission_id: int,
+    name: str,
+    to: SubmissionStatus,
+    now: datetime,
+    **values: Any,
+) -> bool:
+    """Move ``submission_id`` to ``to`` if its status allows transition ``name``."""
+    allowed = sorted(ALLOWED_FROM[name])
+    statement = (
+        update(Submission)
+        .where(Submission.id == submission_id, Submission.status.in_(allowed))
+        .values(status=to, updated_at=now, **values)
+        # Refresh objects already loaded in this session from the rows really changed.
+        .execution_options(synchronize_session="fetch")
+    )
+    result = cast("CursorResult[Any]", await session.execute(statement))
+    return result.rowcount == 1
+
+
+async def submit(session: AsyncSession, submission_id: int) -> bool:
+    """draft → pending: the apprentice confirmed the preview."""
+    now = utcnow()
+    return await _transition(session, submission_id, "submit", S.PENDING, now, submitted_at=now)
+
+
+async def approve(
+    session: AsyncSession, submission_id: int, moderator_id: int, moderator_name: str
+) -> bool:
+    """pending → approved: enters the publishing queue (ordered by ``approved_at``)."""
+    now = utcnow()
+    return await _transition(
+        session,
+        submission_id,
+        "approve",
+        S.APPROVED,
+        now,
+        decided_at=now,
+        decided_by=moderator_id,
+        decided_by_name=moderator_name,
+        refusal_reason=None,
+        approved_at=now,
+    )
+
+
+async def refuse(
+    session: AsyncSession,
+    submission_id: int,
+    moderator_id: int,
+    moderator_name: str,
+    reason: str,
+) -> bool:
+    """pending → refused, with the reason told to the apprentice."""
+    now = utcnow()
+    return await _transition(
+        session,
+        submission_id,
+        "refuse",
+        S.REFUSED,
+        now,
+        decided_at=now,
+        decided_by=moderator_id,
+        decided_by_name=moderator_name,
+        refusal_reason=reason,
+        approved_at=None,
+    )
+
+
+async def undo_decision(session: AsyncSession, submission_id: int) -> bool:
+    """approved | refused → pending: a moderator takes a decision back (the audit keeps it)."""
+    return await _transition(
+        session,
+        submission_id,
+        "undo_decision",
+        S.PENDING,
+        utcnow(),
+        decided_at=None,
+        decided_by=None,
+        decided_by_name=None,
+        refusal_reason=None,
+        approved_at=None,
+    )
+
+
+async def claim_for_publishing(session: AsyncSession, submission_id: int) -> bool:
+    """approved → publishing: the publisher owns the entry until it is sent or released."""
+    now = utcnow()
+    return await _transition(
+        session, submission_id, "claim_for_publishing", S.PUBLISHING, now, publishing_started_at=now
+    )
+
+
+async def claim_next_for_publishing(session: AsyncSession, candidates: int = 5) -> int | None:
+    """Claim the oldest approved entry; its id, or None when the queue is empty.
+
+    Looks at a few candidates so that losing a race against another tick on the first
+    one still yields the next one.
+    """
+    ids = await session.scalars(
+        select(Submission.id)
+        .where(Submission.status == S.APPROVED)
+        .order_by(Submission.approved_at, Submission.id)
+        .limit(candidates)
+    )
+    for submission_id in ids.all():
+        if await claim_for_publishing(session, submission_id):
+            return submission_id
+    return None
+
+
+async def mark_published(
+    session: AsyncSession, submission_id: int, channel_message_id: int | None
+) -> bool:
+    """publishing | needs_check → published.
+
+    False means the entry changed meanwhile (e.g. withdrawn while being sent): the caller
+    must then delete the channel post it just made.
+    """
+    now = utcnow()
+    return await _transition(
+        session,
+        submission_id,
+        "mark_published",
+        S.PUBLISHED,
+        now,
+        published_at=now,
+        channel_message_id=channel_message_id,
+    )
+
+
+async def release_claim(session: AsyncSession, submission_id: int) -> bool:
+    """publishing | needs_check → approved: not sent (retryable failure), back in the queue."""
+    return await _transition(
+        session,
+        submission_id,
+        "release_claim",
+        S.APPROVED,
+        utcnow(),
+        publishing_started_at=None,
+    )
+
+
+async def mark_needs_check(session: AsyncSession, submission_id: int) -> bool:
+    """publishing → needs_check: unknown whether the post went out; a moderator decides."""
+    return await _transition(session, submission_id, "mark_needs_check", S.NEEDS_CHECK, utcnow())
+
+
+async def mark_all_publishing_needs_check(session: AsyncSession) -> list[int]:
+    """At start-up: every entry left "publishing" by a crash → needs_check; their ids.
+
+    One conditional UPDATE per entry (there are very few) so the ids returned are exactly
+    the rows this call changed.
+    """
+    ids = await session.scalars(
+        select(Submission.id).where(Submission.status == S.PUBLISHING).order_by(Submission.id)
+    )
+    return [
+        submission_id
+        for submission_id in ids.all()
+        if await mark_needs_check(session, submission_id)
+    ]
+
+
+async def withdraw(session: AsyncSession, submission_id: int) -> bool:
+    """any status except withdrawn → withdrawn, erasing :data:`PERSONAL_FIELDS`.
+
+    Read ``photo_path`` and ``channel_message_id`` before calling: deleting the file and
+    the channel post is the caller's job.
+    """
+    now = utcnow()
+    erased = dict.fromkeys(PERSONAL_FIELDS)
+    return await _transition(
+        session, submission_id, "withdraw", S.WITHDRAWN, now, withdrawn_at=now, **erased
+    )
+
+
+async def record_audit(
+    session: AsyncSession,
+    action: str,
+    *,
+    moderator_id: int | None,
+    moderator_name: str | None = None,
+    submission_id: int | None = None,
+    apprentice_id: int | None = None,
+    reason: str | None = None,
+) -> ModerationAudit:
+    """Add one audit row, written by the caller's commit. ``moderator_id=None``: the bot.
+
+    ``action`` is usually an :class:`models.entities.AuditAction` value. Async like the
+    transitions, so that every call in this module reads the same at the call site.
+    """
+    entry = ModerationAudit(
+        action=str(action),
+        moderator_id=moderator_id,
+        moderator_name=moderator_name,
+        submission_id=submission_id,
+        apprentice_id=apprentice_id,
+        reason=reason,
+        created_at=utcnow(),
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,241 @@
+"""A test stand: the real bot Application against the emulator, with helpers to play it.
+
+Everything is real: the PTB Application built by :func:`bot.app.build_application`, HTTP
+on loopback to :class:`bot.sandbox.Emulator`, the database under test (SQLite or
+PostgreSQL), Pillow. Only the clock of the conversation is the test's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import tomllib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.app import build_application
+from bot.config import Settings, settings_from_dict
+from bot.sandbox import Chat, Emulator, User
+from bot.services import SelfieApplication
+from models import Submission
+
+TOKEN = "123456:TEST-selfie-token"
+
+CAMPAIGN: dict[str, Any] = {
+    "name": "Fiers d'être apprentis",
+    "channel": "@fiers_test",
+    "hashtags": ["#FiersDEtreApprentis"],
+    "offers_url": "https://example.org/offres",
+    "trades": [
+        {"sector": "Beauté", "trades": ["Coiffeur·se", "Esthéticien·ne"]},
+        {"sector": "Alimentation", "trades": ["Boulanger·ère", "Pâtissier·ère", "Boucher·ère"]},
+    ],
+    "centres": [
+        {"code": "cfa-dijon", "name": "CFA de Dijon"},
+        {"code": "cfa-auxerre", "name": "CFA d'Auxerre"},
+        {"code": "cfa-macon", "name": "CFA de Mâcon"},
+    ],
+}
+
+
+def stand_config(
+    *,
+    api_url: str,
+    db_url: str,
+    data_dir: Path,
+    group_id: int,
+    moderators: list[int],
+    **sections: dict[str, Any],
+) -> dict[str, Any]:
+    """The configuration of a stand, as the TOML file would hold it."""
+    raw: dict[str, Any] = {
+        "telegram": {"token": TOKEN, "api_url": api_url},
+        "campaign": dict(CAMPAIGN),
+        "moderation": {"chat_id": group_id, "moderators": moderators},
+        "database": {"url": db_url},
+        "storage": {"path": str(data_dir / "photos")},
+        "images": {"band": False},
+    }
+    for name, values in sections.items():
+        raw[name] = {**raw.get(name, {}), **values}
+    return raw
+
+
+@dataclass
+class Stand:
+    emu: Emulator
+    app: SelfieApplication
+    settings: Settings
+    group: Chat
+    channel: Chat
+    moderators: list[User]
+
+    async def stored(self) -> list[Submission]:
+        async with self.app.services.sessions() as session:
+            return list(await session.scalars(select(Submission).order_by(Submission.id)))
+
+    async def press(self, user: User, message: dict[str, Any], data: str) -> str:
+        return await self.emu.press_button(user, message, data)
+
+    async def reply(self, user: User, predicate: Any = None, timeout: float = 10.0) -> dict:
+        """The bot's next new message to ``user`` (matching ``predicate``), edits skipped."""
+        return await self.emu.wait_for(user, predicate, timeout=timeout, edits=False)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """Button text → callback data of a message's inline keyboard."""
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return {b["text"]: b.get("callback_data", b.get("url", "")) for row in rows for b in row}
+
+
+def data_of(message: dict[str, Any]) -> list[str]:
+    return list(buttons(message).values())
+
+
+@asynccontextmanager
+async def running_stand(
+    db_url: str, data_dir: Path, **sections: dict[str, Any]
+) -> AsyncIterator[Stand]:
+    """Start the emulator and the bot (as ``selfie-bot run`` does), stop both after."""
+    async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
+        moderators = [emu.create_user("Camille", username="camille_modo"), emu.create_user("Sam")]
+        group = emu.create_group("Modération", members=moderators)
+        channel = emu.create_channel("Fiers d'être apprentis", username="fiers_test")
+        raw = stand_config(
+            api_url=emu.api_url,
+            db_url=db_url,
+            data_dir=data_dir,
+            group_id=group.id,
+            moderators=[m.id for m in moderators],
+            **sections,
+        )
+        settings = settings_from_dict(raw, base_dir=data_dir)
+        app = build_application(settings)
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        await app.start()
+        try:
+            yield Stand(emu, app, settings, group, channel, moderators)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+            assert app.post_shutdown is not None
+            await app.post_shutdown(app)
+
+
+class BotProcess:
+    """``selfie-bot run`` as a real subprocess, its log collected line by line."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self.lines: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self, timeout: float = 30.0) -> None:
+        """Start and wait for the "ready" log line."""
+        env = {k: v for k, v in os.environ.items() if k != "SELFIE_BOT_TOKEN"}
+        self._ready.clear()
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(self.config_path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+        )
+        self._reader = asyncio.create_task(self._read())
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            raise AssertionError("bot not ready:\n" + "\n".join(self.lines)) from None
+
+    async def _read(self) -> None:
+        assert self.process and self.process.stdout
+        async for raw in self.process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            self.lines.append(line)
+            if "selfie-bot ready" in line:
+                self._ready.set()
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        assert self.process and self._reader
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+        code = await asyncio.wait_for(self.process.wait(), timeout)
+        await self._reader
+        return code
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+
+def write_config(path: Path, raw: dict[str, Any]) -> Path:
+    """The stand's configuration as a TOML file (tables of scalars, lists and tables)."""
+    lines: list[str] = []
+    for section, values in raw.items():
+        lines.append(f"[{section}]")
+        nested = {
+            k: v for k, v in values.items() if isinstance(v, list) and v and isinstance(v[0], dict)
+        }
+        for key, value in values.items():
+            if key not in nested:
+                lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+        for key, items in nested.items():
+            for item in items:
+                lines.append(f"[[{section}.{key}]]")
+                lines.extend(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in item.items())
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert tomllib.loads(path.read_text(encoding="utf-8")) == raw
+    return path
+
+
+def has_button(prefix: str) -> Any:
+    """A wait_for predicate: a message offering a button whose data starts with ``prefix``."""
+    return lambda message: any(data.startswith(prefix) for data in data_of(message))
+
+
+async def walk_to_photo(
+    stand: Stand,
+    user: User,
+    *,
+    start: str = "/start",
+    age: str = "adult",
+    name: str = "name:first",
+    trade: str = "trade:0:0",
+    centre: str | None = "centre:0",
+    quote: str | None = None,
+) -> None:
+    """Answer every step up to the photo with buttons (a typed quote if given)."""
+    await stand.emu.send_text(user, start)
+    await stand.press(user, await stand.reply(user, has_button("consent:")), "consent:yes")
+    await stand.press(user, await stand.reply(user, has_button("age:")), f"age:{age}")
+    if age == "minor" and stand.settings.apprentices.minors == "guardian_confirmation":
+        await stand.press(user, await stand.reply(user, has_button("guardian:")), "guardian:yes")
+    await stand.press(user, await stand.reply(user, has_button("name:")), name)
+    await stand.press(user, await stand.reply(user, has_button("trade:")), trade)
+    if centre is not None:
+        await stand.press(user, await stand.reply(user, has_button("centre:")), centre)
+    quote_question = await stand.reply(user, has_button("quote:"))
+    if quote is None:
+        await stand.press(user, quote_question, "quote:skip")
+    else:
+        await stand.emu.send_text(user, quote)
+    await stand.reply(user, "📸")

@@ -1,0 +1,38 @@
+"""``selfie-bot run`` as a subprocess against the emulator: ready, answers, stops cleanly."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from bot.sandbox import Emulator
+from tests.stand import TOKEN, BotProcess, stand_config, write_config
+
+
+async def test_run_answers_start_and_stops_on_sigterm(tmp_path: Path) -> None:
+    async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
+        moderator = emu.create_user("Camille")
+        group = emu.create_group("Modération", members=[moderator])
+        emu.create_channel("Fiers d'être apprentis", username="fiers_test")
+        raw = stand_config(
+            api_url=emu.api_url,
+            db_url="sqlite+aiosqlite:///data/bot.sqlite3",
+            data_dir=tmp_path,
+            group_id=group.id,
+            moderators=[moderator.id],
+        )
+        bot = BotProcess(write_config(tmp_path / "config.toml", raw))
+        await bot.start()
+        lea = emu.create_user("Léa")
+        await emu.send_text(lea, "/start")
+        answer = await emu.wait_for(lea, timeout=2.0)
+        assert "Fiers d'être apprentis" in answer["text"]
+        assert await bot.stop(signal.SIGTERM) == 0
+
+    assert (tmp_path / "data" / "bot.sqlite3").is_file()
+    ready = next(line for line in bot.lines if "selfie-bot ready" in line)
+    assert "@fiers_bot" in ready and "@fiers_test" in ready and str(group.id) in ready
+    assert "database sqlite" in ready
+    secret = TOKEN.split(":")[1]
+    assert secret not in bot.log
+    assert "Traceback" not in bot.log
