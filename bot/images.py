@@ -54,6 +54,9 @@ _STILL_MULTIFRAME_FORMATS = frozenset({"MPO"})
 # does not depend on the upload resolution.
 _SHARPNESS_SIDE = 640
 
+MAX_RATIO = 20
+"""Telegram's limit on a photo's long side / short side."""
+
 BLUR_THRESHOLD = 100.0
 """Default :func:`is_blurry` threshold, in the units of :func:`sharpness`.
 
@@ -99,6 +102,12 @@ class TooSmall(ImageRejected):
     code = "too_small"
 
 
+class TooElongated(ImageRejected):
+    """Long side over :data:`MAX_RATIO` times the short one: Telegram refuses such photos."""
+
+    code = "too_elongated"
+
+
 @dataclass(frozen=True)
 class ImageOptions:
     """What the pipeline produces; built once from the campaign configuration.
@@ -129,9 +138,11 @@ class ProcessedImage:
     """The publishable JPEG and the facts moderators and duplicate detection need.
 
     ``dhash`` and ``sharpness`` describe the photo before branding, so a changed frame
-    does not hide a duplicate and frame edges do not look like focus. ``draft_scale`` is
-    the JPEG DCT reduction used while decoding (1 = full decode; 2, 4, 8 = decoded at
-    1/2, 1/4, 1/8 size), kept for benchmarks and tests.
+    does not hide a duplicate and frame edges do not look like focus.
+    ``original_width``/``original_height`` are the upload's size as displayed (after EXIF
+    rotation); ``format`` is Pillow's name for it (JPEG, MPO, PNG, WEBP, GIF, HEIF).
+    ``draft_scale`` is the JPEG DCT reduction used while decoding (1 = full decode; 2, 4,
+    8 = decoded at 1/2, 1/4, 1/8 size), kept for benchmarks and tests.
     """
 
     jpeg: bytes
@@ -202,6 +213,8 @@ def _decode(data: bytes, options: ImageOptions) -> tuple[Image.Image, str, tuple
     if min(width, height) < options.min_short_side:
         # The short side does not change with EXIF rotation, so check before decoding.
         raise TooSmall(f"{width}x{height}", width=width, height=height)
+    if max(width, height) > MAX_RATIO * min(width, height):
+        raise TooElongated(f"{width}x{height}", width=width, height=height)
     if fmt not in _STILL_MULTIFRAME_FORMATS and (
         getattr(img, "is_animated", False) or getattr(img, "n_frames", 1) > 1
     ):
@@ -212,8 +225,9 @@ def _decode(data: bytes, options: ImageOptions) -> tuple[Image.Image, str, tuple
     draft_scale = 1
     if fmt in ("JPEG", "MPO") and target != img.size:
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale, never below the target size:
-        # a 48 MP photo then costs a 3 MP decode. The target is scaled by the long
-        # side only, so EXIF rotation applied afterwards does not change it.
+        # a 48 MP photo yields 3 MP of pixels (the compressed data is still read in
+        # full, which is what remains of the cost). The target is scaled by the long
+        # side only, so the EXIF rotation applied afterwards does not change it.
         before = img.width
         img.draft("RGB", target)
         draft_scale = max(1, round(before / img.width))

@@ -13,14 +13,18 @@ from telegram import Message
 
 # A bot may download files of at most 20 MB (getFile).
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"})
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"})
+# GIF goes to the pipeline too: a still one is a photo, an animated one is refused there.
+IMAGE_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif"}
+)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif"})
 
 
 # Every refusal code, each with its own text "photo.problem.<code>" in the catalogs.
 PROBLEM_CODES = (
     "album",
     "animation",
+    "download_failed",
     "not_image_document",
     "other",
     "sticker",

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -412,9 +412,14 @@ async def on_photo(update: Update, context: Context) -> str:
     except PhotoProblem as problem:
         await reply(update, t(lang, f"photo.problem.{problem.code}"))
         return stay
+    except BadRequest as error:
+        # Telegram refuses getFile over 20 MB even when the size was not announced.
+        log.info("photo of user %s not downloadable: %s", update.effective_user.id, error)
+        await reply(update, t(lang, "photo.problem.too_big"))
+        return stay
     except TelegramError as error:
         log.warning("photo download failed for user %s: %s", update.effective_user.id, error)
-        await reply(update, t(lang, "photo.problem.too_big"))
+        await reply(update, t(lang, "photo.problem.download_failed"))
         return stay
     options = services(context).images
     try:

@@ -185,3 +185,23 @@ def test_help_texts() -> None:
         assert command in top.stdout
     run = run_cli("run", "--help")
     assert run.returncode == 0 and "--config" in run.stdout
+
+
+def test_db_commands_create_upgrade_and_downgrade(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace(
+            "sqlite+aiosqlite:///data/selfie-bot.sqlite3", "sqlite+aiosqlite:///db/nested/x.db"
+        ),
+        encoding="utf-8",
+    )
+    current = run_cli("db", "current", "--config", str(config))
+    assert (current.returncode, current.stdout) == (0, "empty database\n")
+    upgraded = run_cli("db", "upgrade", "--config", str(config))
+    assert upgraded.returncode == 0, upgraded.stderr
+    head = upgraded.stdout.strip()
+    assert head and (tmp_path / "db" / "nested" / "x.db").is_file()
+    down = run_cli("db", "downgrade", "base", "--config", str(config))
+    assert (down.returncode, down.stdout) == (0, "empty database\n")
+    again = run_cli("db", "upgrade", "--config", str(config))
+    assert again.stdout.strip() == head

@@ -23,6 +23,7 @@ from bot.images import (
     ImageRejected,
     NotAnImage,
     ProcessedImage,
+    TooElongated,
     TooManyPixels,
     TooSmall,
     dhash,
@@ -518,3 +519,11 @@ def test_missing_frame_is_an_operator_error_not_a_refusal(tmp_path):
     options = ImageOptions(frame_path=tmp_path / "missing.png")
     with pytest.raises(FileNotFoundError):
         process_image(imagegen.photo_jpeg(800, 600), options)
+
+
+def test_too_elongated_is_refused_before_decoding():
+    # 500 x 10 500: short side fine, but a ratio Telegram refuses for photos.
+    data = imagegen.photo_jpeg(500, 10_500)
+    with pytest.raises(TooElongated) as caught:
+        process_image(data, PLAIN)
+    assert (caught.value.width, caught.value.height) == (500, 10_500)

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import ExifTags, Image
 
 from bot.i18n import t
@@ -56,18 +55,20 @@ def document(data: bytes, filename: str, mime_type: str | None) -> Send:
     return send
 
 
-async def assert_refused(stand: Stand, user: User, send: Send, expected: str) -> None:
+async def assert_refused(
+    stand: Stand, user: User, send: Send, expected: str, label: str = ""
+) -> None:
     """``send`` gets exactly ``expected`` as the next message and leaves nothing stored."""
     files, rows = stored_files(stand), await stand.stored()
     await send(stand, user)
     answer = await stand.reply(user)
-    assert answer.get("text") == expected, answer
-    assert "reply_markup" not in answer
-    assert stored_files(stand) == files
+    assert answer.get("text") == expected, (label, answer)
+    assert "reply_markup" not in answer, label
+    assert stored_files(stand) == files, label
     after = await stand.stored()
     assert [(r.id, r.photo_path, r.status) for r in after] == [
         (r.id, r.photo_path, r.status) for r in rows
-    ]
+    ], label
 
 
 async def assert_preview(stand: Stand, user: User) -> dict[str, Any]:
@@ -175,9 +176,7 @@ async def test_each_kind_of_non_photo_gets_its_reply(db_url: str, tmp_path: Path
             ("text", lambda s, u: s.emu.send_text(u, "la voilà !"), "photo.problem.text"),
         ]
         for name, send, key in cases:
-            expected = t("fr", key)
-            await assert_refused(stand, zoe, send, expected)
-            assert name  # (the case name shows in the traceback of a failure)
+            await assert_refused(stand, zoe, send, t("fr", key), name)
         assert "en photo" in t("fr", "photo.problem.too_big")  # says how to get it through
         assert not emu.calls_for("getFile")  # none of them was even downloaded
 
@@ -218,9 +217,7 @@ async def test_hostile_images_sent_as_documents(db_url: str, tmp_path: Path) -> 
         ("100 MP bomb", imagegen.bomb_png(10_000, 10_000), "b2.png", PNG, "too_many_pixels"),
         ("400 MP bomb", imagegen.bomb_png(20_000, 20_000), "b3.png", PNG, "too_many_pixels"),
         ("1x20000", png(1, 20_000), "long.png", PNG, "too_small"),
-        # Named .jpg: a document named .gif is refused before the pipeline (see the xfail
-        # test at the end), so this is how an animated GIF reaches it today.
-        ("animated GIF", imagegen.animated_gif(640, 480), "anim.jpg", JPEG, "animated"),
+        ("animated GIF", imagegen.animated_gif(640, 480), "anim.gif", "image/gif", "animated"),
         ("animated WebP", imagegen.animated_webp(640, 480), "anim.webp", "image/webp", "animated"),
         ("APNG", imagegen.animated_png(640, 480), "anim.png", PNG, "animated"),
     ]
@@ -236,8 +233,7 @@ async def test_hostile_images_sent_as_documents(db_url: str, tmp_path: Path) -> 
         await walk_to_photo(stand, noe)
         for name, data, filename, mime, code in refused:
             expected = rejected_text(stand, code)
-            await assert_refused(stand, noe, document(data, filename, mime), expected)
-            assert name
+            await assert_refused(stand, noe, document(data, filename, mime), expected, name)
         assert await stand.stored() == [] and stored_files(stand) == set()
         assert "50 mégapixels" in rejected_text(stand, "too_many_pixels")
         assert "480 pixels" in rejected_text(stand, "too_small")
@@ -310,11 +306,6 @@ async def test_bot_keeps_serving_others_during_hostile_uploads(db_url: str, tmp_
         no_server_errors(stand)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/photos.py refuses image/gif and .gif documents (not_image_document) before "
-    "the pipeline, which accepts a still GIF and refuses an animated one with its own text",
-)
 async def test_gif_documents_reach_the_pipeline(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path) as stand:
         emu = stand.emu
