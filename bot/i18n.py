@@ -1,8 +1,9 @@
 """User-visible texts: gettext catalogs (fr, en) managed with Babel.
 
-Message ids are stable keys (``"start.welcome"``), never French or English prose, so both
-catalogs are translations of equal rank and a missing entry is caught by the tests. The
-``.po`` files are compiled in memory when first used: no build step, no binary in git.
+Message ids are stable keys (``"consent.pitch"``), never French or English prose, so both
+catalogs are translations of equal rank and a missing entry is caught by the tests. Each
+language is a folder of ``.po`` files, one per flow (``bot/locales/fr/apprentice.po``…),
+merged and compiled in memory when first used: no build step, no binary in git.
 Values interpolated into a text are HTML-escaped because every message is sent in HTML mode.
 """
 
@@ -26,14 +27,24 @@ class Safe(str):
     """A value already in Telegram HTML (a link built by the bot): not escaped again."""
 
 
+def catalog_files(language: str) -> list[Path]:
+    return sorted((LOCALES_DIR / language).glob("*.po"))
+
+
 @cache
 def translations(language: str) -> Translations:
-    with (LOCALES_DIR / f"{language}.po").open("rb") as po_file:
-        catalog = read_po(po_file, locale=language)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
+    merged: Translations | None = None
+    for path in catalog_files(language):
+        with path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=language)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        part = Translations(buffer)
+        merged = part if merged is None else merged.merge(part)
+    if merged is None:
+        raise FileNotFoundError(f"no catalogs for {language} in {LOCALES_DIR}")
+    return merged
 
 
 def t(language: str, key: str, **values: object) -> str:

@@ -58,6 +58,25 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+_DHASH_MASK = (1 << 64) - 1
+
+
+def _hamming(a: int | None, b: int | None) -> int | None:
+    """Differing bits of two 64-bit hashes stored as signed BIGINT (NULL if one is NULL)."""
+    if a is None or b is None:
+        return None
+    return ((a ^ b) & _DHASH_MASK).bit_count()
+
+
+def _register_sqlite_functions(dbapi_connection: Any, _record: Any) -> None:
+    """SQL functions SQLite lacks, registered per connection like the pragmas.
+
+    ``hamming(a, b)``: PostgreSQL computes it with ``bit_count``; see
+    :class:`models.moderation.hamming`.
+    """
+    dbapi_connection.create_function("hamming", 2, _hamming, deterministic=True)
+
+
 def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; for a SQLite file, create its folder and set the pragmas.
 
@@ -75,6 +94,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(parsed, **kwargs)
     event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+    event.listen(engine.sync_engine, "connect", _register_sqlite_functions)
     return engine
 
 

@@ -38,6 +38,7 @@ ALLOWED_FROM: dict[str, frozenset[SubmissionStatus]] = {
     "mark_published": frozenset({S.PUBLISHING, S.NEEDS_CHECK}),
     "release_claim": frozenset({S.PUBLISHING, S.NEEDS_CHECK}),
     "mark_needs_check": frozenset({S.PUBLISHING}),
+    "unpublish": frozenset({S.PUBLISHED}),  # a moderator took the post off the channel
     "withdraw": frozenset(set(S) - {S.WITHDRAWN}),
 }
 
@@ -257,3 +258,59 @@ async def record_audit(
     )
     session.add(entry)
     return entry
+
+
+async def refuse_all_pending(
+    session: AsyncSession,
+    apprentice_id: int,
+    moderator_id: int,
+    moderator_name: str,
+    reason: str,
+) -> list[int]:
+    """pending → refused for every entry of one apprentice (a ban); the ids refused.
+
+    One UPDATE … RETURNING (SQLite >= 3.35, PostgreSQL): the ids are exactly the rows this
+    call changed, even if a moderator decides one of them at the same moment.
+    """
+    now = utcnow()
+    statement = (
+        update(Submission)
+        .where(
+            Submission.apprentice_id == apprentice_id,
+            Submission.status.in_(sorted(ALLOWED_FROM["refuse"])),
+        )
+        .values(
+            status=S.REFUSED,
+            updated_at=now,
+            decided_at=now,
+            decided_by=moderator_id,
+            decided_by_name=moderator_name,
+            refusal_reason=reason,
+            approved_at=None,
+        )
+        .returning(Submission.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return sorted((await session.scalars(statement)).all())
+
+
+async def unpublish(
+    session: AsyncSession, submission_id: int, moderator_id: int, moderator_name: str
+) -> bool:
+    """published → refused with reason "unpublished": a moderator removed the post.
+
+    ``channel_message_id`` and ``published_at`` are kept: the caller deletes the channel
+    post with the former, and the row still tells that it was once published.
+    """
+    now = utcnow()
+    return await _transition(
+        session,
+        submission_id,
+        "unpublish",
+        S.REFUSED,
+        now,
+        decided_at=now,
+        decided_by=moderator_id,
+        decided_by_name=moderator_name,
+        refusal_reason="unpublished",
+    )

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from bot import images
 from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS
-from bot.i18n import LANGUAGES, LOCALES_DIR, Safe, language_from_telegram, t
+from bot.i18n import LANGUAGES, Safe, catalog_files, language_from_telegram, t
 from bot.photos import PROBLEM_CODES
 from models import SubmissionStatus
 
@@ -18,8 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def catalog(language: str) -> dict[str, str]:
-    with (LOCALES_DIR / f"{language}.po").open("rb") as po_file:
-        return {m.id: m.string for m in read_po(po_file) if m.id}
+    texts: dict[str, str] = {}
+    for path in catalog_files(language):
+        with path.open("rb") as po_file:
+            for message in read_po(po_file):
+                if message.id:
+                    assert message.id not in texts, f"{message.id} is in two {language} files"
+                    texts[message.id] = message.string
+    return texts
 
 
 def keys_used_in_code() -> set[str]:

@@ -1,0 +1,317 @@
+"""Moderation queries and the ban/unpublish transitions, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from models import Apprentice, Submission, SubmissionStatus, dhash_to_db, utcnow
+from models import moderation
+from models import submissions as lifecycle
+from models.moderation import Duplicate
+
+if TYPE_CHECKING:
+    from conftest import AddSubmission
+
+S = SubmissionStatus
+HASH = 0xF0E1D2C3B4A59687  # top bit set: stored as a negative BIGINT
+
+
+def _near(flipped_bits: int) -> int:
+    """HASH with its ``flipped_bits`` lowest bits flipped (that many bits of distance)."""
+    return dhash_to_db(HASH ^ ((1 << flipped_bits) - 1))
+
+
+async def _get(session_factory: async_sessionmaker[AsyncSession], sid: int) -> Submission:
+    async with session_factory() as session:
+        submission = await session.get(Submission, sid)
+        assert submission is not None
+        return submission
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+async def test_possible_duplicates(
+    session: AsyncSession, add_submission: AddSubmission
+) -> None:
+    me = await add_submission(S.PENDING, source_file_unique_id="me", dhash=dhash_to_db(HASH))
+    same_file = await add_submission(S.REFUSED, source_file_unique_id="me", dhash=_near(40))
+    d3_old = await add_submission(S.PUBLISHED, source_file_unique_id="a", dhash=_near(3))
+    d8 = await add_submission(S.APPROVED, source_file_unique_id="b", dhash=_near(8))
+    d0 = await add_submission(S.PENDING, source_file_unique_id="c", dhash=dhash_to_db(HASH))
+    d3_new = await add_submission(S.NEEDS_CHECK, source_file_unique_id="d", dhash=_near(3))
+    await add_submission(S.PENDING, source_file_unique_id="e", dhash=_near(9))
+    await add_submission(S.PENDING, source_file_unique_id="f", dhash=dhash_to_db(~HASH & (2**64 - 1)))
+    await add_submission(S.PENDING, source_file_unique_id="g", dhash=None)
+    # Same photo, but nobody sees these entries any more (or yet).
+    await add_submission(S.WITHDRAWN, source_file_unique_id="me", dhash=dhash_to_db(HASH))
+    await add_submission(S.DRAFT, source_file_unique_id="me", dhash=dhash_to_db(HASH))
+
+    found = await moderation.possible_duplicates(session, me.id, max_distance=8, limit=10)
+
+    assert found == [
+        Duplicate(same_file.id, S.REFUSED, None),
+        Duplicate(d0.id, S.PENDING, 0),
+        Duplicate(d3_new.id, S.NEEDS_CHECK, 3),  # same distance: newest first
+        Duplicate(d3_old.id, S.PUBLISHED, 3),
+        Duplicate(d8.id, S.APPROVED, 8),
+    ]
+    assert [d.id for d in await moderation.possible_duplicates(session, me.id, 8, limit=2)] == [
+        same_file.id,
+        d0.id,
+    ]
+    strict = await moderation.possible_duplicates(session, me.id, max_distance=0)
+    assert [d.id for d in strict] == [same_file.id, d0.id]
+
+
+async def test_possible_duplicates_of_an_entry_without_hash_or_file(
+    session: AsyncSession, add_submission: AddSubmission
+) -> None:
+    me = await add_submission(S.PENDING, source_file_unique_id=None, dhash=None)
+    await add_submission(S.PENDING, source_file_unique_id=None, dhash=None)
+    await add_submission(S.PENDING)
+    assert await moderation.possible_duplicates(session, me.id, max_distance=64) == []
+    assert await moderation.possible_duplicates(session, 999_999, max_distance=64) == []
+
+
+# --------------------------------------------------------------------------- cards
+
+
+async def test_pending_without_card_and_set_moderation_card(
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
+) -> None:
+    now = utcnow()
+    newest = await add_submission(S.PENDING, submitted_at=now)
+    oldest = await add_submission(S.PENDING, submitted_at=now - timedelta(hours=2))
+    middle = await add_submission(S.PENDING, submitted_at=now - timedelta(hours=1))
+    await add_submission(S.PENDING, submitted_at=now - timedelta(hours=3), moderation_message_id=7)
+    await add_submission(S.APPROVED, submitted_at=now - timedelta(hours=4))
+    await add_submission(S.DRAFT)
+
+    async with session_factory() as session:
+        assert await moderation.pending_without_card(session) == [oldest.id, middle.id, newest.id]
+        assert await moderation.pending_without_card(session, limit=1) == [oldest.id]
+        await moderation.set_moderation_card(session, oldest.id, chat_id=-100123, message_id=42)
+        await session.commit()
+        assert await moderation.pending_without_card(session) == [middle.id, newest.id]
+
+    card = await _get(session_factory, oldest.id)
+    assert (card.moderation_chat_id, card.moderation_message_id) == (-100123, 42)
+    assert card.status is S.PENDING
+
+
+# --------------------------------------------------------------------------- bans
+
+
+async def test_ban_and_unban(
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
+) -> None:
+    await add_submission(S.PENDING, apprentice_id=1001)
+    async with session_factory() as session:
+        assert await moderation.ban_apprentice(session, 1001, 7, "Max") is True
+        assert await moderation.ban_apprentice(session, 1001, 8, "Zoé") is False  # already
+        assert await moderation.ban_apprentice(session, 4242, 7, "Max") is False  # unknown
+        await session.commit()
+
+    async with session_factory() as session:
+        banned = await session.get(Apprentice, 1001)
+        assert banned is not None
+        assert banned.banned_at is not None and banned.banned_by == 7
+        assert await session.get(Apprentice, 4242) is None  # nothing created
+
+    async with session_factory() as session:
+        assert await moderation.unban_apprentice(session, 1001) is True
+        assert await moderation.unban_apprentice(session, 1001) is False
+        assert await moderation.unban_apprentice(session, 4242) is False
+        await session.commit()
+        apprentice = await session.get(Apprentice, 1001)
+        assert apprentice is not None
+        await session.refresh(apprentice)
+        assert apprentice.banned_at is None and apprentice.banned_by is None
+
+
+async def test_refuse_all_pending_touches_only_that_apprentices_pending_entries(
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
+) -> None:
+    first = await add_submission(S.PENDING, apprentice_id=1001)
+    second = await add_submission(S.PENDING, apprentice_id=1001)
+    approved = await add_submission(S.APPROVED, apprentice_id=1001)
+    draft = await add_submission(S.DRAFT, apprentice_id=1001)
+    someone_else = await add_submission(S.PENDING, apprentice_id=1002)
+
+    async with session_factory() as session:
+        loaded = await session.get(Submission, first.id)  # refreshed by the UPDATE
+        refused = await lifecycle.refuse_all_pending(session, 1001, 7, "Max", "banned")
+        assert refused == [first.id, second.id]
+        assert loaded is not None and loaded.status is S.REFUSED
+        assert await lifecycle.refuse_all_pending(session, 1001, 7, "Max", "banned") == []
+        await session.commit()
+
+    for sid in (first.id, second.id):
+        row = await _get(session_factory, sid)
+        assert row.status is S.REFUSED
+        assert (row.decided_by, row.decided_by_name, row.refusal_reason) == (7, "Max", "banned")
+        assert row.decided_at is not None
+    assert (await _get(session_factory, approved.id)).status is S.APPROVED
+    assert (await _get(session_factory, draft.id)).status is S.DRAFT
+    assert (await _get(session_factory, someone_else.id)).status is S.PENDING
+
+
+# --------------------------------------------------------------------------- unpublish
+
+
+async def test_unpublish_only_from_published(
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
+) -> None:
+    for start in SubmissionStatus:
+        entry = await add_submission(start, channel_message_id=555)
+        async with session_factory() as session:
+            won = await lifecycle.unpublish(session, entry.id, 7, "Max")
+            await session.commit()
+        row = await _get(session_factory, entry.id)
+        assert won is (start is S.PUBLISHED), start
+        if won:
+            assert row.status is S.REFUSED
+            assert row.refusal_reason == "unpublished"
+            assert (row.decided_by, row.decided_by_name) == (7, "Max")
+            assert row.channel_message_id == 555  # the caller deletes the post with it
+        else:
+            assert row.status is start
+
+
+# --------------------------------------------------------------------------- publishing order
+
+
+async def test_next_to_publish(
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
+) -> None:
+    async with session_factory() as session:
+        assert await moderation.next_to_publish(session) is None
+        assert await moderation.next_to_publish(session, avoid_trade="coiffeuse") is None
+
+    t0 = utcnow() - timedelta(days=1)
+    first = await add_submission(S.APPROVED, trade="coiffeuse", approved_at=t0)
+    # Same approved_at: the lower id goes first.
+    second = await add_submission(S.APPROVED, trade="coiffeuse", approved_at=t0)
+    await add_submission(S.PENDING, trade="boulanger")
+    await add_submission(S.PUBLISHED, trade="boulanger", approved_at=t0 - timedelta(hours=1))
+
+    async with session_factory() as session:
+        assert await moderation.next_to_publish(session) == first.id
+        # Only the avoided trade waits: take it anyway.
+        assert await moderation.next_to_publish(session, avoid_trade="coiffeuse") == first.id
+
+    baker = await add_submission(S.APPROVED, trade="boulanger", approved_at=t0 + timedelta(hours=1))
+    async with session_factory() as session:
+        assert await moderation.next_to_publish(session) == first.id
+        assert await moderation.next_to_publish(session, avoid_trade="coiffeuse") == baker.id
+        assert await moderation.next_to_publish(session, avoid_trade="boulanger") == first.id
+        assert await moderation.next_to_publish(session, avoid_trade="maçon") == first.id
+        assert await lifecycle.claim_for_publishing(session, first.id)
+        assert await moderation.next_to_publish(session, avoid_trade="boulanger") == second.id
+
+
+async def test_last_published_trade(
+    session: AsyncSession, add_submission: AddSubmission
+) -> None:
+    assert await moderation.last_published_trade(session) is None
+    now = utcnow()
+    await add_submission(S.PUBLISHED, trade="boulanger", published_at=now - timedelta(hours=2))
+    await add_submission(S.PUBLISHED, trade="coiffeuse", published_at=now - timedelta(hours=1))
+    await add_submission(S.PUBLISHED, trade="maçon", published_at=now - timedelta(hours=3))
+    await add_submission(S.APPROVED, trade="plombier")
+    await add_submission(S.REFUSED, trade="unpublished", published_at=now)
+    assert await moderation.last_published_trade(session) == "coiffeuse"
+
+
+# --------------------------------------------------------------------------- at scale
+
+BULK = 100_000
+CHUNK = 5_000
+
+
+async def _bulk_insert(engine: AsyncEngine, count: int) -> None:
+    """``count`` submissions in a realistic mix of statuses, trades and dates, fast."""
+    rng = random.Random(20150)
+    trades = [f"métier {i}" for i in range(60)]
+    statuses = [S.PUBLISHED] * 6 + [S.APPROVED, S.PENDING, S.REFUSED, S.WITHDRAWN]
+    start = utcnow() - timedelta(days=200)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(Apprentice), [{"id": i, "first_name": "A"} for i in range(1, 1001)]
+        )
+        for offset in range(0, count, CHUNK):
+            rows: list[dict[str, Any]] = []
+            for n in range(offset, min(offset + CHUNK, count)):
+                status = rng.choice(statuses)
+                submitted = start + timedelta(minutes=2 * n)
+                decided = submitted + timedelta(minutes=rng.randint(5, 600))
+                rows.append(
+                    {
+                        "apprentice_id": 1 + n % 1000,
+                        "status": status,
+                        "trade": rng.choice(trades),
+                        "centre_name": f"CFA {n % 40}",
+                        "language": "fr",
+                        "age_band": "adult",
+                        "consent_at": submitted,
+                        "created_at": submitted,
+                        "updated_at": decided,
+                        "submitted_at": submitted,
+                        "decided_at": None if status is S.PENDING else decided,
+                        "approved_at": decided if status in (S.APPROVED, S.PUBLISHED) else None,
+                        "published_at": decided if status is S.PUBLISHED else None,
+                        "dhash": dhash_to_db(rng.getrandbits(64)),
+                    }
+                )
+            await connection.execute(insert(Submission), rows)
+        await connection.exec_driver_sql("ANALYZE")
+
+
+async def test_next_to_publish_walks_the_index_at_scale(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """With 100,000 entries, the publishing order reads an index, never the whole table.
+
+    The plan is checked, not the time (timings belong to benchmarks/).
+    """
+    await _bulk_insert(engine, BULK)
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    async with session_factory() as session:
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            oldest = await moderation.next_to_publish(session)
+            rotated = await moderation.next_to_publish(session, avoid_trade="métier 0")
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
+        assert oldest is not None and rotated is not None
+        expected = await session.scalar(
+            select(Submission.id)
+            .where(Submission.status == S.APPROVED)
+            .order_by(Submission.approved_at, Submission.id)
+            .limit(1)
+        )
+        assert oldest == expected
+
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as connection:
+        for statement, parameters in sent:
+            explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+            result = await connection.exec_driver_sql(explain + statement, parameters)
+            plan = "\n".join(str(row[-1]) for row in result)
+            assert "ix_submissions_status_approved_at_id" in plan, plan
+            if sqlite:
+                assert "SCAN submissions" not in plan, plan
+                assert "TEMP B-TREE" not in plan, plan
+            else:
+                assert "Seq Scan" not in plan, plan
+                assert "Sort" not in plan, plan
