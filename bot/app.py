@@ -18,12 +18,25 @@ from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
 from bot.config import Settings
 from bot.i18n import LANGUAGES, t
 from bot.persistence import SQLPersistence
+from bot.publisher import Publisher
 from bot.services import SelfieApplication, Services, image_options
 from bot.storage import PhotoStore
 from handlers import register_handlers
 from models.db import dialect_name, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
+
+
+def flood_safe_limiter() -> AIORateLimiter:
+    """Telegram's overall limit as a steady pace rather than bursts.
+
+    AIORateLimiter's buckets let a full bucket go out at once and then refill, which can
+    put up to twice the limit into one second; a bucket of one message refilled at the
+    limit's pace never exceeds it (at most 29 messages in any second). The per-group
+    limit keeps its bucket: moderators' cards come in small bursts, and the rare 429 it
+    lets through is retried after Telegram's ``retry_after``.
+    """
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 28, max_retries=3)
 
 
 def build_application(settings: Settings) -> SelfieApplication:
@@ -43,7 +56,7 @@ def build_application(settings: Settings) -> SelfieApplication:
         .token(settings.token)
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(flood_safe_limiter())
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .persistence(SQLPersistence(sessions))
         .post_init(_on_startup)
@@ -58,6 +71,7 @@ def build_application(settings: Settings) -> SelfieApplication:
 async def _on_startup(application: Application) -> None:  # type: ignore[type-arg]
     assert isinstance(application, SelfieApplication)
     settings = application.services.settings
+    await Publisher(application.services).recover(application.bot)
     await register_commands(application.bot, settings)
     for problem in await check_chats(application.bot, settings):
         log.warning("%s", problem)

@@ -24,6 +24,22 @@ CANCEL = Command({"fr": "annuler", "en": "cancel"}, "command.cancel")
 LANGUAGE = Command({"fr": "langue", "en": "language"}, "command.language")
 HELP = Command({"fr": "aide", "en": "help"}, "command.help")
 MODERATION_HELP = Command({"fr": "aide", "en": "help"}, "command.moderation_help")
+QUEUE = Command({"fr": "queue", "en": "queue"}, "command.queue")
+STATS = Command({"fr": "stats", "en": "stats"}, "command.stats")
+BAN = Command({"fr": "ban", "en": "ban"}, "command.ban")
+UNBAN = Command({"fr": "unban", "en": "unban"}, "command.unban")
+PUBLISH_NOW = Command({"fr": "publish_now", "en": "publish_now"}, "command.publish_now")
+PAUSE = Command({"fr": "pause", "en": "pause"}, "command.pause")
+RESUME = Command({"fr": "resume", "en": "resume"}, "command.resume")
 
 PRIVATE_COMMANDS = (START, STATUS, DELETE, CANCEL, LANGUAGE, HELP)
-MODERATION_COMMANDS = (MODERATION_HELP,)
+MODERATION_COMMANDS = (
+    QUEUE,
+    STATS,
+    PUBLISH_NOW,
+    PAUSE,
+    RESUME,
+    BAN,
+    UNBAN,
+    MODERATION_HELP,
+)

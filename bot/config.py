@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.captions import FIELDS, template_fields
+
 TOKEN_ENV = "SELFIE_BOT_TOKEN"
 CONFIG_ENV = "SELFIE_BOT_CONFIG"
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -68,6 +70,23 @@ class CampaignSettings(_Section):
     offers_url: str | None = None
     trades: list[Sector] = []
     centres: list[Centre] = []
+    caption: str | None = None
+
+    @field_validator("caption")
+    @classmethod
+    def _caption_fields(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            fields = template_fields(value)
+        except ValueError as error:
+            raise ValueError(f"not a valid template ({error})") from None
+        unknown = fields - FIELDS
+        if unknown:
+            raise ValueError(
+                f"unknown field {{{sorted(unknown)[0]}}}: use {', '.join(sorted(FIELDS))}"
+            )
+        return value
 
     @field_validator("channel")
     @classmethod
@@ -93,14 +112,50 @@ class CampaignSettings(_Section):
         return value
 
 
+class RefusalReason(_Section):
+    """A campaign-specific refusal reason, worded in both languages."""
+
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,24}$")]
+    fr: Annotated[str, Field(min_length=2, max_length=100)]
+    en: Annotated[str, Field(min_length=2, max_length=100)]
+
+
+DEFAULT_REASONS = ["blurry", "not_at_work", "inappropriate", "not_apprentice", "duplicate"]
+
+
 class ModerationSettings(_Section):
     chat_id: int
     moderators: Annotated[list[int], Field(min_length=1)]
+    language: Literal["fr", "en"] = "fr"
+    refusal_reasons: Annotated[list[str | RefusalReason], Field(max_length=12)] = list(
+        DEFAULT_REASONS
+    )
+    duplicate_distance: Annotated[int, Field(ge=0, le=20)] = 8
+    undo_minutes: Annotated[int, Field(ge=0, le=1440)] = 15
+
+    @field_validator("refusal_reasons")
+    @classmethod
+    def _known_reasons(cls, value: list[str | RefusalReason]) -> list[str | RefusalReason]:
+        unknown = [code for code in value if isinstance(code, str) and code not in DEFAULT_REASONS]
+        if unknown:
+            raise ValueError(
+                f"unknown reason {unknown[0]!r}: use one of {', '.join(DEFAULT_REASONS)} "
+                "or a table { code = …, fr = …, en = … }"
+            )
+        codes = [r if isinstance(r, str) else r.code for r in value]
+        if len(set(codes)) != len(codes):
+            raise ValueError("reason codes must be unique")
+        return value
+
+    def reason_codes(self) -> list[str]:
+        return [r if isinstance(r, str) else r.code for r in self.refusal_reasons]
 
 
 class ScheduleSettings(_Section):
     timezone: str = "Europe/Paris"
     cron: str = "0 9,13,18 * * *"
+    per_slot: Annotated[int, Field(ge=1, le=10)] = 1
+    ordering: Literal["oldest", "rotate_trades"] = "oldest"
 
     @field_validator("timezone")
     @classmethod
@@ -136,8 +191,11 @@ class StorageSettings(_Section):
     path: Path = Path("data/photos")
 
 
+MinorsPolicy = Literal["guardian_confirmation", "refuse", "allow"]
+
+
 class ApprenticeSettings(_Section):
-    minors: Literal["guardian_confirmation", "refuse", "allow"] = "guardian_confirmation"
+    minors: MinorsPolicy = "guardian_confirmation"
     max_pending: Annotated[int, Field(ge=1, le=50)] = 3
 
 

@@ -1,18 +1,37 @@
-"""The one way an apprentice's data leaves the system: rows, files (and later posts)."""
+"""The one way an apprentice's data leaves the system: rows, files, channel posts, cards."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.publisher import Publisher
 from bot.services import Services
 from models import SubmissionStatus
 from models.entries import erase_apprentice as erase_rows
 
+log = logging.getLogger(__name__)
 
-async def erase_apprentice(services: Services, user_id: int) -> int:
-    """Erase every entry and the personal data of ``user_id``; returns the entries erased."""
+
+async def erase_apprentice(bot: Bot, services: Services, user_id: int) -> int:
+    """Erase every entry and the personal data of ``user_id``; returns the entries erased.
+
+    Rows go first, in one transaction, so that the publisher can no longer pick or record
+    them; then the files, the channel posts and the moderation cards.
+    """
     async with services.sessions() as session, session.begin():
         entries = await erase_rows(session, user_id)
+    publisher = Publisher(services)
     for entry in entries:
         await asyncio.to_thread(services.photos.delete, entry.photo_path)
+        if entry.channel_message_id and entry.status == SubmissionStatus.PUBLISHED:
+            await publisher.delete_post(bot, entry.channel_message_id)
+        if entry.moderation_message_id and entry.moderation_chat_id:
+            try:
+                await bot.delete_message(entry.moderation_chat_id, entry.moderation_message_id)
+            except TelegramError as error:
+                log.warning("card of erased entry %s not deleted: %s", entry.id, error)
     return sum(entry.status != SubmissionStatus.DRAFT for entry in entries)

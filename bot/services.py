@@ -24,6 +24,10 @@ class Services:
     photos: PhotoStore
     banned: set[int] = field(default_factory=set)
     """Banned apprentices' ids, loaded at start and kept current by the ban commands."""
+    moderation_unreachable: bool = False
+    """Set while cards cannot be posted, so the failure is logged once, not in a loop."""
+    awaiting_reason: dict[int, int] = field(default_factory=dict)
+    """Card message id → entry id, while a moderator types an "other" refusal reason."""
 
 
 def image_options(settings: Settings) -> ImageOptions:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import account, apprentice, erasure, errors, guard, moderation
+from handlers import account, apprentice, erasure, errors, guard, moderation, publishing
 
 
 def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
@@ -17,6 +17,7 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     erasure.register(application)
     account.register(application)
     moderation.register(application)
+    publishing.register(application)
     account.register_last(application)
     guard.register_last(application)
     application.add_error_handler(errors.on_error)

@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.captions import build_caption
+from bot.cards import entry_caption, post_card
 from bot.commands import CANCEL, DELETE, START
 from bot.i18n import t
 from bot.images import ImageRejected, process_image
@@ -37,7 +37,14 @@ from handlers.common import Context, answers, keyboard, language, pressed, reply
 from handlers.erasure import ask_erasure
 from models import AgeBand, dhash_to_db
 from models.base import utcnow
-from models.entries import count_pending, create_draft, delete_draft, get_draft, upsert_apprentice
+from models.entries import (
+    count_pending,
+    create_draft,
+    delete_draft,
+    get_draft,
+    set_photo_file_id,
+    upsert_apprentice,
+)
 from models.submissions import submit
 
 log = logging.getLogger(__name__)
@@ -507,11 +514,14 @@ def _detail_fields(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 async def show_preview(update: Update, context: Context) -> bool:
-    """Send the processed photo with the exact channel caption; False if the draft is gone."""
+    """Send the processed photo with the exact channel caption; False if the draft is gone.
+
+    The photo is uploaded once here; its Telegram file_id is kept for the moderation card
+    and the channel post.
+    """
     assert update.effective_user and update.effective_chat
     lang = language(update, context)
     entry = answers(context)
-    settings = services(context).settings
     async with services(context).sessions() as session, session.begin():
         draft = await get_draft(session, entry["draft_id"], update.effective_user.id)
         if draft is None or draft.photo_path is None:
@@ -519,33 +529,28 @@ async def show_preview(update: Update, context: Context) -> bool:
             return False
         for key, value in _detail_fields(entry).items():
             setattr(draft, key, value)
-        caption = build_caption(
-            display_name=draft.display_name,
-            trade=draft.trade,
-            centre_name=draft.centre_name,
-            quote=draft.quote,
-            hashtags=settings.campaign.hashtags,
-        )
-        photo: Any = draft.photo_file_id or await asyncio.to_thread(
-            services(context).photos.read, draft.photo_path
-        )
-        await context.bot.send_message(update.effective_chat.id, t(lang, "preview.intro"))
-        sent: Message = await context.bot.send_photo(
-            update.effective_chat.id,
-            photo,
-            caption=caption,
-            reply_markup=keyboard(
+        caption = entry_caption(draft, services(context))
+        photo_path, file_id = draft.photo_path, draft.photo_file_id
+    photo: Any = file_id or await asyncio.to_thread(services(context).photos.read, photo_path)
+    await context.bot.send_message(update.effective_chat.id, t(lang, "preview.intro"))
+    sent: Message = await context.bot.send_photo(
+        update.effective_chat.id,
+        photo,
+        caption=caption,
+        reply_markup=keyboard(
+            [
+                [(t(lang, "preview.send"), "preview:send")],
                 [
-                    [(t(lang, "preview.send"), "preview:send")],
-                    [
-                        (t(lang, "preview.change_photo"), "preview:photo"),
-                        (t(lang, "preview.edit"), "preview:edit"),
-                    ],
-                    [(t(lang, "preview.cancel"), "preview:cancel")],
-                ]
-            ),
-        )
-        draft.photo_file_id = sent.photo[-1].file_id if sent.photo else None
+                    (t(lang, "preview.change_photo"), "preview:photo"),
+                    (t(lang, "preview.edit"), "preview:edit"),
+                ],
+                [(t(lang, "preview.cancel"), "preview:cancel")],
+            ]
+        ),
+    )
+    if file_id is None and sent.photo:
+        async with services(context).sessions() as session, session.begin():
+            await set_photo_file_id(session, entry["draft_id"], sent.photo[-1].file_id)
     return True
 
 
@@ -572,6 +577,7 @@ async def on_preview(update: Update, context: Context) -> str | int:
     context.user_data.pop("entry", None)  # type: ignore[union-attr]
     if sent:
         await reply(update, t(lang, "preview.thanks"))
+        await post_card(context.bot, services(context), entry["draft_id"])
     else:
         await reply(update, t(lang, "preview.already_sent"))
     return END

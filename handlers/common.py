@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -64,3 +65,7 @@ async def pressed(update: Update) -> str:
     except TelegramError:
         log.debug("keyboard already gone for query %s", query.id)
     return query.data
+
+
+CardAction = Callable[[Update, Context, int, str | None], Awaitable[None]]
+"""A card button's action: (update, context, entry id, optional argument)."""

@@ -32,7 +32,7 @@ async def on_erasure_choice(update: Update, context: Context) -> None:
         await reply(update, t(lang, "erase.kept"))
         return
     user_id = update.effective_user.id
-    count = await erase_apprentice(services(context), user_id)
+    count = await erase_apprentice(context.bot, services(context), user_id)
     context.application.drop_user_data(user_id)
     log.info("erased user %s: %s entries", user_id, count)
     await reply(update, t(lang, "erase.done", count=count))

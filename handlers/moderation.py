@@ -1,22 +1,452 @@
-"""The moderators' group: only the configured chat is listened to."""
+"""The moderators' group: decisions on cards, refusal reasons, bans, /queue and /stats.
+
+Every button press is checked in the same order: the data is well-formed, the presser is a
+moderator of the configured group, the entry exists and the action fits its state. Each
+decision is one conditional UPDATE committed with its audit row BEFORE any Telegram call,
+so a failing edit or notification never loses it; the loser of a race is told who won.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes, filters
+import logging
+import re
+from datetime import timedelta
 
-from bot.commands import MODERATION_HELP
+from telegram import Update, User
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.cards import (
+    ban_keyboard,
+    post_missing_cards,
+    reason_text,
+    reasons_keyboard,
+    refresh_card,
+    when,
+)
+from bot.commands import BAN, MODERATION_HELP, QUEUE, STATS, UNBAN
 from bot.i18n import t
-from bot.services import SelfieApplication
-from handlers.common import language
+from bot.notify import apprentice_language, tell_apprentice
+from bot.schedule import next_slots, slot_for_position
+from bot.services import SelfieApplication, Services
+from handlers import publishing
+from handlers.common import CardAction, Context, services
+from models import AuditAction, SubmissionStatus
+from models.base import utcnow
+from models.entries import get_entry, queue_position
+from models.moderation import ban_apprentice, unban_apprentice
+from models.stats import campaign_stats, queue_summary
+from models.submissions import (
+    approve,
+    record_audit,
+    refuse,
+    refuse_all_pending,
+    undo_decision,
+)
+
+log = logging.getLogger(__name__)
+
+CALLBACK = re.compile(r"^mod:([a-z]{2,6}):(\d{1,12})(?::([a-z0-9_]{1,24}))?$")
+REASON_MAX = 200
+
+S = SubmissionStatus
 
 
-async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+def _name(user: User) -> str:
+    return f"{user.first_name} (@{user.username})" if user.username else user.first_name
+
+
+def _language(context: Context) -> str:
+    return services(context).settings.moderation.language
+
+
+def is_moderator(update: Update, context: Context) -> bool:
+    """A configured moderator, in the configured group (a forwarded card proves nothing)."""
+    settings = services(context).settings.moderation
+    user, chat = update.effective_user, update.effective_chat
+    return bool(user and chat and user.id in settings.moderators and chat.id == settings.chat_id)
+
+
+async def on_card_button(update: Update, context: Context) -> None:
+    """Route a card button to its action after checking data, presser and entry."""
+    query = update.callback_query
+    assert query and query.data and update.effective_user
+    lang = _language(context)
+    match = CALLBACK.match(query.data)
+    action = card_actions().get(match.group(1)) if match else None
+    if not is_moderator(update, context) or match is None or action is None:
+        log.warning(
+            "refused card button %r from user %s in chat %s",
+            query.data,
+            update.effective_user.id,
+            update.effective_chat.id if update.effective_chat else None,
+        )
+        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        return
+    submission_id, argument = int(match.group(2)), match.group(3)
+    async with services(context).sessions() as session:
+        entry = await get_entry(session, submission_id)
+    if entry is None:
+        await query.answer(t(lang, "mod.gone"), show_alert=True)
+        return
+    await action(update, context, submission_id, argument)
+
+
+async def _already_decided(update: Update, context: Context, submission_id: int) -> None:
+    """The race was lost (or the button is stale): say who decided first."""
+    assert update.callback_query
+    lang = _language(context)
+    async with services(context).sessions() as session:
+        entry = await get_entry(session, submission_id)
+    if entry is None:
+        await update.callback_query.answer(t(lang, "mod.gone"), show_alert=True)
+        return
+    text = t(
+        lang,
+        "mod.already_decided",
+        moderator=entry.decided_by_name or "?",
+        status=t(lang, f"state.{entry.status}"),
+    )
+    await update.callback_query.answer(text, show_alert=True)
+    await refresh_card(context.bot, services(context), submission_id)
+
+
+async def approve_entry(
+    update: Update, context: Context, submission_id: int, _: str | None
+) -> None:
+    assert update.callback_query and update.effective_user
+    svc, lang, moderator = services(context), _language(context), update.effective_user
+    async with svc.sessions() as session, session.begin():
+        won = await approve(session, submission_id, moderator.id, _name(moderator))
+        if won:
+            await record_audit(
+                session,
+                AuditAction.APPROVE,
+                moderator_id=moderator.id,
+                moderator_name=_name(moderator),
+                submission_id=submission_id,
+            )
+    if not won:
+        await _already_decided(update, context, submission_id)
+        return
+    log.info("entry %s approved by %s", submission_id, moderator.id)
+    await update.callback_query.answer(t(lang, "mod.approved"))
+    await refresh_card(context.bot, svc, submission_id)
+    await tell_approval(context, submission_id)
+
+
+async def tell_approval(context: Context, submission_id: int) -> None:
+    svc = services(context)
+    async with svc.sessions() as session:
+        entry = await get_entry(session, submission_id)
+        position = await queue_position(session, submission_id)
+    if entry is None or position is None:
+        return
+    slot = slot_for_position(svc.settings.schedule, utcnow(), position)
+    language = await apprentice_language(svc, entry.apprentice_id)
+    moment = when(slot, language, svc) if slot else t(language, "card.no_slot")
+    await tell_apprentice(context.bot, svc, entry.apprentice_id, "decision.approved", when=moment)
+
+
+async def ask_reason(update: Update, context: Context, submission_id: int, _: str | None) -> None:
+    assert update.callback_query
+    svc = services(context)
+    async with svc.sessions() as session:
+        entry = await get_entry(session, submission_id)
+    if entry is None or entry.status != S.PENDING:
+        await _already_decided(update, context, submission_id)
+        return
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_reply_markup(reasons_keyboard(submission_id, svc))
+
+
+async def refuse_with_listed_reason(
+    update: Update, context: Context, submission_id: int, code: str | None
+) -> None:
+    assert update.callback_query
+    if code not in services(context).settings.moderation.reason_codes():
+        await update.callback_query.answer(
+            t(_language(context), "mod.not_allowed"), show_alert=True
+        )
+        return
+    await refuse_entry(update, context, submission_id, code)
+
+
+async def refuse_entry(update: Update, context: Context, submission_id: int, reason: str) -> None:
+    """Refuse with ``reason`` (a listed code or typed text) and tell the apprentice why."""
+    assert update.effective_user
+    svc, lang, moderator = services(context), _language(context), update.effective_user
+    async with svc.sessions() as session, session.begin():
+        won = await refuse(session, submission_id, moderator.id, _name(moderator), reason)
+        if won:
+            await record_audit(
+                session,
+                AuditAction.REFUSE,
+                moderator_id=moderator.id,
+                moderator_name=_name(moderator),
+                submission_id=submission_id,
+                reason=reason,
+            )
+    if not won:
+        if update.callback_query:
+            await _already_decided(update, context, submission_id)
+        return
+    log.info("entry %s refused by %s", submission_id, moderator.id)
+    if update.callback_query:
+        await update.callback_query.answer(t(lang, "mod.refused"))
+    await refresh_card(context.bot, svc, submission_id)
+    async with svc.sessions() as session:
+        entry = await get_entry(session, submission_id)
+    if entry is not None:
+        language = await apprentice_language(svc, entry.apprentice_id)
+        await tell_apprentice(
+            context.bot,
+            svc,
+            entry.apprentice_id,
+            "decision.refused",
+            reason=reason_text(reason, language, svc),
+        )
+
+
+async def ask_typed_reason(
+    update: Update, context: Context, submission_id: int, _: str | None
+) -> None:
+    query = update.callback_query
+    assert query and query.message
+    svc = services(context)
+    async with svc.sessions() as session:
+        entry = await get_entry(session, submission_id)
+    if entry is None or entry.status != S.PENDING:
+        await _already_decided(update, context, submission_id)
+        return
+    svc.awaiting_reason[query.message.message_id] = submission_id
+    await query.answer(t(_language(context), "mod.type_reason"), show_alert=True)
+
+
+async def on_reason_reply(update: Update, context: Context) -> None:
+    """A moderator's reply to a card awaiting an "other" reason: that text is the reason."""
+    message = update.effective_message
+    assert message and message.reply_to_message and message.text
+    svc = services(context)
+    submission_id = svc.awaiting_reason.get(message.reply_to_message.message_id)
+    if submission_id is None or not is_moderator(update, context):
+        return
+    reason = " ".join(message.text.split())
+    if len(reason) > REASON_MAX:
+        await message.reply_text(t(_language(context), "mod.reason_too_long", max=REASON_MAX))
+        return
+    del svc.awaiting_reason[message.reply_to_message.message_id]
+    await refuse_entry(update, context, submission_id, reason)
+
+
+async def restore_buttons(
+    update: Update, context: Context, submission_id: int, _: str | None
+) -> None:
+    assert update.callback_query and update.callback_query.message
+    services(context).awaiting_reason.pop(update.callback_query.message.message_id, None)
+    await update.callback_query.answer()
+    await refresh_card(context.bot, services(context), submission_id)
+
+
+async def ask_ban(update: Update, context: Context, submission_id: int, _: str | None) -> None:
+    assert update.callback_query
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_reply_markup(
+        ban_keyboard(submission_id, services(context))
+    )
+
+
+async def ban_from_card(
+    update: Update, context: Context, submission_id: int, _: str | None
+) -> None:
+    assert update.callback_query
+    async with services(context).sessions() as session:
+        entry = await get_entry(session, submission_id)
+    assert entry is not None
+    refused = await ban(update, context, entry.apprentice_id)
+    await update.callback_query.answer(
+        t(_language(context), "mod.banned", count=len(refused)), show_alert=True
+    )
+    for refused_id in {submission_id, *refused}:
+        await refresh_card(context.bot, services(context), refused_id)
+
+
+async def ban(update: Update, context: Context, apprentice_id: int) -> list[int]:
+    """Ban and refuse the apprentice's pending entries; returns the entries refused."""
+    assert update.effective_user
+    svc, moderator = services(context), update.effective_user
+    async with svc.sessions() as session, session.begin():
+        await ban_apprentice(session, apprentice_id, moderator.id, _name(moderator))
+        refused = await refuse_all_pending(
+            session, apprentice_id, moderator.id, _name(moderator), "banned"
+        )
+        await record_audit(
+            session,
+            AuditAction.BAN,
+            moderator_id=moderator.id,
+            moderator_name=_name(moderator),
+            apprentice_id=apprentice_id,
+        )
+    svc.banned.add(apprentice_id)
+    log.info("apprentice %s banned by %s", apprentice_id, moderator.id)
+    return refused
+
+
+async def undo(update: Update, context: Context, submission_id: int, _: str | None) -> None:
+    assert update.callback_query and update.effective_user
+    svc, lang, moderator = services(context), _language(context), update.effective_user
+    window = timedelta(minutes=svc.settings.moderation.undo_minutes)
+    async with svc.sessions() as session, session.begin():
+        entry = await get_entry(session, submission_id)
+        assert entry is not None
+        if entry.decided_at is None or utcnow() - entry.decided_at > window:
+            won = False
+        else:
+            won = await undo_decision(session, submission_id)
+        if won:
+            await record_audit(
+                session,
+                AuditAction.UNDO,
+                moderator_id=moderator.id,
+                moderator_name=_name(moderator),
+                submission_id=submission_id,
+            )
+    if not won:
+        await update.callback_query.answer(t(lang, "mod.cannot_undo"), show_alert=True)
+        await refresh_card(context.bot, svc, submission_id)
+        return
+    await update.callback_query.answer(t(lang, "mod.undone"))
+    await refresh_card(context.bot, svc, submission_id)
+
+
+def card_actions() -> dict[str, CardAction]:
+    """Every card button: the decisions here and the publishing ones of handlers.publishing."""
+    return {
+        "ok": approve_entry,
+        "no": ask_reason,
+        "why": refuse_with_listed_reason,
+        "other": ask_typed_reason,
+        "back": restore_buttons,
+        "ban": ask_ban,
+        "banok": ban_from_card,
+        "undo": undo,
+        **publishing.CARD_ACTIONS,
+    }
+
+
+# --- group commands -----------------------------------------------------------------------
+
+
+async def show_help(update: Update, context: Context) -> None:
     assert update.effective_message
-    await update.effective_message.reply_text(t(language(update, context), "help.moderation"))
+    await update.effective_message.reply_text(t(_language(context), "help.moderation"))
+
+
+async def show_queue(update: Update, context: Context) -> None:
+    assert update.effective_message
+    svc, lang = services(context), _language(context)
+    async with svc.sessions() as session:
+        summary = await queue_summary(session)
+    now = utcnow()
+    slots = next_slots(svc.settings.schedule, now, 3)
+    last = slot_for_position(svc.settings.schedule, now, summary.approved - 1)
+    lines = [
+        t(lang, "queue.pending", count=summary.pending),
+        t(lang, "queue.approved", count=summary.approved),
+    ]
+    if summary.approved and last:
+        lines.append(t(lang, "queue.last", when=when(last, lang, svc)))
+    if summary.needs_check:
+        lines.append(t(lang, "queue.needs_check", count=summary.needs_check))
+    lines.append(t(lang, "queue.next", slots=", ".join(when(s, lang, svc) for s in slots)))
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+async def show_stats(update: Update, context: Context) -> None:
+    assert update.effective_message
+    lang = _language(context)
+    async with services(context).sessions() as session:
+        stats = await campaign_stats(session)
+    statuses = ", ".join(
+        f"{t(lang, f'state.{status}')} {count}" for status, count in stats.by_status.items()
+    )
+    lines = [t(lang, "stats.title"), t(lang, "stats.by_status", statuses=statuses)]
+    if stats.by_trade:
+        trades = ", ".join(f"{trade} {count}" for trade, count in stats.by_trade)
+        lines.append(t(lang, "stats.by_trade", trades=trades))
+    if stats.by_centre:
+        centres = ", ".join(f"{centre} {count}" for centre, count in stats.by_centre)
+        lines.append(t(lang, "stats.by_centre", centres=centres))
+    if stats.approval_rate is not None:
+        lines.append(t(lang, "stats.approval_rate", rate=round(stats.approval_rate * 100)))
+    if stats.median_decision is not None:
+        minutes = round(stats.median_decision.total_seconds() / 60)
+        lines.append(t(lang, "stats.median", minutes=minutes))
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+def _user_id_argument(context: Context) -> int | None:
+    if context.args and len(context.args) == 1 and re.fullmatch(r"\d{1,15}", context.args[0]):
+        return int(context.args[0])
+    return None
+
+
+async def ban_command(update: Update, context: Context) -> None:
+    assert update.effective_message
+    lang = _language(context)
+    user_id = _user_id_argument(context)
+    if user_id is None:
+        await update.effective_message.reply_text(t(lang, "mod.ban_usage"))
+        return
+    refused = await ban(update, context, user_id)
+    for refused_id in refused:
+        await refresh_card(context.bot, services(context), refused_id)
+    await update.effective_message.reply_text(
+        t(lang, "mod.banned_user", user=user_id, count=len(refused))
+    )
+
+
+async def unban_command(update: Update, context: Context) -> None:
+    assert update.effective_message and update.effective_user
+    svc, lang, moderator = services(context), _language(context), update.effective_user
+    user_id = _user_id_argument(context)
+    if user_id is None:
+        await update.effective_message.reply_text(t(lang, "mod.unban_usage"))
+        return
+    async with svc.sessions() as session, session.begin():
+        lifted = await unban_apprentice(session, user_id)
+        if lifted:
+            await record_audit(
+                session,
+                AuditAction.UNBAN,
+                moderator_id=moderator.id,
+                moderator_name=_name(moderator),
+                apprentice_id=user_id,
+            )
+    svc.banned.discard(user_id)
+    if lifted:
+        await update.effective_message.reply_text(t(lang, "mod.unbanned", user=user_id))
+    else:
+        await update.effective_message.reply_text(t(lang, "mod.not_banned", user=user_id))
+
+
+async def retry_missing_cards(context: Context) -> None:
+    """Job: post the cards the group could not take earlier (bot removed, network)."""
+    await post_missing_cards(context.bot, services(context))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     assert isinstance(application, SelfieApplication)
-    group = filters.Chat(application.services.settings.moderation.chat_id)
+    svc: Services = application.services
+    group = filters.Chat(svc.settings.moderation.chat_id)
+    moderators = group & filters.User(svc.settings.moderation.moderators)
+    application.add_handler(CallbackQueryHandler(on_card_button, pattern=r"^mod:"))
     application.add_handler(CommandHandler(MODERATION_HELP.all_names, show_help, filters=group))
+    application.add_handler(CommandHandler(QUEUE.all_names, show_queue, filters=moderators))
+    application.add_handler(CommandHandler(STATS.all_names, show_stats, filters=moderators))
+    application.add_handler(CommandHandler(BAN.all_names, ban_command, filters=moderators))
+    application.add_handler(CommandHandler(UNBAN.all_names, unban_command, filters=moderators))
+    application.add_handler(
+        MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reason_reply)
+    )
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(retry_missing_cards, interval=60, first=1)

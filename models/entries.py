@@ -117,3 +117,31 @@ async def erase_apprentice(session: AsyncSession, apprentice_id: int) -> list[Su
         apprentice.username = None
         apprentice.updated_at = utcnow()
     return entries
+
+
+async def queue_position(session: AsyncSession, submission_id: int) -> int | None:
+    """How many approved entries will be posted before this one (None if not approved)."""
+    entry = await session.get(Submission, submission_id)
+    if entry is None or entry.status != SubmissionStatus.APPROVED or entry.approved_at is None:
+        return None
+    earlier = select(func.count()).where(
+        Submission.status == SubmissionStatus.APPROVED,
+        (Submission.approved_at < entry.approved_at)
+        | ((Submission.approved_at == entry.approved_at) & (Submission.id < entry.id)),
+    )
+    return int(await session.scalar(earlier) or 0)
+
+
+async def get_entry(session: AsyncSession, submission_id: int) -> Submission | None:
+    return await session.get(Submission, submission_id)
+
+
+async def get_apprentice(session: AsyncSession, apprentice_id: int) -> Apprentice | None:
+    return await session.get(Apprentice, apprentice_id)
+
+
+async def set_photo_file_id(session: AsyncSession, submission_id: int, file_id: str) -> None:
+    """Remember the uploaded photo's Telegram file_id, so it is never uploaded again."""
+    entry = await session.get(Submission, submission_id)
+    if entry is not None:
+        entry.photo_file_id = file_id

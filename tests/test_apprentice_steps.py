@@ -207,7 +207,7 @@ async def test_preview_cancel_and_edit(db_url: str, tmp_path: Path) -> None:
         await stand.press(ali, await stand.reply(ali, has_button("quote:")), "quote:skip")
         # The photo is kept: straight back to the preview with the new details.
         preview = await stand.reply(ali, has_button("preview:"))
-        assert preview["caption"].startswith("Apprenti·e Boucher·ère")
+        assert preview["caption"].startswith("Apprenti·e anonyme — Boucher·ère")
         [draft] = await stand.stored()
         assert draft.status == SubmissionStatus.DRAFT and draft.trade == "Boucher·ère"
         await stand.press(ali, preview, "preview:cancel")

@@ -36,8 +36,15 @@ def test_example_documents_every_key_and_validates(tmp_path: Path) -> None:
     sections = {
         "telegram": ["token", "api_url"],
         "campaign": ["name", "channel", "hashtags", "offers_url", "trades", "centres"],
-        "moderation": ["chat_id", "moderators"],
-        "schedule": ["timezone", "cron"],
+        "moderation": [
+            "chat_id",
+            "moderators",
+            "language",
+            "refusal_reasons",
+            "duplicate_distance",
+            "undo_minutes",
+        ],
+        "schedule": ["timezone", "cron", "per_slot", "ordering"],
         "database": ["url"],
         "storage": ["path"],
         "apprentices": ["minors", "max_pending"],

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from models import Apprentice, Submission, SubmissionStatus, dhash_to_db, utcnow
-from models import moderation
+from models import Apprentice, Submission, SubmissionStatus, dhash_to_db, moderation, utcnow
 from models import submissions as lifecycle
 from models.moderation import Duplicate
 
@@ -36,9 +35,7 @@ async def _get(session_factory: async_sessionmaker[AsyncSession], sid: int) -> S
 # --------------------------------------------------------------------------- duplicates
 
 
-async def test_possible_duplicates(
-    session: AsyncSession, add_submission: AddSubmission
-) -> None:
+async def test_possible_duplicates(session: AsyncSession, add_submission: AddSubmission) -> None:
     me = await add_submission(S.PENDING, source_file_unique_id="me", dhash=dhash_to_db(HASH))
     same_file = await add_submission(S.REFUSED, source_file_unique_id="me", dhash=_near(40))
     d3_old = await add_submission(S.PUBLISHED, source_file_unique_id="a", dhash=_near(3))
@@ -46,7 +43,9 @@ async def test_possible_duplicates(
     d0 = await add_submission(S.PENDING, source_file_unique_id="c", dhash=dhash_to_db(HASH))
     d3_new = await add_submission(S.NEEDS_CHECK, source_file_unique_id="d", dhash=_near(3))
     await add_submission(S.PENDING, source_file_unique_id="e", dhash=_near(9))
-    await add_submission(S.PENDING, source_file_unique_id="f", dhash=dhash_to_db(~HASH & (2**64 - 1)))
+    await add_submission(
+        S.PENDING, source_file_unique_id="f", dhash=dhash_to_db(~HASH & (2**64 - 1))
+    )
     await add_submission(S.PENDING, source_file_unique_id="g", dhash=None)
     # Same photo, but nobody sees these entries any more (or yet).
     await add_submission(S.WITHDRAWN, source_file_unique_id="me", dhash=dhash_to_db(HASH))
@@ -216,9 +215,7 @@ async def test_next_to_publish(
         assert await moderation.next_to_publish(session, avoid_trade="boulanger") == second.id
 
 
-async def test_last_published_trade(
-    session: AsyncSession, add_submission: AddSubmission
-) -> None:
+async def test_last_published_trade(session: AsyncSession, add_submission: AddSubmission) -> None:
     assert await moderation.last_published_trade(session) is None
     now = utcnow()
     await add_submission(S.PUBLISHED, trade="boulanger", published_at=now - timedelta(hours=2))

@@ -31,6 +31,7 @@ TRANSITIONS: dict[str, tuple[Transition, SubmissionStatus]] = {
     "release_claim": (lifecycle.release_claim, S.APPROVED),
     "mark_needs_check": (lifecycle.mark_needs_check, S.NEEDS_CHECK),
     "withdraw": (lifecycle.withdraw, S.WITHDRAWN),
+    "unpublish": (lambda s, i: lifecycle.unpublish(s, i, 7, "Max"), S.REFUSED),
 }
 
 

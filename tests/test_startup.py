@@ -20,7 +20,16 @@ async def test_commands_are_registered_per_scope_and_language(db_url: str, tmp_p
         assert english == ["start", "status", "delete", "cancel", "language", "help"]
         assert stand.emu.commands(private) == stand.emu.commands(private, "fr")
         group = {"type": "chat", "chat_id": stand.group.id}
-        assert [c["command"] for c in stand.emu.commands(group, "en")] == ["help"]
+        assert [c["command"] for c in stand.emu.commands(group, "en")] == [
+            "queue",
+            "stats",
+            "publish_now",
+            "pause",
+            "resume",
+            "ban",
+            "unban",
+            "help",
+        ]
         descriptions = {c["command"]: c["description"] for c in stand.emu.commands(private, "fr")}
         assert descriptions["aide"] == "Comment ça marche"
 

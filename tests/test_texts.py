@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
+from typing import get_args
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot import images
 from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS
+from bot.config import DEFAULT_REASONS, MinorsPolicy
 from bot.i18n import LANGUAGES, Safe, catalog_files, language_from_telegram, t
 from bot.photos import PROBLEM_CODES
+from bot.publisher import Outcome
 from models import SubmissionStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +35,9 @@ def keys_used_in_code() -> set[str]:
     used: set[str] = set()
     for folder in ("bot", "handlers"):
         for _, _, message, _, _ in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords={"t": (2,)}
+            ROOT / folder,
+            method_map=[("**.py", "python")],
+            keywords={"t": (2,), "tell_apprentice": (4,)},
         ):
             used.add(message if isinstance(message, str) else message[0])
     # Keys built at run time from a code: every code of each family.
@@ -42,6 +47,11 @@ def keys_used_in_code() -> set[str]:
     used.update(f"status.{status.value}" for status in SubmissionStatus)
     rejections = [images.ImageRejected, *images.ImageRejected.__subclasses__()]
     used.update(f"photo.rejected.{rejection.code}" for rejection in rejections)
+    used.update(f"state.{status.value}" for status in SubmissionStatus)
+    used.update(f"reason.{code}" for code in [*DEFAULT_REASONS, "banned", "unpublished"])
+    used.update(f"card.minor.{policy}" for policy in get_args(MinorsPolicy))
+    used.update(f"card.{status}" for status in ("publishing", "needs_check", "withdrawn"))
+    used.update(f"publishing.outcome.{outcome.value}" for outcome in Outcome)
     return used
 
 

@@ -1,0 +1,305 @@
+"""Moderation cards: one message per entry in the moderators' group, re-drawn from the database.
+
+A card is always rendered from the entry's current row, so whoever changes the entry
+(a moderator, the publisher, an erasure) calls :func:`refresh_card` and every moderator
+sees the same truth. Posting a card never loses an entry: when the group cannot be reached
+the entry stays ``pending`` without a card and :func:`post_missing_cards` retries later.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, TelegramError
+
+from bot.captions import build_caption
+from bot.i18n import Safe, t
+from bot.images import is_blurry
+from bot.schedule import slot_for_position
+from bot.services import Services
+from models import Apprentice, Submission, SubmissionStatus
+from models.base import utcnow
+from models.entries import get_apprentice, get_entry, queue_position, set_photo_file_id
+from models.moderation import (
+    Duplicate,
+    pending_without_card,
+    possible_duplicates,
+    set_moderation_card,
+)
+
+log = logging.getLogger(__name__)
+
+S = SubmissionStatus
+
+
+@dataclass(frozen=True)
+class CardView:
+    """Everything a card shows, read in one unit of work."""
+
+    entry: Submission
+    apprentice: Apprentice | None
+    duplicates: list[Duplicate]
+    slot: datetime | None
+
+
+def entry_caption(entry: Submission, services: Services) -> str:
+    """The exact caption the channel shows for this entry."""
+    return build_caption(
+        display_name=entry.display_name,
+        trade=entry.trade,
+        centre_name=entry.centre_name,
+        quote=entry.quote,
+        hashtags=services.settings.campaign.hashtags,
+        template=services.settings.campaign.caption,
+    )
+
+
+def when(moment: datetime, language: str, services: Services) -> str:
+    local = moment.astimezone(ZoneInfo(services.settings.schedule.timezone))
+    return t(language, "time.at", date=local.strftime("%d/%m/%Y"), time=local.strftime("%H:%M"))
+
+
+async def load_view(services: Services, submission_id: int) -> CardView | None:
+    async with services.sessions() as session:
+        entry = await get_entry(session, submission_id)
+        if entry is None:
+            return None
+        apprentice = await get_apprentice(session, entry.apprentice_id)
+        duplicates = await possible_duplicates(
+            session, submission_id, services.settings.moderation.duplicate_distance
+        )
+        position = await queue_position(session, submission_id)
+    slot = None
+    if position is not None:
+        slot = slot_for_position(services.settings.schedule, utcnow(), position)
+    return CardView(entry, apprentice, duplicates, slot)
+
+
+def _who(apprentice: Apprentice | None, language: str) -> str:
+    if apprentice is None or not apprentice.first_name:
+        return t(language, "card.who_erased")
+    link = Safe(f'<a href="tg://user?id={apprentice.id}">')
+    username = f" · @{apprentice.username}" if apprentice.username else ""
+    return t(
+        language,
+        "card.who",
+        link=link,
+        name=apprentice.first_name,
+        username=username,
+        id=apprentice.id,
+    )
+
+
+def _facts(view: CardView, language: str, services: Services) -> list[str]:
+    entry = view.entry
+    lines = [t(language, "card.title", number=entry.id), _who(view.apprentice, language)]
+    if entry.age_band == "minor":
+        policy = t(language, f"card.minor.{entry.minor_policy}")
+        if entry.guardian_confirmed_at:
+            policy = t(
+                language,
+                "card.minor.guardian_at",
+                when=when(entry.guardian_confirmed_at, language, services),
+            )
+        lines.append(t(language, "card.minor", policy=policy))
+    else:
+        lines.append(t(language, "card.adult"))
+    lines.append(t(language, "card.consent", when=when(entry.consent_at, language, services)))
+    size = {"width": entry.width, "height": entry.height}
+    sharpness = round(entry.sharpness or 0.0)
+    if is_blurry(entry.sharpness or 0.0):
+        lines.append(t(language, "card.image_blurry", sharpness=sharpness, **size))
+    else:
+        lines.append(t(language, "card.image", sharpness=sharpness, **size))
+    if view.duplicates:
+        found = ", ".join(
+            t(language, "card.duplicate", number=d.id, status=t(language, f"state.{d.status}"))
+            for d in view.duplicates
+        )
+        lines.append(t(language, "card.duplicates", found=found))
+    return lines
+
+
+def _outcome(view: CardView, language: str, services: Services) -> str | None:
+    entry = view.entry
+    moderator = entry.decided_by_name or "?"
+    decided = when(entry.decided_at, language, services) if entry.decided_at else ""
+    if entry.status == S.APPROVED:
+        slot = when(view.slot, language, services) if view.slot else t(language, "card.no_slot")
+        return t(language, "card.approved", moderator=moderator, when=decided, slot=slot)
+    if entry.status == S.REFUSED:
+        reason = reason_text(entry.refusal_reason, language, services)
+        return t(language, "card.refused", moderator=moderator, when=decided, reason=reason)
+    if entry.status == S.PUBLISHED and entry.published_at:
+        return t(language, "card.published", when=when(entry.published_at, language, services))
+    if entry.status in (S.PUBLISHING, S.NEEDS_CHECK, S.WITHDRAWN):
+        return t(language, f"card.{entry.status}")
+    return None
+
+
+def reason_text(code: str | None, language: str, services: Services) -> str:
+    """A refusal reason in ``language``: listed codes are translated, typed ones kept as is."""
+    if not code:
+        return ""
+    for reason in services.settings.moderation.refusal_reasons:
+        if reason == code:
+            return t(language, f"reason.{code}")
+        if not isinstance(reason, str) and reason.code == code:
+            return reason.fr if language == "fr" else reason.en
+    if code in ("banned", "unpublished"):
+        return t(language, f"reason.{code}")
+    return code
+
+
+def card_text(view: CardView, services: Services) -> str:
+    language = services.settings.moderation.language
+    parts = ["\n".join(_facts(view, language, services))]
+    outcome = _outcome(view, language, services)
+    if outcome:
+        parts.append(outcome)
+    parts.append(t(language, "card.caption_title") + "\n" + entry_caption(view.entry, services))
+    text = "\n\n".join(parts)
+    return text if len(text) <= 1024 else text[:1023] + "…"
+
+
+def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+    rows = [row for row in rows if row]
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+def card_keyboard(view: CardView, services: Services) -> InlineKeyboardMarkup | None:
+    """The buttons that make sense in the entry's current state."""
+    language = services.settings.moderation.language
+    entry, number = view.entry, view.entry.id
+    if entry.status == S.PENDING:
+        return _buttons(
+            [
+                [
+                    (t(language, "card.approve"), f"mod:ok:{number}"),
+                    (t(language, "card.refuse"), f"mod:no:{number}"),
+                ],
+                [(t(language, "card.ban"), f"mod:ban:{number}")],
+            ]
+        )
+    can_undo = entry.decided_at is not None and utcnow() - entry.decided_at < timedelta(
+        minutes=services.settings.moderation.undo_minutes
+    )
+    undo = [(t(language, "card.undo"), f"mod:undo:{number}")] if can_undo else []
+    if entry.status == S.APPROVED:
+        return _buttons([[(t(language, "card.publish_now"), f"mod:now:{number}")], undo])
+    if entry.status == S.REFUSED:
+        return _buttons([undo])
+    if entry.status == S.PUBLISHED:
+        return _buttons([[(t(language, "card.unpublish"), f"mod:unpub:{number}")]])
+    if entry.status == S.NEEDS_CHECK:
+        return _buttons(
+            [
+                [(t(language, "card.was_posted"), f"mod:posted:{number}")],
+                [(t(language, "card.post_again"), f"mod:repost:{number}")],
+            ]
+        )
+    return None
+
+
+def reasons_keyboard(submission_id: int, services: Services) -> InlineKeyboardMarkup | None:
+    language = services.settings.moderation.language
+    codes = services.settings.moderation.reason_codes()
+    rows = [
+        [(reason_text(code, language, services), f"mod:why:{submission_id}:{code}")]
+        for code in codes
+    ]
+    rows.append([(t(language, "card.other_reason"), f"mod:other:{submission_id}")])
+    rows.append([(t(language, "card.back"), f"mod:back:{submission_id}")])
+    return _buttons(rows)
+
+
+def ban_keyboard(submission_id: int, services: Services) -> InlineKeyboardMarkup | None:
+    language = services.settings.moderation.language
+    return _buttons(
+        [
+            [(t(language, "card.confirm_ban"), f"mod:banok:{submission_id}")],
+            [(t(language, "card.back"), f"mod:back:{submission_id}")],
+        ]
+    )
+
+
+async def post_card(bot: Bot, services: Services, submission_id: int) -> bool:
+    """Send the card of a pending entry; False (entry kept, logged once) if the group fails."""
+    view = await load_view(services, submission_id)
+    if view is None or view.entry.moderation_message_id is not None:
+        return view is not None
+    chat_id = services.settings.moderation.chat_id
+    photo = view.entry.photo_file_id or services.photos.read(view.entry.photo_path or "")
+    try:
+        message = await bot.send_photo(
+            chat_id,
+            photo,
+            caption=card_text(view, services),
+            reply_markup=card_keyboard(view, services),
+        )
+    except TelegramError as error:
+        if not services.moderation_unreachable:
+            log.warning(
+                "moderation group %s unreachable (%s): entries stay pending, cards retried",
+                chat_id,
+                error,
+            )
+        services.moderation_unreachable = True
+        return False
+    if services.moderation_unreachable:
+        log.info("moderation group %s reachable again", chat_id)
+    services.moderation_unreachable = False
+    async with services.sessions() as session, session.begin():
+        await set_moderation_card(session, submission_id, chat_id, message.message_id)
+        if view.entry.photo_file_id is None and message.photo:
+            await set_photo_file_id(session, submission_id, message.photo[-1].file_id)
+    return True
+
+
+async def post_missing_cards(bot: Bot, services: Services) -> int:
+    """Cards of pending entries that have none (group unreachable earlier); returns posted."""
+    async with services.sessions() as session:
+        missing = await pending_without_card(session)
+    posted = 0
+    for submission_id in missing:
+        if not await post_card(bot, services, submission_id):
+            break
+        posted += 1
+    return posted
+
+
+async def refresh_card(
+    bot: Bot,
+    services: Services,
+    submission_id: int,
+    keyboard: InlineKeyboardMarkup | bool | None = True,
+) -> None:
+    """Re-draw the card from the database; ``keyboard=True`` picks the state's buttons.
+
+    The decision is already committed when this runs: a card that cannot be edited (too
+    old, deleted by someone) is logged and left as it is.
+    """
+    view = await load_view(services, submission_id)
+    if view is None or view.entry.moderation_message_id is None:
+        return
+    markup = card_keyboard(view, services) if keyboard is True else keyboard or None
+    try:
+        await bot.edit_message_caption(
+            chat_id=view.entry.moderation_chat_id,
+            message_id=view.entry.moderation_message_id,
+            caption=card_text(view, services),
+            reply_markup=markup,
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            log.warning("card of entry %s not updated: %s", submission_id, error)
+    except TelegramError as error:
+        log.warning("card of entry %s not updated: %s", submission_id, error)

@@ -1,0 +1,116 @@
+"""Queue summary and campaign statistics on a small crafted data set, both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import SubmissionStatus, utcnow
+from models.stats import CampaignStats, QueueSummary, campaign_stats, queue_summary
+
+if TYPE_CHECKING:
+    from conftest import AddSubmission
+
+S = SubmissionStatus
+
+
+async def test_queue_summary(session: AsyncSession, add_submission: AddSubmission) -> None:
+    assert await queue_summary(session) == QueueSummary(pending=0, approved=0, needs_check=0)
+    for status, times in {
+        S.PENDING: 3,
+        S.APPROVED: 2,
+        S.NEEDS_CHECK: 1,
+        S.DRAFT: 1,
+        S.PUBLISHED: 4,
+        S.REFUSED: 1,
+        S.PUBLISHING: 1,
+        S.WITHDRAWN: 1,
+    }.items():
+        for _ in range(times):
+            await add_submission(status)
+    assert await queue_summary(session) == QueueSummary(pending=3, approved=2, needs_check=1)
+
+
+async def test_empty_campaign(session: AsyncSession) -> None:
+    assert await campaign_stats(session) == CampaignStats(
+        by_status={},
+        by_trade=[],
+        by_centre=[],
+        approval_rate=None,
+        median_decision=None,
+    )
+
+
+async def test_campaign_stats(session: AsyncSession, add_submission: AddSubmission) -> None:
+    submitted = utcnow() - timedelta(days=2)
+
+    async def add(status: SubmissionStatus, trade: str, centre: str, minutes: float | None) -> None:
+        decided = None if minutes is None else submitted + timedelta(minutes=minutes)
+        await add_submission(
+            status, trade=trade, centre_name=centre, submitted_at=submitted, decided_at=decided
+        )
+
+    # Decided after 10, 20, 30, 40 and 50 minutes, then 1, 2 hours: median 40 min.
+    await add(S.APPROVED, "coiffeuse", "CFA de Dijon", 10)
+    await add(S.PUBLISHING, "coiffeuse", "CFA de Dijon", 20)
+    await add(S.PUBLISHED, "coiffeuse", "CFA de Beaune", 30)
+    await add(S.PUBLISHED, "boulanger", "CFA de Dijon", 40)
+    await add(S.NEEDS_CHECK, "boulanger", "CFA de Beaune", 50)
+    await add(S.REFUSED, "maçon", "CFA de Dijon", 60)
+    await add(S.REFUSED, "maçon", "CFA de Sens", 120)
+    await add(S.PENDING, "coiffeuse", "CFA de Sens", None)
+    # Left out of trades and centres (and, being undecided, of the rest).
+    await add(S.DRAFT, "plombier", "CFA d'Auxerre", None)
+    await add(S.DRAFT, "plombier", "CFA d'Auxerre", None)
+    await add(S.WITHDRAWN, "plombier", "CFA d'Auxerre", None)
+
+    stats = await campaign_stats(session)
+
+    assert stats.by_status == {
+        "approved": 1,
+        "publishing": 1,
+        "published": 2,
+        "needs_check": 1,
+        "refused": 2,
+        "pending": 1,
+        "draft": 2,
+        "withdrawn": 1,
+    }
+    assert stats.by_trade == [("coiffeuse", 4), ("boulanger", 2), ("maçon", 2)]  # ties by name
+    assert stats.by_centre == [("CFA de Dijon", 4), ("CFA de Beaune", 2), ("CFA de Sens", 2)]
+    assert stats.approval_rate == 5 / 7
+    assert stats.median_decision == timedelta(minutes=40)
+
+    top = await campaign_stats(session, top=1)
+    assert top.by_trade == [("coiffeuse", 4)]
+    assert top.by_centre == [("CFA de Dijon", 4)]
+
+
+async def test_median_decision_odd_and_even(
+    session: AsyncSession, add_submission: AddSubmission
+) -> None:
+    submitted = utcnow() - timedelta(days=1)
+
+    async def decided_after(delay: timedelta, status: SubmissionStatus = S.REFUSED) -> None:
+        await add_submission(status, submitted_at=submitted, decided_at=submitted + delay)
+
+    await decided_after(timedelta(hours=3))
+    assert (await campaign_stats(session)).median_decision == timedelta(hours=3)
+    await decided_after(timedelta(seconds=90, milliseconds=250), S.APPROVED)
+    # Even count: the mean of the two middle values.
+    assert (await campaign_stats(session)).median_decision == timedelta(
+        seconds=(3 * 3600 + 90.25) / 2
+    )
+    await decided_after(timedelta(days=3), S.PUBLISHED)
+    assert (await campaign_stats(session)).median_decision == timedelta(hours=3)
+    await decided_after(timedelta(minutes=1))
+    assert (await campaign_stats(session)).median_decision == timedelta(
+        seconds=(3600 * 3 + 90.25) / 2
+    )
+    # Still pending: no decision, no effect on the median nor on the rate.
+    await add_submission(S.PENDING, submitted_at=submitted)
+    stats = await campaign_stats(session)
+    assert stats.median_decision == timedelta(seconds=(3600 * 3 + 90.25) / 2)
+    assert stats.approval_rate == 2 / 4
