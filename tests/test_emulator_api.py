@@ -1,4 +1,8 @@
-"""Spec validation, limits and long polling, through raw HTTP calls on loopback."""
+"""Spec validation, limits and long polling, through raw HTTP calls on loopback.
+
+Tests marked ``both_modes`` also run without the spec: form values then reach the methods as
+strings and are converted by their accessors (params.py).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,17 @@ import aiohttp
 import pytest
 
 from bot.sandbox import Emulator
-from bot.sandbox.testing import ApiClient, running_emulator
+from bot.sandbox.spec import find_spec
+from bot.sandbox.testing import SPEC_MODES, ApiClient, running_emulator, running_emulator_in
 
 KEYBOARD = {"inline_keyboard": [[{"text": "OK", "callback_data": "ok"}]]}
+both_modes = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
+needs_spec = pytest.mark.skipif(find_spec() is None, reason="no official spec: no validation")
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with running_emulator(flood_limits=False) as emu:
+async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    async with running_emulator_in(getattr(request, "param", "spec"), flood_limits=False) as emu:
         yield emu
 
 
@@ -51,6 +58,7 @@ async def test_unknown_method_is_not_found(api: ApiClient) -> None:
     assert (status, body["description"]) == (404, "Not Found")
 
 
+@needs_spec
 async def test_parameters_from_query_json_form_and_multipart(
     emu: Emulator, api: ApiClient, lea
 ) -> None:
@@ -72,12 +80,14 @@ async def test_parameters_from_query_json_form_and_multipart(
 # -- validation against the spec ---------------------------------------------------------
 
 
+@needs_spec
 async def test_unknown_field_is_refused(api: ApiClient, lea) -> None:
     status, body = await api.call("sendMessage", chat_id=lea.id, text="x", colour="red")
     assert status == 400
     assert "colour" in body["description"]
 
 
+@both_modes
 async def test_missing_required_fields(api: ApiClient, lea) -> None:
     status, body = await api.call("sendMessage", chat_id=lea.id)
     assert (status, body["description"]) == (400, "Bad Request: message text is empty")
@@ -85,6 +95,7 @@ async def test_missing_required_fields(api: ApiClient, lea) -> None:
     assert (status, body["description"]) == (400, "Bad Request: chat_id is empty")
 
 
+@needs_spec
 @pytest.mark.parametrize(
     ("method", "params", "field"),
     [
@@ -106,6 +117,29 @@ async def test_wrong_types_are_refused(
         assert field in body["description"]
 
 
+@both_modes
+@pytest.mark.parametrize(
+    ("method", "params", "field"),
+    [
+        ("getUpdates", {"offset": "abc"}, "offset"),
+        ("getChatMember", {"chat_id": "LEA", "user_id": "léa"}, "user_id"),
+        ("editMessageText", {"chat_id": "LEA", "message_id": "x", "text": "x"}, "message_id"),
+        ("sendMessage", {"chat_id": "LEA", "text": "x", "reply_markup": "{not json"}, "markup"),
+        ("setMyCommands", {"commands": '[{"command": "start"}]'}, None),
+        ("sendPhoto", {"chat_id": "LEA", "photo": 5}, None),
+    ],
+)
+async def test_unconvertible_form_values_give_400(
+    api: ApiClient, lea, method: str, params: dict, field: str | None
+) -> None:
+    params = {k: lea.id if v == "LEA" else v for k, v in params.items()}
+    status, body = await api.call(method, **params)  # form-encoded: strings
+    assert status == 400, body
+    if field:
+        assert field in body["description"]
+
+
+@both_modes
 async def test_caption_limit_counts_characters(api: ApiClient, emu: Emulator, lea) -> None:
     photo = await _upload_photo(api, lea.id)
     file_id = photo["photo"][-1]["file_id"]
@@ -115,6 +149,7 @@ async def test_caption_limit_counts_characters(api: ApiClient, emu: Emulator, le
     assert len(ok["caption"]) == 1024
 
 
+@both_modes
 async def test_text_limit_and_html_counted_after_parsing(api: ApiClient, lea) -> None:
     status, body = await api.call("sendMessage", chat_id=lea.id, text="a" * 4097)
     assert (status, body["description"]) == (400, "Bad Request: message is too long")
@@ -130,6 +165,7 @@ async def test_text_limit_and_html_counted_after_parsing(api: ApiClient, lea) ->
     assert body["description"].startswith("Bad Request: can't parse entities:")
 
 
+@both_modes
 async def test_callback_data_limit(api: ApiClient, lea) -> None:
     def keyboard(data: str) -> dict:
         return {"inline_keyboard": [[{"text": "b", "callback_data": data}]]}
@@ -146,6 +182,7 @@ async def test_callback_data_limit(api: ApiClient, lea) -> None:
 # -- chats, edits, callback answers ----------------------------------------------------
 
 
+@both_modes
 async def test_chat_errors_and_bot_status(emu: Emulator, api: ApiClient) -> None:
     mods = emu.create_group("Modération", bot_status="member")
     chan = emu.create_channel("Fiers d'être apprentis", username="fiers", bot_status="member")
@@ -170,6 +207,7 @@ async def test_chat_errors_and_bot_status(emu: Emulator, api: ApiClient) -> None
     assert (await api.ok("getChat", chat_id="@fiers"))["title"] == "Fiers d'être apprentis"
 
 
+@both_modes
 async def test_edits_and_not_modified(emu: Emulator, api: ApiClient, lea) -> None:
     sent = await api.ok("sendMessage", chat_id=lea.id, text="carte", reply_markup=KEYBOARD)
     ident = {"chat_id": lea.id, "message_id": sent["message_id"]}
@@ -195,6 +233,7 @@ async def test_edits_and_not_modified(emu: Emulator, api: ApiClient, lea) -> Non
     assert emu.bot_messages(lea, include_deleted=True)[0]["deleted"] is True
 
 
+@both_modes
 async def test_answer_callback_query_once(emu: Emulator, api: ApiClient, lea) -> None:
     sent = await api.ok("sendMessage", chat_id=lea.id, text="ok ?", reply_markup=KEYBOARD)
     query_id = await emu.press_button(lea, sent, "ok")
@@ -214,6 +253,7 @@ async def test_answer_callback_query_once(emu: Emulator, api: ApiClient, lea) ->
     assert status == 400
 
 
+@both_modes
 async def test_commands_and_descriptions_are_stored(emu: Emulator, api: ApiClient) -> None:
     scope = {"type": "chat", "chat_id": -100123}
     commands = [{"command": "queue", "description": "File d'attente"}]
@@ -238,6 +278,7 @@ async def test_commands_and_descriptions_are_stored(emu: Emulator, api: ApiClien
 # -- long polling ----------------------------------------------------------------------
 
 
+@both_modes
 async def test_long_polling_waits_for_an_update(emu: Emulator, api: ApiClient) -> None:
     lea = emu.create_user("Léa")
     started = time.monotonic()
@@ -254,6 +295,7 @@ async def test_long_polling_waits_for_an_update(emu: Emulator, api: ApiClient) -
     assert time.monotonic() - before >= 0.9
 
 
+@both_modes
 async def test_offset_confirms_and_limit(emu: Emulator, api: ApiClient) -> None:
     lea = emu.create_user("Léa")
     for text in ("un", "deux", "trois"):
@@ -268,6 +310,7 @@ async def test_offset_confirms_and_limit(emu: Emulator, api: ApiClient) -> None:
     assert emu.pending_updates == []
 
 
+@both_modes
 async def test_allowed_updates_filter_and_is_remembered(emu: Emulator, api: ApiClient, lea) -> None:
     updates = await api.ok("getUpdates", allowed_updates=json.dumps(["message"]))
     await api.ok("getUpdates", offset=updates[-1]["update_id"] + 1)

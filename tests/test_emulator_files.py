@@ -1,4 +1,7 @@
-"""Uploads, file_id reuse, getFile and downloads, photo rules; user media from the driver."""
+"""Uploads, file_id reuse, getFile and downloads, photo rules; user media from the driver.
+
+Every test runs with the official spec and without it.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,12 @@ import pytest
 from PIL import Image
 
 from bot.sandbox import Emulator
-from bot.sandbox.testing import ApiClient, make_jpeg, running_emulator
+from bot.sandbox.testing import SPEC_MODES, ApiClient, make_jpeg, running_emulator_in
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with running_emulator(flood_limits=False) as emu:
+@pytest.fixture(params=SPEC_MODES)
+async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    async with running_emulator_in(request.param, flood_limits=False) as emu:
         yield emu
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from pathlib import Path
 
 from .driver import Emulator
 
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-flood-limits", action="store_true")
     parser.add_argument("--spec", help="path to api.min.json (default: searched, see spec.py)")
     args = parser.parse_args(argv)
+    if args.spec and not Path(args.spec).is_file():
+        parser.error(f"--spec: no such file: {args.spec}")
     logging.basicConfig(level=logging.INFO)
     try:
         asyncio.run(

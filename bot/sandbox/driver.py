@@ -353,10 +353,14 @@ class Emulator:
             "file_size": record.file_size,
         }
 
-    async def press_button(self, user: User, message: dict[str, Any], callback_data: str) -> str:
+    async def press_button(
+        self, user: User, message: dict[str, Any], callback_data: str, *, forged: bool = False
+    ) -> str:
         """The user presses the inline button carrying ``callback_data``; returns the query id.
 
         The message is looked up again, so the keyboard is the current one (after edits).
+        ``forged=True`` sends ``callback_data`` even if no such button exists, as a modified
+        client could: for testing that the bot refuses it.
         """
         chat_id = message["chat"]["id"]
         stored = self.world.find_message(chat_id, message["message_id"])
@@ -364,7 +368,7 @@ class Emulator:
             raise LookupError(f"message {message['message_id']} is not in chat {chat_id}")
         keyboard = stored.data.get("reply_markup", {}).get("inline_keyboard", [])
         found = [b.get("callback_data") for row in keyboard for b in row]
-        if callback_data not in found:
+        if callback_data not in found and not forged:
             raise LookupError(f"no button with callback_data {callback_data!r}; buttons: {found}")
         query_id = str(next(self._query_ids))
         self.world.callback_queries[query_id] = CallbackQuery(

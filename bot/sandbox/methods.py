@@ -1,8 +1,10 @@
 """Implementations of the Bot API methods over the in-memory :class:`~.state.World`.
 
-Each method receives its parameters already validated and converted by :mod:`.spec` and
-returns the ``result`` of the answer, or raises :class:`~.errors.ApiError`. Descriptions of
-errors follow Telegram's wording where it is known.
+Each method reads its parameters through the typed accessors of :class:`~.params.Params`
+(``p.integer("offset")``, ``p.json("reply_markup")``...), which convert form strings whether
+or not :mod:`.spec` has validated the call first. It returns the ``result`` of the answer, or
+raises :class:`~.errors.ApiError`. Descriptions of errors follow Telegram's wording where it
+is known.
 """
 
 from __future__ import annotations
@@ -19,16 +21,15 @@ from . import media
 from .errors import ApiError, bad_request, forbidden
 from .formatting import check_caption, check_text
 from .limits import FloodControl
-from .spec import Upload
+from .params import Params, Upload, to_chat_id
 from .state import Chat, FileRecord, StoredMessage, World
 
-Params = dict[str, Any]
 Handler = Callable[["BotApi", Params], Awaitable[Any]]
 
 MAX_DOCUMENT_UPLOAD = 50 * 1024 * 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024
 _CONTENT_KEYS = ("text", "entities", "photo", "document", "sticker", "video", "animation")
-_CAPTION_KEYS = ("caption", "caption_entities", "show_caption_above_media", "has_spoiler")
+_CAPTION_KEYS = ("caption", "caption_entities", "show_caption_above_media", "has_media_spoiler")
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -111,7 +112,7 @@ class BotApi:
         return markup
 
     def reply_to(self, chat: Chat, params: Params) -> dict[str, Any] | None:
-        reply = params.get("reply_parameters")
+        reply = params.json("reply_parameters")
         if not reply:
             return None
         target_chat = chat
@@ -128,7 +129,7 @@ class BotApi:
 
     def send(self, chat: Chat, content: dict[str, Any], params: Params) -> dict[str, Any]:
         """Count the message against flood limits, then store it as sent by the bot."""
-        markup = self.reply_markup(params.get("reply_markup"))
+        markup = self.reply_markup(params.json("reply_markup"))
         reply = self.reply_to(chat, params)
         self.flood.check(chat.id, chat.is_group_or_channel)
         if reply is not None:
@@ -141,15 +142,18 @@ class BotApi:
         content: dict[str, Any] = {}
         if "caption" in params:
             text, entities = check_caption(
-                params["caption"], params.get("parse_mode"), params.get("caption_entities")
+                params.string("caption"),
+                params.string("parse_mode"),
+                params.json("caption_entities"),
             )
             if text:
                 content["caption"] = text
                 if entities:
                     content["caption_entities"] = entities
-        for key in ("show_caption_above_media", "has_spoiler"):
-            if params.get(key):
-                content[key] = True
+        if params.boolean("show_caption_above_media"):
+            content["show_caption_above_media"] = True
+        if params.boolean("has_spoiler"):  # the Message field is has_media_spoiler
+            content["has_media_spoiler"] = True
         return content
 
     def existing_file(self, value: str, kind: str) -> FileRecord:
@@ -241,7 +245,7 @@ async def log_out(api: BotApi, p: Params) -> Any:
 
 @api_method("deleteWebhook")
 async def delete_webhook(api: BotApi, p: Params) -> Any:
-    if p.get("drop_pending_updates"):
+    if p.boolean("drop_pending_updates"):
         api.world.updates.pending.clear()
     return True
 
@@ -256,20 +260,22 @@ async def get_webhook_info(api: BotApi, p: Params) -> Any:
 
 
 def _scope_key(p: Params) -> tuple[str, str]:
-    scope = p.get("scope") or {"type": "default"}
-    return json.dumps(scope, sort_keys=True), p.get("language_code") or ""
+    scope = dict(p.json("scope") or {"type": "default"})
+    if "chat_id" in scope:  # BotCommandScopeChat*: the same key for "-100123" and -100123
+        scope["chat_id"] = to_chat_id(scope["chat_id"])
+    return json.dumps(scope, sort_keys=True), p.string("language_code") or ""
 
 
 @api_method("setMyCommands")
 async def set_my_commands(api: BotApi, p: Params) -> Any:
-    commands = p["commands"]
+    commands = p.json("commands", required=True)
     if len(commands) > 100:
         raise bad_request("too many commands")
     for command in commands:
-        name = command["command"]
+        name = str(command.get("command", ""))
         if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
             raise bad_request("BOT_COMMAND_INVALID")
-        if not 1 <= len(command["description"]) <= 256:
+        if not 1 <= len(str(command.get("description", ""))) <= 256:
             raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
     api.world.commands[_scope_key(p)] = [
         {"command": c["command"], "description": c["description"]} for c in commands
@@ -293,15 +299,15 @@ def _setting(name: str, field: str, limit: int) -> None:
     getter = "getMy" + name
 
     async def set_value(api: BotApi, p: Params) -> Any:
-        value = p.get(field) or ""
+        value = p.string(field) or ""
         if len(value) > limit:
             raise bad_request(f"{field} is too long (at most {limit} characters)")
-        api.world.settings[(field, p.get("language_code") or "")] = value
+        api.world.settings[(field, p.string("language_code") or "")] = value
         return True
 
     async def get_value(api: BotApi, p: Params) -> Any:
         settings = api.world.settings
-        lang = p.get("language_code") or ""
+        lang = p.string("language_code") or ""
         return {field: settings.get((field, lang), settings.get((field, ""), ""))}
 
     api_method(setter)(set_value)
@@ -319,11 +325,12 @@ _setting("ShortDescription", "short_description", 120)
 @api_method("getUpdates")
 async def get_updates(api: BotApi, p: Params) -> Any:
     queue = api.world.updates
-    if "offset" in p:
-        queue.confirm(p["offset"])
-    queue.set_allowed(p.get("allowed_updates"))
-    limit = min(max(p.get("limit", 100), 1), 100)
-    await queue.wait(min(float(p.get("timeout", 0)), 50.0), api.stopping)
+    offset = p.integer("offset")
+    if offset is not None:
+        queue.confirm(offset)
+    queue.set_allowed(p.json("allowed_updates"))
+    limit = min(max(p.integer("limit", 100), 1), 100)
+    await queue.wait(min(p.integer("timeout", 0), 50), api.stopping)
     return queue.pending[:limit]
 
 
@@ -332,8 +339,10 @@ async def get_updates(api: BotApi, p: Params) -> Any:
 
 @api_method("sendMessage")
 async def send_message(api: BotApi, p: Params) -> Any:
-    chat = api.chat_for_bot(p["chat_id"], sending=True)
-    text, entities = check_text(p["text"], p.get("parse_mode"), p.get("entities"))
+    chat = api.chat_for_bot(p.chat_id(), sending=True)
+    text, entities = check_text(
+        p.string("text", required=True), p.string("parse_mode"), p.json("entities")
+    )
     content: dict[str, Any] = {"text": text}
     if entities:
         content["entities"] = entities
@@ -342,9 +351,9 @@ async def send_message(api: BotApi, p: Params) -> Any:
 
 @api_method("sendPhoto")
 async def send_photo(api: BotApi, p: Params) -> Any:
-    chat = api.chat_for_bot(p["chat_id"], sending=True)
+    chat = api.chat_for_bot(p.chat_id(), sending=True)
     content = api.caption_content(p)
-    photo = p["photo"]
+    photo = p.file("photo")
     if isinstance(photo, Upload):
         sizes = await api.store_photo(photo.data)
     else:
@@ -355,9 +364,9 @@ async def send_photo(api: BotApi, p: Params) -> Any:
 
 @api_method("sendDocument")
 async def send_document(api: BotApi, p: Params) -> Any:
-    chat = api.chat_for_bot(p["chat_id"], sending=True)
+    chat = api.chat_for_bot(p.chat_id(), sending=True)
     content = api.caption_content(p)
-    document = p["document"]
+    document = p.file("document")
     if isinstance(document, Upload):
         doc = api.store_document(document)
     else:
@@ -367,9 +376,10 @@ async def send_document(api: BotApi, p: Params) -> Any:
 
 @api_method("copyMessage")
 async def copy_message(api: BotApi, p: Params) -> Any:
-    source_chat = api.chat_for_bot(p["from_chat_id"], sending=False)
-    chat = api.chat_for_bot(p["chat_id"], sending=True)
-    source = api.message_in(source_chat, p["message_id"], "message to copy not found").data
+    source_chat = api.chat_for_bot(p.chat_id("from_chat_id"), sending=False)
+    chat = api.chat_for_bot(p.chat_id(), sending=True)
+    message_id = p.integer("message_id", required=True)
+    source = api.message_in(source_chat, message_id, "message to copy not found").data
     content = {k: source[k] for k in (*_CONTENT_KEYS, *_CAPTION_KEYS) if k in source}
     if not any(k in content for k in _CONTENT_KEYS):
         raise bad_request("message can't be copied")
@@ -386,7 +396,7 @@ async def copy_message(api: BotApi, p: Params) -> Any:
 
 @api_method("getFile")
 async def get_file(api: BotApi, p: Params) -> Any:
-    record = api.world.files.by_id.get(p["file_id"])
+    record = api.world.files.by_id.get(p.string("file_id", required=True))
     if record is None:
         raise bad_request("invalid file_id")
     if record.file_size > MAX_DOWNLOAD:
@@ -404,17 +414,17 @@ async def get_file(api: BotApi, p: Params) -> Any:
 
 @api_method("answerCallbackQuery")
 async def answer_callback_query(api: BotApi, p: Params) -> Any:
-    query = api.world.callback_queries.get(p["callback_query_id"])
+    query = api.world.callback_queries.get(p.string("callback_query_id", required=True))
     if query is None or query.answer is not None:
         raise bad_request(_OLD_QUERY)
-    text = p.get("text") or ""
+    text = p.string("text") or ""
     if len(text) > 200:
         raise bad_request("MESSAGE_TOO_LONG")
     query.answer = {
         "text": text or None,
-        "show_alert": bool(p.get("show_alert")),
-        "url": p.get("url"),
-        "cache_time": p.get("cache_time", 0),
+        "show_alert": p.boolean("show_alert"),
+        "url": p.string("url"),
+        "cache_time": p.integer("cache_time", 0),
     }
     return True
 
@@ -423,14 +433,14 @@ async def answer_callback_query(api: BotApi, p: Params) -> Any:
 
 
 def _editable(api: BotApi, p: Params) -> tuple[Chat, StoredMessage]:
-    if "inline_message_id" in p:
+    if p.string("inline_message_id"):
         raise bad_request("inline messages are not supported by the sandbox")
-    if "chat_id" not in p:
-        raise bad_request("chat_id is empty")
-    if "message_id" not in p:
+    chat_id = p.chat_id()
+    message_id = p.integer("message_id")
+    if message_id is None:
         raise bad_request("message identifier is not specified")
-    chat = api.chat_for_bot(p["chat_id"], sending=False)
-    stored = api.message_in(chat, p["message_id"], "message to edit not found")
+    chat = api.chat_for_bot(chat_id, sending=False)
+    stored = api.message_in(chat, message_id, "message to edit not found")
     if not stored.from_bot:
         raise bad_request("message can't be edited")
     return chat, stored
@@ -456,11 +466,11 @@ async def edit_message_text(api: BotApi, p: Params) -> Any:
     chat, stored = _editable(api, p)
     if "text" not in stored.data:
         raise bad_request("there is no text in the message to edit")
-    text, entities = check_text(p.get("text"), p.get("parse_mode"), p.get("entities"))
+    text, entities = check_text(p.string("text"), p.string("parse_mode"), p.json("entities"))
     new = {
         "text": text,
         "entities": entities or None,
-        "reply_markup": api.reply_markup(p.get("reply_markup")),
+        "reply_markup": api.reply_markup(p.json("reply_markup")),
     }
     return _apply_edit(api, chat, stored, new)
 
@@ -470,11 +480,13 @@ async def edit_message_caption(api: BotApi, p: Params) -> Any:
     chat, stored = _editable(api, p)
     if not any(k in stored.data for k in ("photo", "document", "video", "animation")):
         raise bad_request("there is no caption in the message to edit")
-    text, entities = check_caption(p.get("caption"), p.get("parse_mode"), p.get("caption_entities"))
+    text, entities = check_caption(
+        p.string("caption"), p.string("parse_mode"), p.json("caption_entities")
+    )
     new = {
         "caption": text or None,
         "caption_entities": entities or None,
-        "reply_markup": api.reply_markup(p.get("reply_markup")),
+        "reply_markup": api.reply_markup(p.json("reply_markup")),
     }
     return _apply_edit(api, chat, stored, new)
 
@@ -482,13 +494,15 @@ async def edit_message_caption(api: BotApi, p: Params) -> Any:
 @api_method("editMessageReplyMarkup")
 async def edit_message_reply_markup(api: BotApi, p: Params) -> Any:
     chat, stored = _editable(api, p)
-    return _apply_edit(api, chat, stored, {"reply_markup": api.reply_markup(p.get("reply_markup"))})
+    markup = api.reply_markup(p.json("reply_markup"))
+    return _apply_edit(api, chat, stored, {"reply_markup": markup})
 
 
 @api_method("deleteMessage")
 async def delete_message(api: BotApi, p: Params) -> Any:
-    chat = api.chat_for_bot(p["chat_id"], sending=False)
-    stored = api.message_in(chat, p["message_id"], "message to delete not found")
+    chat = api.chat_for_bot(p.chat_id(), sending=False)
+    message_id = p.integer("message_id", required=True)
+    stored = api.message_in(chat, message_id, "message to delete not found")
     if (
         not stored.from_bot
         and chat.type != "private"
@@ -505,7 +519,7 @@ async def delete_message(api: BotApi, p: Params) -> Any:
 
 @api_method("getChat")
 async def get_chat(api: BotApi, p: Params) -> Any:
-    chat = api.world.resolve_chat(p["chat_id"])
+    chat = api.world.resolve_chat(p.chat_id())
     if chat is None or (chat.type != "private" and chat.bot_status in ("left", "kicked")):
         raise bad_request("chat not found")
     info = chat.to_dict()
@@ -525,10 +539,10 @@ async def get_chat(api: BotApi, p: Params) -> Any:
 
 @api_method("getChatMember")
 async def get_chat_member(api: BotApi, p: Params) -> Any:
-    chat = api.world.resolve_chat(p["chat_id"])
+    chat = api.world.resolve_chat(p.chat_id())
     if chat is None:
         raise bad_request("chat not found")
-    user_id = p["user_id"]
+    user_id = p.integer("user_id", required=True)
     world = api.world
     if user_id == world.bot.id:
         status = "member" if chat.type == "private" else chat.bot_status

@@ -19,7 +19,7 @@ from aiohttp import web
 from .errors import ApiError
 from .faults import Fault
 from .methods import REGISTRY
-from .spec import Upload, coerce_without_spec
+from .params import Params, Upload
 
 if TYPE_CHECKING:
     from .driver import Emulator
@@ -104,15 +104,14 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     if fault is not None and not fault.delivered:
         emu.calls.append(Call(method, {}, _fault_status(fault)))
         return await _apply_fault(request, emu, fault)
-    params: dict[str, Any] = {}
+    params = Params()
     try:
-        params = await read_params(request)
+        params = Params(await read_params(request))
         if method not in REGISTRY:
             raise ApiError(404, "Not Found")
         if emu.spec is not None and emu.spec.has_method(method):
-            params = emu.spec.validate(method, params)
-        else:
-            params = coerce_without_spec(params)
+            params = Params(emu.spec.validate(method, params))
+        # The methods convert what they read (params.py); the spec, when present, validates.
         result = await emu.api.call(method, params)
     except ApiError as error:
         emu.calls.append(Call(method, params, error.code))

@@ -3,7 +3,8 @@
 The spec file (``shared/telegram-bot-api/api.min.json``) is never copied into the project: it
 is found through an explicit path, the ``SELFIE_BOT_API_SPEC`` environment variable, or by
 searching upward from this package and from the working directory. Without it the emulator
-still runs, does only light type coercion, and says once that it does not validate.
+runs the same (the methods convert their parameters themselves, see params.py) and says once
+that it does not validate.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import json
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
-from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
 from .errors import bad_request
+from .params import Upload, empty_message, to_bool, to_float, to_int, to_str
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +27,6 @@ _RELATIVE = (
     Path("../shared/telegram-bot-api/api.min.json"),
 )
 _warned = False
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file part of a multipart request (``InputFile``)."""
-
-    filename: str
-    content_type: str
-    data: bytes = dc_field(repr=False)
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
 
 
 def find_spec(spec_path: str | os.PathLike[str] | None = None) -> Path | None:
@@ -81,12 +68,11 @@ class ApiSpec:
         global _warned
         path = find_spec(spec_path)
         if path is None or not path.is_file():
-            if spec_path is not None:
-                raise FileNotFoundError(f"Bot API spec not found: {spec_path}")
             if not _warned:
                 log.warning(
-                    "Bot API spec (shared/telegram-bot-api/api.min.json) not found: "
-                    "the sandbox will NOT validate calls against it (set %s)",
+                    "Bot API spec %s not found: the sandbox will NOT validate calls against it "
+                    "(set %s)",
+                    path or "(shared/telegram-bot-api/api.min.json)",
                     SPEC_ENV,
                 )
                 _warned = True
@@ -116,7 +102,7 @@ class ApiSpec:
             value = params.get(name)
             if value is None or (value == "" and field["types"] != ["String"]):
                 if field["required"]:
-                    raise bad_request(_empty_message(method, name))
+                    raise bad_request(empty_message(name))
                 continue
             out[name] = self._coerce_top(name, value, field["types"])
         return out
@@ -143,7 +129,7 @@ class ApiSpec:
         for type_name in types:
             try:
                 return self._coerce_one(value, type_name, from_form)
-            except TypeError:
+            except (TypeError, ValueError):
                 continue
         raise TypeError("")
 
@@ -154,17 +140,13 @@ class ApiSpec:
             inner = type_name.removeprefix("Array of ")
             return [self._coerce_one(item, inner, False) for item in value]
         if type_name == "Integer":
-            return _to_int(value)
+            return to_int(value)
         if type_name == "Float":
-            return _to_float(value)
+            return to_float(value)
         if type_name in ("Boolean", "True"):
-            return _to_bool(value)
+            return to_bool(value)
         if type_name == "String":
-            if isinstance(value, str):
-                return value
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return str(value)
-            raise TypeError
+            return to_str(value)
         if type_name == "InputFile":
             if isinstance(value, Upload):
                 return value
@@ -198,68 +180,3 @@ class ApiSpec:
 def _needs_json(types: Iterable[str]) -> bool:
     simple = {"Integer", "Float", "Boolean", "True", "String", "InputFile"}
     return all(t not in simple for t in types)
-
-
-def _to_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            raise TypeError from None
-    raise TypeError
-
-
-def _to_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise TypeError
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            raise TypeError from None
-    raise TypeError
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
-        return value.strip().lower() in ("true", "1")
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise TypeError
-
-
-_EMPTY = {
-    ("*", "text"): "message text is empty",
-    ("*", "photo"): "there is no photo in the request",
-    ("*", "document"): "there is no document in the request",
-    ("*", "callback_query_id"): "query_id is empty",
-}
-
-
-def _empty_message(method: str, field: str) -> str:
-    return _EMPTY.get((method, field)) or _EMPTY.get(("*", field)) or f"{field} is empty"
-
-
-def coerce_without_spec(params: dict[str, Any]) -> dict[str, Any]:
-    """Best-effort conversion used when the spec is absent: decode JSON-looking values."""
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        if isinstance(value, str) and value[:1] in ("{", "["):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
-        elif isinstance(value, str) and value.lstrip("-").isdigit() and name.endswith("_id"):
-            value = int(value)
-        out[name] = value
-    return out

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from PIL import Image
 
+from . import spec
 from .driver import Emulator
 
 if TYPE_CHECKING:
@@ -42,6 +45,39 @@ async def running_emulator(**options: Any) -> AsyncIterator[Emulator]:
         yield emu
     finally:
         await emu.stop()
+
+
+#: The two ways the emulator runs: validating against the official spec, or without it.
+SPEC_MODES = ("spec", "no spec")
+MISSING_SPEC = Path("/nonexistent/shared/telegram-bot-api/api.min.json")
+
+
+@asynccontextmanager
+async def running_emulator_in(mode: str, **options: Any) -> AsyncIterator[Emulator]:
+    """``running_emulator`` in one of :data:`SPEC_MODES`.
+
+    ``"no spec"`` points ``spec_path`` to a missing file (as for an installed copy of the bot)
+    and checks that the emulator said, once, that it does not validate.
+    """
+    if mode == "spec":
+        async with running_emulator(**options) as emu:
+            yield emu
+        return
+    assert mode == "no spec", mode
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
+    spec.log.addHandler(handler)
+    warned, spec._warned = spec._warned, False
+    try:
+        async with running_emulator(spec_path=MISSING_SPEC, **options) as emu:
+            assert emu.spec is None
+            messages = [r.getMessage() for r in records]
+            assert len(messages) == 1 and "NOT validate" in messages[0], messages
+            yield emu
+    finally:
+        spec.log.removeHandler(handler)
+        spec._warned = warned or spec._warned
 
 
 class ApiClient:
