@@ -233,6 +233,11 @@ def ban_keyboard(submission_id: int, services: Services) -> InlineKeyboardMarkup
 
 async def post_card(bot: Bot, services: Services, submission_id: int) -> bool:
     """Send the card of a pending entry; False (entry kept, logged once) if the group fails."""
+    async with services.card_lock:
+        return await _post_card(bot, services, submission_id)
+
+
+async def _post_card(bot: Bot, services: Services, submission_id: int) -> bool:
     view = await load_view(services, submission_id)
     if view is None or view.entry.moderation_message_id is not None:
         return view is not None

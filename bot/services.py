@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,8 @@ class Services:
     """Set while cards cannot be posted, so the failure is logged once, not in a loop."""
     awaiting_reason: dict[int, int] = field(default_factory=dict)
     """Card message id → entry id, while a moderator types an "other" refusal reason."""
+    card_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Serialises card posting: the submit handler and the retry job never post twice."""
 
 
 def image_options(settings: Settings) -> ImageOptions:

@@ -147,16 +147,24 @@ async def tell_approval(context: Context, submission_id: int) -> None:
     await tell_apprentice(context.bot, svc, entry.apprentice_id, "decision.approved", when=moment)
 
 
-async def ask_reason(update: Update, context: Context, submission_id: int, _: str | None) -> None:
-    assert update.callback_query
-    svc = services(context)
-    async with svc.sessions() as session:
+async def _still_pending(update: Update, context: Context, submission_id: int) -> bool:
+    """For the first tap of a two-tap action: if the entry was decided meanwhile, say so."""
+    async with services(context).sessions() as session:
         entry = await get_entry(session, submission_id)
     if entry is None or entry.status != S.PENDING:
         await _already_decided(update, context, submission_id)
+        return False
+    return True
+
+
+async def ask_reason(update: Update, context: Context, submission_id: int, _: str | None) -> None:
+    assert update.callback_query
+    if not await _still_pending(update, context, submission_id):
         return
     await update.callback_query.answer()
-    await update.callback_query.edit_message_reply_markup(reasons_keyboard(submission_id, svc))
+    await update.callback_query.edit_message_reply_markup(
+        reasons_keyboard(submission_id, services(context))
+    )
 
 
 async def refuse_with_listed_reason(
@@ -212,13 +220,9 @@ async def ask_typed_reason(
 ) -> None:
     query = update.callback_query
     assert query and query.message
-    svc = services(context)
-    async with svc.sessions() as session:
-        entry = await get_entry(session, submission_id)
-    if entry is None or entry.status != S.PENDING:
-        await _already_decided(update, context, submission_id)
+    if not await _still_pending(update, context, submission_id):
         return
-    svc.awaiting_reason[query.message.message_id] = submission_id
+    services(context).awaiting_reason[query.message.message_id] = submission_id
     await query.answer(t(_language(context), "mod.type_reason"), show_alert=True)
 
 
@@ -249,6 +253,8 @@ async def restore_buttons(
 
 async def ask_ban(update: Update, context: Context, submission_id: int, _: str | None) -> None:
     assert update.callback_query
+    if not await _still_pending(update, context, submission_id):
+        return
     await update.callback_query.answer()
     await update.callback_query.edit_message_reply_markup(
         ban_keyboard(submission_id, services(context))
