@@ -6,12 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.i18n import LANGUAGES, language_from_telegram
 from bot.services import SelfieApplication, Services
+from models.submissions import record_audit
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -69,3 +71,44 @@ async def pressed(update: Update) -> str:
 
 CardAction = Callable[[Update, Context, int, str | None], Awaitable[None]]
 """A card button's action: (update, context, entry id, optional argument)."""
+
+
+def moderator_name(user: User) -> str:
+    """How cards and the audit name a moderator."""
+    return f"{user.first_name} (@{user.username})" if user.username else user.first_name
+
+
+def moderation_language(context: Context) -> str:
+    return services(context).settings.moderation.language
+
+
+async def decide(
+    update: Update,
+    context: Context,
+    action: str,
+    change: Callable[[AsyncSession], Awaitable[bool]] | None = None,
+    *,
+    submission_id: int | None = None,
+    apprentice_id: int | None = None,
+    reason: str | None = None,
+) -> bool:
+    """A moderator's action: the status change and its audit row, in one transaction.
+
+    Committed before any Telegram call, so a failing card edit never loses a decision.
+    Returns False, writing nothing, when ``change`` lost (someone decided first).
+    """
+    moderator = update.effective_user
+    assert moderator
+    async with services(context).sessions() as session, session.begin():
+        if change is not None and not await change(session):
+            return False
+        await record_audit(
+            session,
+            action,
+            moderator_id=moderator.id,
+            moderator_name=moderator_name(moderator),
+            submission_id=submission_id,
+            apprentice_id=apprentice_id,
+            reason=reason,
+        )
+    return True

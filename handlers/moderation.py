@@ -12,7 +12,8 @@ import logging
 import re
 from datetime import timedelta
 
-from telegram import Update, User
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.cards import (
@@ -29,7 +30,14 @@ from bot.notify import apprentice_language, tell_apprentice
 from bot.schedule import next_slots, slot_for_position
 from bot.services import SelfieApplication, Services
 from handlers import publishing
-from handlers.common import CardAction, Context, services
+from handlers.common import (
+    CardAction,
+    Context,
+    decide,
+    moderation_language,
+    moderator_name,
+    services,
+)
 from models import AuditAction, SubmissionStatus
 from models.base import utcnow
 from models.entries import get_entry, queue_position
@@ -37,7 +45,6 @@ from models.moderation import ban_apprentice, unban_apprentice
 from models.stats import campaign_stats, queue_summary
 from models.submissions import (
     approve,
-    record_audit,
     refuse,
     refuse_all_pending,
     undo_decision,
@@ -51,14 +58,6 @@ REASON_MAX = 200
 S = SubmissionStatus
 
 
-def _name(user: User) -> str:
-    return f"{user.first_name} (@{user.username})" if user.username else user.first_name
-
-
-def _language(context: Context) -> str:
-    return services(context).settings.moderation.language
-
-
 def is_moderator(update: Update, context: Context) -> bool:
     """A configured moderator, in the configured group (a forwarded card proves nothing)."""
     settings = services(context).settings.moderation
@@ -70,7 +69,7 @@ async def on_card_button(update: Update, context: Context) -> None:
     """Route a card button to its action after checking data, presser and entry."""
     query = update.callback_query
     assert query and query.data and update.effective_user
-    lang = _language(context)
+    lang = moderation_language(context)
     match = CALLBACK.match(query.data)
     action = card_actions().get(match.group(1)) if match else None
     if not is_moderator(update, context) or match is None or action is None:
@@ -94,7 +93,7 @@ async def on_card_button(update: Update, context: Context) -> None:
 async def _already_decided(update: Update, context: Context, submission_id: int) -> None:
     """The race was lost (or the button is stale): say who decided first."""
     assert update.callback_query
-    lang = _language(context)
+    lang = moderation_language(context)
     async with services(context).sessions() as session:
         entry = await get_entry(session, submission_id)
     if entry is None:
@@ -114,17 +113,15 @@ async def approve_entry(
     update: Update, context: Context, submission_id: int, _: str | None
 ) -> None:
     assert update.callback_query and update.effective_user
-    svc, lang, moderator = services(context), _language(context), update.effective_user
-    async with svc.sessions() as session, session.begin():
-        won = await approve(session, submission_id, moderator.id, _name(moderator))
-        if won:
-            await record_audit(
-                session,
-                AuditAction.APPROVE,
-                moderator_id=moderator.id,
-                moderator_name=_name(moderator),
-                submission_id=submission_id,
-            )
+    svc, lang, moderator = services(context), moderation_language(context), update.effective_user
+    name = moderator_name(moderator)
+    won = await decide(
+        update,
+        context,
+        AuditAction.APPROVE,
+        lambda session: approve(session, submission_id, moderator.id, name),
+        submission_id=submission_id,
+    )
     if not won:
         await _already_decided(update, context, submission_id)
         return
@@ -173,7 +170,7 @@ async def refuse_with_listed_reason(
     assert update.callback_query
     if code not in services(context).settings.moderation.reason_codes():
         await update.callback_query.answer(
-            t(_language(context), "mod.not_allowed"), show_alert=True
+            t(moderation_language(context), "mod.not_allowed"), show_alert=True
         )
         return
     await refuse_entry(update, context, submission_id, code)
@@ -182,18 +179,16 @@ async def refuse_with_listed_reason(
 async def refuse_entry(update: Update, context: Context, submission_id: int, reason: str) -> None:
     """Refuse with ``reason`` (a listed code or typed text) and tell the apprentice why."""
     assert update.effective_user
-    svc, lang, moderator = services(context), _language(context), update.effective_user
-    async with svc.sessions() as session, session.begin():
-        won = await refuse(session, submission_id, moderator.id, _name(moderator), reason)
-        if won:
-            await record_audit(
-                session,
-                AuditAction.REFUSE,
-                moderator_id=moderator.id,
-                moderator_name=_name(moderator),
-                submission_id=submission_id,
-                reason=reason,
-            )
+    svc, lang, moderator = services(context), moderation_language(context), update.effective_user
+    name = moderator_name(moderator)
+    won = await decide(
+        update,
+        context,
+        AuditAction.REFUSE,
+        lambda session: refuse(session, submission_id, moderator.id, name, reason),
+        submission_id=submission_id,
+        reason=reason,
+    )
     if not won:
         if update.callback_query:
             await _already_decided(update, context, submission_id)
@@ -223,7 +218,7 @@ async def ask_typed_reason(
     if not await _still_pending(update, context, submission_id):
         return
     services(context).awaiting_reason[query.message.message_id] = submission_id
-    await query.answer(t(_language(context), "mod.type_reason"), show_alert=True)
+    await query.answer(t(moderation_language(context), "mod.type_reason"), show_alert=True)
 
 
 async def on_reason_reply(update: Update, context: Context) -> None:
@@ -236,7 +231,9 @@ async def on_reason_reply(update: Update, context: Context) -> None:
         return
     reason = " ".join(message.text.split())
     if len(reason) > REASON_MAX:
-        await message.reply_text(t(_language(context), "mod.reason_too_long", max=REASON_MAX))
+        await message.reply_text(
+            t(moderation_language(context), "mod.reason_too_long", max=REASON_MAX)
+        )
         return
     del svc.awaiting_reason[message.reply_to_message.message_id]
     await refuse_entry(update, context, submission_id, reason)
@@ -270,7 +267,7 @@ async def ban_from_card(
     assert entry is not None
     refused = await ban(update, context, entry.apprentice_id)
     await update.callback_query.answer(
-        t(_language(context), "mod.banned", count=len(refused)), show_alert=True
+        t(moderation_language(context), "mod.banned", count=len(refused)), show_alert=True
     )
     for refused_id in {submission_id, *refused}:
         await refresh_card(context.bot, services(context), refused_id)
@@ -280,18 +277,17 @@ async def ban(update: Update, context: Context, apprentice_id: int) -> list[int]
     """Ban and refuse the apprentice's pending entries; returns the entries refused."""
     assert update.effective_user
     svc, moderator = services(context), update.effective_user
-    async with svc.sessions() as session, session.begin():
-        await ban_apprentice(session, apprentice_id, moderator.id, _name(moderator))
-        refused = await refuse_all_pending(
-            session, apprentice_id, moderator.id, _name(moderator), "banned"
+    name = moderator_name(moderator)
+    refused: list[int] = []
+
+    async def ban_and_refuse(session: AsyncSession) -> bool:
+        await ban_apprentice(session, apprentice_id, moderator.id, name)
+        refused.extend(
+            await refuse_all_pending(session, apprentice_id, moderator.id, name, "banned")
         )
-        await record_audit(
-            session,
-            AuditAction.BAN,
-            moderator_id=moderator.id,
-            moderator_name=_name(moderator),
-            apprentice_id=apprentice_id,
-        )
+        return True
+
+    await decide(update, context, AuditAction.BAN, ban_and_refuse, apprentice_id=apprentice_id)
     svc.banned.add(apprentice_id)
     log.info("apprentice %s banned by %s", apprentice_id, moderator.id)
     return refused
@@ -299,23 +295,16 @@ async def ban(update: Update, context: Context, apprentice_id: int) -> list[int]
 
 async def undo(update: Update, context: Context, submission_id: int, _: str | None) -> None:
     assert update.callback_query and update.effective_user
-    svc, lang, moderator = services(context), _language(context), update.effective_user
+    svc, lang = services(context), moderation_language(context)
     window = timedelta(minutes=svc.settings.moderation.undo_minutes)
-    async with svc.sessions() as session, session.begin():
+
+    async def undo_in_time(session: AsyncSession) -> bool:
         entry = await get_entry(session, submission_id)
-        assert entry is not None
-        if entry.decided_at is None or utcnow() - entry.decided_at > window:
-            won = False
-        else:
-            won = await undo_decision(session, submission_id)
-        if won:
-            await record_audit(
-                session,
-                AuditAction.UNDO,
-                moderator_id=moderator.id,
-                moderator_name=_name(moderator),
-                submission_id=submission_id,
-            )
+        if entry is None or entry.decided_at is None or utcnow() - entry.decided_at > window:
+            return False
+        return await undo_decision(session, submission_id)
+
+    won = await decide(update, context, AuditAction.UNDO, undo_in_time, submission_id=submission_id)
     if not won:
         await update.callback_query.answer(t(lang, "mod.cannot_undo"), show_alert=True)
         await refresh_card(context.bot, svc, submission_id)
@@ -344,12 +333,12 @@ def card_actions() -> dict[str, CardAction]:
 
 async def show_help(update: Update, context: Context) -> None:
     assert update.effective_message
-    await update.effective_message.reply_text(t(_language(context), "help.moderation"))
+    await update.effective_message.reply_text(t(moderation_language(context), "help.moderation"))
 
 
 async def show_queue(update: Update, context: Context) -> None:
     assert update.effective_message
-    svc, lang = services(context), _language(context)
+    svc, lang = services(context), moderation_language(context)
     async with svc.sessions() as session:
         summary = await queue_summary(session)
     now = utcnow()
@@ -369,7 +358,7 @@ async def show_queue(update: Update, context: Context) -> None:
 
 async def show_stats(update: Update, context: Context) -> None:
     assert update.effective_message
-    lang = _language(context)
+    lang = moderation_language(context)
     async with services(context).sessions() as session:
         stats = await campaign_stats(session)
     statuses = ", ".join(
@@ -398,7 +387,7 @@ def _user_id_argument(context: Context) -> int | None:
 
 async def ban_command(update: Update, context: Context) -> None:
     assert update.effective_message
-    lang = _language(context)
+    lang = moderation_language(context)
     user_id = _user_id_argument(context)
     if user_id is None:
         await update.effective_message.reply_text(t(lang, "mod.ban_usage"))
@@ -413,21 +402,18 @@ async def ban_command(update: Update, context: Context) -> None:
 
 async def unban_command(update: Update, context: Context) -> None:
     assert update.effective_message and update.effective_user
-    svc, lang, moderator = services(context), _language(context), update.effective_user
+    svc, lang = services(context), moderation_language(context)
     user_id = _user_id_argument(context)
     if user_id is None:
         await update.effective_message.reply_text(t(lang, "mod.unban_usage"))
         return
-    async with svc.sessions() as session, session.begin():
-        lifted = await unban_apprentice(session, user_id)
-        if lifted:
-            await record_audit(
-                session,
-                AuditAction.UNBAN,
-                moderator_id=moderator.id,
-                moderator_name=_name(moderator),
-                apprentice_id=user_id,
-            )
+    lifted = await decide(
+        update,
+        context,
+        AuditAction.UNBAN,
+        lambda session: unban_apprentice(session, user_id),
+        apprentice_id=user_id,
+    )
     svc.banned.discard(user_id)
     if lifted:
         await update.effective_message.reply_text(t(lang, "mod.unbanned", user=user_id))

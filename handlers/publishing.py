@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update, User
+from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.cards import refresh_card
@@ -14,36 +14,23 @@ from bot.notify import tell_apprentice
 from bot.publisher import Outcome, Publisher
 from bot.schedule import cron_trigger
 from bot.services import SelfieApplication
-from handlers.common import CardAction, Context, services
+from handlers.common import (
+    CardAction,
+    Context,
+    decide,
+    moderation_language,
+    moderator_name,
+    services,
+)
 from models import AuditAction
 from models.entries import get_entry
-from models.submissions import mark_published, record_audit, release_claim, unpublish
+from models.submissions import mark_published, release_claim, unpublish
 
 log = logging.getLogger(__name__)
 
 
-def _name(user: User) -> str:
-    return f"{user.first_name} (@{user.username})" if user.username else user.first_name
-
-
-def _language(context: Context) -> str:
-    return services(context).settings.moderation.language
-
-
-async def _audit(update: Update, context: Context, action: str, submission_id: int | None) -> None:
-    assert update.effective_user
-    async with services(context).sessions() as session, session.begin():
-        await record_audit(
-            session,
-            action,
-            moderator_id=update.effective_user.id,
-            moderator_name=_name(update.effective_user),
-            submission_id=submission_id,
-        )
-
-
 async def _publish(update: Update, context: Context, submission_id: int) -> Outcome:
-    await _audit(update, context, AuditAction.PUBLISH_NOW, submission_id)
+    await decide(update, context, AuditAction.PUBLISH_NOW, submission_id=submission_id)
     return await Publisher(services(context)).publish(context.bot, submission_id)
 
 
@@ -52,7 +39,7 @@ async def publish_from_card(
 ) -> None:
     assert update.callback_query
     outcome = await _publish(update, context, submission_id)
-    lang = _language(context)
+    lang = moderation_language(context)
     await update.callback_query.answer(
         t(lang, f"publishing.outcome.{outcome}", number=submission_id)
     )
@@ -62,18 +49,17 @@ async def unpublish_from_card(
     update: Update, context: Context, submission_id: int, _: str | None
 ) -> None:
     assert update.callback_query and update.effective_user
-    svc, lang, moderator = services(context), _language(context), update.effective_user
-    async with svc.sessions() as session, session.begin():
+    svc, lang, moderator = services(context), moderation_language(context), update.effective_user
+    async with svc.sessions() as session:
         entry = await get_entry(session, submission_id)
-        won = await unpublish(session, submission_id, moderator.id, _name(moderator))
-        if won:
-            await record_audit(
-                session,
-                AuditAction.UNPUBLISH,
-                moderator_id=moderator.id,
-                moderator_name=_name(moderator),
-                submission_id=submission_id,
-            )
+    name = moderator_name(moderator)
+    won = await decide(
+        update,
+        context,
+        AuditAction.UNPUBLISH,
+        lambda session: unpublish(session, submission_id, moderator.id, name),
+        submission_id=submission_id,
+    )
     if not won or entry is None:
         await update.callback_query.answer(t(lang, "publishing.not_published"), show_alert=True)
         return
@@ -88,31 +74,38 @@ async def confirm_posted(
     update: Update, context: Context, submission_id: int, _: str | None
 ) -> None:
     """needs_check → published: a moderator saw the post in the channel."""
-    assert update.callback_query
-    async with services(context).sessions() as session, session.begin():
-        won = await mark_published(session, submission_id, None)
-    await _settle_check(update, context, submission_id, won, AuditAction.NEEDS_CHECK)
+    won = await decide(
+        update,
+        context,
+        AuditAction.NEEDS_CHECK,
+        lambda session: mark_published(session, submission_id, None),
+        submission_id=submission_id,
+        reason="posted",
+    )
+    await _checked(update, context, submission_id, won)
 
 
 async def post_again(update: Update, context: Context, submission_id: int, _: str | None) -> None:
     """needs_check → approved, then posted now: a moderator found no post in the channel."""
-    assert update.callback_query
-    async with services(context).sessions() as session, session.begin():
-        won = await release_claim(session, submission_id)
-    await _settle_check(update, context, submission_id, won, AuditAction.NEEDS_CHECK)
+    won = await decide(
+        update,
+        context,
+        AuditAction.NEEDS_CHECK,
+        lambda session: release_claim(session, submission_id),
+        submission_id=submission_id,
+        reason="post again",
+    )
+    await _checked(update, context, submission_id, won)
     if won:
         await Publisher(services(context)).publish(context.bot, submission_id)
 
 
-async def _settle_check(
-    update: Update, context: Context, submission_id: int, won: bool, action: str
-) -> None:
+async def _checked(update: Update, context: Context, submission_id: int, won: bool) -> None:
     assert update.callback_query
-    lang = _language(context)
+    lang = moderation_language(context)
     if not won:
         await update.callback_query.answer(t(lang, "publishing.already_checked"), show_alert=True)
         return
-    await _audit(update, context, action, submission_id)
     await update.callback_query.answer(t(lang, "publishing.checked"))
     await refresh_card(context.bot, services(context), submission_id)
 
@@ -127,7 +120,7 @@ CARD_ACTIONS: dict[str, CardAction] = {
 
 async def publish_next_now(update: Update, context: Context) -> None:
     assert update.effective_message
-    lang = _language(context)
+    lang = moderation_language(context)
     publisher = Publisher(services(context))
     submission_id = await publisher.pick_next()
     if submission_id is None:
@@ -141,17 +134,21 @@ async def publish_next_now(update: Update, context: Context) -> None:
 
 async def pause(update: Update, context: Context) -> None:
     assert update.effective_message and update.effective_user
-    reason = t(_language(context), "publishing.paused_by", moderator=_name(update.effective_user))
+    reason = t(
+        moderation_language(context),
+        "publishing.paused_by",
+        moderator=moderator_name(update.effective_user),
+    )
     await Publisher(services(context)).set_paused(reason)
-    await _audit(update, context, AuditAction.PAUSE, None)
-    await update.effective_message.reply_text(t(_language(context), "publishing.paused"))
+    await decide(update, context, AuditAction.PAUSE)
+    await update.effective_message.reply_text(t(moderation_language(context), "publishing.paused"))
 
 
 async def resume(update: Update, context: Context) -> None:
     assert update.effective_message
     await Publisher(services(context)).set_paused(None)
-    await _audit(update, context, AuditAction.RESUME, None)
-    await update.effective_message.reply_text(t(_language(context), "publishing.resumed"))
+    await decide(update, context, AuditAction.RESUME)
+    await update.effective_message.reply_text(t(moderation_language(context), "publishing.resumed"))
 
 
 async def run_slot(context: Context) -> None:
