@@ -7,16 +7,17 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import t
+from bot.sandbox import User
 from models import AgeBand, SubmissionStatus
 from tests import imagegen
 from tests.stand import Stand, buttons, data_of, has_button, running_stand, walk_to_photo
 
 
-async def send_photo_and_submit(stand: Stand, user) -> None:
+async def send_photo_and_submit(stand: Stand, user: User, language: str = "fr") -> None:
     await stand.emu.send_photo(user, imagegen.photo_jpeg(1280, 960))
     preview = await stand.reply(user, has_button("preview:"))
     await stand.press(user, preview, "preview:send")
-    await stand.reply(user, t("fr", "preview.thanks"))
+    await stand.reply(user, t(language, "preview.thanks"))
 
 
 async def test_declining_consent_stores_nothing(db_url: str, tmp_path: Path) -> None:
@@ -135,7 +136,7 @@ async def test_typed_answers_are_matched_checked_and_escaped(db_url: str, tmp_pa
         await emu.send_text(max_, "Fier de mon <métier>")
         await stand.reply(max_, "📸")
         assert quote  # the question was asked once and stayed
-        await send_photo_en(stand, max_)
+        await send_photo_and_submit(stand, max_, "en")
         [entry] = await stand.stored()
         assert entry.display_name == "<b>Max</b> & Co"
         assert entry.trade == "boulangere" and entry.centre_code is None
@@ -143,13 +144,6 @@ async def test_typed_answers_are_matched_checked_and_escaped(db_url: str, tmp_pa
         assert entry.language == "en"
         caption = emu.calls_for("sendPhoto")[-1]["caption"]
         assert "&lt;b&gt;Max&lt;/b&gt; &amp; Co" in caption and "&lt;Niépce&gt;" in caption
-
-
-async def send_photo_en(stand: Stand, user) -> None:
-    await stand.emu.send_photo(user, imagegen.photo_jpeg(1280, 960))
-    preview = await stand.reply(user, has_button("preview:"))
-    await stand.press(user, preview, "preview:send")
-    await stand.reply(user, t("en", "preview.thanks"))
 
 
 async def test_exact_typed_trade_and_centre_are_taken_as_is(db_url: str, tmp_path: Path) -> None:
