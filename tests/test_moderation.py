@@ -325,3 +325,17 @@ async def test_queue_and_stats_commands(db_url: str, tmp_path: Path) -> None:
         await asyncio.sleep(0.3)
         answers = [m for m in emu.bot_messages(stand.group) if "Statistiques" in m.get("text", "")]
         assert len(answers) == 1
+
+
+async def test_decision_survives_a_card_that_cannot_be_edited(db_url: str, tmp_path: Path) -> None:
+    async with running_stand(db_url, tmp_path) as stand:
+        emu, camille = stand.emu, stand.moderators[0]
+        lea = emu.create_user("Léa")
+        card = await submit(stand, lea)
+        query = await stand.press(camille, card, "mod:ok:1")
+        emu.delete_message(card)  # deleted by an admin before the bot could edit it
+        assert (await answer_of(stand, query))["text"] == t("fr", "mod.approved")
+        await stand.reply(lea, "Bonne nouvelle")
+        [entry] = await stand.stored()
+        assert entry.status == S.APPROVED and entry.decided_by == camille.id
+        assert await audit_actions(stand) == [("approve", camille.id, None)]

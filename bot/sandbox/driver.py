@@ -66,13 +66,18 @@ class Emulator:
         self._host = "127.0.0.1"
         self._cursors: dict[int, int] = {}
         self._query_ids = iter(range(4_000_000_000_000, 10**19))
+        #: Called with the aiohttp application before it starts, to add routes (the web page).
+        self.app_hooks: list[Callable[[web.Application], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Emulator:
         """Listen on ``host:port`` (0 = a free port)."""
         self.stopping.clear()
-        self._runner = web.AppRunner(create_app(self), shutdown_timeout=0.5, access_log=None)
+        app = create_app(self)
+        for hook in self.app_hooks:
+            hook(app)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -385,6 +390,15 @@ class Emulator:
             },
         )
         return query_id
+
+    def delete_message(self, message: dict[str, Any]) -> None:
+        """Someone (a group admin, the user in a private chat) deletes a message."""
+        chat_id = message["chat"]["id"]
+        stored = self.world.find_message(chat_id, message["message_id"])
+        if stored is None:
+            raise LookupError(f"message {message['message_id']} is not in chat {chat_id}")
+        stored.deleted = True
+        self.world.record_event("deleted", chat_id, stored.data)
 
     def callback_answer(self, query_id: str) -> dict[str, Any] | None:
         """What answerCallbackQuery said (text, show_alert, url, cache_time), or None."""
