@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
+from bot.concurrency import PerUserUpdateProcessor
 from bot.config import Settings
 from bot.i18n import LANGUAGES, t
 from bot.persistence import SQLPersistence
@@ -59,6 +60,7 @@ def build_application(settings: Settings) -> SelfieApplication:
         .rate_limiter(flood_safe_limiter())
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .persistence(SQLPersistence(sessions))
+        .concurrent_updates(PerUserUpdateProcessor())
         .post_init(_on_startup)
         .post_shutdown(_on_shutdown)
         .build()
