@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, Dialect, MetaData, String, TypeDecorator
-from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncAttrs, AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
 # Deterministic constraint/index names: migrations written today must match what the models
@@ -112,3 +114,16 @@ class Base(AsyncAttrs, DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+async def upsert(
+    session: AsyncSession, model: type[Base], keys: dict[str, Any], values: dict[str, Any]
+) -> None:
+    """Insert a row, or update ``values`` of the row with these ``keys``: one statement,
+    so two writers never race between a read and a write (SQLite and PostgreSQL alike)."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(model).values(**keys, **values)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: statement.excluded[name] for name in values}
+    )
+    await session.execute(statement)

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.base import utcnow
+from models.base import upsert, utcnow
 from models.entities import Setting
 
 PUBLISHING_PAUSED = "publishing_paused"
@@ -23,11 +21,4 @@ async def get_setting(session: AsyncSession, key: str, default: Any = None) -> A
 
 async def set_setting(session: AsyncSession, key: str, value: Any) -> None:
     """Store a JSON-serialisable ``value`` under ``key`` (atomic upsert; caller commits)."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = utcnow()
-    statement = insert(Setting).values(key=key, value=value, updated_at=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Setting.key], set_={"value": value, "updated_at": now}
-    )
-    await session.execute(statement)
+    await upsert(session, Setting, {"key": key}, {"value": value, "updated_at": utcnow()})

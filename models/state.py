@@ -11,12 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, String, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, upsert, utcnow
 
 
 class BotState(Base):
@@ -35,14 +33,8 @@ async def load_state(session: AsyncSession, kind: str) -> dict[str, Any]:
 
 
 async def save_state(session: AsyncSession, kind: str, key: str, data: Any) -> None:
-    """Insert or replace one row in a single statement (no read-modify-write race)."""
-    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(BotState).values(kind=kind, key=key, data=data, updated_at=utcnow())
-    statement = statement.on_conflict_do_update(
-        index_elements=[BotState.kind, BotState.key],
-        set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at},
-    )
-    await session.execute(statement)
+    keys = {"kind": kind, "key": key}
+    await upsert(session, BotState, keys, {"data": data, "updated_at": utcnow()})
 
 
 async def delete_state(session: AsyncSession, kind: str, key: str) -> None:
