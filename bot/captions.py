@@ -59,6 +59,7 @@ def build_caption(
     quote: str | None,
     hashtags: list[str],
     template: str | None = None,
+    limit: int = CAPTION_LIMIT,
 ) -> str:
     values = {
         "name": display_name or t(CHANNEL_LANGUAGE, "caption.anonymous_name"),
@@ -69,7 +70,7 @@ def build_caption(
     }
     template = template or t(CHANNEL_LANGUAGE, "caption.template")
     caption = _render(template, values)
-    while (overflow := visible_length(caption) - CAPTION_LIMIT) > 0:
+    while (overflow := visible_length(caption) - limit) > 0:
         for field in ("quote", "hashtags", "centre", "trade", "name"):
             if values[field]:
                 values[field] = _shorten(values[field], overflow)

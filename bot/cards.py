@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
-from bot.captions import build_caption
+from bot.captions import CAPTION_LIMIT, build_caption, visible_length
 from bot.i18n import Safe, t
 from bot.images import is_blurry
 from bot.schedule import slot_for_position
@@ -46,8 +46,8 @@ class CardView:
     slot: datetime | None
 
 
-def entry_caption(entry: Submission, services: Services) -> str:
-    """The exact caption the channel shows for this entry."""
+def entry_caption(entry: Submission, services: Services, limit: int = CAPTION_LIMIT) -> str:
+    """The exact caption the channel shows for this entry (fitted to ``limit``)."""
     return build_caption(
         display_name=entry.display_name,
         trade=entry.trade,
@@ -55,6 +55,7 @@ def entry_caption(entry: Submission, services: Services) -> str:
         quote=entry.quote,
         hashtags=services.settings.campaign.hashtags,
         template=services.settings.campaign.caption,
+        limit=limit,
     )
 
 
@@ -156,14 +157,15 @@ def reason_text(code: str | None, language: str, services: Services) -> str:
 
 
 def card_text(view: CardView, services: Services) -> str:
+    """Facts, outcome, then the channel caption, shortened only if the card would not fit."""
     language = services.settings.moderation.language
     parts = ["\n".join(_facts(view, language, services))]
     outcome = _outcome(view, language, services)
     if outcome:
         parts.append(outcome)
-    parts.append(t(language, "card.caption_title") + "\n" + entry_caption(view.entry, services))
-    text = "\n\n".join(parts)
-    return text if len(text) <= 1024 else text[:1023] + "…"
+    head = "\n\n".join([*parts, t(language, "card.caption_title")])
+    room = CAPTION_LIMIT - visible_length(head) - 1
+    return head + "\n" + entry_caption(view.entry, services, limit=room)
 
 
 def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.captions import FIELDS, template_fields
+from bot.schedule import crontab_trigger
 
 TOKEN_ENV = "SELFIE_BOT_TOKEN"
 CONFIG_ENV = "SELFIE_BOT_CONFIG"
@@ -170,7 +170,7 @@ class ScheduleSettings(_Section):
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         try:
-            CronTrigger.from_crontab(value)
+            crontab_trigger(value, "UTC")
         except ValueError as error:
             raise ValueError(f"not a crontab expression ({error})") from None
         return value

@@ -16,8 +16,9 @@ import enum
 import logging
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
+from bot.captions import CHANNEL_LANGUAGE
 from bot.cards import entry_caption, refresh_card
 from bot.config import Settings
 from bot.i18n import t
@@ -99,27 +100,32 @@ class Publisher:
         campaign = self.settings.campaign
         markup = None
         if campaign.offers_url:
-            button = InlineKeyboardButton(t("fr", "channel.offers"), url=campaign.offers_url)
+            button = InlineKeyboardButton(
+                t(CHANNEL_LANGUAGE, "channel.offers"), url=campaign.offers_url
+            )
             markup = InlineKeyboardMarkup([[button]])
-        photo = entry.photo_file_id or await asyncio.to_thread(
-            self.services.photos.read, entry.photo_path or ""
-        )
         try:
+            photo = entry.photo_file_id or await asyncio.to_thread(
+                self.services.photos.read, entry.photo_path or ""
+            )
             message = await bot.send_photo(
                 campaign.channel,
                 photo,
                 caption=entry_caption(entry, self.services),
                 reply_markup=markup,
             )
+        except BadRequest as error:  # 400 (PTB derives it from NetworkError: caught first)
+            return await self._give_up(bot, submission_id, str(error))
         except (RetryAfter, NetworkError) as error:
             # NetworkError covers 5xx answers and time-outs (TimedOut is one).
             log.warning("entry %s not posted, retried next slot: %s", submission_id, error)
             await self._release(submission_id)
             return Outcome.RETRY
-        except TelegramError as error:  # 400, 403: the channel is gone or refuses the bot
-            await self._release(submission_id)
-            await self.pause_on_error(bot, error)
-            return Outcome.PAUSED
+        except TelegramError as error:  # 403: the channel is gone or refuses the bot
+            return await self._give_up(bot, submission_id, str(error))
+        except OSError as error:  # the processed photo is missing from the storage folder
+            log.error("photo of entry %s unreadable: %s", submission_id, error)
+            return await self._give_up(bot, submission_id, f"n°{submission_id}: {error}")
         async with self.services.sessions() as session, session.begin():
             recorded = await mark_published(session, submission_id, message.message_id)
         if not recorded:
@@ -138,15 +144,20 @@ class Publisher:
             await tell_apprentice(bot, self.services, entry.apprentice_id, "published.no_link")
         return Outcome.PUBLISHED
 
+    async def _give_up(self, bot: Bot, submission_id: int, reason: str) -> Outcome:
+        """A failure retrying cannot fix: the entry waits in the queue, publishing pauses."""
+        await self._release(submission_id)
+        await self.pause_on_error(bot, reason)
+        return Outcome.PAUSED
+
     async def _release(self, submission_id: int) -> None:
         async with self.services.sessions() as session, session.begin():
             await release_claim(session, submission_id)
 
-    async def pause_on_error(self, bot: Bot, error: TelegramError) -> None:
+    async def pause_on_error(self, bot: Bot, reason: str) -> None:
         """Pause and tell the moderators once; later slots stay silent until /resume."""
         if await self.paused():
             return
-        reason = str(error)
         await self.set_paused(reason)
         log.error("publishing paused: %s", reason)
         moderation = self.settings.moderation

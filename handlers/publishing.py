@@ -65,7 +65,11 @@ async def unpublish_from_card(
         return
     if entry.channel_message_id:
         await Publisher(svc).delete_post(context.bot, entry.channel_message_id)
-    await update.callback_query.answer(t(lang, "publishing.unpublished"))
+        await update.callback_query.answer(t(lang, "publishing.unpublished"))
+    else:  # confirmed after a crash: the post's id is unknown
+        await update.callback_query.answer(
+            t(lang, "publishing.remove_by_hand", number=submission_id), show_alert=True
+        )
     await refresh_card(context.bot, svc, submission_id)
     await tell_apprentice(context.bot, svc, entry.apprentice_id, "published.removed")
 
@@ -83,6 +87,12 @@ async def confirm_posted(
         reason="posted",
     )
     await _checked(update, context, submission_id, won)
+    if won:  # the apprentice is told, without the link: the post's id died with the crash
+        svc = services(context)
+        async with svc.sessions() as session:
+            entry = await get_entry(session, submission_id)
+        if entry is not None:
+            await tell_apprentice(context.bot, svc, entry.apprentice_id, "published.no_link")
 
 
 async def post_again(update: Update, context: Context, submission_id: int, _: str | None) -> None:

@@ -1,0 +1,130 @@
+"""``kill -9`` between the post and its record: the moderators decide, nothing is re-posted
+silently. ``selfie-bot run`` is a real subprocess; the emulator delivers the post to the
+channel and then holds the answer, so the bot dies not knowing that its post went out."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import settings_from_dict
+from bot.i18n import t
+from bot.sandbox import Emulator
+from bot.storage import PhotoStore
+from models import Submission, SubmissionStatus
+from models.db import make_engine, make_sessionmaker, upgrade
+from tests import imagegen
+from tests.stand import TOKEN, BotProcess, buttons, has_button, stand_config, write_config
+from tests.test_publishing import QUIET, add_entries, entry_values
+
+S = SubmissionStatus
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+async def wait_row(
+    sessions: async_sessionmaker[AsyncSession], submission_id: int, status: SubmissionStatus
+) -> Submission:
+    async with asyncio.timeout(10):
+        while True:
+            async with sessions() as session:
+                entry = await session.get(Submission, submission_id)
+            if entry is not None and entry.status == status:
+                return entry
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("answer", ["posted", "repost"])
+async def test_kill_9_after_the_post_gives_needs_check_and_no_silent_duplicate(
+    db_url: str, tmp_path: Path, answer: str
+) -> None:
+    engine = make_engine(db_url)
+    await upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
+            camille = emu.create_user("Camille")
+            group = emu.create_group("Modération", members=[camille])
+            channel = emu.create_channel("Fiers d'être apprentis", username="fiers_test")
+            lea = emu.create_user("Léa")
+            lea.started = True  # she talked to the bot: it may write to her
+            raw = stand_config(
+                api_url=emu.api_url,
+                db_url=db_url,
+                data_dir=tmp_path,
+                group_id=group.id,
+                moderators=[camille.id],
+                schedule=QUIET,
+            )
+            settings = settings_from_dict(raw, base_dir=tmp_path)
+            # Submitted while the bot was down: stored photo, no card yet.
+            photo_path = PhotoStore(settings.storage.path).save(imagegen.photo_jpeg(900, 1200))
+            [entry_id] = await add_entries(
+                sessions, [entry_values(lea.id, 1, photo_path=photo_path)], status=S.PENDING
+            )
+            bot = BotProcess(write_config(tmp_path / "config.toml", raw))
+            await bot.start()
+
+            card = await emu.wait_for(group, has_button(f"mod:ok:{entry_id}"), timeout=10)
+            await emu.press_button(camille, card, f"mod:ok:{entry_id}")
+            await wait_row(sessions, entry_id, S.APPROVED)
+            emu.inject_fault("sendPhoto", "timeout", delivered=True, hold=60)
+            await emu.send_text(camille, "/publish_now", chat=group)
+            await until(lambda: len(emu.bot_messages(channel)) == 1)
+            await wait_row(sessions, entry_id, S.PUBLISHING)
+            assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
+            assert emu.faults.pending() == {}
+
+            await bot.start()  # the start-up check runs before "ready"
+            entry = await wait_row(sessions, entry_id, S.NEEDS_CHECK)
+            alert = t("fr", "publishing.needs_check", numbers=str(entry_id))
+            await emu.wait_for(group, lambda m: m.get("text") == alert, timeout=10)
+            [card] = [
+                m for m in emu.messages(group) if m["message_id"] == entry.moderation_message_id
+            ]
+            assert sorted(buttons(card).values()) == [
+                f"mod:posted:{entry_id}",
+                f"mod:repost:{entry_id}",
+            ]
+            [first_post] = emu.bot_messages(channel)
+            # Told of the approval only: nobody knows yet whether the post is out.
+            assert [m for m in emu.bot_messages(lea) if "t.me/" in m["text"]] == []
+
+            await emu.press_button(camille, card, f"mod:{answer}:{entry_id}")
+            entry = await wait_row(sessions, entry_id, S.PUBLISHED)
+            posts = emu.bot_messages(channel)
+            if answer == "posted":
+                assert posts == [first_post]
+                sent = [c for c in emu.calls_for("sendPhoto") if c["chat_id"] == "@fiers_test"]
+                assert sent == []  # the held call never answered; no call since
+                await emu.wait_for(lea, t("fr", "published.no_link"), timeout=10)
+            else:
+                assert len(posts) == 2 and posts[0] == first_post
+                assert entry.channel_message_id == posts[1]["message_id"]
+                link = f"https://t.me/fiers_test/{posts[1]['message_id']}"
+                await emu.wait_for(lea, t("fr", "published.with_link", link=link), timeout=10)
+            # Whatever happens next, the entry is never posted again.
+            await emu.send_text(camille, "/publish_now", chat=group)
+            await emu.wait_for(group, t("fr", "publishing.queue_empty"), timeout=10)
+            assert len(emu.bot_messages(channel)) == len(posts)
+            if answer == "posted":
+                # Its post's id died with the crash: erasing it asks the moderators for help.
+                await emu.send_text(lea, "/supprimer")
+                confirm = await emu.wait_for(lea, t("fr", "erase.confirm"), timeout=10)
+                await emu.press_button(lea, confirm, "erase:yes")
+                by_hand = t("fr", "publishing.remove_by_hand", number=entry_id)
+                await emu.wait_for(group, html.unescape(by_hand), timeout=10)
+            assert await bot.stop() == 0
+    finally:
+        await engine.dispose()
+    assert "Traceback" not in bot.log
