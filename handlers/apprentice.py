@@ -33,7 +33,16 @@ from bot.i18n import t
 from bot.images import ImageRejected, process_image
 from bot.matching import close_matches, exact
 from bot.photos import PhotoProblem, photo_to_download
-from handlers.common import Context, answers, keyboard, language, pressed, reply, services
+from handlers.common import (
+    Context,
+    answers,
+    forget_answers,
+    keyboard,
+    language,
+    pressed,
+    reply,
+    services,
+)
 from handlers.erasure import ask_erasure
 from models import AgeBand, dhash_to_db
 from models.base import utcnow
@@ -117,7 +126,7 @@ async def on_consent(update: Update, context: Context) -> str | int:
         await reply(update, t(lang, "consent.details"))
         return await ask_consent(update, context)
     if choice == "consent:no":
-        context.user_data.pop("entry", None)  # type: ignore[union-attr]
+        forget_answers(context)
         await reply(update, t(lang, "consent.declined"))
         return END
     answers(context)["consent_at"] = utcnow().isoformat()
@@ -144,7 +153,7 @@ async def on_age(update: Update, context: Context) -> str | int:
         return await ask_name(update, context)
     entry.update(age_band=AgeBand.MINOR.value, minor_policy=policy)
     if policy == "refuse":
-        context.user_data.pop("entry", None)  # type: ignore[union-attr]
+        forget_answers(context)
         await reply(update, t(lang, "age.minor_refused"))
         return END
     if policy == "allow":
@@ -165,7 +174,7 @@ async def on_age(update: Update, context: Context) -> str | int:
 async def on_guardian(update: Update, context: Context) -> str | int:
     choice = await pressed(update)
     if choice == "guardian:no":
-        context.user_data.pop("entry", None)  # type: ignore[union-attr]
+        forget_answers(context)
         await reply(update, t(language(update, context), "guardian.declined"))
         return END
     answers(context)["guardian_confirmed_at"] = utcnow().isoformat()
@@ -565,7 +574,7 @@ async def on_preview(update: Update, context: Context) -> str | int:
         return await ask_name(update, context)
     if choice == "preview:cancel":
         await discard_draft(context, entry)
-        context.user_data.pop("entry", None)  # type: ignore[union-attr]
+        forget_answers(context)
         await reply(update, t(lang, "preview.cancelled"))
         return END
     limit = services(context).settings.apprentices.max_pending
@@ -574,7 +583,7 @@ async def on_preview(update: Update, context: Context) -> str | int:
             await reply(update, t(lang, "start.too_many_pending", count=limit))
             return PREVIEW
         sent = await submit(session, entry.get("draft_id", -1))
-    context.user_data.pop("entry", None)  # type: ignore[union-attr]
+    forget_answers(context)
     if sent:
         await reply(update, t(lang, "preview.thanks"))
         await post_card(context.bot, services(context), entry["draft_id"])
@@ -602,7 +611,7 @@ async def remind_step(update: Update, context: Context) -> None:
 async def cancel(update: Update, context: Context) -> int:
     entry = answers(context)
     await discard_draft(context, entry)
-    context.user_data.pop("entry", None)  # type: ignore[union-attr]
+    forget_answers(context)
     await reply(update, t(language(update, context), "cancel.done"))
     return END
 

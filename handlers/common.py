@@ -43,6 +43,12 @@ def answers(context: Context, *, reset: bool = False) -> dict[str, Any]:
     return context.user_data["entry"]
 
 
+def forget_answers(context: Context) -> None:
+    """The entry being built is dropped (the language choice stays)."""
+    if context.user_data is not None:
+        context.user_data.pop("entry", None)
+
+
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Answer in the chat the update came from (a message or a pressed button)."""
     chat = update.effective_chat
