@@ -22,7 +22,7 @@ import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
-from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont, ImageOps, ImageStat
+from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont, ImageStat
 
 __all__ = [
     "BLUR_THRESHOLD",
@@ -180,16 +180,10 @@ def process_image(data: bytes, options: ImageOptions) -> ProcessedImage:
     score = sharpness(img)
     if options.branding:
         img = _brand(img, options)
-    # A brand new image: nothing from the upload's ``info`` (EXIF, XMP, ICC, comments,
-    # PNG text) can follow the pixels into the output.
-    clean = Image.new("RGB", img.size)
-    clean.paste(img)
-    out = io.BytesIO()
-    clean.save(out, "JPEG", quality=options.jpeg_quality, optimize=True, exif=b"")
     return ProcessedImage(
-        jpeg=out.getvalue(),
-        width=clean.width,
-        height=clean.height,
+        jpeg=_encode(img, options.jpeg_quality),
+        width=img.width,
+        height=img.height,
         dhash=photo_hash,
         sharpness=score,
         original_width=original_size[0],
@@ -197,6 +191,21 @@ def process_image(data: bytes, options: ImageOptions) -> ProcessedImage:
         format=fmt,
         draft_scale=draft_scale,
     )
+
+
+def _encode(img: Image.Image, quality: int) -> bytes:
+    """JPEG bytes of the pixels only.
+
+    A plain Image with an empty ``info``: nothing from the upload (EXIF, XMP, ICC,
+    comments, PNG text) can follow the pixels into the output. A resize, rotation or
+    branding already made a new plain Image of our own: no need to copy its pixels.
+    No ``optimize``: Huffman optimisation saves ~3 % of the bytes for 3x the encoding time.
+    """
+    clean = img if type(img) is Image.Image else img.copy()
+    clean.info = {}
+    out = io.BytesIO()
+    clean.save(out, "JPEG", quality=quality, exif=b"")
+    return out.getvalue()
 
 
 def _decode(data: bytes, options: ImageOptions) -> tuple[Image.Image, str, tuple[int, int], int]:
@@ -233,23 +242,45 @@ def _decode(data: bytes, options: ImageOptions) -> tuple[Image.Image, str, tuple
         draft_scale = max(1, round(before / img.width))
     img.load()
 
-    decoded_size = img.size
-    try:
-        # In place: no copy of the decoded pixels. Orientation 5-8 swap the sides.
-        ImageOps.exif_transpose(img, in_place=True)
-    except Exception:  # unreadable EXIF: keep the photo as stored
-        pass
-    swapped = img.size != decoded_size
-    original_size = (height, width) if swapped else (width, height)
+    orientation = _orientation(img)
     img = _to_working_mode(img)
     target = _fit(img.size, options.long_side)
     if target != img.size:
-        # Pillow's thumbnail defaults. After a JPEG draft less than 2x is left to do and
-        # bicubic matches a full-size Lanczos reduction (> 40 dB) at ~60 % of the cost;
-        # for PNG/WebP ``reducing_gap`` first box-reduces by an integer factor.
-        img = img.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        # Resized before the EXIF rotation, which then moves fewer pixels (the long side
+        # rule does not depend on the orientation). After a JPEG draft less than 2x is
+        # left to do and bilinear matches a full-size Lanczos reduction (> 39 dB) at
+        # ~60 % of bicubic's cost; a full decode keeps bicubic. For PNG/WebP
+        # ``reducing_gap`` first box-reduces by an integer factor.
+        resample = Image.Resampling.BILINEAR if draft_scale > 1 else Image.Resampling.BICUBIC
+        img = img.resize(target, resample, reducing_gap=2.0)
+    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+    if transpose is not None:
+        img = img.transpose(transpose)
+    # Orientations 5-8 swap the sides.
+    original_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     img = _to_srgb(img, icc)
     return img, fmt, original_size, draft_scale
+
+
+# EXIF Orientation -> the transposition that shows the pixels upright (as exif_transpose).
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(img: Image.Image) -> int | None:
+    """The EXIF Orientation tag, or None when absent or unreadable (kept as stored)."""
+    try:
+        value = img.getexif().get(0x0112)  # ExifTags.Base.Orientation
+    except Exception:  # unreadable EXIF: keep the photo as stored
+        return None
+    return value if isinstance(value, int) else None
 
 
 _heif_lock = threading.Lock()

@@ -1,0 +1,211 @@
+"""Figure 1: the image pipeline against a naive Pillow pipeline, side by side.
+
+Inputs are generated photo-like JPEGs stored sideways with EXIF orientation 6, as phones
+write them: 1280 px (what Telegram sends for a photo), 12 MP and 48 MP (sent as
+documents). Both pipelines output the same long side (the default 1600; the 1280 px
+input is not upscaled by either).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageChops, ImageOps, ImageStat
+
+from benchmarks.common import CACHE_DIR, Figure, alternate, median_ms
+from bot import images
+from bot.images import ImageOptions, dhash, process_image, sharpness
+
+ROOT = Path(__file__).resolve().parent.parent
+LONG_SIDE = ImageOptions().long_side
+PLAIN = ImageOptions(branding=False)
+BRANDED = ImageOptions(band_text="Fiers d'être apprentis")
+
+
+@dataclass(frozen=True)
+class Input:
+    label: str
+    width: int  # stored (sensor) size; displayed turned a quarter (orientation 6)
+    height: int
+    speed_target: float  # minimum speed-up over the naive pipeline
+
+
+FULL = (
+    Input("1280 px photo", 1280, 960, 1.0),
+    Input("12 MP document", 4000, 3000, 3.0),
+    Input("48 MP document", 8000, 6000, 3.0),
+)
+QUICK = (
+    Input("640 px photo", 640, 480, 1.0),
+    Input("2 MP document", 1600, 1200, 3.0),
+)
+
+
+def photo(width: int, height: int) -> bytes:
+    """A generated camera-like JPEG (q90, orientation 6), cached on disk."""
+    path = CACHE_DIR / f"photo-{width}x{height}-o6-q90.jpg"
+    if path.exists():
+        return path.read_bytes()
+    from tests import imagegen  # the test suite's generator: one source of test photos
+
+    data = imagegen.photo_jpeg(width, height, orientation=6, quality=90, seed=width)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return data
+
+
+def core(data: bytes, options: ImageOptions = PLAIN) -> bytes:
+    """What :func:`process_image` does minus dhash, sharpness and branding: the very
+    functions it calls (checks, draft decode, resize, rotation, sRGB, clean encode)."""
+    img = images._decode(data, options)[0]
+    return images._encode(img, options.jpeg_quality)
+
+
+def naive(data: bytes, long_side: int = LONG_SIDE) -> bytes:
+    """The obvious Pillow pipeline: full decode, rotate, convert, Lanczos thumbnail, q85."""
+    img = Image.open(io.BytesIO(data))
+    img = ImageOps.exif_transpose(img)
+    img = img.convert("RGB")
+    img.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def psnr(a: bytes, b: bytes) -> tuple[float, str]:
+    """PSNR in dB between two decoded JPEGs (b resized to a's size if they differ)."""
+    first = Image.open(io.BytesIO(a)).convert("RGB")
+    second = Image.open(io.BytesIO(b)).convert("RGB")
+    note = ""
+    if first.size != second.size:
+        note = f"sizes differ {first.size} vs {second.size}; resized"
+        second = second.resize(first.size, Image.Resampling.LANCZOS)
+    stat = ImageStat.Stat(ImageChops.difference(first, second))
+    mse = sum(stat.sum2) / (len(stat.sum2) * first.width * first.height)
+    return (math.inf if mse == 0 else 10 * math.log10(255**2 / mse)), note
+
+
+_PEAK_SCRIPT = """
+import gc, json, sys
+from pathlib import Path
+from benchmarks.common import proc_status
+data = Path(sys.argv[2]).read_bytes()
+from PIL import Image, ImageOps
+from bot.images import ImageOptions, process_image
+from benchmarks.images import naive
+gc.collect()
+before = proc_status()["VmHWM"]
+if sys.argv[1] == "naive":
+    naive(data)
+else:
+    process_image(data, ImageOptions(branding=False))  # the whole pipeline, hash included
+after = proc_status()["VmHWM"]
+print(json.dumps({"peak_increase_kb": after - before}))
+"""
+
+
+def peak_increase_mb(kind: str, path: Path) -> float:
+    """Peak RSS increase of one pipeline run in a fresh interpreter (VmHWM after - before).
+
+    A fresh process per measurement: peak RSS cannot be reset, and tracemalloc does not
+    see all of Pillow's C allocations. VmHWM rather than ``ru_maxrss``: the latter keeps
+    the peak of the forking parent across ``exec``, so a big parent hides the child's.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, kind, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])["peak_increase_kb"] / 1024
+
+
+def run(quick: bool = False) -> list[Figure]:
+    inputs = QUICK if quick else FULL
+    repeat = 3 if quick else 9
+    figures: list[Figure] = []
+    largest_path: Path | None = None
+    for item in inputs:
+        data = photo(item.width, item.height)
+        largest_path = CACHE_DIR / f"photo-{item.width}x{item.height}-o6-q90.jpg"
+        samples = alternate(
+            {
+                "naive": lambda d=data: naive(d),
+                "core": lambda d=data: core(d),
+                "plain": lambda d=data: process_image(d, PLAIN),
+                "branded": lambda d=data: process_image(d, BRANDED),
+            },
+            repeat=repeat,
+        )
+        naive_ms, core_ms, plain_ms, branded_ms = (median_ms(samples[k]) for k in samples)
+        speed_up = naive_ms / core_ms
+        plain = process_image(data, PLAIN)
+        quality, size_note = psnr(core(data), naive(data))
+        figures.append(
+            Figure(
+                f"image {item.label}",
+                f"{core_ms:.1f} ms",
+                f"{naive_ms:.1f} ms naive",
+                speed_up,
+                f">= {item.speed_target:.1f}x",
+                speed_up >= item.speed_target,
+                f"median of {repeat}, interleaved; output {plain.width}x{plain.height}, "
+                f"JPEG draft 1/{plain.draft_scale}; branding, dhash, sharpness off (next line)",
+            )
+        )
+        figures.append(
+            Figure(
+                f"image {item.label} PSNR",
+                f"{quality:.1f} dB",
+                "naive output",
+                None,
+                ">= 35 dB",
+                quality >= 35,
+                size_note,
+            )
+        )
+        # What the steps beyond resizing cost, on the output-size image.
+        small = Image.open(io.BytesIO(plain.jpeg)).convert("RGB")
+        extras = alternate(
+            {"dhash": lambda s=small: dhash(s), "sharpness": lambda s=small: sharpness(s)},
+            repeat=repeat,
+        )
+        figures.append(
+            Figure(
+                f"image {item.label} + hash, sharpness, branding",
+                f"{branded_ms:.1f} ms",
+                f"{naive_ms:.1f} ms naive",
+                naive_ms / branded_ms,
+                "context",
+                None,
+                f"process_image: {plain_ms:.1f} ms without branding, {branded_ms:.1f} ms "
+                f"with the band; dhash {median_ms(extras['dhash']):.1f} ms, sharpness "
+                f"{median_ms(extras['sharpness']):.1f} ms, branding "
+                f"{branded_ms - plain_ms:+.1f} ms",
+            )
+        )
+    assert largest_path is not None
+    naive_mb = peak_increase_mb("naive", largest_path)
+    ours_mb = peak_increase_mb("product", largest_path)
+    share = ours_mb / naive_mb if naive_mb > 0 else math.inf
+    figures.append(
+        Figure(
+            f"image {inputs[-1].label} peak memory",
+            f"{ours_mb:.0f} MB",
+            f"{naive_mb:.0f} MB naive",
+            1 / share if share else None,
+            "<= 40 % of naive",
+            share <= 0.40,
+            f"{share:.0%} of naive; peak RSS increase in a fresh process each (VmHWM)",
+        )
+    )
+    return figures

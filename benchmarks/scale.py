@@ -1,0 +1,202 @@
+"""Figure 4: moderators' /queue and /stats and the publisher's pick with 100,000 entries.
+
+Times the query functions the handlers call, each in its own session as the handlers do,
+on SQLite and on a throwaway PostgreSQL server (started like the test suite's, from the
+local server binaries; skipped with a line saying so when there are none). Baseline: a
+``SELECT 1`` round trip on the same engine.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from benchmarks.common import Figure
+from models.base import utcnow
+from models.db import make_engine, make_sessionmaker, upgrade
+from models.entities import AgeBand, Apprentice, Submission, SubmissionStatus
+from models.moderation import last_published_trade, next_to_publish
+from models.stats import campaign_stats, queue_summary
+
+S = SubmissionStatus
+TARGET_MS = 50.0
+# A national campaign late in its life: most entries decided, a queue on both sides.
+STATUS_WEIGHTS = {
+    S.PUBLISHED: 55,
+    S.REFUSED: 15,
+    S.APPROVED: 10,
+    S.PENDING: 8,
+    S.WITHDRAWN: 5,
+    S.DRAFT: 4,
+    S.NEEDS_CHECK: 1,
+    S.PUBLISHING: 0.1,
+}
+TRADES = [f"Métier {i}" for i in range(60)]
+CENTRES = [f"CFA numéro {i}" for i in range(150)]
+
+
+def _rows(count: int, seed: int = 1) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    now = utcnow()
+    apprentices = [
+        {"id": 10_000_000 + i, "first_name": f"Apprenti {i}", "language": "fr"}
+        for i in range(max(1, count // 2))
+    ]
+    statuses = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()), k=count)
+    submissions = []
+    for i, status in enumerate(statuses):
+        submitted = now - timedelta(days=rng.uniform(0, 120))
+        decided = (status not in (S.DRAFT, S.PENDING) and status is not S.WITHDRAWN) or (
+            status is S.WITHDRAWN and rng.random() < 0.5
+        )
+        decided_at = submitted + timedelta(hours=rng.expovariate(1 / 6)) if decided else None
+        approved = status in (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK)
+        centre = rng.randrange(len(CENTRES))
+        submissions.append(
+            {
+                "apprentice_id": apprentices[i % len(apprentices)]["id"],
+                "status": status,
+                "display_name": None if status is S.WITHDRAWN else "Léa",
+                "trade": TRADES[min(int(rng.expovariate(1 / 10)), len(TRADES) - 1)],
+                "centre_code": f"cfa-{centre}",
+                "centre_name": CENTRES[centre],
+                "quote": None,
+                "language": "fr",
+                "age_band": AgeBand.ADULT,
+                "consent_at": submitted,
+                "photo_path": f"photos/{i}.jpg",
+                "dhash": rng.getrandbits(63),
+                "sharpness": 300.0,
+                "created_at": submitted,
+                "updated_at": submitted,
+                "submitted_at": None if status is S.DRAFT else submitted,
+                "decided_at": decided_at,
+                "approved_at": decided_at if approved else None,
+                "published_at": decided_at + timedelta(days=1)
+                if status is S.PUBLISHED and decided_at
+                else None,
+            }
+        )
+    return apprentices, submissions
+
+
+async def _fill(sessions: async_sessionmaker[AsyncSession], count: int) -> None:
+    apprentices, submissions = _rows(count)
+    async with sessions() as session, session.begin():
+        for table, rows in ((Apprentice, apprentices), (Submission, submissions)):
+            for start in range(0, len(rows), 5000):
+                await session.execute(insert(table), rows[start : start + 5000])
+    async with sessions() as session, session.begin():
+        await session.execute(text("ANALYZE"))
+
+
+async def _pick(session: AsyncSession) -> int | None:
+    """What the publisher does at a slot: the last trade, then the next entry."""
+    return await next_to_publish(session, avoid_trade=await last_published_trade(session))
+
+
+QUERIES: dict[str, Callable[[AsyncSession], Awaitable[Any]]] = {
+    "/queue (queue_summary)": queue_summary,
+    "/stats (campaign_stats)": campaign_stats,
+    "publisher pick": _pick,
+}
+
+
+async def _time(
+    sessions: async_sessionmaker[AsyncSession], fn: Callable[[AsyncSession], Awaitable[Any]], n: int
+) -> list[float]:
+    samples = []
+    for i in range(n + 1):
+        start = time.perf_counter()
+        async with sessions() as session:
+            await fn(session)
+        if i:  # the first one warms the pool and the statement cache
+            samples.append(time.perf_counter() - start)
+    return samples
+
+
+async def _select_one(session: AsyncSession) -> Any:
+    return await session.scalar(text("SELECT 1"))
+
+
+async def _backend(name: str, url: str, rows: int, repeat: int) -> list[Figure]:
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        started = time.perf_counter()
+        await _fill(sessions, rows)
+        filled = time.perf_counter() - started
+        baseline = statistics.median(await _time(sessions, _select_one, repeat)) * 1000
+        figures = []
+        for label, fn in QUERIES.items():
+            samples = await _time(sessions, fn, repeat)
+            value = statistics.median(samples) * 1000
+            figures.append(
+                Figure(
+                    f"scale {name}: {label}",
+                    f"{value:.1f} ms",
+                    f"{baseline:.2f} ms SELECT 1",
+                    value / baseline,
+                    f"< {TARGET_MS:.0f} ms",
+                    value < TARGET_MS,
+                    f"median of {repeat}, max {max(samples) * 1000:.1f} ms; {rows} rows "
+                    f"(filled in {filled:.0f} s); ratio = cost in SELECT 1 round trips",
+                )
+            )
+        return figures
+    finally:
+        await engine.dispose()
+
+
+def _postgres() -> Any:
+    """A started throwaway PostgreSQL (the test suite's helper), or None without binaries."""
+    from tests.conftest import _find_postgres_bindir, _server_user, _ThrowawayPostgres
+
+    bindir = _find_postgres_bindir()
+    if bindir is None:
+        return None
+    server = _ThrowawayPostgres(
+        bindir=bindir, root=Path(tempfile.mkdtemp(prefix="selfie-bench-pg-")), user=_server_user()
+    )
+    try:
+        server.start()
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+async def run(quick: bool = False) -> list[Figure]:
+    rows = 200 if quick else 100_000
+    repeat = 3 if quick else 15
+    tmp = Path(tempfile.mkdtemp(prefix="selfie-bench-db-"))
+    try:
+        figures = await _backend(
+            "SQLite", f"sqlite+aiosqlite:///{tmp / 'scale.sqlite3'}", rows, repeat
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    server = _postgres()
+    if server is None:
+        figures.append(
+            Figure(
+                "scale PostgreSQL", "skipped", "", None, "", None, "no PostgreSQL server binaries"
+            )
+        )
+        return figures
+    try:
+        figures += await _backend("PostgreSQL", server.url, rows, repeat)
+    finally:
+        server.stop()
+    return figures
