@@ -27,6 +27,9 @@ from models.db import dialect_name, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
 
+CONNECTIONS = 32
+"""HTTP connections to the Bot API: room for every concurrent update and the jobs."""
+
 
 def flood_safe_limiter() -> AIORateLimiter:
     """Telegram's overall limit as a steady pace rather than bursts.
@@ -61,6 +64,7 @@ def build_application(settings: Settings) -> SelfieApplication:
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .persistence(SQLPersistence(sessions))
         .concurrent_updates(PerUserUpdateProcessor())
+        .connection_pool_size(CONNECTIONS)
         .post_init(_on_startup)
         .post_shutdown(_on_shutdown)
         .build()

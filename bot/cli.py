@@ -1,4 +1,6 @@
-"""The ``selfie-bot`` command: run the bot, check a configuration, manage the database."""
+"""The ``selfie-bot`` command: run the bot, try it in the sandbox, check a configuration,
+manage the database. Without a subcommand it runs the bot when a token is configured, and
+otherwise starts the sandbox (the real bot against an emulated Telegram, in the browser)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,18 @@ import argparse
 import asyncio
 import logging
 import sys
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from telegram.ext import Application
 
 from bot import __version__
 from bot.config import TOKEN_ENV, ConfigError, Settings, default_config_path, load_settings
 
 EXIT_CONFIG = 2
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 NO_TOKEN_HELP = f"""\
 selfie-bot needs a bot token to talk to Telegram, and none is configured.
@@ -81,11 +89,102 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.token, logging.DEBUG if args.verbose else logging.INFO)
+    serve(settings)
+    return 0
+
+
+def serve(settings: Settings, on_ready: Callable[[Application], Any] | None = None) -> None:
+    """Build the bot and poll until Ctrl-C or SIGTERM (``run`` and ``sandbox`` alike).
+
+    ``on_ready`` is called in the bot's event loop once it has started (after ``post_init``).
+    """
     from bot.app import build_application
 
     application = build_application(settings)
-    application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    if on_ready is not None:
+        started = application.post_init
+
+        async def post_init(app: Application) -> None:
+            if started is not None:
+                await started(app)
+            on_ready(app)
+
+        application.post_init = post_init
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """The emulator, a demo world and the real bot; prints the URL of the page."""
+    from bot.sandbox import demo
+
+    config: Path | None = args.config
+    if config is not None and not config.is_file():
+        if args.config_explicit:
+            print(f"{config}: file not found", file=sys.stderr)
+            return EXIT_CONFIG
+        config = None
+    try:
+        raw, base_dir = demo.load_raw(config)
+    except tomllib.TOMLDecodeError as error:
+        print(f"{config}: not valid TOML ({error})", file=sys.stderr)
+        return EXIT_CONFIG
+    data: Path = args.data.resolve()
+    demo.reset_data(data)
+    configure_logging(demo.TOKEN, logging.DEBUG if args.verbose else logging.WARNING)
+    if not args.verbose:
+        logging.getLogger("bot.sandbox.spec").setLevel(logging.ERROR)
+    campaign = raw.get("campaign", {}).get("name") or "Selfie bot"
+    thread = demo.EmulatorThread(demo.channel_username(raw), data / "samples", bot_name=campaign)
+    port = demo.DEFAULT_PORT if args.port is None else args.port
+    try:
+        url = thread.start("127.0.0.1", port, any_port_if_busy=args.port is None)
+    except OSError as error:
+        print(f"sandbox: cannot listen on 127.0.0.1:{port} ({error.strerror})", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        assert thread.world is not None
+        world = thread.world
+        try:
+            settings = demo.sandbox_settings(raw, base_dir, world, url, data)
+        except ConfigError as error:
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_CONFIG
+
+        def ready(app: Application) -> None:
+            world.bot_loop = asyncio.get_running_loop()
+            world.bot_app = app
+            print(
+                f"Sandbox ready: open {url}/ in your browser (Ctrl-C to stop; data in {data}).",
+                flush=True,
+            )
+
+        serve(settings, on_ready=ready)
+    finally:
+        thread.stop()
     return 0
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    """``selfie-bot`` alone: the bot when a token is configured, else the sandbox."""
+    path = default_config_path()
+    if path.is_file():
+        settings = _load(path)
+        if settings is None:
+            return EXIT_CONFIG
+        if settings.token:
+            args.config = path
+            return cmd_run(args)
+        why = f"the token in {path} is empty"
+    else:
+        why = f"no {path}"
+    print(
+        f"No Telegram bot token configured ({why}): starting the sandbox, the real bot "
+        "against an emulated Telegram on this machine (selfie-bot run once you have a token).",
+        flush=True,
+    )
+    args.config = path if path.is_file() else None
+    return cmd_sandbox(args)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -109,7 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Telegram bot for apprenticeship selfie campaigns.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.set_defaults(
+        handler=cmd_default, port=None, data=demo_data(), config_explicit=False, verbose=False
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -125,6 +228,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     run.set_defaults(handler=cmd_run)
 
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="Try the bot without Telegram: the real bot against an emulator, in the browser.",
+        description="Start the Telegram emulator, a demo campaign and the real bot, and print "
+        "the URL of a page (on this machine) showing the apprentice's phone, the moderators' "
+        "group and the public channel.",
+    )
+    sandbox.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="campaign to try (default: ./config.toml if present, else the demo campaign); "
+        "its token, chats, database and storage are replaced by the sandbox's",
+    )
+    sandbox.add_argument("--port", type=int, default=None, help="port of the page (default 8765)")
+    sandbox.add_argument(
+        "--data", type=Path, default=demo_data(), help="data folder (default ./sandbox-data)"
+    )
+    sandbox.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sandbox.set_defaults(handler=cmd_sandbox_args)
+
     check = add("check-config", "Validate a configuration file: prints ok or one line per problem.")
     check.set_defaults(handler=cmd_check_config)
 
@@ -133,6 +257,17 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("revision", nargs="?", help="target revision (default: head / one step down)")
     db.set_defaults(handler=cmd_db)
     return parser
+
+
+def demo_data() -> Path:
+    return Path("sandbox-data")
+
+
+def cmd_sandbox_args(args: argparse.Namespace) -> int:
+    args.config_explicit = args.config is not None
+    if args.config is None:
+        args.config = default_config_path()
+    return cmd_sandbox(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-MAX_CONCURRENT_UPDATES = 64
+MAX_CONCURRENT_UPDATES = 16
+"""Enough to overlap photo processing and network waits; more only adds contention on
+the database and the HTTP pool (measured in benchmarks/: 64 halved the update rate)."""
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):

@@ -422,6 +422,23 @@ def _load_frame(path: str, mtime_ns: int, size: tuple[int, int]) -> Image.Image:
         return frame.convert("RGBA").resize(size, Image.Resampling.LANCZOS)
 
 
+# Fonts with French accents (Pillow's built-in one has no "ê"): Debian's DejaVu or Noto.
+_BAND_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
+    "DejaVuSans-Bold.ttf",
+)
+
+
+def _band_font(size: float) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for name in _BAND_FONTS:
+        try:
+            return ImageFont.truetype(name, size=size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
 def _draw_band(img: Image.Image, text: str) -> Image.Image:
     """A translucent dark band along the bottom with ``text`` centred in white.
 
@@ -435,11 +452,11 @@ def _draw_band(img: Image.Image, text: str) -> Image.Image:
     draw = ImageDraw.Draw(overlay)
     draw.rectangle((0, height - band_height, width, height), fill=(0, 0, 0, 150))
     size = band_height * 0.55
-    font = ImageFont.load_default(size=size)
+    font = _band_font(size)
     text_width = draw.textlength(text, font=font)
     if text_width > width * 0.92:
         size = max(6.0, size * width * 0.92 / text_width)
-        font = ImageFont.load_default(size=size)
+        font = _band_font(size)
     draw.text(
         (width / 2, height - band_height / 2),
         text,

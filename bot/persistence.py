@@ -2,16 +2,20 @@
 
 Only what the apprentice conversation needs is stored: user_data (answers so far,
 language) and conversation states. PTB calls ``update_*`` from its persistence loop every
-``update_interval`` seconds with the users touched since the last run; each call is one
-small transaction.
+``update_interval`` seconds with the users touched since the last run; what they hand over
+is written in one transaction per round (see :meth:`SQLPersistence.flush`), so a crash
+loses at most the last round.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from copy import deepcopy
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 
@@ -20,6 +24,8 @@ from models.state import delete_state, load_state, save_state
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]
 CallbackData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
+
+log = logging.getLogger(__name__)
 
 USER = "user"
 
@@ -44,26 +50,53 @@ class SQLPersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, A
             update_interval=update_interval,
         )
         self.sessions = sessions
-        self._written: dict[str, Any] = {}
+        self._written: dict[tuple[str, str], Any] = {}
         """Last value written per row, to skip writes when nothing changed."""
+        self._pending: dict[tuple[str, str], Any] = {}
+        """Rows to write (None: to delete), gathered over one persistence round."""
+        self._writer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
 
     async def _save(self, kind: str, key: str, data: Any) -> None:
-        row = f"{kind}/{key}"
-        if self._written.get(row) == data:
-            return
-        async with self.sessions() as session, session.begin():
-            await save_state(session, kind, key, data)
-        self._written[row] = deepcopy(data)
+        if self._written.get((kind, key)) != data:
+            self._queue((kind, key), deepcopy(data))
 
     async def _delete(self, kind: str, key: str) -> None:
-        self._written.pop(f"{kind}/{key}", None)
-        async with self.sessions() as session, session.begin():
-            await delete_state(session, kind, key)
+        self._queue((kind, key), None)
+
+    def _queue(self, row: tuple[str, str], data: Any) -> None:
+        """PTB hands over the touched rows one by one: they are written together, in one
+        transaction, as soon as its persistence round lets the event loop run."""
+        self._pending[row] = data
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self.flush())
+
+    async def flush(self) -> None:
+        async with self._lock:
+            while self._pending:
+                batch, self._pending = self._pending, {}
+                try:
+                    async with self.sessions() as session, session.begin():
+                        for (kind, key), data in batch.items():
+                            if data is None:
+                                await delete_state(session, kind, key)
+                            else:
+                                await save_state(session, kind, key, data)
+                except SQLAlchemyError:
+                    # Kept for the next round rather than lost; newer values win.
+                    log.exception("conversation states not saved (%s rows), retried", len(batch))
+                    self._pending = {**batch, **self._pending}
+                    return
+                for row, data in batch.items():
+                    if data is None:
+                        self._written.pop(row, None)
+                    else:
+                        self._written[row] = data
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         async with self.sessions() as session:
             rows = await load_state(session, USER)
-        self._written.update({f"{USER}/{key}": deepcopy(data) for key, data in rows.items()})
+        self._written.update({(USER, key): deepcopy(data) for key, data in rows.items()})
         return {int(key): data for key, data in rows.items()}
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
@@ -120,6 +153,3 @@ class SQLPersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, A
 
     async def update_callback_data(self, data: CallbackData) -> None:
         """Not stored."""
-
-    async def flush(self) -> None:
-        """Every update is written at once; nothing is buffered."""

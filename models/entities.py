@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, StrEnumType, utcnow
@@ -83,6 +84,16 @@ def dhash_from_db(signed: int) -> int:
     if not -(1 << (_DHASH_BITS - 1)) <= signed < 1 << (_DHASH_BITS - 1):
         raise ValueError(f"{signed} is not a signed 64-bit integer")
     return signed & ((1 << _DHASH_BITS) - 1)
+
+
+def _decision_seconds_on_insert(context: DefaultExecutionContext) -> float | None:
+    """INSERT default of ``decision_seconds``: ``decided_at - submitted_at`` when both are
+    given (imports, fixtures); transitions compute it in SQL instead."""
+    values = context.get_current_parameters()
+    submitted, decided = values.get("submitted_at"), values.get("decided_at")
+    if submitted is None or decided is None:
+        return None
+    return (decided - submitted).total_seconds()
 
 
 class Apprentice(Base):
@@ -155,6 +166,12 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
+    decision_seconds: Mapped[float | None] = mapped_column(
+        Float, default=_decision_seconds_on_insert
+    )
+    """Seconds from ``submitted_at`` to ``decided_at`` (None while undecided), for the
+    median time to decision. Set with ``decided_at`` by the transitions of
+    :mod:`models.submissions`, in the same UPDATE; computed on INSERT when both are given."""
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_by_name: Mapped[str | None] = mapped_column(Text)
     refusal_reason: Mapped[str | None] = mapped_column(Text)
@@ -177,10 +194,14 @@ class Submission(Base):
         Index("ix_submissions_status_approved_at_id", "status", "approved_at", "id"),
         # Moderation queue: pending by submission time.
         Index("ix_submissions_status_submitted_at", "status", "submitted_at"),
-        # /stats by trade or centre (and status); median time to decision scans decided rows.
+        # Publisher: "trade of the entry published last" reads one index entry.
+        Index("ix_submissions_status_published_at_id", "status", "published_at", "id"),
+        # /stats: top trades and centres (grouped by name), median time to decision.
         Index("ix_submissions_trade_status", "trade", "status"),
         Index("ix_submissions_centre_code_status", "centre_code", "status"),
+        Index("ix_submissions_centre_name_status", "centre_name", "status"),
         Index("ix_submissions_decided_at", "decided_at"),
+        Index("ix_submissions_decision_seconds", "decision_seconds"),
         # "Does this apprentice already have an entry in progress?" (also serves the FK).
         Index("ix_submissions_apprentice_id_status", "apprentice_id", "status"),
         # Duplicate detection.

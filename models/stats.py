@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Float, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.entities import Submission, SubmissionStatus
@@ -60,7 +60,7 @@ class CampaignStats:
     approval_rate: float | None
     """Approved (incl. publishing, published, needs_check) / decided; None if none decided."""
     median_decision: timedelta | None
-    """Median of ``decided_at - submitted_at``; None if nothing was decided."""
+    """Median of ``decision_seconds`` (``decided_at - submitted_at``); None if none decided."""
 
 
 async def _top(session: AsyncSession, column: Any, top: int) -> list[tuple[str, int]]:
@@ -79,33 +79,29 @@ async def _top(session: AsyncSession, column: Any, top: int) -> list[tuple[str, 
 async def _median_decision_seconds(session: AsyncSession) -> float | None:
     """Median seconds from submission to decision, over every entry ever decided.
 
-    Withdrawn entries keep their timestamps (see ``PERSONAL_FIELDS``), so they count: the
-    moderators' speed does not change when an apprentice leaves later.
+    Withdrawn entries keep ``decision_seconds`` (see ``PERSONAL_FIELDS``), so they count:
+    the moderators' speed does not change when an apprentice leaves later.
     """
-    decided = (Submission.decided_at.is_not(None), Submission.submitted_at.is_not(None))
+    seconds = Submission.decision_seconds
     if session.get_bind().dialect.name == "postgresql":
-        # date_part gives float8; EXTRACT gives numeric since PostgreSQL 14: slower to sort.
-        seconds = func.date_part("epoch", Submission.decided_at - Submission.submitted_at)
-        statement = select(func.percentile_cont(0.5).within_group(seconds)).where(*decided)
-        value = await session.scalar(statement)
+        # Measured at 100,000 rows: faster than the index walk below, whose count and walk
+        # need heap visits until VACUUM has marked the pages all-visible.
+        value = await session.scalar(select(func.percentile_cont(0.5).within_group(seconds)))
         return None if value is None else float(value)
-    # SQLite has no percentile: sort the durations (julianday: days as REAL, parsed from
-    # the stored "YYYY-MM-DD HH:MM:SS.ffffff" UTC text) and average the middle one or two
-    # rows: LIMIT 2 - n % 2 OFFSET (n - 1) / 2 (integer division).
-    days = func.julianday(Submission.decided_at, type_=Float) - func.julianday(
-        Submission.submitted_at, type_=Float
-    )
-    durations = select(days.label("days")).where(*decided).cte("durations")
-    n = select(func.count()).select_from(durations).scalar_subquery()
+    # SQLite has no percentile: walk ix_submissions_decision_seconds (covering) to the middle
+    # and average the middle one or two values, LIMIT 2 - n % 2 OFFSET (n - 1) / 2
+    # (integer division); n is counted on the same index.
+    n = select(func.count(seconds)).where(seconds.is_not(None)).scalar_subquery()
     middle = (
-        select(durations.c.days)
-        .order_by(durations.c.days)
+        select(seconds.label("seconds"))
+        .where(seconds.is_not(None))
+        .order_by(seconds)
         .limit(2 - n % 2)
         .offset((n - 1) // 2)
         .subquery("middle")
     )
-    value = await session.scalar(select(func.avg(middle.c.days)))
-    return None if value is None else float(value) * 86400
+    value = await session.scalar(select(func.avg(middle.c.seconds)))
+    return None if value is None else float(value)
 
 
 async def campaign_stats(session: AsyncSession, top: int = 10) -> CampaignStats:

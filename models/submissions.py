@@ -19,10 +19,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, Float, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-from models.base import utcnow
+from models.base import UTCDateTime, utcnow
 from models.entities import ModerationAudit, Submission, SubmissionStatus
 
 S = SubmissionStatus
@@ -53,6 +56,38 @@ PERSONAL_FIELDS: tuple[str, ...] = (
     "source_file_unique_id",
     "dhash",
 )
+
+
+class seconds_since(FunctionElement[float]):
+    """``seconds_since(start, end)``: seconds from timestamp column ``start`` to ``end``.
+
+    One construct, one rendering per backend (like :class:`models.moderation.hamming`).
+    On SQLite, :class:`models.base.UTCDateTime` stores "YYYY-MM-DD HH:MM:SS.ffffff" UTC
+    text, which ``julianday`` reads (to the millisecond); a bound ``end`` is rendered the
+    same way by the type. Frozen copies live in migration 0003 (its back-fill).
+    """
+
+    type = Float()
+    name = "seconds_since"
+    inherit_cache = True
+
+
+@compiles(seconds_since, "sqlite")
+def _seconds_since_sqlite(element: seconds_since, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+@compiles(seconds_since, "postgresql")
+def _seconds_since_postgresql(element: seconds_since, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+def _decision_seconds(now: datetime) -> ColumnElement[float]:
+    """SQL value of ``decision_seconds`` for a decision taken at ``now`` (NULL if the row
+    has no ``submitted_at``)."""
+    return seconds_since(Submission.submitted_at, literal(now, UTCDateTime()))
 
 
 async def _transition(
@@ -94,6 +129,7 @@ async def approve(
         S.APPROVED,
         now,
         decided_at=now,
+        decision_seconds=_decision_seconds(now),
         decided_by=moderator_id,
         decided_by_name=moderator_name,
         refusal_reason=None,
@@ -117,6 +153,7 @@ async def refuse(
         S.REFUSED,
         now,
         decided_at=now,
+        decision_seconds=_decision_seconds(now),
         decided_by=moderator_id,
         decided_by_name=moderator_name,
         refusal_reason=reason,
@@ -133,6 +170,7 @@ async def undo_decision(session: AsyncSession, submission_id: int) -> bool:
         S.PENDING,
         utcnow(),
         decided_at=None,
+        decision_seconds=None,
         decided_by=None,
         decided_by_name=None,
         refusal_reason=None,
@@ -283,6 +321,7 @@ async def refuse_all_pending(
             status=S.REFUSED,
             updated_at=now,
             decided_at=now,
+            decision_seconds=_decision_seconds(now),
             decided_by=moderator_id,
             decided_by_name=moderator_name,
             refusal_reason=reason,
@@ -310,6 +349,7 @@ async def unpublish(
         S.REFUSED,
         now,
         decided_at=now,
+        decision_seconds=_decision_seconds(now),
         decided_by=moderator_id,
         decided_by_name=moderator_name,
         refusal_reason="unpublished",

@@ -102,6 +102,8 @@ async def test_delete_erases_rows_files_and_conversation(db_url: str, tmp_path: 
         await emu.send_photo(mia, imagegen.photo_jpeg(800, 600))
         assert (await stand.reply(mia))["text"] == t("fr", "common.start_first")
         await stand.app.update_persistence()
+        assert stand.app.persistence is not None
+        await stand.app.persistence.flush()
         async with stand.app.services.sessions() as session:
             users = await load_state(session, "user")
             conversations = await load_state(session, "conversation:apprentice")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 
 import pytest
 
@@ -30,7 +31,12 @@ async def test_benchmark_runs_on_tiny_inputs(name: str) -> None:
 
 def test_command_line_quick_subset(capsys: pytest.CaptureFixture[str]) -> None:
     assert asyncio.iscoroutinefunction(cli.collect)
-    assert cli.main(["--quick", "--only", "images", "--markdown"]) == 0
+    sandbox_log = logging.getLogger("bot.sandbox")
+    level = sandbox_log.level
+    try:
+        assert cli.main(["--quick", "--only", "images", "--markdown"]) == 0
+    finally:  # the command quiets the emulator's log for the whole process
+        sandbox_log.setLevel(level)
     out = capsys.readouterr().out
     assert "| figure | value | baseline | ratio | target | met |" in out
     assert "machine:" in out and "image" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect, make_url
+from sqlalchemy import Connection, bindparam, inspect, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.base import import_all_models
+from models.base import UTCDateTime, import_all_models
 from models.db import (
     alembic_config,
     current_revision,
@@ -142,3 +143,79 @@ async def test_sqlite_pragmas_hold_after_migrating(tmp_path: Path) -> None:
             assert (await pragma("PRAGMA foreign_keys")).scalar() == 1
     finally:
         await engine.dispose()
+
+
+def _submissions_schema(connection: Connection) -> dict[str, Any]:
+    """What 0003 touches: columns, indexes and constraints of ``submissions``."""
+    inspector = inspect(connection)
+    return {
+        "columns": sorted(c["name"] for c in inspector.get_columns("submissions")),
+        "indexes": sorted(
+            (i["name"], tuple(i["column_names"])) for i in inspector.get_indexes("submissions")
+        ),
+        "checks": sorted(c["name"] for c in inspector.get_check_constraints("submissions")),
+        "foreign_keys": sorted(f["name"] for f in inspector.get_foreign_keys("submissions")),
+    }
+
+
+async def test_0003_downgrade_gives_back_the_0002_schema(engine: AsyncEngine) -> None:
+    """Batch mode re-creates the table on SQLite: nothing else may be lost on the way."""
+    await downgrade(engine, "base")
+    await upgrade(engine, "0002")
+    async with engine.connect() as connection:
+        before = await connection.run_sync(_submissions_schema)
+    await upgrade(engine)
+    await downgrade(engine, "0002")
+    async with engine.connect() as connection:
+        after = await connection.run_sync(_submissions_schema)
+    assert after == before
+    assert "decision_seconds" not in after["columns"]
+    assert len(after["checks"]) == 3
+
+
+async def test_0003_back_fills_decision_seconds(engine: AsyncEngine) -> None:
+    await downgrade(engine, "base")
+    await upgrade(engine, "0002")
+    submitted = datetime(2026, 11, 20, 8, 30, 15, 250_000, tzinfo=UTC)
+    rows = {
+        1: (submitted, submitted + timedelta(hours=2, seconds=90.5), "refused"),
+        2: (submitted, submitted + timedelta(days=3), "published"),
+        3: (submitted, None, "pending"),
+        4: (None, None, "draft"),
+    }
+    timestamp = UTCDateTime()
+    insert = text(
+        "INSERT INTO submissions (id, apprentice_id, status, trade, centre_name, language,"
+        " age_band, consent_at, created_at, updated_at, submitted_at, decided_at)"
+        " VALUES (:id, 1, :status, 'boulanger', 'CFA', 'fr', 'adult', :at, :at, :at,"
+        " :submitted, :decided)"
+    ).bindparams(
+        bindparam("at", type_=timestamp),
+        bindparam("submitted", type_=timestamp),
+        bindparam("decided", type_=timestamp),
+    )
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql(
+            "INSERT INTO apprentices (id, first_name, language, created_at, updated_at)"
+            " VALUES (1, 'Léa', 'fr', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+        for id_, (submitted_at, decided_at, status) in rows.items():
+            await connection.execute(
+                insert,
+                {
+                    "id": id_,
+                    "status": status,
+                    "at": submitted,
+                    "submitted": submitted_at,
+                    "decided": decided_at,
+                },
+            )
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        result = await connection.execute(
+            text("SELECT id, decision_seconds FROM submissions ORDER BY id")
+        )
+        seconds = {id_: value for id_, value in result}
+    assert seconds[1] == pytest.approx(2 * 3600 + 90.5, abs=0.002)
+    assert seconds[2] == pytest.approx(3 * 86400, abs=0.002)
+    assert seconds[3] is None and seconds[4] is None

@@ -1,0 +1,227 @@
+"""``selfie-bot sandbox``: the emulator, a demo world around it, and the real bot.
+
+The emulator runs in a thread of its own (its own event loop), serving the Bot API and the
+sandbox page on loopback; the bot runs in the main thread exactly as ``selfie-bot run``
+does (``build_application`` + ``run_polling``), its ``telegram.api_url`` pointing at the
+emulator. The page's "next slot now" control runs the publisher in the bot's loop.
+
+The world: a moderators' group (two moderators and a member who is not one), the public
+channel, and one apprentice to start with; the page adds more. The database and the
+processed photos live in a data folder (``./sandbox-data`` by default), emptied at each
+start since the emulated Telegram itself starts empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import threading
+import tomllib
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings, settings_from_dict
+
+from .driver import Emulator
+from .samples import Sample, write_samples
+from .state import Chat, User
+
+log = logging.getLogger(__name__)
+
+TOKEN = "424242:SANDBOX-selfie-bot"
+BOT_USERNAME = "fiers_sandbox_bot"
+DEFAULT_PORT = 8765
+DEFAULT_DATA = Path("sandbox-data")
+DEFAULT_CHANNEL = "fiersdetreapprentis"
+DATABASE_FILE = "selfie-bot.sqlite3"
+
+
+def demo_campaign() -> dict[str, Any]:
+    """The demo configuration (campaign of config.example.toml), as parsed TOML."""
+    text = resources.files("bot.sandbox").joinpath("demo.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def load_raw(config: Path | None) -> tuple[dict[str, Any], Path]:
+    """The raw configuration to start from and the folder its relative paths hang from."""
+    if config is None:
+        return demo_campaign(), Path.cwd()
+    return tomllib.loads(config.read_text(encoding="utf-8")), config.resolve().parent
+
+
+def channel_username(raw: dict[str, Any]) -> str:
+    channel = raw.get("campaign", {}).get("channel")
+    if isinstance(channel, str) and channel.startswith("@") and len(channel) > 5:
+        return channel[1:]
+    return DEFAULT_CHANNEL
+
+
+def reset_data(data: Path) -> None:
+    """Empty what a previous sandbox left: the database and the processed photos."""
+    data.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        (data / f"{DATABASE_FILE}{suffix}").unlink(missing_ok=True)
+    photos = data / "photos"
+    if photos.is_dir():
+        for path in sorted(photos.rglob("*"), reverse=True):
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink()
+
+
+@dataclass
+class DemoWorld:
+    """The people and chats around the bot, and the hooks the page needs."""
+
+    emu: Emulator
+    group: Chat
+    channel: Chat
+    moderators: list[User]
+    bystander: User
+    apprentices: list[User]
+    samples: list[Sample]
+    samples_dir: Path
+    #: Set (from the bot's thread) once the bot has started: its Application and loop.
+    bot_app: Any = None
+    bot_loop: asyncio.AbstractEventLoop | None = None
+    #: Set by the page's actions so the live view refreshes at once.
+    listeners: list[asyncio.Event] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return self.bot_app is not None and self.bot_loop is not None
+
+    def changed(self) -> None:
+        for event in self.listeners:
+            event.set()
+
+    async def in_bot_loop(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        """Run a coroutine in the bot's event loop and wait for its result."""
+        if self.bot_loop is None:
+            raise RuntimeError("the bot is not started yet")
+        future = asyncio.run_coroutine_threadsafe(make(), self.bot_loop)
+        return await asyncio.wrap_future(future)
+
+    async def run_slot(self) -> dict[str, Any]:
+        """The next publication slot, now: ``Publisher(services).run_slot(bot)``."""
+        from bot.publisher import Publisher
+
+        app = self.bot_app
+
+        async def slot() -> dict[str, Any]:
+            publisher = Publisher(app.services)
+            published = await publisher.run_slot(app.bot)
+            return {"published": published, "paused": await publisher.paused()}
+
+        result = await self.in_bot_loop(slot)
+        self.changed()
+        return result
+
+
+def create_world(emu: Emulator, channel: str, samples_dir: Path) -> DemoWorld:
+    camille = emu.create_user("Camille", username="camille_modo", language_code="fr")
+    sam = emu.create_user("Sam", username="sam_modo", language_code="fr")
+    dominique = emu.create_user("Dominique", language_code="fr")
+    group = emu.create_group("Modération — Fiers d'être apprentis", [camille, sam, dominique])
+    public = emu.create_channel("Fiers d'être apprentis", username=channel)
+    lea = emu.create_user("Léa", username="lea_apprentie", language_code="fr")
+    return DemoWorld(
+        emu=emu,
+        group=group,
+        channel=public,
+        moderators=[camille, sam],
+        bystander=dominique,
+        apprentices=[lea],
+        samples=write_samples(samples_dir),
+        samples_dir=samples_dir,
+    )
+
+
+class EmulatorThread:
+    """The emulator and the sandbox page, served from a thread with its own event loop."""
+
+    def __init__(self, channel: str, samples_dir: Path, *, bot_name: str) -> None:
+        self.channel = channel
+        self.samples_dir = samples_dir
+        self.bot_name = bot_name
+        self.world: DemoWorld | None = None
+        self.url = ""
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self, host: str, port: int, *, any_port_if_busy: bool = False) -> str:
+        """Start serving; returns the root URL. A busy port raises OSError unless allowed."""
+        self._thread = threading.Thread(
+            target=self._main, args=(host, port, any_port_if_busy), name="sandbox", daemon=True
+        )
+        self._thread.start()
+        self._started.wait()
+        if self._error is not None:
+            raise self._error
+        return self.url
+
+    def _main(self, host: str, port: int, any_port: bool) -> None:
+        try:
+            asyncio.run(self._serve(host, port, any_port))
+        except BaseException as error:  # reported to start(), or logged after it
+            if not self._started.is_set():
+                self._error = error
+                self._started.set()
+            else:
+                log.exception("the sandbox server stopped")
+
+    async def _serve(self, host: str, port: int, any_port: bool) -> None:
+        from .web import install
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        emu = Emulator(TOKEN, bot_username=BOT_USERNAME, bot_name=self.bot_name, group_privacy=True)
+        world = create_world(emu, self.channel, self.samples_dir)
+        emu.app_hooks.append(lambda app: install(app, world))
+        try:
+            await emu.start(host, port)
+        except OSError as error:
+            if not (any_port and error.errno == errno.EADDRINUSE):
+                raise
+            await emu.start(host, 0)
+        self.world = world
+        self.url = emu.url
+        self._started.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await emu.stop()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            try:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            except RuntimeError:  # loop already closed
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def sandbox_settings(
+    raw: dict[str, Any], base_dir: Path, world: DemoWorld, api_url: str, data: Path
+) -> Settings:
+    """The configuration pointed at the emulator, its chats and the data folder."""
+    raw = dict(raw)
+    raw["telegram"] = {"token": TOKEN, "api_url": api_url}
+    raw["campaign"] = {**raw.get("campaign", {}), "channel": f"@{world.channel.username}"}
+    raw["moderation"] = {
+        **raw.get("moderation", {}),
+        "chat_id": world.group.id,
+        "moderators": [m.id for m in world.moderators],
+    }
+    raw["database"] = {"url": f"sqlite+aiosqlite:///{(data / DATABASE_FILE).resolve()}"}
+    raw["storage"] = {"path": str((data / "photos").resolve())}
+    return settings_from_dict(raw, base_dir=base_dir, environ={})

@@ -1,0 +1,184 @@
+"""The sandbox page in a real browser: a whole submission played by clicking.
+
+Headless Chromium from Debian's ``chromium`` package, driven by Playwright (never
+``playwright install``). Without a browser the test is skipped with the reason, unless
+``SELFIE_BOT_REQUIRE_BROWSER=1`` (CI), where it fails. Leaves a screenshot in
+``test-artifacts/sandbox.png``; with ``SELFIE_BOT_UPDATE_DOCS=1`` also ``docs/sandbox.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.test_sandbox import ROOT, SandboxProcess
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+DOCS_SCREENSHOT = ROOT / "docs" / "sandbox.png"
+
+
+def _browser_missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium; scripts/test does it as root)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("SELFIE_BOT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SELFIE_BOT_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 860})
+            page.set_default_timeout(20_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    process = SandboxProcess(tmp_path, "sandbox", "--port", "0")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        url = process.wait_ready()
+        page.goto(url + "/")
+        expect(page.locator("#status")).to_have_class("status ready")
+        phone, group = page.locator("#messages-private"), page.locator("#messages-group")
+        channel = page.locator("#messages-channel")
+
+        def click(where: Any, data: str) -> None:
+            where.locator(f'button[data-callback^="{data}"]').last.click()
+
+        # The apprentice: /start from the command menu, then the buttons.
+        page.click('.composer .menu[data-chat="private"]')
+        page.locator("#menu-private button", has_text="/start").click()
+        click(phone, "consent:yes")
+        click(phone, "age:adult")
+        click(phone, "name:first")
+        click(phone, "trade:0:0")
+        click(phone, "centre:0")
+        click(phone, "quote:skip")
+        expect(phone.locator(".msg").last).to_contain_text("📸")
+        page.click('.clip[data-chat="private"]')
+        page.click('.sample[data-sample="mecanicien"]')
+        expect(phone.locator("img.photo").last).to_be_visible()
+        click(phone, "preview:send")
+
+        # The moderators: Camille approves the card.
+        expect(page.locator("#moderator")).to_contain_text("Camille")
+        card = group.locator(".msg", has=page.locator('button[data-callback^="mod:ok:"]'))
+        expect(card.last).to_contain_text("Léa")
+        click(group, "mod:ok:")
+        expect(group.locator(".msg").last).to_contain_text("Camille")
+        expect(phone.locator(".msg").last).to_contain_text("Bonne nouvelle")
+
+        # The next slot, now: the post appears in the channel with its link button.
+        page.click("#slot")
+        post = channel.locator(".msg.post")
+        expect(post).to_have_count(1)
+        expect(post.locator("img.photo")).to_be_visible()
+        expect(post).to_contain_text("Léa")
+        expect(post.locator(".keyboard a")).to_have_attribute(
+            "href", "https://www.example.org/offres-apprentissage"
+        )
+        expect(phone.locator(".msg").last).to_contain_text("t.me/fiersdetreapprentis/1")
+        page.wait_for_function("[...document.querySelectorAll('img.photo')].every(i => i.complete)")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "sandbox.png"
+        page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 20_000
+        if os.environ.get("SELFIE_BOT_UPDATE_DOCS") == "1":
+            DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+            image = Image.open(shot).convert("RGB")
+            image.quantize(colors=128, dither=Image.Dither.NONE).save(
+                DOCS_SCREENSHOT, optimize=True
+            )
+        assert errors == []
+    finally:
+        process.stop()
+    assert not [line for line in process.lines if "Traceback" in line], process.log
+
+
+def test_second_persona_file_upload_and_a_refusal_reason_typed_as_a_reply(
+    browser_page: Any, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    process = SandboxProcess(tmp_path, "sandbox", "--port", "0")
+    try:
+        url = process.wait_ready()
+        page.goto(url + "/")
+        expect(page.locator("#status")).to_have_class("status ready")
+        phone, group = page.locator("#messages-private"), page.locator("#messages-group")
+
+        def click(where: Any, data: str) -> None:
+            where.locator(f'button[data-callback^="{data}"]').last.click()
+
+        # A new apprentice, in English; Léa's chat is not shown any more.
+        page.click("#add-persona")
+        page.fill("#persona-name", "Ed")
+        page.select_option("#persona-lang", "en")
+        page.click("#persona-form button[type=submit]")
+        expect(page.locator("#persona")).to_have_value(
+            page.locator("#persona option", has_text="Ed").get_attribute("value") or ""
+        )
+        page.fill("#text-private", "/start")
+        page.press("#text-private", "Enter")
+        for data in ("consent:yes", "age:adult", "name:first", "trade:0:1", "centre:1"):
+            click(phone, data)
+        click(phone, "quote:skip")
+        # A photo from the computer, sent as a photo.
+        page.set_input_files("#file-private", str(tmp_path / "sandbox-data/samples/coiffeuse.jpg"))
+        click(phone, "preview:send")
+        expect(phone.locator(".msg").last).to_contain_text("sent")
+
+        # Sam refuses with a reason of their own: "other", then a reply to the card.
+        page.select_option("#moderator", label="Sam (modo)")
+        card = group.locator(".msg", has=page.locator('button[data-callback^="mod:no:"]')).last
+        expect(card).to_contain_text("Ed")
+        click(group, "mod:no:")
+        click(group, "mod:other:")
+        expect(page.locator("#alert")).to_be_visible()
+        page.click("#alert-ok")
+        card = group.locator(".msg", has=page.locator("img.photo")).last
+        card.hover()
+        card.locator(".reply-btn").click()
+        expect(page.locator("#replying-group")).to_be_visible()
+        page.fill("#text-group", "Logo d'entreprise visible")
+        page.press("#text-group", "Enter")
+        expect(phone.locator(".msg").last).to_contain_text("Logo d'entreprise visible")
+        expect(group.locator(".msg", has=page.locator("img.photo")).last).to_contain_text("Sam")
+    finally:
+        process.stop()
+    assert not [line for line in process.lines if "Traceback" in line], process.log
