@@ -90,6 +90,16 @@ def _decision_seconds(now: datetime) -> ColumnElement[float]:
     return seconds_since(Submission.submitted_at, literal(now, UTCDateTime()))
 
 
+def _decided(now: datetime, moderator_id: int, moderator_name: str) -> dict[str, Any]:
+    """The columns every decision sets: when, how long after submission, and who."""
+    return {
+        "decided_at": now,
+        "decision_seconds": _decision_seconds(now),
+        "decided_by": moderator_id,
+        "decided_by_name": moderator_name,
+    }
+
+
 async def _transition(
     session: AsyncSession,
     submission_id: int,
@@ -128,10 +138,7 @@ async def approve(
         "approve",
         S.APPROVED,
         now,
-        decided_at=now,
-        decision_seconds=_decision_seconds(now),
-        decided_by=moderator_id,
-        decided_by_name=moderator_name,
+        **_decided(now, moderator_id, moderator_name),
         refusal_reason=None,
         approved_at=now,
     )
@@ -152,10 +159,7 @@ async def refuse(
         "refuse",
         S.REFUSED,
         now,
-        decided_at=now,
-        decision_seconds=_decision_seconds(now),
-        decided_by=moderator_id,
-        decided_by_name=moderator_name,
+        **_decided(now, moderator_id, moderator_name),
         refusal_reason=reason,
         approved_at=None,
     )
@@ -320,10 +324,7 @@ async def refuse_all_pending(
         .values(
             status=S.REFUSED,
             updated_at=now,
-            decided_at=now,
-            decision_seconds=_decision_seconds(now),
-            decided_by=moderator_id,
-            decided_by_name=moderator_name,
+            **_decided(now, moderator_id, moderator_name),
             refusal_reason=reason,
             approved_at=None,
         )
@@ -348,9 +349,6 @@ async def unpublish(
         "unpublish",
         S.REFUSED,
         now,
-        decided_at=now,
-        decision_seconds=_decision_seconds(now),
-        decided_by=moderator_id,
-        decided_by_name=moderator_name,
+        **_decided(now, moderator_id, moderator_name),
         refusal_reason="unpublished",
     )
