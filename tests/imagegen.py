@@ -18,7 +18,9 @@ import struct
 import zlib
 from collections.abc import Sequence
 
-from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw
+from PIL import Image, ImageChops, ImageCms, ImageDraw
+
+from bot.sandbox.samples import exif_bytes as sandbox_exif
 
 RGB = tuple[int, int, int]
 
@@ -91,22 +93,9 @@ def _noise_tile(sigma: float, seed: int) -> Image.Image:
     return Image.frombytes("L", (side, side), data)
 
 
-def exif_bytes(
-    *, orientation: int | None = None, gps: bool = False, make: str = "Phonix", model: str = "P9"
-) -> bytes:
+def exif_bytes(*, orientation: int | None = None, gps: bool = False) -> bytes:
     """EXIF with camera make/model, optional Orientation and a GPS position (Dijon)."""
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = make
-    exif[ExifTags.Base.Model] = model
-    if orientation is not None:
-        exif[ExifTags.Base.Orientation] = orientation
-    if gps:
-        ifd = exif.get_ifd(ExifTags.IFD.GPSInfo)
-        ifd[ExifTags.GPS.GPSLatitudeRef] = "N"
-        ifd[ExifTags.GPS.GPSLatitude] = (47.0, 19.0, 20.5)
-        ifd[ExifTags.GPS.GPSLongitudeRef] = "E"
-        ifd[ExifTags.GPS.GPSLongitude] = (5.0, 2.0, 29.0)
-    return exif.tobytes()
+    return sandbox_exif(orientation=orientation, gps=gps, make="Phonix", model="P9")
 
 
 XMP_PACKET = (

@@ -260,11 +260,17 @@ def _draw_tool(draw: ImageDraw.ImageDraw, tool: str, hand: tuple[int, int], u: f
         )
 
 
-def exif_bytes(orientation: int | None, gps: bool) -> bytes:
+def exif_bytes(
+    *,
+    orientation: int | None = None,
+    gps: bool = False,
+    make: str = "Sandbox",
+    model: str = "Selfie 1",
+) -> bytes:
     """What a phone writes: make and model, optional orientation and GPS position (Dijon)."""
     exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "Sandbox"
-    exif[ExifTags.Base.Model] = "Selfie 1"
+    exif[ExifTags.Base.Make] = make
+    exif[ExifTags.Base.Model] = model
     if orientation is not None:
         exif[ExifTags.Base.Orientation] = orientation
     if gps:
@@ -282,7 +288,8 @@ def sample_jpeg(sample: Sample) -> bytes:
     if sample.orientation in _STORE_ROTATED:
         img = img.transpose(_STORE_ROTATED[sample.orientation])
     out = io.BytesIO()
-    img.save(out, "JPEG", quality=88, exif=exif_bytes(sample.orientation, sample.gps))
+    exif = exif_bytes(orientation=sample.orientation, gps=sample.gps)
+    img.save(out, "JPEG", quality=88, exif=exif)
     return out.getvalue()
 
 
