@@ -8,6 +8,7 @@ the entry stays ``pending`` without a card and :func:`post_missing_cards` retrie
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -244,7 +245,9 @@ async def _post_card(bot: Bot, services: Services, submission_id: int) -> bool:
     if view is None or view.entry.moderation_message_id is not None:
         return view is not None
     chat_id = services.settings.moderation.chat_id
-    photo = view.entry.photo_file_id or services.photos.read(view.entry.photo_path or "")
+    photo = view.entry.photo_file_id or await asyncio.to_thread(
+        services.photos.read, view.entry.photo_path or ""
+    )
     try:
         message = await bot.send_photo(
             chat_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
@@ -15,14 +16,23 @@ log = logging.getLogger(__name__)
 
 
 async def tell_apprentice(
-    bot: Bot, services: Services, apprentice_id: int, key: str, **values: object
+    bot: Bot,
+    services: Services,
+    apprentice_id: int,
+    key: str,
+    **values: object | Callable[[str], object],
 ) -> bool:
-    """Send ``key`` in the apprentice's language; a blocked bot or an error is only logged."""
+    """Send ``key`` in the apprentice's language; a blocked bot or an error is only logged.
+
+    A value may be a function of the language (a refusal reason, a date), called with the
+    apprentice's own.
+    """
     async with services.sessions() as session:
         apprentice = await get_apprentice(session, apprentice_id)
     language = apprentice.language if apprentice else DEFAULT_LANGUAGE
+    filled = {name: v(language) if callable(v) else v for name, v in values.items()}
     try:
-        await bot.send_message(apprentice_id, t(language, key, **values))
+        await bot.send_message(apprentice_id, t(language, key, **filled))
     except Forbidden:
         log.info("apprentice %s blocked the bot: %s not delivered", apprentice_id, key)
         return False
@@ -30,9 +40,3 @@ async def tell_apprentice(
         log.warning("could not tell apprentice %s (%s): %s", apprentice_id, key, error)
         return False
     return True
-
-
-async def apprentice_language(services: Services, apprentice_id: int) -> str:
-    async with services.sessions() as session:
-        apprentice = await get_apprentice(session, apprentice_id)
-    return apprentice.language if apprentice else DEFAULT_LANGUAGE

@@ -82,6 +82,16 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+async def _typed(update: Update, context: Context, length: tuple[int, int], key: str) -> str | None:
+    """The typed answer on one line, or None after saying it is too short or too long."""
+    assert update.effective_message and update.effective_message.text
+    typed = _one_line(update.effective_message.text)
+    if length[0] <= len(typed) <= length[1]:
+        return typed
+    await reply(update, t(language(update, context), key, max=length[1]))
+    return None
+
+
 # --- /start and consent -------------------------------------------------------------------
 
 
@@ -216,10 +226,8 @@ async def on_name_choice(update: Update, context: Context) -> str:
 
 
 async def on_name_typed(update: Update, context: Context) -> str:
-    assert update.effective_message and update.effective_message.text
-    name = _one_line(update.effective_message.text)
-    if not NAME_LENGTH[0] <= len(name) <= NAME_LENGTH[1]:
-        await reply(update, t(language(update, context), "name.bad_length", max=NAME_LENGTH[1]))
+    name = await _typed(update, context, NAME_LENGTH, "name.bad_length")
+    if name is None:
         return NAME_TYPED
     answers(context)["display_name"] = name
     return await ask_trade(update, context)
@@ -286,12 +294,10 @@ async def on_trade_button(update: Update, context: Context) -> str:
 
 
 async def on_trade_typed(update: Update, context: Context) -> str:
-    assert update.effective_message and update.effective_message.text
-    lang = language(update, context)
-    typed = _one_line(update.effective_message.text)
-    if not TRADE_LENGTH[0] <= len(typed) <= TRADE_LENGTH[1]:
-        await reply(update, t(lang, "trade.bad_length", max=TRADE_LENGTH[1]))
+    typed = await _typed(update, context, TRADE_LENGTH, "trade.bad_length")
+    if typed is None:
         return TRADE
+    lang = language(update, context)
     sectors = services(context).settings.campaign.trades
     known = {
         trade: (s, i) for s, sector in enumerate(sectors) for i, trade in enumerate(sector.trades)
@@ -346,12 +352,10 @@ async def on_centre_button(update: Update, context: Context) -> str:
 
 
 async def on_centre_typed(update: Update, context: Context) -> str:
-    assert update.effective_message and update.effective_message.text
-    lang = language(update, context)
-    typed = _one_line(update.effective_message.text)
-    if not CENTRE_LENGTH[0] <= len(typed) <= CENTRE_LENGTH[1]:
-        await reply(update, t(lang, "centre.bad_length", max=CENTRE_LENGTH[1]))
+    typed = await _typed(update, context, CENTRE_LENGTH, "centre.bad_length")
+    if typed is None:
         return CENTRE
+    lang = language(update, context)
     centres = services(context).settings.campaign.centres
     names = [centre.name for centre in centres]
     entry = answers(context)

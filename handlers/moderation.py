@@ -26,7 +26,7 @@ from bot.cards import (
 )
 from bot.commands import BAN, MODERATION_HELP, QUEUE, STATS, UNBAN
 from bot.i18n import t
-from bot.notify import apprentice_language, tell_apprentice
+from bot.notify import tell_apprentice
 from bot.schedule import next_slots, slot_for_position
 from bot.services import SelfieApplication, Services
 from handlers import publishing
@@ -139,8 +139,10 @@ async def tell_approval(context: Context, submission_id: int) -> None:
     if entry is None or position is None:
         return
     slot = slot_for_position(svc.settings.schedule, utcnow(), position)
-    language = await apprentice_language(svc, entry.apprentice_id)
-    moment = when(slot, language, svc) if slot else t(language, "card.no_slot")
+
+    def moment(language: str) -> str:
+        return when(slot, language, svc) if slot else t(language, "card.no_slot")
+
     await tell_apprentice(context.bot, svc, entry.apprentice_id, "decision.approved", when=moment)
 
 
@@ -200,13 +202,12 @@ async def refuse_entry(update: Update, context: Context, submission_id: int, rea
     async with svc.sessions() as session:
         entry = await get_entry(session, submission_id)
     if entry is not None:
-        language = await apprentice_language(svc, entry.apprentice_id)
         await tell_apprentice(
             context.bot,
             svc,
             entry.apprentice_id,
             "decision.refused",
-            reason=reason_text(reason, language, svc),
+            reason=lambda language: reason_text(reason, language, svc),
         )
 
 
