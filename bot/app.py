@@ -23,6 +23,7 @@ from bot.publisher import Publisher
 from bot.services import SelfieApplication, Services, image_options
 from bot.storage import PhotoStore
 from handlers import register_handlers
+from handlers.common import CONTEXT_TYPES
 from models.db import dialect_name, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def build_application(settings: Settings) -> SelfieApplication:
         .base_file_url(f"{api_url}/file/bot")
         .rate_limiter(flood_safe_limiter())
         .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .context_types(CONTEXT_TYPES)
         .persistence(SQLPersistence(sessions))
         .concurrent_updates(PerUserUpdateProcessor())
         .connection_pool_size(CONNECTIONS)

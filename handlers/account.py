@@ -17,7 +17,7 @@ async def show_status(update: Update, context: Context) -> None:
     async with services(context).sessions() as session:
         entries = await entries_of(session, update.effective_user.id)
     if not entries:
-        await reply(update, t(lang, "status.none"))
+        await reply(update, context, t(lang, "status.none"))
         return
     lines = [
         t(
@@ -30,7 +30,7 @@ async def show_status(update: Update, context: Context) -> None:
         )
         for entry in entries
     ]
-    await reply(update, "\n".join([t(lang, "status.title"), *lines]))
+    await reply(update, context, "\n".join([t(lang, "status.title"), *lines]))
 
 
 async def switch_language(update: Update, context: Context) -> None:
@@ -39,20 +39,20 @@ async def switch_language(update: Update, context: Context) -> None:
     context.user_data["lang"] = new
     async with services(context).sessions() as session, session.begin():
         await set_language(session, update.effective_user.id, new)
-    await reply(update, t(new, "language.switched"))
+    await reply(update, context, t(new, "language.switched"))
 
 
 async def show_help(update: Update, context: Context) -> None:
-    await reply(update, t(language(update, context), "help.apprentice"))
+    await reply(update, context, t(language(update, context), "help.apprentice"))
 
 
 async def nothing_to_cancel(update: Update, context: Context) -> None:
-    await reply(update, t(language(update, context), "cancel.nothing"))
+    await reply(update, context, t(language(update, context), "cancel.nothing"))
 
 
 async def on_stray_message(update: Update, context: Context) -> None:
     """A photo or text outside the conversation: show the way in."""
-    await reply(update, t(language(update, context), "common.start_first"))
+    await reply(update, context, t(language(update, context), "common.start_first"))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

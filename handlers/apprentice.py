@@ -88,7 +88,7 @@ async def _typed(update: Update, context: Context, length: tuple[int, int], key:
     typed = _one_line(update.effective_message.text)
     if length[0] <= len(typed) <= length[1]:
         return typed
-    await reply(update, t(language(update, context), key, max=length[1]))
+    await reply(update, context, t(language(update, context), key, max=length[1]))
     return None
 
 
@@ -102,7 +102,7 @@ async def start(update: Update, context: Context) -> str | int:
     async with services(context).sessions() as session:
         pending = await count_pending(session, update.effective_user.id)
     if pending >= settings.apprentices.max_pending:
-        await reply(update, t(lang, "start.too_many_pending", count=pending))
+        await reply(update, context, t(lang, "start.too_many_pending", count=pending))
         return END
     await discard_draft(context, answers(context))
     entry = answers(context, reset=True)
@@ -118,6 +118,7 @@ async def ask_consent(update: Update, context: Context) -> str:
     campaign = services(context).settings.campaign
     await reply(
         update,
+        context,
         t(lang, "consent.pitch", campaign=campaign.name),
         keyboard(
             [
@@ -130,14 +131,14 @@ async def ask_consent(update: Update, context: Context) -> str:
 
 
 async def on_consent(update: Update, context: Context) -> str | int:
-    choice = await pressed(update)
+    choice = await pressed(update, context)
     lang = language(update, context)
     if choice == "consent:more":
-        await reply(update, t(lang, "consent.details"))
+        await reply(update, context, t(lang, "consent.details"))
         return await ask_consent(update, context)
     if choice == "consent:no":
         forget_answers(context)
-        await reply(update, t(lang, "consent.declined"))
+        await reply(update, context, t(lang, "consent.declined"))
         return END
     answers(context)["consent_at"] = utcnow().isoformat()
     return await ask_age(update, context)
@@ -147,6 +148,7 @@ async def ask_age(update: Update, context: Context) -> str:
     lang = language(update, context)
     await reply(
         update,
+        context,
         t(lang, "age.question"),
         keyboard([[(t(lang, "age.adult"), "age:adult"), (t(lang, "age.minor"), "age:minor")]]),
     )
@@ -154,7 +156,7 @@ async def ask_age(update: Update, context: Context) -> str:
 
 
 async def on_age(update: Update, context: Context) -> str | int:
-    choice = await pressed(update)
+    choice = await pressed(update, context)
     lang = language(update, context)
     entry = answers(context)
     policy = services(context).settings.apprentices.minors
@@ -164,12 +166,13 @@ async def on_age(update: Update, context: Context) -> str | int:
     entry.update(age_band=AgeBand.MINOR.value, minor_policy=policy)
     if policy == "refuse":
         forget_answers(context)
-        await reply(update, t(lang, "age.minor_refused"))
+        await reply(update, context, t(lang, "age.minor_refused"))
         return END
     if policy == "allow":
         return await ask_name(update, context)
     await reply(
         update,
+        context,
         t(lang, "guardian.question"),
         keyboard(
             [
@@ -182,10 +185,10 @@ async def on_age(update: Update, context: Context) -> str | int:
 
 
 async def on_guardian(update: Update, context: Context) -> str | int:
-    choice = await pressed(update)
+    choice = await pressed(update, context)
     if choice == "guardian:no":
         forget_answers(context)
-        await reply(update, t(language(update, context), "guardian.declined"))
+        await reply(update, context, t(language(update, context), "guardian.declined"))
         return END
     answers(context)["guardian_confirmed_at"] = utcnow().isoformat()
     return await ask_name(update, context)
@@ -200,6 +203,7 @@ async def ask_name(update: Update, context: Context) -> str:
     first_name = _one_line(update.effective_user.first_name)[: NAME_LENGTH[1]]
     await reply(
         update,
+        context,
         t(lang, "name.question"),
         keyboard(
             [
@@ -213,10 +217,10 @@ async def ask_name(update: Update, context: Context) -> str:
 
 async def on_name_choice(update: Update, context: Context) -> str:
     assert update.effective_user
-    choice = await pressed(update)
+    choice = await pressed(update, context)
     entry = answers(context)
     if choice == "name:other":
-        await reply(update, t(language(update, context), "name.type_it"))
+        await reply(update, context, t(language(update, context), "name.type_it"))
         return NAME_TYPED
     if choice == "name:anon":
         entry["display_name"] = None
@@ -256,9 +260,11 @@ def _trade_page_text(context: Context, lang: str, page: int) -> str:
 async def ask_trade(update: Update, context: Context) -> str:
     lang = language(update, context)
     if not services(context).settings.campaign.trades:
-        await reply(update, t(lang, "trade.type_it"))
+        await reply(update, context, t(lang, "trade.type_it"))
         return TRADE
-    await reply(update, _trade_page_text(context, lang, 0), _trade_keyboard(context, lang, 0))
+    await reply(
+        update, context, _trade_page_text(context, lang, 0), _trade_keyboard(context, lang, 0)
+    )
     return TRADE
 
 
@@ -277,7 +283,7 @@ async def on_trade_page(update: Update, context: Context) -> str:
 
 
 async def on_trade_button(update: Update, context: Context) -> str:
-    choice = await pressed(update)
+    choice = await pressed(update, context)
     sectors = services(context).settings.campaign.trades
     entry = answers(context)
     if choice == "trade:typed":
@@ -314,7 +320,7 @@ async def on_trade_typed(update: Update, context: Context) -> str:
     entry["typed_trade"] = typed
     rows = [[(trade, "trade:{}:{}".format(*known[trade]))] for trade in suggestions]
     rows.append([(t(lang, "common.keep_typed", text=typed), "trade:typed")])
-    await reply(update, t(lang, "trade.did_you_mean"), keyboard(rows))
+    await reply(update, context, t(lang, "trade.did_you_mean"), keyboard(rows))
     return TRADE
 
 
@@ -323,19 +329,19 @@ async def ask_centre(update: Update, context: Context) -> str:
     entry = answers(context)
     if entry.pop("centre_from_link", False):
         # Pre-selected by the QR code's deep link: say so and skip the question once.
-        await reply(update, t(lang, "centre.from_link", centre=entry["centre_name"]))
+        await reply(update, context, t(lang, "centre.from_link", centre=entry["centre_name"]))
         return await ask_quote(update, context)
     centres = services(context).settings.campaign.centres
     if not centres:
-        await reply(update, t(lang, "centre.type_it"))
+        await reply(update, context, t(lang, "centre.type_it"))
         return CENTRE
     rows = [[(centre.name, f"centre:{index}")] for index, centre in enumerate(centres)]
-    await reply(update, t(lang, "centre.question"), keyboard(rows))
+    await reply(update, context, t(lang, "centre.question"), keyboard(rows))
     return CENTRE
 
 
 async def on_centre_button(update: Update, context: Context) -> str:
-    choice = await pressed(update)
+    choice = await pressed(update, context)
     centres = services(context).settings.campaign.centres
     entry = answers(context)
     if choice == "centre:typed":
@@ -371,7 +377,7 @@ async def on_centre_typed(update: Update, context: Context) -> str:
     entry["typed_centre"] = typed
     rows = [[(name, f"centre:{names.index(name)}")] for name in suggestions]
     rows.append([(t(lang, "common.keep_typed", text=typed), "centre:typed")])
-    await reply(update, t(lang, "centre.did_you_mean"), keyboard(rows))
+    await reply(update, context, t(lang, "centre.did_you_mean"), keyboard(rows))
     return CENTRE
 
 
@@ -379,6 +385,7 @@ async def ask_quote(update: Update, context: Context) -> str:
     lang = language(update, context)
     await reply(
         update,
+        context,
         t(lang, "quote.question", max=QUOTE_MAX),
         keyboard([[(t(lang, "quote.skip"), "quote:skip")]]),
     )
@@ -386,7 +393,7 @@ async def ask_quote(update: Update, context: Context) -> str:
 
 
 async def on_quote_skip(update: Update, context: Context) -> str:
-    await pressed(update)
+    await pressed(update, context)
     answers(context)["quote"] = None
     return await after_details(update, context)
 
@@ -396,7 +403,7 @@ async def on_quote_typed(update: Update, context: Context) -> str:
     quote = _one_line(update.effective_message.text)
     if len(quote) > QUOTE_MAX:
         lang = language(update, context)
-        await reply(update, t(lang, "quote.too_long", max=QUOTE_MAX, length=len(quote)))
+        await reply(update, context, t(lang, "quote.too_long", max=QUOTE_MAX, length=len(quote)))
         return QUOTE
     answers(context)["quote"] = quote or None
     return await after_details(update, context)
@@ -413,7 +420,7 @@ async def after_details(update: Update, context: Context) -> str:
 
 
 async def ask_photo(update: Update, context: Context) -> str:
-    await reply(update, t(language(update, context), "photo.question"))
+    await reply(update, context, t(language(update, context), "photo.question"))
     return PHOTO
 
 
@@ -424,22 +431,22 @@ async def on_photo(update: Update, context: Context) -> str:
     entry = answers(context)
     stay = PREVIEW if entry.get("draft_id") is not None else PHOTO
     if message.media_group_id and message.media_group_id == entry.get("media_group"):
-        await reply(update, t(lang, "photo.problem.album"))
+        await reply(update, context, t(lang, "photo.problem.album"))
         return stay
     try:
         source = photo_to_download(message)
         data = await (await context.bot.get_file(source.file_id)).download_as_bytearray()
     except PhotoProblem as problem:
-        await reply(update, t(lang, f"photo.problem.{problem.code}"))
+        await reply(update, context, t(lang, f"photo.problem.{problem.code}"))
         return stay
     except BadRequest as error:
         # Telegram refuses getFile over 20 MB even when the size was not announced.
         log.info("photo of user %s not downloadable: %s", update.effective_user.id, error)
-        await reply(update, t(lang, "photo.problem.too_big"))
+        await reply(update, context, t(lang, "photo.problem.too_big"))
         return stay
     except TelegramError as error:
         log.warning("photo download failed for user %s: %s", update.effective_user.id, error)
-        await reply(update, t(lang, "photo.problem.download_failed"))
+        await reply(update, context, t(lang, "photo.problem.download_failed"))
         return stay
     options = services(context).images
     try:
@@ -448,6 +455,7 @@ async def on_photo(update: Update, context: Context) -> str:
         log.info("photo from user %s refused: %s", update.effective_user.id, rejection)
         await reply(
             update,
+            context,
             t(
                 lang,
                 f"photo.rejected.{rejection.code}",
@@ -545,7 +553,7 @@ async def show_preview(update: Update, context: Context) -> bool:
         caption = entry_caption(draft, services(context))
         photo_path, file_id = draft.photo_path, draft.photo_file_id
     photo: Any = file_id or await asyncio.to_thread(services(context).photos.read, photo_path)
-    await context.bot.send_message(update.effective_chat.id, t(lang, "preview.intro"))
+    await reply(update, context, t(lang, "preview.intro"))
     sent: Message = await context.bot.send_photo(
         update.effective_chat.id,
         photo,
@@ -569,7 +577,7 @@ async def show_preview(update: Update, context: Context) -> bool:
 
 async def on_preview(update: Update, context: Context) -> str | int:
     assert update.effective_user
-    choice = await pressed(update)
+    choice = await pressed(update, context)
     lang = language(update, context)
     entry = answers(context)
     if choice == "preview:photo":
@@ -579,20 +587,20 @@ async def on_preview(update: Update, context: Context) -> str | int:
     if choice == "preview:cancel":
         await discard_draft(context, entry)
         forget_answers(context)
-        await reply(update, t(lang, "preview.cancelled"))
+        await reply(update, context, t(lang, "preview.cancelled"))
         return END
     limit = services(context).settings.apprentices.max_pending
     async with services(context).sessions() as session, session.begin():
         if await count_pending(session, update.effective_user.id) >= limit:
-            await reply(update, t(lang, "start.too_many_pending", count=limit))
+            await reply(update, context, t(lang, "start.too_many_pending", count=limit))
             return PREVIEW
         sent = await submit(session, entry.get("draft_id", -1))
     forget_answers(context)
     if sent:
-        await reply(update, t(lang, "preview.thanks"))
+        await reply(update, context, t(lang, "preview.thanks"))
         await post_card(context.bot, services(context), entry["draft_id"])
     else:
-        await reply(update, t(lang, "preview.already_sent"))
+        await reply(update, context, t(lang, "preview.already_sent"))
     return END
 
 
@@ -609,14 +617,14 @@ async def discard_draft(context: Context, entry: dict[str, Any]) -> None:
 
 async def remind_step(update: Update, context: Context) -> None:
     """Something this step does not expect: point at the question, stay at the step."""
-    await reply(update, t(language(update, context), "common.answer_above"))
+    await reply(update, context, t(language(update, context), "common.answer_above"))
 
 
 async def cancel(update: Update, context: Context) -> int:
     entry = answers(context)
     await discard_draft(context, entry)
     forget_answers(context)
-    await reply(update, t(language(update, context), "cancel.done"))
+    await reply(update, context, t(language(update, context), "cancel.done"))
     return END
 
 

@@ -7,15 +7,27 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.i18n import LANGUAGES, language_from_telegram
 from bot.services import SelfieApplication, Services
 from models.submissions import record_audit
 
-Context = ContextTypes.DEFAULT_TYPE
+
+class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """PTB's per-update context, plus the question a pressed button answered.
+
+    :func:`reply` replaces that question instead of sending a new message: the apprentice
+    walks through the buttons in one message whose old buttons are gone, and each step
+    costs two Bot API calls (answer the button, edit) instead of three.
+    """
+
+    question: Message | None = None
+
+
+CONTEXT_TYPES = ContextTypes(context=Context)
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +61,21 @@ def forget_answers(context: Context) -> None:
         context.user_data.pop("entry", None)
 
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Answer in the chat the update came from (a message or a pressed button)."""
+async def reply(
+    update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer in the chat the update came from: in place of the question a pressed button
+    answered (the first reply after :func:`pressed`), else as a new message."""
+    question, context.question = context.question, None
+    if question is not None:
+        try:
+            await question.edit_text(text, reply_markup=markup)
+            return
+        except BadRequest as error:
+            if "not modified" in error.message.lower():
+                return
+            # Deleted by the apprentice, say: the answer still gets through.
+            log.info("question %s not replaced (%s): sent anew", question.message_id, error)
     chat = update.effective_chat
     assert chat
     await chat.send_message(text, reply_markup=markup)
@@ -63,11 +88,16 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
-async def pressed(update: Update) -> str:
-    """The pressed button's data; its keyboard is removed so it cannot be pressed twice."""
+async def pressed(update: Update, context: Context) -> str:
+    """The pressed button's data, the button answered; its buttons cannot be pressed twice:
+    a text question is replaced by the next :func:`reply`, a photo (the preview) keeps its
+    caption and loses its buttons."""
     query = update.callback_query
     assert query and query.data
     await query.answer()
+    if isinstance(query.message, Message) and query.message.text is not None:
+        context.question = query.message
+        return query.data
     try:
         await query.edit_message_reply_markup(None)
     except TelegramError:

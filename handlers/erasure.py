@@ -19,6 +19,7 @@ async def ask_erasure(update: Update, context: Context) -> None:
     lang = language(update, context)
     await reply(
         update,
+        context,
         t(lang, "erase.confirm"),
         keyboard([[(t(lang, "erase.yes"), "erase:yes")], [(t(lang, "erase.no"), "erase:no")]]),
     )
@@ -26,16 +27,16 @@ async def ask_erasure(update: Update, context: Context) -> None:
 
 async def on_erasure_choice(update: Update, context: Context) -> None:
     assert update.effective_user
-    choice = await pressed(update)
+    choice = await pressed(update, context)
     lang = language(update, context)
     if choice == "erase:no":
-        await reply(update, t(lang, "erase.kept"))
+        await reply(update, context, t(lang, "erase.kept"))
         return
     user_id = update.effective_user.id
     count = await erase_apprentice(context.bot, services(context), user_id)
     context.application.drop_user_data(user_id)
     log.info("erased user %s: %s entries", user_id, count)
-    await reply(update, t(lang, "erase.done", count=count))
+    await reply(update, context, t(lang, "erase.done", count=count))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -86,8 +86,17 @@ class Stand:
         return await self.emu.press_button(user, message, data)
 
     async def reply(self, user: User, predicate: Any = None, timeout: float = 10.0) -> dict:
-        """The bot's next new message to ``user`` (matching ``predicate``), edits skipped."""
-        return await self.emu.wait_for(user, predicate, timeout=timeout, edits=False)
+        """The bot's next message to ``user`` (matching ``predicate``): a new one, or the
+        question a pressed button answered, replaced in place."""
+        return await self.emu.wait_for(user, predicate, timeout=timeout)
+
+
+async def answer_of(stand: Stand, query: str) -> dict[str, Any]:
+    """What the bot answered to a button press, once it has."""
+    async with asyncio.timeout(10):
+        while (answer := stand.emu.callback_answer(query)) is None:
+            await asyncio.sleep(0.02)
+    return answer
 
 
 def buttons(message: dict[str, Any]) -> dict[str, str]:

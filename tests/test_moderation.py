@@ -17,7 +17,7 @@ from bot.i18n import t
 from bot.sandbox import User
 from models import Apprentice, ModerationAudit, SubmissionStatus
 from tests import imagegen
-from tests.stand import Stand, data_of, has_button, running_stand, walk_to_photo
+from tests.stand import Stand, answer_of, data_of, has_button, running_stand, walk_to_photo
 
 S = SubmissionStatus
 
@@ -48,14 +48,6 @@ def _match(message: dict, predicate: object) -> bool:
     if callable(predicate):
         return bool(predicate(message))
     return str(predicate) in message.get("caption", "")
-
-
-async def answer_of(stand: Stand, query: str) -> dict:
-    """What the bot answered to a button press, once it has."""
-    async with asyncio.timeout(10):
-        while (answer := stand.emu.callback_answer(query)) is None:
-            await asyncio.sleep(0.02)
-    return answer
 
 
 async def audit_actions(stand: Stand) -> list[tuple[str, int | None, str | None]]:

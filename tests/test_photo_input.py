@@ -102,6 +102,8 @@ async def assert_clean_draft(stand: Stand) -> None:
 
 async def back_to_photo(stand: Stand, user: User, preview: dict[str, Any]) -> None:
     await stand.press(user, preview, "preview:photo")
+    # The preview keeps its caption and loses its buttons; the question comes anew.
+    assert "reply_markup" not in await stand.reply(user)
     question = await stand.reply(user)
     assert question.get("text") == t("fr", "photo.question"), question
 

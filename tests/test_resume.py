@@ -55,7 +55,7 @@ async def test_kill_9_at_each_step_resumes_with_answers_kept(db_url: str, tmp_pa
             await bot.start()
 
         async def reply(predicate: object = None) -> dict:
-            return await emu.wait_for(lea, predicate, timeout=10, edits=False)
+            return await emu.wait_for(lea, predicate, timeout=10)
 
         lea = emu.create_user("Léa")
         await bot.start()
