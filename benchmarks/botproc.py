@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,6 @@ from telegram.ext import (
 )
 
 from benchmarks.common import cpu_seconds, proc_status
-
-PROFILE_ENV = "SELFIE_BENCH_PROFILE"
-"""Set to a path prefix to profile the bot process with pyinstrument (report per kind)."""
 
 
 def _patch_builder(no_limiter: bool, serial: bool) -> None:
@@ -115,25 +111,6 @@ async def main(config: str, kind: str, no_limiter: bool, serial: bool) -> None:
             await app.post_shutdown(app)
 
 
-def _run(args: argparse.Namespace) -> None:
-    coroutine = main(args.config, args.kind, args.no_limiter, args.serial)
-    target = os.environ.get(PROFILE_ENV)
-    if not target:
-        asyncio.run(coroutine)
-        return
-    # Diagnosis only: ``pip install '.[bench]'`` brings pyinstrument.
-    from pyinstrument import Profiler
-
-    profiler = Profiler(async_mode="disabled")
-    with profiler:
-        asyncio.run(coroutine)
-    tree = profiler.output_text(unicode=False, show_all=False)
-    flat = profiler.output_text(unicode=False, show_all=True, flat=True)
-    Path(target).with_suffix(f".{args.kind}.txt").write_text(
-        tree + "\n\nSelf time per function:\n" + flat, encoding="utf-8"
-    )
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
@@ -142,4 +119,4 @@ if __name__ == "__main__":
     parser.add_argument("--serial", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    _run(args)
+    asyncio.run(main(args.config, args.kind, args.no_limiter, args.serial))

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
+import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -25,6 +28,11 @@ from tests.stand import TOKEN, stand_config, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 Message = dict[str, Any]
+
+PROFILE_ENV = "SELFIE_BENCH_PROFILE"
+"""A path prefix: py-spy samples the bot process while the figure runs (``PREFIX.KIND``,
+collapsed stacks for flamegraph.pl or speedscope). py-spy sees the SQLAlchemy greenlets
+and the event loop's callbacks that pure-Python profilers attribute poorly."""
 
 
 class Replies:
@@ -64,7 +72,7 @@ class Replies:
             async with asyncio.timeout(within):
                 while True:
                     kind, message, at = await queue.get()
-                    if kind != "sent":
+                    if kind not in ("sent", "edited"):  # a question replaced in place
                         continue
                     first = at if first is None else first
                     if predicate(message):
@@ -189,7 +197,8 @@ async def running_bot(
                 if line.strip() != b"ready":
                     await asyncio.wait_for(reader, 5)
                     raise RuntimeError("bot did not start:\n" + "\n".join(bot.stderr[-30:]))
-                yield World(emu, replies, bot, group, moderators, data_dir)
+                async with _profiled(process.pid, kind):
+                    yield World(emu, replies, bot, group, moderators, data_dir)
             finally:
                 if process.returncode is None:
                     assert process.stdin
@@ -200,6 +209,25 @@ async def running_bot(
                         process.kill()
                         await process.wait()
                 await reader
+
+
+@asynccontextmanager
+async def _profiled(pid: int, kind: str) -> AsyncIterator[None]:
+    prefix = os.environ.get(PROFILE_ENV)
+    if not prefix:
+        yield
+        return
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+    output = f"{prefix}.{kind}"
+    args = ["record", "--rate", "200", "--format", "raw", "--output", output, "--pid", str(pid)]
+    recorder = await asyncio.create_subprocess_exec(spy, *args, stderr=asyncio.subprocess.PIPE)
+    await asyncio.sleep(1)  # attached before the clock starts
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        _, errors = await recorder.communicate()
+        print(f"profile of the {kind} bot: {output} ({errors.decode().strip()[-80:]})")
 
 
 async def _collect(process: asyncio.subprocess.Process, lines: list[str]) -> None:
