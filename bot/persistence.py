@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 
-from models.state import delete_state, load_state, save_state
+from models.state import delete_states, load_state, save_states
 
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]
@@ -77,11 +77,10 @@ class SQLPersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, A
                 batch, self._pending = self._pending, {}
                 try:
                     async with self.sessions() as session, session.begin():
-                        for (kind, key), data in batch.items():
-                            if data is None:
-                                await delete_state(session, kind, key)
-                            else:
-                                await save_state(session, kind, key, data)
+                        await delete_states(session, [r for r, d in batch.items() if d is None])
+                        await save_states(
+                            session, {r: d for r, d in batch.items() if d is not None}
+                        )
                 except SQLAlchemyError:
                     # Kept for the next round rather than lost; newer values win.
                     log.exception("conversation states not saved (%s rows), retried", len(batch))

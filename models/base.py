@@ -121,9 +121,19 @@ async def upsert(
 ) -> None:
     """Insert a row, or update ``values`` of the row with these ``keys``: one statement,
     so two writers never race between a read and a write (SQLite and PostgreSQL alike)."""
+    await upsert_many(session, model, list(keys), [{**keys, **values}])
+
+
+async def upsert_many(
+    session: AsyncSession, model: type[Base], key_names: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """:func:`upsert` for many rows with the same columns, in one multi-row statement."""
+    if not rows:
+        return
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model).values(**keys, **values)
+    statement = insert(model).values(rows)
+    updated = [name for name in rows[0] if name not in key_names]
     statement = statement.on_conflict_do_update(
-        index_elements=list(keys), set_={name: statement.excluded[name] for name in values}
+        index_elements=key_names, set_={name: statement.excluded[name] for name in updated}
     )
     await session.execute(statement)

@@ -2,7 +2,7 @@
 
 One row per (kind, key) holding JSON, so that a restart — even after ``kill -9`` —
 resumes every apprentice at the step they were at. The Telegram side of this lives in
-:mod:`bot.persistence`; here are only the table and its three queries.
+:mod:`bot.persistence`; here are only the table and its queries.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, delete, select
+from sqlalchemy import JSON, String, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, upsert, utcnow
+from models.base import Base, upsert_many, utcnow
 
 
 class BotState(Base):
@@ -32,10 +32,28 @@ async def load_state(session: AsyncSession, kind: str) -> dict[str, Any]:
     return {key: data for key, data in rows}
 
 
-async def save_state(session: AsyncSession, kind: str, key: str, data: Any) -> None:
-    keys = {"kind": kind, "key": key}
-    await upsert(session, BotState, keys, {"data": data, "updated_at": utcnow()})
+ROWS_PER_STATEMENT = 500
+"""4 parameters a row: well under SQLite's and asyncpg's limits on bound parameters."""
+
+Row = tuple[str, str]
+"""(kind, key)"""
 
 
-async def delete_state(session: AsyncSession, kind: str, key: str) -> None:
-    await session.execute(delete(BotState).where(BotState.kind == kind, BotState.key == key))
+async def save_states(session: AsyncSession, rows: dict[Row, Any]) -> None:
+    """Write many rows at once: a persistence round is one statement, not one per user."""
+    now = utcnow()
+    values = [
+        {"kind": kind, "key": key, "data": data, "updated_at": now}
+        for (kind, key), data in rows.items()
+    ]
+    for start in range(0, len(values), ROWS_PER_STATEMENT):
+        chunk = values[start : start + ROWS_PER_STATEMENT]
+        await upsert_many(session, BotState, ["kind", "key"], chunk)
+
+
+async def delete_states(session: AsyncSession, rows: list[Row]) -> None:
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        await session.execute(
+            delete(BotState).where(tuple_(BotState.kind, BotState.key).in_(chunk))
+        )
