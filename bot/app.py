@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
-from bot.concurrency import PerUserUpdateProcessor
+from bot.concurrency import MAX_CONCURRENT_UPDATES, PerUserUpdateProcessor
 from bot.config import Settings
 from bot.i18n import LANGUAGES, t
 from bot.persistence import SQLPersistence
@@ -28,7 +28,7 @@ from models.db import dialect_name, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
 
-CONNECTIONS = 32
+CONNECTIONS = 2 * MAX_CONCURRENT_UPDATES
 """HTTP connections to the Bot API: room for every concurrent update and the jobs."""
 
 

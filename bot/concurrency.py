@@ -15,9 +15,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-MAX_CONCURRENT_UPDATES = 16
-"""Enough to overlap photo processing and network waits; more only adds contention on
-the database and the HTTP pool (measured in benchmarks/: 64 halved the update rate)."""
+MAX_CONCURRENT_UPDATES = 8
+"""Enough to overlap photo processing and network waits: at Telegram's round trip 8
+updates in flight make far more calls than its 30 messages/s allow. More costs CPU: every
+Bot API call makes httpcore check each open connection with system calls (16 in flight:
+a quarter of the bot's CPU; measured in benchmarks/)."""
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
