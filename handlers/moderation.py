@@ -360,8 +360,7 @@ async def show_queue(update: Update, context: Context) -> None:
 async def show_stats(update: Update, context: Context) -> None:
     assert update.effective_message
     lang = moderation_language(context)
-    async with services(context).sessions() as session:
-        stats = await campaign_stats(session)
+    stats = await campaign_stats(services(context).sessions)
     statuses = ", ".join(
         f"{t(lang, f'state.{status}')} {count}" for status, count in stats.by_status.items()
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models import Submission, SubmissionStatus, utcnow
 from models import submissions as lifecycle
@@ -110,7 +110,9 @@ async def test_insert_computes_it(session: AsyncSession, add_submission: AddSubm
 
 
 async def test_median_of_decisions_taken_by_the_transitions(
-    session: AsyncSession, add_submission: AddSubmission
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    add_submission: AddSubmission,
 ) -> None:
     now = utcnow()
     ids = [(await add_submission(submitted_at=now - timedelta(hours=h))).id for h in (1, 2, 3)]
@@ -118,7 +120,7 @@ async def test_median_of_decisions_taken_by_the_transitions(
     assert await lifecycle.refuse(session, ids[1], 7, "Max", "floue")
     assert await lifecycle.approve(session, ids[2], 7, "Max")
     await session.commit()
-    median = (await campaign_stats(session)).median_decision
+    median = (await campaign_stats(session_factory)).median_decision
     assert median is not None
     assert median.total_seconds() == pytest.approx(2 * 3600, abs=60)
 
@@ -130,7 +132,11 @@ def sqlite_only(db_url: str) -> None:
 
 
 async def test_queries_walk_their_indexes(
-    sqlite_only: None, engine: AsyncEngine, session: AsyncSession, add_submission: AddSubmission
+    sqlite_only: None,
+    engine: AsyncEngine,
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    add_submission: AddSubmission,
 ) -> None:
     """No sort of the published rows, of the centres' rows, nor of the decided rows."""
     submitted = utcnow() - timedelta(hours=1)
@@ -143,7 +149,7 @@ async def test_queries_walk_their_indexes(
     event.listen(engine.sync_engine, "before_cursor_execute", capture)
     try:
         await last_published_trade(session)
-        await campaign_stats(session)
+        await campaign_stats(session_factory)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", capture)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import SubmissionStatus, utcnow
 from models.stats import CampaignStats, QueueSummary, campaign_stats, queue_summary
@@ -33,8 +33,8 @@ async def test_queue_summary(session: AsyncSession, add_submission: AddSubmissio
     assert await queue_summary(session) == QueueSummary(pending=3, approved=2, needs_check=1)
 
 
-async def test_empty_campaign(session: AsyncSession) -> None:
-    assert await campaign_stats(session) == CampaignStats(
+async def test_empty_campaign(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    assert await campaign_stats(session_factory) == CampaignStats(
         by_status={},
         by_trade=[],
         by_centre=[],
@@ -43,7 +43,7 @@ async def test_empty_campaign(session: AsyncSession) -> None:
     )
 
 
-async def test_campaign_stats(session: AsyncSession, add_submission: AddSubmission) -> None:
+async def test_campaign_stats(session_factory: AsyncSession, add_submission: AddSubmission) -> None:
     submitted = utcnow() - timedelta(days=2)
 
     async def add(status: SubmissionStatus, trade: str, centre: str, minutes: float | None) -> None:
@@ -66,7 +66,7 @@ async def test_campaign_stats(session: AsyncSession, add_submission: AddSubmissi
     await add(S.DRAFT, "plombier", "CFA d'Auxerre", None)
     await add(S.WITHDRAWN, "plombier", "CFA d'Auxerre", None)
 
-    stats = await campaign_stats(session)
+    stats = await campaign_stats(session_factory)
 
     assert stats.by_status == {
         "approved": 1,
@@ -83,13 +83,13 @@ async def test_campaign_stats(session: AsyncSession, add_submission: AddSubmissi
     assert stats.approval_rate == 5 / 7
     assert stats.median_decision == timedelta(minutes=40)
 
-    top = await campaign_stats(session, top=1)
+    top = await campaign_stats(session_factory, top=1)
     assert top.by_trade == [("coiffeuse", 4)]
     assert top.by_centre == [("CFA de Dijon", 4)]
 
 
 async def test_median_decision_odd_and_even(
-    session: AsyncSession, add_submission: AddSubmission
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
 ) -> None:
     submitted = utcnow() - timedelta(days=1)
 
@@ -97,20 +97,20 @@ async def test_median_decision_odd_and_even(
         await add_submission(status, submitted_at=submitted, decided_at=submitted + delay)
 
     await decided_after(timedelta(hours=3))
-    assert (await campaign_stats(session)).median_decision == timedelta(hours=3)
+    assert (await campaign_stats(session_factory)).median_decision == timedelta(hours=3)
     await decided_after(timedelta(seconds=90, milliseconds=250), S.APPROVED)
     # Even count: the mean of the two middle values.
-    assert (await campaign_stats(session)).median_decision == timedelta(
+    assert (await campaign_stats(session_factory)).median_decision == timedelta(
         seconds=(3 * 3600 + 90.25) / 2
     )
     await decided_after(timedelta(days=3), S.PUBLISHED)
-    assert (await campaign_stats(session)).median_decision == timedelta(hours=3)
+    assert (await campaign_stats(session_factory)).median_decision == timedelta(hours=3)
     await decided_after(timedelta(minutes=1))
-    assert (await campaign_stats(session)).median_decision == timedelta(
+    assert (await campaign_stats(session_factory)).median_decision == timedelta(
         seconds=(3600 * 3 + 90.25) / 2
     )
     # Still pending: no decision, no effect on the median nor on the rate.
     await add_submission(S.PENDING, submitted_at=submitted)
-    stats = await campaign_stats(session)
+    stats = await campaign_stats(session_factory)
     assert stats.median_decision == timedelta(seconds=(3600 * 3 + 90.25) / 2)
     assert stats.approval_rate == 2 / 4
