@@ -49,7 +49,7 @@ class Replies:
 
         def record(kind: str, chat_id: int, message: Message) -> None:
             original(kind, chat_id, message)
-            if kind == "sent":
+            if kind in ("sent", "edited"):  # both are messages out to Telegram
                 self.sent += 1
             queue = self._queues.get(chat_id)
             if queue is not None:
@@ -220,7 +220,9 @@ async def _profiled(pid: int, kind: str) -> AsyncIterator[None]:
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
     output = f"{prefix}.{kind}"
     args = ["record", "--rate", "200", "--format", "raw", "--output", output, "--pid", str(pid)]
-    recorder = await asyncio.create_subprocess_exec(spy, *args, stderr=asyncio.subprocess.PIPE)
+    recorder = await asyncio.create_subprocess_exec(
+        spy, *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
     await asyncio.sleep(1)  # attached before the clock starts
     try:
         yield
@@ -241,6 +243,8 @@ class Timer:
 
     def __init__(self, think: Callable[[], float] | None = None) -> None:
         self.latencies: list[float] = []
+        self.started: list[float] = []
+        """When each action of ``latencies`` was taken (perf_counter)."""
         self.think = think
         """Seconds a user waits before each action (None: acts at once)."""
 
@@ -260,6 +264,7 @@ class Timer:
             await result
         message, first, _ = await world.replies.next(user.id, expect, within)
         self.latencies.append(first - start)
+        self.started.append(start)
         return message
 
 
