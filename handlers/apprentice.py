@@ -598,7 +598,10 @@ async def on_preview(update: Update, context: Context) -> str | int:
     forget_answers(context)
     if sent:
         await reply(update, context, t(lang, "preview.thanks"))
-        await post_card(context.bot, services(context), entry["draft_id"])
+        # In the background: the card waits for the group's pace (Telegram allows about
+        # 20 messages a minute there) without holding up other apprentices' updates.
+        card = post_card(context.bot, services(context), entry["draft_id"])
+        context.application.create_task(card, update=update, name="post_card")
     else:
         await reply(update, context, t(lang, "preview.already_sent"))
     return END

@@ -8,6 +8,8 @@ from pathlib import Path
 from PIL import Image
 
 from bot.captions import build_caption
+from bot.concurrency import MAX_CONCURRENT_UPDATES
+from bot.i18n import t
 from models import AgeBand, SubmissionStatus
 from tests import imagegen
 from tests.stand import buttons, data_of, has_button, running_stand, walk_to_photo
@@ -116,3 +118,26 @@ async def test_every_exif_orientation_ends_upright(db_url: str, tmp_path: Path) 
         # Each new photo replaced the previous one on disk.
         files = [p for p in stand.settings.storage.path.rglob("*.jpg")]
         assert len(files) == 1
+
+
+async def test_a_slow_moderation_group_holds_up_no_apprentice(db_url: str, tmp_path: Path) -> None:
+    """Cards go out at the group's pace (Telegram: ~20 a minute) in the background: a
+    stuck card post must not take the update slots other apprentices need."""
+    async with running_stand(db_url, tmp_path) as stand:
+        emu = stand.emu
+        senders = [emu.create_user(f"Apprenti {i}") for i in range(MAX_CONCURRENT_UPDATES)]
+        previews = []
+        for user in senders:
+            await walk_to_photo(stand, user)
+            await emu.send_photo(user, imagegen.photo_jpeg(800, 600, seed=user.id))
+            previews.append(await stand.reply(user, has_button("preview:")))
+        # The first card post hangs (the others wait behind it for the group).
+        emu.inject_fault("sendPhoto", "timeout", hold=8.0)
+        for user, preview in zip(senders, previews, strict=True):
+            await stand.press(user, preview, "preview:send")
+        for user in senders:
+            await stand.reply(user, t("fr", "preview.thanks"), timeout=3)
+        late = emu.create_user("Zoé")
+        await emu.send_text(late, "/start")
+        await stand.reply(late, has_button("consent:"), timeout=3)
+        assert not emu.bot_messages(stand.group)  # the cards are still on their way
