@@ -1,7 +1,8 @@
 """The apprentice's conversation, from ``/start`` to a submitted selfie.
 
 The states and their transitions are assembled in one place, :func:`build_conversation`
-at the bottom; each step has a small ``ask_*`` function that sends its question and
+at the bottom; each step has a small ``ask_*`` function that asks its question (in place
+of the previous one when a button answered it, see ``handlers.common.reply``) and
 returns the state to wait in. Answers are kept in ``user_data["entry"]`` (persisted in the
 database, so a restart resumes at the same step). Nothing is written to the submissions
 table before the photo: refusing consent stores nothing.
