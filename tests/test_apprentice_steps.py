@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,32 @@ async def test_banned_apprentice_gets_one_polite_reply(db_url: str, tmp_path: Pa
         assert (await stand.reply(spam))["text"] == t("fr", "banned.notice")
         assert len(emu.bot_messages(spam)) == 2
         assert await stand.stored() == []
+
+
+async def test_a_question_that_cannot_be_replaced_is_asked_anew(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path) as stand:
+        emu = stand.emu
+        ines = emu.create_user("Inès")
+        await emu.send_text(ines, "/start")
+        for step, choice in (("consent:", "yes"), ("age:", "adult"), ("name:", "first")):
+            await stand.press(ines, await stand.reply(ines, has_button(step)), step + choice)
+        await stand.press(ines, await stand.reply(ines, has_button("trade:")), "trade:0:0")
+        centres = await stand.reply(ines, has_button("centre:"))
+        # A forged index re-asks the same question: Telegram says "not modified", the
+        # bot leaves it as it is, no error reaches the apprentice.
+        sent = len(emu.bot_messages(ines))
+        query = await emu.press_button(ines, centres, "centre:99", forged=True)
+        await answer_of(stand, query)
+        await asyncio.sleep(0.3)
+        assert len(emu.bot_messages(ines)) == sent
+        await stand.press(ines, centres, "centre:0")
+        assert data_of(await stand.reply(ines, has_button("quote:"))) == ["quote:skip"]
+        # The question is deleted right after the tap (before the bot can edit it):
+        # the next question comes as a new message.
+        quote = emu.messages(ines)[-1]
+        await emu.press_button(ines, quote, "quote:skip")
+        emu.delete_message(quote)
+        assert (await stand.reply(ines))["text"] == t("fr", "photo.question")
+        assert not [m for m in emu.bot_messages(ines) if "Oups" in m.get("text", "")]
