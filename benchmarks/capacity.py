@@ -63,10 +63,18 @@ class Run:
         return self.messages / self.seconds
 
 
-async def _flow(world: World, timer: Timer, photos: list[PreparedPhoto], index: int) -> None:
+async def _flow(
+    world: World, timer: Timer, photos: list[PreparedPhoto], index: int, failures: list[str]
+) -> bool:
+    """One new apprentice's whole flow; False (the reason in ``failures``) if it stalled."""
     person = world.emu.create_user(f"Apprenti {index}")
     world.replies.watch(person.id)
-    await full_flow(world, timer, person, photos[index % len(photos)])
+    try:
+        await full_flow(world, timer, person, photos[index % len(photos)])
+    except TimeoutError as error:
+        failures.append(str(error))
+        return False
+    return True
 
 
 async def _in_flow_at_once(users: int, photos: list[PreparedPhoto], quick: bool) -> Run:
@@ -81,11 +89,8 @@ async def _in_flow_at_once(users: int, photos: list[PreparedPhoto], quick: bool)
     async def apprentice(start: float) -> None:
         await asyncio.sleep(start)
         while True:
-            try:
-                await _flow(world, timer, photos, next(counter))
+            if await _flow(world, timer, photos, next(counter), failures):
                 done.append(time.perf_counter())
-            except TimeoutError as error:
-                failures.append(str(error))
 
     async with running_bot("selfie", limiter=False, flood_limits=False, spec=False) as world:
         tasks = [asyncio.create_task(apprentice(rng.uniform(0, ramp))) for _ in range(users)]
@@ -119,17 +124,10 @@ async def _in_flow_at_once(users: int, photos: list[PreparedPhoto], quick: bool)
 async def _saturated(users: int, photos: list[PreparedPhoto]) -> Run:
     timer = Timer()
     failures: list[str] = []
-
-    async def apprentice(index: int) -> None:
-        try:
-            await _flow(world, timer, photos, index)
-        except TimeoutError as error:
-            failures.append(str(error))
-
     async with running_bot("selfie", limiter=False, flood_limits=False, spec=False) as world:
         before, sent = await world.bot.stats(), world.replies.sent
         start = time.perf_counter()
-        await asyncio.gather(*(apprentice(i) for i in range(users)))
+        await asyncio.gather(*(_flow(world, timer, photos, i, failures) for i in range(users)))
         elapsed = time.perf_counter() - start
         after = await world.bot.stats()
         messages = world.replies.sent - sent

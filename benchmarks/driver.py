@@ -28,6 +28,8 @@ from tests.stand import TOKEN, stand_config, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 Message = dict[str, Any]
+OUTGOING = ("sent", "edited")
+"""Bot actions that are a message to the user: a new one, or a question replaced in place."""
 
 PROFILE_ENV = "SELFIE_BENCH_PROFILE"
 """A path prefix: py-spy samples the bot process while the figure runs (``PREFIX.KIND``,
@@ -49,7 +51,7 @@ class Replies:
 
         def record(kind: str, chat_id: int, message: Message) -> None:
             original(kind, chat_id, message)
-            if kind in ("sent", "edited"):  # both are messages out to Telegram
+            if kind in OUTGOING:
                 self.sent += 1
             queue = self._queues.get(chat_id)
             if queue is not None:
@@ -72,7 +74,7 @@ class Replies:
             async with asyncio.timeout(within):
                 while True:
                     kind, message, at = await queue.get()
-                    if kind not in ("sent", "edited"):  # a question replaced in place
+                    if kind not in OUTGOING:
                         continue
                     first = at if first is None else first
                     if predicate(message):
