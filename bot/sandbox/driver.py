@@ -12,23 +12,37 @@ import copy
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
 from . import media
-from .faults import Fault, FaultPlan
+from .faults import Fault, FaultPlan, Match
 from .limits import FloodControl, FloodLimits
 from .methods import BotApi, document_dict
 from .server import Call, create_app
 from .spec import ApiSpec
-from .state import BOT_STATUSES, CallbackQuery, Chat, User, World
+from .state import CallbackQuery, Chat, User, World
 
 ChatLike = Chat | User | int
 Predicate = Callable[[dict[str, Any]], bool] | str | None
 _COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?")
+#: What a forward copies from the original message.
+_FORWARDED_KEYS = (
+    "text",
+    "entities",
+    "photo",
+    "document",
+    "sticker",
+    "video",
+    "animation",
+    "caption",
+    "caption_entities",
+    "show_caption_above_media",
+    "has_media_spoiler",
+)
 
 
 class Emulator:
@@ -82,9 +96,9 @@ class Emulator:
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
+        assert isinstance(server, asyncio.Server) and server.sockets
         self._host = host
-        self._port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._port = server.sockets[0].getsockname()[1]
         return self
 
     async def stop(self) -> None:
@@ -133,6 +147,25 @@ class Emulator:
     def flood_limits(self) -> FloodLimits:
         return self.flood.limits
 
+    # -- the world's clock ---------------------------------------------------------------
+
+    @property
+    def now(self) -> int:
+        """The world's Unix time: the wall clock moved forward by every ``travel``."""
+        return self.world.now()
+
+    def travel(self, seconds: float = 0.0, *, hours: float = 0.0) -> None:
+        """Move the world's clock forward: every message gets older (its ``date`` stays).
+
+        For time rules without waiting, e.g. ``travel(hours=49)`` before a deleteMessage
+        that Telegram refuses after 48 hours. Flood-control windows move along.
+        """
+        delta = seconds + hours * 3600
+        if delta < 0:
+            raise ValueError("the world's clock only moves forward")
+        self.world.clock_offset += delta
+        self.flood.advance(delta)
+
     # -- people and chats ----------------------------------------------------------------
 
     def create_user(
@@ -154,33 +187,51 @@ class Emulator:
         members: Iterable[User] = (),
         *,
         bot_status: str = "member",
+        bot_rights: Mapping[str, bool] | None = None,
         admins: Iterable[User] = (),
         username: str | None = None,
+        supergroup: bool = True,
     ) -> Chat:
-        """A supergroup (id ``-100...``) with these members and the bot in ``bot_status``."""
-        chat = Chat(self.world.next_group_id(), "supergroup", title=title, username=username)
+        """A supergroup (id ``-100...``; ``supergroup=False``: a basic group) with these
+        members and the bot in ``bot_status`` (an administrator: with ``bot_rights``)."""
+        if supergroup:
+            chat = Chat(self.world.next_group_id(), "supergroup", title=title, username=username)
+        else:
+            chat = Chat(self.world.next_basic_group_id(), "group", title=title)
         chat.members = {u.id: "member" for u in members}
         chat.members.update({u.id: "administrator" for u in admins})
-        self._set_status(chat, bot_status)
+        chat.set_bot_status(bot_status, bot_rights)
         self.world.chats[chat.id] = chat
         return chat
 
     def create_channel(
-        self, title: str, *, username: str | None = None, bot_status: str = "administrator"
+        self,
+        title: str,
+        *,
+        username: str | None = None,
+        bot_status: str = "administrator",
+        bot_rights: Mapping[str, bool] | None = None,
     ) -> Chat:
+        """A channel; the bot is an administrator with every right unless told otherwise."""
         chat = Chat(self.world.next_group_id(), "channel", title=title, username=username)
-        self._set_status(chat, bot_status)
+        chat.set_bot_status(bot_status, bot_rights)
         self.world.chats[chat.id] = chat
         return chat
 
-    def set_bot_status(self, chat: ChatLike, status: str) -> None:
-        """The bot's standing in a group or channel: left, kicked, member, administrator..."""
-        self._set_status(self.chat(chat), status)
+    def set_bot_status(self, chat: ChatLike, status: str, **rights: bool) -> None:
+        """The bot's standing in a group or channel: left, kicked, member, administrator...
 
-    def _set_status(self, chat: Chat, status: str) -> None:
-        if status not in BOT_STATUSES:
-            raise ValueError(f"bot status must be one of {BOT_STATUSES}")
-        chat.bot_status = status
+        An administrator has every right (but promoting) except those given as False here,
+        e.g. ``set_bot_status(chan, "administrator", can_delete_messages=False)``.
+        """
+        self.chat(chat).set_bot_status(status, rights)
+
+    def set_bot_rights(self, chat: ChatLike, **rights: bool) -> None:
+        """Change some of the bot's administrator rights, keeping the others."""
+        target = self.chat(chat)
+        if target.bot_rights is None:
+            raise ValueError(f"the bot is {target.bot_status}, not administrator, there")
+        target.bot_rights = target.bot_rights.changed(rights)
 
     def block_bot(self, user: User) -> None:
         """The user blocks the bot: sending to them now gives 403."""
@@ -229,8 +280,10 @@ class Emulator:
             return True
         if chat.bot_status in ("left", "kicked"):
             return False
-        if not self.group_privacy or chat.bot_status in ("administrator", "creator"):
+        if not self.group_privacy or chat.bot_is_admin:
             return True
+        if "forward_origin" in message:
+            return False  # a forward is no command, even of "/start"
         replied = message.get("reply_to_message", {}).get("from", {}).get("id")
         return replied == self.bot.id or bool(_COMMAND.match(message.get("text", "")))
 
@@ -391,8 +444,29 @@ class Emulator:
         )
         return query_id
 
+    async def forward_message(
+        self, user: User, message: dict[str, Any], chat: ChatLike | None = None
+    ) -> dict[str, Any]:
+        """The user forwards an existing message (a channel post...) into ``chat`` (a group,
+        or by default their private chat with the bot); delivered like any user message.
+
+        The copy carries ``forward_origin``: MessageOriginChannel for a channel post,
+        MessageOriginUser for a person's or the bot's message; a forward of a forward keeps
+        the first origin.
+        """
+        chat_id = message["chat"]["id"]
+        stored = self.world.find_message(chat_id, message["message_id"])
+        if stored is None:
+            raise LookupError(f"message {message['message_id']} is not in chat {chat_id}")
+        original = stored.data
+        content = {k: copy.deepcopy(original[k]) for k in _FORWARDED_KEYS if k in original}
+        origin = original.get("forward_origin") or _origin(original)
+        content["forward_origin"] = copy.deepcopy(origin)
+        return self._post(user, chat, content, None)
+
     def delete_message(self, message: dict[str, Any]) -> None:
-        """Someone (a group admin, the user in a private chat) deletes a message."""
+        """Someone (a group admin, the user in a private chat) deletes a message, at any age:
+        the 48 hours limit is the bot's, not the humans'."""
         chat_id = message["chat"]["id"]
         stored = self.world.find_message(chat_id, message["message_id"])
         if stored is None:
@@ -515,14 +589,22 @@ class Emulator:
         self,
         method: str,
         kind: str,
-        count: int = 1,
+        count: int | None = 1,
         *,
         retry_after: int = 1,
         hold: float = 60.0,
         delivered: bool = False,
+        description: str | None = None,
+        match: Match | None = None,
     ) -> None:
-        """Make the next ``count`` calls of ``method`` (``"*"``: any) fail; see faults.py."""
-        self.faults.inject(method, Fault(str(kind), retry_after, hold, delivered), count)
+        """Make the next ``count`` calls of ``method`` (``"*"``: any) fail; see faults.py.
+
+        ``match`` limits the fault to the calls whose parameters satisfy it (others go
+        through and do not consume it); ``count=None`` fails every such call until
+        ``clear_faults``. ``description`` is the text of a 4xx/5xx answer.
+        """
+        fault = Fault(str(kind), retry_after, hold, delivered, description)
+        self.faults.inject(method, fault, count, match)
 
     def fault_rate(
         self,
@@ -533,12 +615,19 @@ class Emulator:
         *,
         retry_after: int = 1,
         hold: float = 60.0,
+        delivered: float = 0.0,
+        exclude: Iterable[str] = (),
     ) -> None:
-        """From now on, each call of ``methods`` (None: all) fails with probability ``rate``."""
-        self.faults.set_rate(methods, rate, kinds, seed, retry_after, hold)
+        """From now on, each call of ``methods`` (None: all but ``exclude``) fails with
+        probability ``rate``; a share ``delivered`` of its 5xx/timeout/drop faults is
+        executed first (sent, only the answer lost)."""
+        self.faults.set_rate(
+            methods, rate, kinds, seed, retry_after, hold, delivered=delivered, exclude=exclude
+        )
 
-    def clear_faults(self) -> None:
-        self.faults.clear()
+    def clear_faults(self, method: str | None = None) -> None:
+        """Forget the planned faults of ``method``, or all faults and the rate."""
+        self.faults.clear(method)
 
 
 def _as_predicate(predicate: Predicate) -> Callable[[dict[str, Any]], bool]:
@@ -548,6 +637,21 @@ def _as_predicate(predicate: Predicate) -> Callable[[dict[str, Any]], bool]:
         needle = predicate
         return lambda m: needle in (m.get("text") or m.get("caption") or "")
     return predicate
+
+
+def _origin(message: dict[str, Any]) -> dict[str, Any]:
+    """The MessageOrigin of a message forwarded for the first time."""
+    chat = message["chat"]
+    if chat["type"] == "channel":
+        origin = {"type": "channel", "chat": chat, "message_id": message["message_id"]}
+    elif "sender_chat" in message:
+        origin = {"type": "chat", "sender_chat": message["sender_chat"]}
+    else:
+        origin = {"type": "user", "sender_user": message["from"]}
+    origin["date"] = message["date"]
+    if "author_signature" in message:
+        origin["author_signature"] = message["author_signature"]
+    return origin
 
 
 def _summary(message: dict[str, Any]) -> str:

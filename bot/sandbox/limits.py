@@ -46,8 +46,13 @@ class FloodControl:
     def __init__(self, limits: FloodLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.clock = clock
+        self._offset = 0.0
         self._global: deque[float] = deque()
         self._per_chat: dict[int, deque[float]] = {}
+
+    def advance(self, seconds: float) -> None:
+        """Move this clock forward with the world's (``Emulator.travel``): windows empty."""
+        self._offset += seconds
 
     def reset(self) -> None:
         self._global.clear()
@@ -57,7 +62,7 @@ class FloodControl:
         """Refuse (429) when sending one more message now would exceed a limit, else count it."""
         if not self.limits.enabled:
             return
-        now = self.clock()
+        now = self.clock() + self._offset
         windows = [(self._global, 1.0, self.limits.global_per_second)]
         if is_group_or_channel:
             window = self._per_chat.setdefault(chat_id, deque())

@@ -13,7 +13,6 @@ import asyncio
 import json
 import mimetypes
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,14 +21,18 @@ from .errors import ApiError, bad_request, forbidden
 from .formatting import check_caption, check_text
 from .limits import FloodControl
 from .params import Params, Upload, to_chat_id
-from .state import Chat, FileRecord, StoredMessage, World
+from .state import AdminRights, Chat, FileRecord, StoredMessage, World
 
 Handler = Callable[["BotApi", Params], Awaitable[Any]]
 
 MAX_DOCUMENT_UPLOAD = 50 * 1024 * 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024
+#: deleteMessage: "a message can only be deleted if it was sent less than 48 hours ago".
+DELETE_WINDOW = 48 * 3600
 _CONTENT_KEYS = ("text", "entities", "photo", "document", "sticker", "video", "animation")
 _CAPTION_KEYS = ("caption", "caption_entities", "show_caption_above_media", "has_media_spoiler")
+#: What editMessageMedia can replace (a text too, since Bot API 10.0).
+_MEDIA_EDITABLE = ("text", "photo", "document", "video", "animation")
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -80,11 +83,7 @@ class BotApi:
             raise forbidden(f"bot was kicked from the {kind} chat")
         if chat.bot_status == "left":
             raise forbidden(f"bot is not a member of the {kind} chat")
-        if (
-            sending
-            and chat.type == "channel"
-            and chat.bot_status not in ("administrator", "creator")
-        ):
+        if sending and chat.type == "channel" and not chat.bot_can("can_post_messages"):
             raise bad_request("need administrator rights in the channel chat")
         return chat
 
@@ -179,6 +178,13 @@ class BotApi:
             record.photo_set = ids
         return [r.photo_size() for r in records]
 
+    async def photo_sizes(self, photo: Upload | str) -> list[dict[str, Any]]:
+        """The PhotoSize array of an uploaded photo (stored) or of a known photo's file_id."""
+        if isinstance(photo, Upload):
+            return await self.store_photo(photo.data)
+        record = self.existing_file(photo, "photo")
+        return [self.world.files.by_id[i].photo_size() for i in record.photo_set]
+
     def store_document(self, upload: Upload) -> dict[str, Any]:
         if len(upload.data) > MAX_DOCUMENT_UPLOAD:
             raise ApiError(413, "Request Entity Too Large")
@@ -201,17 +207,18 @@ def document_dict(record: FileRecord) -> dict[str, Any]:
     return out
 
 
-def member_dict(user: dict[str, Any], status: str) -> dict[str, Any]:
-    """A ChatMember of the given status, with the fields PTB requires."""
+def member_dict(
+    user: dict[str, Any], status: str, chat_type: str, rights: AdminRights | None = None
+) -> dict[str, Any]:
+    """A ChatMember of the given status, with the fields PTB requires.
+
+    An administrator shows ``rights`` (default: AdminRights()), only those that exist in a
+    chat of this type (can_post_messages in channels, can_pin_messages in groups...).
+    """
     out: dict[str, Any] = {"status": status, "user": user}
     if status == "administrator":
-        rights = (
-            "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members "
-            "can_change_info can_invite_users can_post_stories can_edit_stories "
-            "can_delete_stories can_post_messages can_edit_messages can_pin_messages"
-        ).split()
-        out.update({"can_be_edited": False, "is_anonymous": False, "can_promote_members": False})
-        out.update(dict.fromkeys(rights, True))
+        out["can_be_edited"] = False
+        out.update((rights or AdminRights()).member_fields(chat_type))
     elif status == "creator":
         out["is_anonymous"] = False
     elif status == "kicked":
@@ -353,12 +360,7 @@ async def send_message(api: BotApi, p: Params) -> Any:
 async def send_photo(api: BotApi, p: Params) -> Any:
     chat = api.chat_for_bot(p.chat_id(), sending=True)
     content = api.caption_content(p)
-    photo = p.file("photo")
-    if isinstance(photo, Upload):
-        sizes = await api.store_photo(photo.data)
-    else:
-        record = api.existing_file(photo, "photo")
-        sizes = [api.world.files.by_id[i].photo_size() for i in record.photo_set]
+    sizes = await api.photo_sizes(p.file("photo"))
     return api.send(chat, {"photo": sizes, **content}, p)
 
 
@@ -441,9 +443,19 @@ def _editable(api: BotApi, p: Params) -> tuple[Chat, StoredMessage]:
         raise bad_request("message identifier is not specified")
     chat = api.chat_for_bot(chat_id, sending=False)
     stored = api.message_in(chat, message_id, "message to edit not found")
-    if not stored.from_bot:
+    if not _may_edit(chat, stored):
         raise bad_request("message can't be edited")
     return chat, stored
+
+
+def _may_edit(chat: Chat, stored: StoredMessage) -> bool:
+    """The bot edits its own messages, at any age; in a channel only as an administrator
+    allowed to post or to edit."""
+    if not stored.from_bot:
+        return False
+    if chat.type == "channel":
+        return chat.bot_can("can_post_messages") or chat.bot_can("can_edit_messages")
+    return True
 
 
 def _apply_edit(api: BotApi, chat: Chat, stored: StoredMessage, new: dict[str, Any]) -> Any:
@@ -456,7 +468,7 @@ def _apply_edit(api: BotApi, chat: Chat, stored: StoredMessage, new: dict[str, A
             data.pop(key, None)
         else:
             data[key] = value
-    data["edit_date"] = max(int(time.time()), data["date"])
+    data["edit_date"] = max(api.world.now(), data["date"])
     api.world.record_event("edited", chat.id, data)
     return data
 
@@ -498,20 +510,65 @@ async def edit_message_reply_markup(api: BotApi, p: Params) -> Any:
     return _apply_edit(api, chat, stored, {"reply_markup": markup})
 
 
+@api_method("editMessageMedia")
+async def edit_message_media(api: BotApi, p: Params) -> Any:
+    chat, stored = _editable(api, p)
+    if not any(k in stored.data for k in _MEDIA_EDITABLE):
+        raise bad_request("message can't be edited")
+    content = await _input_media(api, p, p.json("media", required=True))
+    new: dict[str, Any] = dict.fromkeys((*_MEDIA_EDITABLE, "entities", *_CAPTION_KEYS))
+    new.update(content)
+    new["reply_markup"] = api.reply_markup(p.json("reply_markup"))
+    return _apply_edit(api, chat, stored, new)
+
+
+async def _input_media(api: BotApi, p: Params, media: Any) -> dict[str, Any]:
+    """The Message content an InputMediaPhoto/InputMediaDocument describes.
+
+    Its file is a file_id, or ``attach://<name>`` naming an uploaded part; an uploaded photo
+    is checked and gets its PhotoSize ladder exactly as with sendPhoto.
+    """
+    kind = media.get("type") if isinstance(media, dict) else None
+    if kind not in ("photo", "document"):
+        raise bad_request(f"the sandbox edits photo and document media only, not {kind!r}")
+    described = Params(media)
+    file = p.attached(described.string("media", required=True), "media")
+    media["media"] = file  # the call log shows the upload itself
+    content = api.caption_content(described)
+    if kind == "photo":
+        content["photo"] = await api.photo_sizes(file)
+    elif isinstance(file, Upload):
+        content["document"] = api.store_document(file)
+    else:
+        content["document"] = document_dict(api.existing_file(file, "document"))
+    return content
+
+
 @api_method("deleteMessage")
 async def delete_message(api: BotApi, p: Params) -> Any:
     chat = api.chat_for_bot(p.chat_id(), sending=False)
     message_id = p.integer("message_id", required=True)
     stored = api.message_in(chat, message_id, "message to delete not found")
-    if (
-        not stored.from_bot
-        and chat.type != "private"
-        and chat.bot_status not in ("administrator", "creator")
-    ):
+    if not _may_delete(chat, stored, api.world.age(stored.data)):
         raise bad_request("message can't be deleted")
     stored.deleted = True
     api.world.record_event("deleted", chat.id, stored.data)
     return True
+
+
+def _may_delete(chat: Chat, stored: StoredMessage, age: int) -> bool:
+    """deleteMessage's limitations, as the Bot API describes them."""
+    if chat.type in ("supergroup", "channel") and chat.bot_can("can_delete_messages"):
+        return True  # any message, at any age: the point of the right
+    if age >= DELETE_WINDOW:
+        return False
+    if chat.type == "private" or (chat.type == "group" and chat.bot_is_admin):
+        return True  # incoming too
+    if not stored.from_bot:
+        return False
+    if chat.type == "channel":
+        return chat.bot_can("can_post_messages")
+    return True  # outgoing, in a group or supergroup
 
 
 # -- chats ---------------------------------------------------------------------------------
@@ -546,7 +603,7 @@ async def get_chat_member(api: BotApi, p: Params) -> Any:
     world = api.world
     if user_id == world.bot.id:
         status = "member" if chat.type == "private" else chat.bot_status
-        return member_dict(world.bot.to_dict(), status)
+        return member_dict(world.bot.to_dict(), status, chat.type, chat.bot_rights)
     user = world.users.get(user_id)
     if user is None:
         raise bad_request("user not found")
@@ -556,4 +613,4 @@ async def get_chat_member(api: BotApi, p: Params) -> Any:
         if chat.bot_status in ("left", "kicked"):
             raise forbidden(f"bot is not a member of the {chat.type} chat")
         status = chat.members.get(user_id, "left")
-    return member_dict(user.to_dict(), status)
+    return member_dict(user.to_dict(), status, chat.type)

@@ -13,7 +13,7 @@ values in both modes. A value that does not convert gives 400, a missing require
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -35,7 +35,29 @@ class Upload:
 
 
 class Params(dict[str, Any]):
-    """A call's parameters (a dict) with typed, converting accessors."""
+    """A call's parameters (a dict) with typed, converting accessors.
+
+    ``attachments`` holds the uploaded parts named by ``attach://<name>`` inside a JSON
+    parameter (an InputMedia's ``media``): they are not parameters of their own.
+    """
+
+    def __init__(
+        self,
+        values: Mapping[str, Any] | None = None,
+        *,
+        attachments: Mapping[str, Upload] | None = None,
+    ) -> None:
+        super().__init__(values or {})
+        self.attachments: dict[str, Upload] = dict(attachments or {})
+
+    def attached(self, reference: str, field: str) -> Upload | str:
+        """An InputMedia's file: the part ``attach://<name>`` names, else a file_id or URL."""
+        if not reference.startswith("attach://"):
+            return reference
+        part = self.attachments.get(reference.removeprefix("attach://"))
+        if part is None:
+            raise bad_request(f'file "{reference}" for field "{field}" not found')
+        return part
 
     def integer(self, name: str, default: Any = None, *, required: bool = False) -> Any:
         return self._read(name, default, required, to_int, "Integer")

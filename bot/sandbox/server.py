@@ -3,7 +3,8 @@
 Routes (as on api.telegram.org): ``GET|POST /bot<token>/<method>`` and
 ``GET /file/bot<token>/<file_path>``. Parameters are read from the query string and from a
 JSON, urlencoded or multipart body; ``attach://<name>`` references are resolved to the
-uploaded part. Run standalone with ``python -m bot.sandbox --port 8081`` (see cli.py).
+uploaded part. Faults are decided once the parameters are read (faults.py). Run standalone
+with ``python -m bot.sandbox --port 8081`` (see cli.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import mimetypes
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +28,8 @@ if TYPE_CHECKING:
 
 EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("emulator")
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
-_REASONS = {
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
+#: ``"attach://<name>"`` inside a JSON-encoded parameter (InputMedia, InputPaidMedia...).
+_ATTACH_IN_JSON = re.compile(r'"attach://([^"\\]+)"')
 
 
 @dataclass(frozen=True)
@@ -59,82 +57,111 @@ def _json(payload: dict[str, Any], status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="application/json")
 
 
-async def read_params(request: web.Request) -> dict[str, Any]:
-    """Query string + body (JSON, urlencoded or multipart), with attach:// resolved."""
+async def read_params(request: web.Request) -> Params:
+    """Query string + body (JSON, urlencoded or multipart), with attach:// resolved.
+
+    A parameter that is itself ``attach://<name>`` becomes that part. A part named inside a
+    JSON parameter (an InputMedia's ``"media": "attach://<name>"``) moves to
+    ``Params.attachments``, so it is no unknown parameter of its own.
+    """
     params: dict[str, Any] = dict(request.query)
     if request.can_read_body:
-        if request.content_type == "application/json":
-            try:
-                body = await request.json()
-            except ValueError:
-                raise ApiError(400, "Bad Request: can't parse JSON body") from None
-            if not isinstance(body, dict):
-                raise ApiError(400, "Bad Request: JSON body must be an object")
-            params.update(body)
-        elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            form = await request.post()
-            for name, value in form.items():
-                if isinstance(value, web.FileField):
-                    data = value.file.read()
-                    ctype = value.content_type or "application/octet-stream"
-                    params[name] = Upload(value.filename or name, ctype, data)
-                else:
-                    params[name] = value
+        params.update(await _read_body(request))
+    resolved = _resolve_attached(params)
+    attachments = _take_nested_attachments(params, skip=resolved)
+    return Params(params, attachments=attachments)
+
+
+def _resolve_attached(params: dict[str, Any]) -> set[str]:
+    """Replace each ``attach://<part>`` value by its part; return the parameters replaced."""
     attached = {
-        name: value
+        name: value.removeprefix("attach://")
         for name, value in params.items()
         if isinstance(value, str) and value.startswith("attach://")
     }
-    for name, value in attached.items():
-        part = params.get(value.removeprefix("attach://"))
+    for name, part_name in attached.items():
+        part = params.get(part_name)
         if not isinstance(part, Upload):
-            raise ApiError(400, f'Bad Request: file "{value}" for field "{name}" not found')
+            raise ApiError(
+                400, f'Bad Request: file "attach://{part_name}" for field "{name}" not found'
+            )
         params[name] = part
-    for value in attached.values():
-        params.pop(value.removeprefix("attach://"), None)
+    for part_name in attached.values():
+        params.pop(part_name, None)
+    return set(attached)
+
+
+def _take_nested_attachments(params: dict[str, Any], skip: set[str]) -> dict[str, Upload]:
+    """Remove and return the parts named by ``attach://`` inside JSON-encoded parameters."""
+    named = {
+        part_name
+        for name, value in params.items()
+        if isinstance(value, str) and name not in skip
+        for part_name in _ATTACH_IN_JSON.findall(value)
+    }
+    return {name: params.pop(name) for name in named if isinstance(params.get(name), Upload)}
+
+
+async def _read_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ApiError(400, "Bad Request: can't parse JSON body") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "Bad Request: JSON body must be an object")
+        return body
+    values: dict[str, Any] = {}
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.post()
+        for name, value in form.items():
+            if isinstance(value, web.FileField):
+                data = value.file.read()
+                ctype = value.content_type or "application/octet-stream"
+                values[name] = Upload(value.filename or name, ctype, data)
+            else:
+                values[name] = value
+    return values
+
+
+async def call_params(request: web.Request, emu: Emulator, method: str) -> Params:
+    """The call's parameters, validated against the spec when it is there."""
+    params = await read_params(request)
+    if method not in REGISTRY:
+        raise ApiError(404, "Not Found")
+    if emu.spec is not None and emu.spec.has_method(method):
+        # The methods convert what they read (params.py); the spec, when present, validates.
+        params = Params(emu.spec.validate(method, params), attachments=params.attachments)
     return params
 
 
 async def handle_api(request: web.Request) -> web.StreamResponse:
+    """One Bot API call: parameters, then a fault if one applies, else the method."""
     emu = request.app[EMULATOR_KEY]
     method = request.match_info["method"]
     if request.match_info["token"] != emu.token:
         return _json(ApiError(401, "Unauthorized").payload(), 401)
-    fault = emu.faults.next_fault(method)
-    if fault is not None and not fault.delivered:
-        emu.calls.append(Call(method, {}, _fault_status(fault)))
-        return await _apply_fault(request, emu, fault)
     params = Params()
+    result: Any = None
     try:
-        params = Params(await read_params(request))
-        if method not in REGISTRY:
-            raise ApiError(404, "Not Found")
-        if emu.spec is not None and emu.spec.has_method(method):
-            params = Params(emu.spec.validate(method, params))
-        # The methods convert what they read (params.py); the spec, when present, validates.
-        result = await emu.api.call(method, params)
+        params = await call_params(request, emu, method)
+        fault = emu.faults.next_fault(method, params)
+        if fault is None or fault.delivered:
+            result = await emu.api.call(method, params)
     except ApiError as error:
         emu.calls.append(Call(method, params, error.code))
         return _json(error.payload(), error.code)
     if fault is not None:
-        emu.calls.append(Call(method, params, _fault_status(fault)))
+        emu.calls.append(Call(method, params, fault.status))
         return await _apply_fault(request, emu, fault)
     emu.calls.append(Call(method, params, 200))
     return _json({"ok": True, "result": result})
 
 
-def _fault_status(fault: Fault) -> int:
-    return int(fault.kind) if fault.kind.isdigit() else 0
-
-
 async def _apply_fault(request: web.Request, emu: Emulator, fault: Fault) -> web.StreamResponse:
-    if fault.kind == "429":
-        retry = fault.retry_after
-        error = ApiError(429, f"Too Many Requests: retry after {retry}", retry)
-        return _json(error.payload(), 429)
-    if fault.kind.isdigit():
-        code = int(fault.kind)
-        return _json(ApiError(code, _REASONS.get(code, "Server Error")).payload(), code)
+    error = fault.error()
+    if error is not None:
+        return _json(error.payload(), error.code)
     if fault.kind == "timeout":
         try:
             await asyncio.wait_for(emu.stopping.wait(), fault.hold)

@@ -12,7 +12,8 @@ import copy
 import hashlib
 import itertools
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 #: Update types delivered when ``allowed_updates`` was never set (or set to ``[]``).
@@ -35,6 +36,18 @@ DEFAULT_UPDATE_TYPES = frozenset(
 )
 
 BOT_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
+ADMIN_STATUSES = ("creator", "administrator")
+
+#: Optional ChatMemberAdministrator rights that exist only in some kinds of chat (the spec's
+#: "for channels only", "for groups and supergroups only"...); the others are always there.
+_RIGHTS_OF_CHAT_TYPE = {
+    "can_post_messages": ("channel",),
+    "can_edit_messages": ("channel",),
+    "can_manage_direct_messages": ("channel",),
+    "can_pin_messages": ("group", "supergroup"),
+    "can_manage_tags": ("group", "supergroup"),
+    "can_manage_topics": ("supergroup",),
+}
 
 
 @dataclass
@@ -59,9 +72,52 @@ class User:
         return out
 
 
+@dataclass(frozen=True)
+class AdminRights:
+    """An administrator's rights in one chat: the booleans of ChatMemberAdministrator.
+
+    The defaults are what the emulator always gave an administrator bot (everything but
+    promoting others), so tests that only say "administrator" keep working.
+    """
+
+    is_anonymous: bool = False
+    can_manage_chat: bool = True
+    can_delete_messages: bool = True
+    can_manage_video_chats: bool = True
+    can_restrict_members: bool = True
+    can_promote_members: bool = False
+    can_change_info: bool = True
+    can_invite_users: bool = True
+    can_post_stories: bool = True
+    can_edit_stories: bool = True
+    can_delete_stories: bool = True
+    can_post_messages: bool = True
+    can_edit_messages: bool = True
+    can_pin_messages: bool = True
+    can_manage_topics: bool = True
+    can_manage_direct_messages: bool = True
+    can_manage_tags: bool = True
+
+    def changed(self, rights: Mapping[str, bool]) -> AdminRights:
+        """A copy with some rights changed; an unknown name is a ValueError (a typo)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(rights) - known)
+        if unknown:
+            raise ValueError(f"unknown administrator rights {unknown}; known: {sorted(known)}")
+        return replace(self, **{name: bool(value) for name, value in rights.items()})
+
+    def member_fields(self, chat_type: str) -> dict[str, bool]:
+        """The rights as ChatMemberAdministrator shows them in a chat of this type."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if chat_type in _RIGHTS_OF_CHAT_TYPE.get(f.name, (chat_type,))
+        }
+
+
 @dataclass
 class Chat:
-    """A private chat, a supergroup or a channel, and the bot's standing in it."""
+    """A private chat, a group, a supergroup or a channel, and the bot's standing in it."""
 
     id: int
     type: str
@@ -70,6 +126,31 @@ class Chat:
     user: User | None = None  # the other party of a private chat
     members: dict[int, str] = field(default_factory=dict)  # user id -> status
     bot_status: str = "member"
+    #: The bot's rights while it is an administrator (None otherwise).
+    bot_rights: AdminRights | None = None
+
+    def __post_init__(self) -> None:
+        if self.bot_status == "administrator" and self.bot_rights is None:
+            self.bot_rights = AdminRights()
+
+    def set_bot_status(self, status: str, rights: Mapping[str, bool] | None = None) -> None:
+        """The bot's new status; as administrator, the default rights changed by ``rights``."""
+        if status not in BOT_STATUSES:
+            raise ValueError(f"bot status must be one of {BOT_STATUSES}")
+        if rights and status != "administrator":
+            raise ValueError("only an administrator has rights")
+        self.bot_status = status
+        self.bot_rights = AdminRights().changed(rights or {}) if status == "administrator" else None
+
+    @property
+    def bot_is_admin(self) -> bool:
+        return self.bot_status in ADMIN_STATUSES
+
+    def bot_can(self, right: str) -> bool:
+        """Whether the bot holds this administrator right here (a creator holds them all)."""
+        if self.bot_status == "creator":
+            return True
+        return self.bot_rights is not None and bool(getattr(self.bot_rights, right))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": self.type}
@@ -227,10 +308,15 @@ class UpdateQueue:
 
 
 class World:
-    """All chats, users, messages and files of one emulator."""
+    """All chats, users, messages and files of one emulator.
+
+    Its clock is the wall clock plus ``clock_offset``: ``Emulator.travel`` moves it forward,
+    so stored messages grow older (for deleteMessage's 48 hours) without any real wait.
+    """
 
     def __init__(self, bot: User) -> None:
         self.bot = bot
+        self.clock_offset = 0.0
         self.users: dict[int, User] = {}
         self.chats: dict[int, Chat] = {}
         self.messages: dict[int, list[StoredMessage]] = {}
@@ -245,13 +331,26 @@ class World:
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._media_groups = itertools.count(13_000_000_000_000_000)
 
+    def now(self) -> int:
+        """The world's current Unix time (``date`` of new messages, ``edit_date``)."""
+        return int(time.time() + self.clock_offset)
+
+    def age(self, message: dict[str, Any]) -> int:
+        """How many seconds ago, in world time, the message was sent."""
+        return self.now() - int(message["date"])
+
     # -- identities ----------------------------------------------------------------------
 
     def next_user_id(self) -> int:
         return 1_000_000 + next(self._ids)
 
     def next_group_id(self) -> int:
+        """A supergroup or channel id (``-100...``)."""
         return -1_001_000_000_000 - next(self._ids)
+
+    def next_basic_group_id(self) -> int:
+        """A basic group id (negative, without the ``-100`` prefix)."""
+        return -4_000_000_000 - next(self._ids)
 
     def next_media_group_id(self) -> str:
         return str(next(self._media_groups))
@@ -278,7 +377,7 @@ class World:
     ) -> dict[str, Any]:
         """Store a new message in ``chat`` and return its dict."""
         counter = self._message_ids.setdefault(chat.id, itertools.count(1))
-        message: dict[str, Any] = {"message_id": next(counter), "date": int(time.time())}
+        message: dict[str, Any] = {"message_id": next(counter), "date": self.now()}
         if chat.type == "channel":
             message["sender_chat"] = chat.to_dict()
         elif sender is not None:

@@ -65,8 +65,12 @@ async def running_emulator_in(mode: str, **options: Any) -> AsyncIterator[Emulat
         return
     assert mode == "no spec", mode
     records: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = records.append  # type: ignore[method-assign]
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Collect(logging.WARNING)
     spec.log.addHandler(handler)
     warned, spec._warned = spec._warned, False
     try:

@@ -178,6 +178,8 @@ async def stored_file(request: web.Request) -> web.StreamResponse:
     if record is None:
         raise web.HTTPNotFound()
     ctype = record.mime_type or mimetypes.guess_type(record.file_path)[0]
+    # Cacheable: a file_id's bytes never change; an edited photo (editMessageMedia) has new
+    # file_ids, so the page's new <img> URL fetches the new picture.
     return web.Response(
         body=record.data,
         content_type=ctype or "application/octet-stream",
@@ -237,7 +239,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _acting(handler):  # type: ignore[no-untyped-def]
+def _acting(handler):
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             result = await handler(request, _world(request))
@@ -278,7 +280,7 @@ async def upload(request: web.Request, world: DemoWorld) -> dict[str, Any]:
         if sample is None:
             raise _Refused(f"no sample {sample_name!r}")
         data, filename = (world.samples_dir / sample.filename).read_bytes(), sample.filename
-        mime = "image/jpeg"
+        mime: str | None = "image/jpeg"
     elif isinstance(part, web.FileField):
         data, filename = part.file.read(), part.filename or "file"
         mime = part.content_type or mimetypes.guess_type(filename)[0]

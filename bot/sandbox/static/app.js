@@ -177,6 +177,7 @@ function renderMessage(kind, m, view) {
     node.append(el("div", { class: "quote" }, snippet));
   }
   if (m.photo && m.photo.length) {
+    // After editMessageMedia the sizes carry new file_ids: new URLs, never a stale picture.
     const shown = m.photo.find((p) => p.width >= 600) || m.photo[m.photo.length - 1];
     const full = m.photo[m.photo.length - 1];
     node.append(el("a", { href: fileUrl(full.file_id), target: "_blank", rel: "noopener" },
