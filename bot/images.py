@@ -274,13 +274,13 @@ _ORIENTATION_TRANSPOSE = {
 }
 
 
-def _orientation(img: Image.Image) -> int | None:
-    """The EXIF Orientation tag, or None when absent or unreadable (kept as stored)."""
+def _orientation(img: Image.Image) -> int:
+    """The EXIF Orientation tag; 1 (as stored) when absent or unreadable."""
     try:
         value = img.getexif().get(0x0112)  # ExifTags.Base.Orientation
     except Exception:  # unreadable EXIF: keep the photo as stored
-        return None
-    return value if isinstance(value, int) else None
+        return 1
+    return value if isinstance(value, int) else 1
 
 
 _heif_lock = threading.Lock()
@@ -349,7 +349,9 @@ def _to_working_mode(img: Image.Image) -> Image.Image:
             img = img.convert("I")
         return img.point(lambda v: v / 256).convert("L")
     if mode == "F":
-        low, high = img.getextrema()
+        extrema = img.getextrema()
+        assert isinstance(extrema[0], float | int) and isinstance(extrema[1], float | int)
+        low, high = float(extrema[0]), float(extrema[1])
         span = (high - low) or 1.0
         return img.point(lambda v: (v - low) * 255.0 / span).convert("L")
     if mode == "P":

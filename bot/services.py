@@ -46,7 +46,7 @@ def image_options(settings: Settings) -> ImageOptions:
     )
 
 
-class SelfieApplication(Application):  # type: ignore[type-arg]
+class SelfieApplication(Application):
     """PTB's Application with the bot's services, so handlers need no global state."""
 
     def __init__(self, *, services: Services, **kwargs: Any) -> None:

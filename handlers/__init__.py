@@ -11,7 +11,7 @@ from telegram.ext import Application
 from handlers import account, apprentice, erasure, errors, guard, moderation, publishing
 
 
-def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
+def register_handlers(application: Application) -> None:
     guard.register_first(application)
     apprentice.register(application)
     erasure.register(application)

@@ -55,7 +55,7 @@ async def on_stray_message(update: Update, context: Context) -> None:
     await reply(update, context, t(language(update, context), "common.start_first"))
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler(STATUS.all_names, show_status, filters=private))
     application.add_handler(CommandHandler(LANGUAGE.all_names, switch_language, filters=private))
@@ -63,5 +63,5 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler(CANCEL.all_names, nothing_to_cancel, filters=private))
 
 
-def register_last(application: Application) -> None:  # type: ignore[type-arg]
+def register_last(application: Application) -> None:
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE, on_stray_message))

@@ -638,7 +638,7 @@ async def erasure_from_conversation(update: Update, context: Context) -> int:
     return END
 
 
-def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def build_conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND
     with warnings.catch_warnings():
         # PTB warns that buttons are tracked per chat, not per message: that is the intent
@@ -682,5 +682,5 @@ def build_conversation() -> ConversationHandler:  # type: ignore[type-arg]
         )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     application.add_handler(build_conversation())

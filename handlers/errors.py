@@ -7,15 +7,14 @@ import logging
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
-from handlers.common import language
+from handlers.common import Context, language
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     if not isinstance(update, Update):
         log.error("error outside an update", exc_info=context.error)
         return

@@ -9,7 +9,7 @@ engine; with ``--sql`` it writes the SQL out instead.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -22,7 +22,7 @@ config = context.config
 target_metadata = import_all_models()  # every models/ module, so every table
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render our TypeDecorators as their plain SQLAlchemy type.
 
     Migrations must stay frozen in time: they should not import application code that
