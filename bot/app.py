@@ -7,9 +7,16 @@ run even earlier, in :meth:`SelfieApplication.initialize`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    ChatMember,
+)
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
@@ -25,6 +32,7 @@ from bot.storage import PhotoStore
 from handlers import register_handlers
 from handlers.common import CONTEXT_TYPES
 from models.db import dialect_name, make_engine, make_sessionmaker
+from models.entries import photo_paths
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +84,10 @@ def build_application(settings: Settings) -> SelfieApplication:
     return application
 
 
-async def _on_startup(application: Application) -> None:  # type: ignore[type-arg]
+async def _on_startup(application: Application) -> None:
     assert isinstance(application, SelfieApplication)
     settings = application.services.settings
+    await sweep_orphan_photos(application.services)
     await Publisher(application.services).recover(application.bot)
     await register_commands(application.bot, settings)
     for problem in await check_chats(application.bot, settings):
@@ -92,7 +101,17 @@ async def _on_startup(application: Application) -> None:  # type: ignore[type-ar
     )
 
 
-async def _on_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+async def sweep_orphan_photos(services: Services) -> None:
+    """Photos no row refers to (a crash between a commit and a file operation, e.g. during
+    an erasure) are deleted; before polling starts, so no photo is being saved meanwhile."""
+    async with services.sessions() as session:
+        referenced = await photo_paths(session)
+    removed = await asyncio.to_thread(services.photos.sweep, referenced)
+    if removed:
+        log.warning("%s photo files without an entry deleted", removed)
+
+
+async def _on_shutdown(application: Application) -> None:
     assert isinstance(application, SelfieApplication)
     await application.services.engine.dispose()
 
@@ -116,8 +135,40 @@ async def register_commands(bot: Bot, settings: Settings) -> None:
             log.warning("could not set the command menu for %s: %s", scope.type, error)
 
 
+# The administrator rights the bot needs, and what goes wrong without each.
+CHANNEL_RIGHTS = {
+    "can_post_messages": ("Post messages", "nothing can be published"),
+    "can_edit_messages": (
+        "Edit messages of others",
+        "a post that cannot be deleted may not get its photo replaced on erasure",
+    ),
+    "can_delete_messages": (
+        "Delete messages of others",
+        "posts older than 48 hours cannot be deleted when an apprentice erases their entry",
+    ),
+}
+GROUP_RIGHTS = {
+    "can_delete_messages": (
+        "Delete messages",
+        "cards older than 48 hours cannot be deleted when an apprentice erases their entry",
+    ),
+}
+
+
+def _missing_rights(member: ChatMember, rights: dict[str, tuple[str, str]], chat: str) -> list[str]:
+    if member.status == ChatMemberStatus.OWNER:
+        return []
+    return [
+        f"the bot lacks the '{label}' right in {chat}: {consequence}; grant it "
+        "(README, Setting up Telegram)"
+        for right, (label, consequence) in rights.items()
+        if not getattr(member, right, False)
+    ]
+
+
 async def check_chats(bot: Bot, settings: Settings) -> list[str]:
-    """Problems with the channel and the moderation group, each one a clear sentence."""
+    """Problems with the channel and the moderation group, each one a clear sentence: one
+    per missing administrator right, with what it breaks."""
     problems: list[str] = []
     channel = settings.campaign.channel
     try:
@@ -125,16 +176,11 @@ async def check_chats(bot: Bot, settings: Settings) -> list[str]:
         member = await bot.get_chat_member(channel, bot.id)
         if member.status not in {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}:
             problems.append(
-                f"the bot is not an administrator of the channel {channel}: "
-                "add it as an administrator allowed to post messages"
+                f"the bot is not an administrator of the channel {channel}: add it as an "
+                "administrator allowed to post, edit and delete messages"
             )
-        elif member.status == ChatMemberStatus.ADMINISTRATOR and not getattr(
-            member, "can_post_messages", False
-        ):
-            problems.append(
-                f"the bot is an administrator of the channel {channel} but may not post "
-                "messages: give it the 'Post messages' right"
-            )
+        else:
+            problems += _missing_rights(member, CHANNEL_RIGHTS, f"the channel {channel}")
     except TelegramError as error:
         problems.append(
             f"the channel {channel} cannot be reached ({error}): check campaign.channel "
@@ -146,8 +192,18 @@ async def check_chats(bot: Bot, settings: Settings) -> list[str]:
         member = await bot.get_chat_member(group, bot.id)
         if member.status in {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}:
             problems.append(
-                f"the bot is not a member of the moderation group {group}: add it to the group"
+                f"the bot is not a member of the moderation group {group}: add it to the "
+                "group as an administrator allowed to delete messages"
             )
+        elif member.status != ChatMemberStatus.ADMINISTRATOR:
+            problems.append(
+                f"the bot is a plain member of the moderation group {group}: cards older "
+                "than 48 hours cannot be deleted when an apprentice erases their entry, "
+                "and forwarded posts are not seen; make it an administrator allowed to "
+                "delete messages"
+            )
+        else:
+            problems += _missing_rights(member, GROUP_RIGHTS, f"the moderation group {group}")
     except TelegramError as error:
         problems.append(
             f"the moderation group {group} cannot be reached ({error}): check "

@@ -25,10 +25,15 @@ def template_fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
+def visible_text(caption: str) -> str:
+    """The text Telegram shows (and gives back in ``Message.caption``) for an HTML caption."""
+    return html.unescape(_TAG.sub("", caption))
+
+
 def visible_length(caption: str) -> int:
     """Length as Telegram counts it: after parsing the HTML (tags out, entities as one),
     in UTF-16 code units (an emoji counts two)."""
-    return len(html.unescape(_TAG.sub("", caption)).encode("utf-16-le")) // 2
+    return len(visible_text(caption).encode("utf-16-le")) // 2
 
 
 def _render(template: str, values: dict[str, str]) -> str:

@@ -8,7 +8,6 @@ the entry stays ``pending`` without a card and :func:`post_missing_cards` retrie
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,10 +26,12 @@ from models.base import utcnow
 from models.entries import get_apprentice, get_entry, queue_position, set_photo_file_id
 from models.moderation import (
     Duplicate,
+    cards_behind,
     pending_without_card,
     possible_duplicates,
     set_moderation_card,
 )
+from models.submissions import PHOTO_MISSING, mark_card_synced
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,11 @@ def _outcome(view: CardView, language: str, services: Services) -> str | None:
         return t(language, "card.refused", moderator=moderator, when=decided, reason=reason)
     if entry.status == S.PUBLISHED and entry.published_at:
         return t(language, "card.published", when=when(entry.published_at, language, services))
+    if entry.status == S.HELD:
+        reason = entry.held_reason or ""
+        if reason == PHOTO_MISSING:
+            reason = t(language, "card.photo_missing")
+        return t(language, "card.held", reason=reason)
     if entry.status in (S.PUBLISHING, S.NEEDS_CHECK, S.WITHDRAWN):
         return t(language, f"card.{entry.status}")
     return None
@@ -196,19 +202,18 @@ def card_keyboard(view: CardView, services: Services) -> InlineKeyboardMarkup | 
         minutes=services.settings.moderation.undo_minutes
     )
     undo = [(t(language, "card.undo"), f"mod:undo:{number}")] if can_undo else []
+    # An approved or held entry can be taken back from the queue at any time.
+    pull_back = [(t(language, "card.pull_back"), f"mod:undo:{number}")]
     if entry.status == S.APPROVED:
-        return _buttons([[(t(language, "card.publish_now"), f"mod:now:{number}")], undo])
+        return _buttons([[(t(language, "card.publish_now"), f"mod:now:{number}")], pull_back])
     if entry.status == S.REFUSED:
         return _buttons([undo])
     if entry.status == S.PUBLISHED:
         return _buttons([[(t(language, "card.unpublish"), f"mod:unpub:{number}")]])
     if entry.status == S.NEEDS_CHECK:
-        return _buttons(
-            [
-                [(t(language, "card.was_posted"), f"mod:posted:{number}")],
-                [(t(language, "card.post_again"), f"mod:repost:{number}")],
-            ]
-        )
+        return _buttons([[(t(language, "card.not_posted"), f"mod:requeue:{number}")]])
+    if entry.status == S.HELD:
+        return _buttons([[(t(language, "card.try_again"), f"mod:requeue:{number}")], pull_back])
     return None
 
 
@@ -245,9 +250,11 @@ async def _post_card(bot: Bot, services: Services, submission_id: int) -> bool:
     if view is None or view.entry.moderation_message_id is not None:
         return view is not None
     chat_id = services.settings.moderation.chat_id
-    photo = view.entry.photo_file_id or await asyncio.to_thread(
-        services.photos.read, view.entry.photo_path or ""
-    )
+    try:
+        photo = await services.photos.sendable(view.entry.photo_file_id, view.entry.photo_path)
+    except OSError:
+        log.error("entry %s: processed photo missing, no card posted", submission_id)
+        return False
     try:
         message = await bot.send_photo(
             chat_id,
@@ -268,7 +275,9 @@ async def _post_card(bot: Bot, services: Services, submission_id: int) -> bool:
         log.info("moderation group %s reachable again", chat_id)
     services.moderation_unreachable = False
     async with services.sessions() as session, session.begin():
-        await set_moderation_card(session, submission_id, chat_id, message.message_id)
+        await set_moderation_card(
+            session, submission_id, chat_id, message.message_id, view.entry.updated_at
+        )
         if view.entry.photo_file_id is None and message.photo:
             await set_photo_file_id(session, submission_id, message.photo[-1].file_id)
     return True
@@ -286,30 +295,40 @@ async def post_missing_cards(bot: Bot, services: Services) -> int:
     return posted
 
 
-async def refresh_card(
-    bot: Bot,
-    services: Services,
-    submission_id: int,
-    keyboard: InlineKeyboardMarkup | bool | None = True,
-) -> None:
-    """Re-draw the card from the database; ``keyboard=True`` picks the state's buttons.
+async def refresh_card(bot: Bot, services: Services, submission_id: int) -> bool:
+    """Re-draw the card from the database; False if Telegram did not take the edit.
 
-    The decision is already committed when this runs: a card that cannot be edited (too
-    old, deleted by someone) is logged and left as it is.
+    The change is already committed when this runs. A card Telegram did not update stays
+    "behind" (``card_synced_at``) and the retry job draws it again; one that is gone
+    (deleted by someone) is left gone.
     """
     view = await load_view(services, submission_id)
     if view is None or view.entry.moderation_message_id is None:
-        return
-    markup = card_keyboard(view, services) if keyboard is True else keyboard or None
+        return True
     try:
         await bot.edit_message_caption(
             chat_id=view.entry.moderation_chat_id,
             message_id=view.entry.moderation_message_id,
             caption=card_text(view, services),
-            reply_markup=markup,
+            reply_markup=card_keyboard(view, services),
         )
     except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            log.warning("card of entry %s not updated: %s", submission_id, error)
+        description = error.message.lower()
+        if "not modified" not in description and "not found" not in description:
+            log.warning("card of entry %s not updated: %s", submission_id, error.message)
+            return False
     except TelegramError as error:
-        log.warning("card of entry %s not updated: %s", submission_id, error)
+        log.warning("card of entry %s not updated yet: %s", submission_id, error.message)
+        return False
+    async with services.sessions() as session, session.begin():
+        await mark_card_synced(session, submission_id, view.entry.updated_at)
+    return True
+
+
+async def redraw_cards_behind(bot: Bot, services: Services) -> None:
+    """The retry job's part: cards whose last edit Telegram did not take."""
+    async with services.sessions() as session:
+        behind = await cards_behind(session)
+    for submission_id in behind:
+        if not await refresh_card(bot, services, submission_id):
+            break

@@ -132,6 +132,7 @@ class ModerationSettings(_Section):
     )
     duplicate_distance: Annotated[int, Field(ge=0, le=20)] = 8
     undo_minutes: Annotated[int, Field(ge=0, le=1440)] = 15
+    retry_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
 
     @field_validator("refusal_reasons")
     @classmethod

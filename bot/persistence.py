@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 
-from models.state import delete_states, load_state, save_states
+from models.state import USER_KIND, delete_states, load_state, save_states
 
 ConversationKey = tuple[int | str, ...]
 ConversationDict = dict[ConversationKey, object]
@@ -27,7 +27,7 @@ CallbackData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 
 log = logging.getLogger(__name__)
 
-USER = "user"
+USER = USER_KIND
 
 UPDATE_INTERVAL = 0.5
 """Seconds between writes: small, so that a crash loses at most the last half second."""

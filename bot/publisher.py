@@ -1,47 +1,96 @@
 """Posting approved entries to the channel: exactly once, whatever Telegram or the machine does.
 
 Each post follows the same three steps: claim the entry (approved → publishing, committed),
-send it, record it (publishing → published, committed). A crash between the send and the
-record leaves the entry in ``publishing``; at the next start it becomes ``needs_check`` and
-the moderators say whether it reached the channel — it is never re-posted silently.
-Retryable failures (429, 5xx, time-outs) put the entry back in the queue for the next slot;
-permanent ones (400, 403: the bot lost the channel) pause publishing and alert the
-moderators once, losing nothing.
+send it, record it (publishing → published, committed). What a failed send means decides
+where the entry goes, and only a failure that proves nothing was posted puts it back:
+
+- 429, or a connection that never reached Telegram: back in the queue, tried next slot;
+- a time-out, a dropped connection, a 5xx: the post may be out (Telegram can deliver and
+  lose the answer): ``needs_check``, the moderators look at the channel; never re-sent alone;
+- a 400 about this entry (its photo, its caption) or its photo missing from the disk:
+  ``held``, out of the queue with the reason on its card; the next entry goes in the slot;
+- the channel itself refusing (403, chat not found, rights missing): publishing pauses and
+  the moderators are alerted; the entry keeps its place.
+
+A crash between the send and the record leaves the entry in ``publishing``; at the next
+start it becomes ``needs_check`` too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+import httpx
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.captions import CHANNEL_LANGUAGE
 from bot.cards import entry_caption, refresh_card
 from bot.config import Settings
 from bot.i18n import t
 from bot.notify import tell_apprentice
+from bot.removals import carry_out
 from bot.services import Services
+from models import Submission
 from models.entries import get_entry
 from models.moderation import last_published_trade, next_to_publish
-from models.settings import PUBLISHING_PAUSED, get_setting, set_setting
+from models.removals import found_post, lost_post
+from models.settings import PUBLISHING_PAUSE_TOLD, PUBLISHING_PAUSED, get_setting, set_setting
 from models.submissions import (
+    PHOTO_MISSING,
     claim_for_publishing,
+    hold,
     mark_all_publishing_needs_check,
+    mark_needs_check,
     mark_published,
     release_claim,
 )
 
 log = logging.getLogger(__name__)
 
+HELD_PER_SLOT = 10
+"""Entries Telegram refuses that one slot skips before giving up until the next slot."""
+
+# 400 descriptions that are about the chat, not about one message: every post would fail.
+_CHAT_WIDE = (
+    "chat not found",
+    "need administrator rights",
+    "not enough rights",
+    "have no rights",
+    "chat_write_forbidden",
+    "chat_admin_required",
+    "not a member",
+    "channel_private",
+    "chat_restricted",
+    "peer_id_invalid",
+)
+
 
 class Outcome(enum.StrEnum):
     PUBLISHED = "published"
-    SKIPPED = "skipped"  # not approved any more (someone else took it, or it was erased)
-    RETRY = "retry"  # temporary failure: back in the queue
-    PAUSED = "paused"  # permanent failure: publishing paused
+    SKIPPED = "skipped"  # not approved any more (someone else took it, erased, banned)
+    RETRY = "retry"  # Telegram proved nothing was posted: back in the queue
+    NEEDS_CHECK = "needs_check"  # maybe posted: the moderators look at the channel
+    HELD = "held"  # Telegram refuses this entry: out of the queue, moderators told why
+    PAUSED = "paused"  # the channel refuses the bot: publishing paused
+
+
+def verdict(error: TelegramError) -> Outcome:
+    """Where an entry goes after ``send_photo`` raised ``error`` (see the module docstring)."""
+    if isinstance(error, RetryAfter):
+        return Outcome.RETRY
+    if isinstance(error, Forbidden):
+        return Outcome.PAUSED
+    if isinstance(error, BadRequest):  # PTB derives it from NetworkError: checked first
+        description = error.message.lower()
+        return Outcome.PAUSED if any(s in description for s in _CHAT_WIDE) else Outcome.HELD
+    cause = error.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return Outcome.RETRY  # the request never left this machine
+    if isinstance(error, NetworkError):
+        return Outcome.NEEDS_CHECK  # time-out, dropped connection, 5xx: sent or not?
+    return Outcome.PAUSED  # chat migrated, conflict, token...: nothing a next entry would fix
 
 
 def post_link(channel: str | int, message_id: int) -> str | None:
@@ -49,6 +98,15 @@ def post_link(channel: str | int, message_id: int) -> str | None:
     if isinstance(channel, str) and channel.startswith("@"):
         return f"https://t.me/{channel[1:]}/{message_id}"
     return None
+
+
+async def tell_published(bot: Bot, services: Services, apprentice_id: int, post_id: int) -> None:
+    """The apprentice learns their post is out, with its link when the channel is public."""
+    link = post_link(services.settings.campaign.channel, post_id)
+    if link:
+        await tell_apprentice(bot, services, apprentice_id, "published.with_link", link=link)
+    else:
+        await tell_apprentice(bot, services, apprentice_id, "published.no_link")
 
 
 class Publisher:
@@ -64,23 +122,30 @@ class Publisher:
         async with self.services.sessions() as session:
             return await get_setting(session, PUBLISHING_PAUSED)
 
-    async def set_paused(self, reason: str | None) -> None:
+    async def set_paused(self, reason: str | None, *, told: bool = True) -> None:
+        """Pause (or resume, with None); ``told=False`` leaves the alert to be sent."""
         async with self.services.sessions() as session, session.begin():
             await set_setting(session, PUBLISHING_PAUSED, reason)
+            await set_setting(session, PUBLISHING_PAUSE_TOLD, told if reason else None)
 
     async def run_slot(self, bot: Bot) -> list[int]:
-        """One tick of the schedule: up to ``per_slot`` entries, unless paused."""
+        """One tick of the schedule: up to ``per_slot`` posts, unless paused.
+
+        An entry Telegram refuses (held) does not cost the slot: the next one is tried.
+        """
         if await self.paused():
             return []
         published: list[int] = []
-        for _ in range(self.settings.schedule.per_slot):
+        for _ in range(self.settings.schedule.per_slot + HELD_PER_SLOT):
+            if len(published) == self.settings.schedule.per_slot:
+                break
             submission_id = await self.pick_next()
             if submission_id is None:
                 break
             outcome = await self.publish(bot, submission_id)
             if outcome == Outcome.PUBLISHED:
                 published.append(submission_id)
-            elif outcome != Outcome.SKIPPED:
+            elif outcome not in (Outcome.SKIPPED, Outcome.HELD):
                 break
         return published
 
@@ -97,84 +162,116 @@ class Publisher:
                 return Outcome.SKIPPED
             entry = await get_entry(session, submission_id)
         assert entry is not None
-        campaign = self.settings.campaign
-        markup = None
-        if campaign.offers_url:
-            button = InlineKeyboardButton(
-                t(CHANNEL_LANGUAGE, "channel.offers"), url=campaign.offers_url
-            )
-            markup = InlineKeyboardMarkup([[button]])
         try:
-            photo = entry.photo_file_id or await asyncio.to_thread(
-                self.services.photos.read, entry.photo_path or ""
-            )
+            photo = await self.services.photos.sendable(entry.photo_file_id, entry.photo_path)
+        except OSError:
+            log.error("entry %s: processed photo missing from the storage folder", entry.id)
+            return await self._hold(bot, entry.id, PHOTO_MISSING)
+        try:
             message = await bot.send_photo(
-                campaign.channel,
+                self.settings.campaign.channel,
                 photo,
                 caption=entry_caption(entry, self.services),
-                reply_markup=markup,
+                reply_markup=self._offers_button(),
             )
-        except BadRequest as error:  # 400 (PTB derives it from NetworkError: caught first)
-            return await self._give_up(bot, submission_id, str(error))
-        except (RetryAfter, NetworkError) as error:
-            # NetworkError covers 5xx answers and time-outs (TimedOut is one).
-            log.warning("entry %s not posted, retried next slot: %s", submission_id, error)
-            await self._release(submission_id)
-            return Outcome.RETRY
-        except TelegramError as error:  # 403: the channel is gone or refuses the bot
-            return await self._give_up(bot, submission_id, str(error))
-        except OSError as error:  # the processed photo is missing from the storage folder
-            log.error("photo of entry %s unreadable: %s", submission_id, error)
-            return await self._give_up(bot, submission_id, f"n°{submission_id}: {error}")
+        except TelegramError as error:
+            return await self._failed(bot, entry.id, error)
+        return await self._sent(bot, entry, message)
+
+    def _offers_button(self) -> InlineKeyboardMarkup | None:
+        url = self.settings.campaign.offers_url
+        if not url:
+            return None
+        button = InlineKeyboardButton(t(CHANNEL_LANGUAGE, "channel.offers"), url=url)
+        return InlineKeyboardMarkup([[button]])
+
+    async def _failed(self, bot: Bot, submission_id: int, error: TelegramError) -> Outcome:
+        outcome = verdict(error)
+        log.warning("entry %s not posted (%s): %s", submission_id, outcome, error.message)
+        if outcome == Outcome.HELD:
+            return await self._hold(bot, submission_id, error.message)
+        if outcome == Outcome.NEEDS_CHECK:
+            return await self._needs_check(bot, submission_id)
+        await self._release(submission_id)
+        if outcome == Outcome.PAUSED:
+            await self.pause_on_error(bot, error.message)
+        return outcome
+
+    async def _sent(self, bot: Bot, entry: Submission, message: Message) -> Outcome:
         async with self.services.sessions() as session, session.begin():
-            recorded = await mark_published(session, submission_id, message.message_id)
+            recorded = await mark_published(session, entry.id, message.message_id)
+            if not recorded:  # erased while it was being sent: the post must not stay
+                channel = str(self.settings.campaign.channel)
+                removal = await found_post(session, entry.id, channel, message.message_id)
         if not recorded:
-            # Erased while it was being sent: the post must not stay.
-            log.info("entry %s erased during posting: post %s removed", submission_id, message)
-            await self.delete_post(bot, message.message_id)
+            log.info("entry %s erased while being posted: post %s removed", entry.id, message.id)
+            await carry_out(bot, self.services, [removal.id])
             return Outcome.SKIPPED
-        log.info("entry %s posted as message %s", submission_id, message.message_id)
-        await refresh_card(bot, self.services, submission_id)
-        link = post_link(campaign.channel, message.message_id)
-        if link:
-            await tell_apprentice(
-                bot, self.services, entry.apprentice_id, "published.with_link", link=link
-            )
-        else:
-            await tell_apprentice(bot, self.services, entry.apprentice_id, "published.no_link")
+        log.info("entry %s posted as message %s", entry.id, message.message_id)
+        await refresh_card(bot, self.services, entry.id)
+        await tell_published(bot, self.services, entry.apprentice_id, message.message_id)
         return Outcome.PUBLISHED
 
-    async def _give_up(self, bot: Bot, submission_id: int, reason: str) -> Outcome:
-        """A failure retrying cannot fix: the entry waits in the queue, publishing pauses."""
-        await self._release(submission_id)
-        await self.pause_on_error(bot, reason)
-        return Outcome.PAUSED
+    async def _hold(self, bot: Bot, submission_id: int, reason: str) -> Outcome:
+        """This entry cannot be posted as it is: out of the queue, the card says why."""
+        async with self.services.sessions() as session, session.begin():
+            held = await hold(session, submission_id, reason)
+        if held:
+            await refresh_card(bot, self.services, submission_id)
+        return Outcome.HELD
+
+    async def _needs_check(self, bot: Bot, submission_id: int) -> Outcome:
+        """Maybe posted: the moderators decide, from the card (kept in step by the job)."""
+        async with self.services.sessions() as session, session.begin():
+            marked = await mark_needs_check(session, submission_id)
+            lost = [] if marked else await lost_post(session, submission_id)
+        if marked:
+            await refresh_card(bot, self.services, submission_id)
+            await self._alert_needs_check(bot, [submission_id])
+        else:  # erased while being sent: the post, if any, must be found by hand
+            await carry_out(bot, self.services, lost)
+        return Outcome.NEEDS_CHECK
+
+    async def _alert_needs_check(self, bot: Bot, submission_ids: list[int]) -> None:
+        moderation = self.settings.moderation
+        numbers = ", ".join(str(i) for i in submission_ids)
+        try:
+            await bot.send_message(
+                moderation.chat_id,
+                t(moderation.language, "publishing.needs_check", numbers=numbers),
+            )
+        except TelegramError as error:
+            log.warning("needs_check alert not sent (the cards say it): %s", error.message)
 
     async def _release(self, submission_id: int) -> None:
         async with self.services.sessions() as session, session.begin():
             await release_claim(session, submission_id)
 
     async def pause_on_error(self, bot: Bot, reason: str) -> None:
-        """Pause and tell the moderators once; later slots stay silent until /resume."""
+        """Pause and tell the moderators once (the job retries the alert if it fails)."""
         if await self.paused():
             return
-        await self.set_paused(reason)
+        await self.set_paused(reason, told=False)
         log.error("publishing paused: %s", reason)
+        await self.alert_pause(bot)
+
+    async def alert_pause(self, bot: Bot) -> None:
+        """Send the pause alert if it is still owed."""
+        async with self.services.sessions() as session:
+            reason = await get_setting(session, PUBLISHING_PAUSED)
+            told = await get_setting(session, PUBLISHING_PAUSE_TOLD)
+        if not reason or told is not False:
+            return
         moderation = self.settings.moderation
         try:
             await bot.send_message(
-                moderation.chat_id,
-                t(moderation.language, "publishing.paused_error", reason=reason),
+                moderation.chat_id, t(moderation.language, "publishing.paused_error", reason=reason)
             )
         except TelegramError as alert_error:
-            log.warning("could not alert the moderators: %s", alert_error)
-
-    async def delete_post(self, bot: Bot, message_id: int) -> bool:
-        try:
-            return await bot.delete_message(self.settings.campaign.channel, message_id)
-        except TelegramError as error:
-            log.warning("channel post %s not deleted: %s", message_id, error)
-            return False
+            log.warning("could not alert the moderators yet: %s", alert_error.message)
+            return
+        async with self.services.sessions() as session, session.begin():
+            await set_setting(session, PUBLISHING_PAUSE_TOLD, True)
 
     async def recover(self, bot: Bot) -> list[int]:
         """At start: entries left in ``publishing`` by a crash are handed to the moderators."""
@@ -184,16 +281,5 @@ class Publisher:
             log.warning("entry %s was being posted at the last stop: to check", submission_id)
             await refresh_card(bot, self.services, submission_id)
         if interrupted:
-            moderation = self.settings.moderation
-            try:
-                await bot.send_message(
-                    moderation.chat_id,
-                    t(
-                        moderation.language,
-                        "publishing.needs_check",
-                        numbers=", ".join(str(i) for i in interrupted),
-                    ),
-                )
-            except TelegramError as error:
-                log.warning("could not alert the moderators: %s", error)
+            await self._alert_needs_check(bot, interrupted)
         return interrupted

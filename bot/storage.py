@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from pathlib import Path
@@ -26,6 +27,27 @@ class PhotoStore:
     def read(self, relative: str) -> bytes:
         return (self.root / relative).read_bytes()
 
+    async def sendable(self, file_id: str | None, relative: str | None) -> str | bytes:
+        """What to give ``send_photo``: Telegram's copy when it has one, else the file,
+        read off the event loop (``OSError`` when it is missing)."""
+        if file_id:
+            return file_id
+        return await asyncio.to_thread(self.read, relative or "")
+
     def delete(self, relative: str | None) -> None:
         if relative:
             (self.root / relative).unlink(missing_ok=True)
+
+    def sweep(self, keep: set[str]) -> int:
+        """Delete every stored file (and left-over temporary one) not in ``keep``; the count."""
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        for path in self.root.glob("*/*"):
+            if (
+                path.suffix in (".jpg", ".tmp")
+                and path.relative_to(self.root).as_posix() not in keep
+            ):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -11,8 +9,6 @@ from bot.commands import DELETE
 from bot.erasure import erase_apprentice
 from bot.i18n import t
 from handlers.common import Context, keyboard, language, pressed, reply, services
-
-log = logging.getLogger(__name__)
 
 
 async def ask_erasure(update: Update, context: Context) -> None:
@@ -33,13 +29,16 @@ async def on_erasure_choice(update: Update, context: Context) -> None:
         await reply(update, context, t(lang, "erase.kept"))
         return
     user_id = update.effective_user.id
-    count = await erase_apprentice(context.bot, services(context), user_id)
+    # Dropped first: PTB would otherwise write the answers back while Telegram is called.
     context.application.drop_user_data(user_id)
-    log.info("erased user %s: %s entries", user_id, count)
-    await reply(update, context, t(lang, "erase.done", count=count))
+    erasure = await erase_apprentice(context.bot, services(context), user_id)
+    if erasure.complete:
+        await reply(update, context, t(lang, "erase.done", count=erasure.entries))
+    else:
+        await reply(update, context, t(lang, "erase.done_messages_pending", count=erasure.entries))
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler(DELETE.all_names, ask_erasure, filters=private))
     application.add_handler(CallbackQueryHandler(on_erasure_choice, pattern=r"^erase:(yes|no)$"))

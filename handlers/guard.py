@@ -6,16 +6,31 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, TypeHandler
 
+from bot.commands import DELETE, HELP, LANGUAGE, STATUS
 from bot.i18n import t
 from handlers.common import Context, language, services
 
+BANNED_MAY_USE = frozenset(name for c in (DELETE, STATUS, HELP, LANGUAGE) for name in c.all_names)
+"""Commands a ban never takes away: erasing one's data is a right, and so is knowing it."""
+
+
+def _always_allowed(update: Update) -> bool:
+    """/supprimer (and its confirmation button), /statut, /aide, /langue."""
+    if update.callback_query:
+        return (update.callback_query.data or "").startswith("erase:")
+    text = update.message.text if update.message else None
+    if not text or not text.startswith("/"):
+        return False
+    return text[1:].split(maxsplit=1)[0].split("@")[0].lower() in BANNED_MAY_USE
+
 
 async def stop_banned(update: Update, context: Context) -> None:
-    """A banned apprentice gets one polite line per message and nothing is stored."""
+    """A banned apprentice gets one polite line per message and nothing is stored, except
+    for the commands about their own data."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         return
-    if user.id not in services(context).banned:
+    if user.id not in services(context).banned or _always_allowed(update):
         return
     text = t(language(update, context), "banned.notice")
     if update.callback_query:
@@ -31,9 +46,9 @@ async def answer_stale_button(update: Update, context: Context) -> None:
     await update.callback_query.answer(t(language(update, context), "common.stale_button"))
 
 
-def register_first(application: Application) -> None:  # type: ignore[type-arg]
+def register_first(application: Application) -> None:
     application.add_handler(TypeHandler(Update, stop_banned), group=-1)
 
 
-def register_last(application: Application) -> None:  # type: ignore[type-arg]
+def register_last(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(answer_stale_button))

@@ -18,15 +18,16 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.cards import (
     ban_keyboard,
-    post_missing_cards,
     reason_text,
     reasons_keyboard,
     refresh_card,
     when,
 )
 from bot.commands import BAN, MODERATION_HELP, QUEUE, STATS, UNBAN
+from bot.followup import catch_up_with_telegram
 from bot.i18n import t
 from bot.notify import tell_apprentice
+from bot.removals import Check, Result, confirm_by_hand
 from bot.schedule import next_slots, slot_for_position
 from bot.services import SelfieApplication, Services
 from handlers import publishing
@@ -34,25 +35,21 @@ from handlers.common import (
     CardAction,
     Context,
     decide,
+    keyboard,
     moderation_language,
     moderator_name,
     services,
 )
 from models import AuditAction, SubmissionStatus
 from models.base import utcnow
-from models.entries import get_entry, queue_position
+from models.entries import get_entry, published_of, queue_position
 from models.moderation import ban_apprentice, unban_apprentice
 from models.stats import campaign_stats, queue_summary
-from models.submissions import (
-    approve,
-    refuse,
-    refuse_all_pending,
-    undo_decision,
-)
+from models.submissions import approve, refuse, refuse_banned, undo_decision
 
 log = logging.getLogger(__name__)
 
-CALLBACK = re.compile(r"^mod:([a-z]{2,6}):(\d{1,12})(?::([a-z0-9_]{1,24}))?$")
+CALLBACK = re.compile(r"^mod:([a-z]{2,7}):(\d{1,12})(?::([a-z0-9_]{1,24}))?$")
 REASON_MAX = 200
 
 S = SubmissionStatus
@@ -270,38 +267,92 @@ async def ban_from_card(
     await update.callback_query.answer(
         t(moderation_language(context), "mod.banned", count=len(refused)), show_alert=True
     )
-    for refused_id in {submission_id, *refused}:
-        await refresh_card(context.bot, services(context), refused_id)
+    await offer_to_unpublish(update, context, entry.apprentice_id)
 
 
 async def ban(update: Update, context: Context, apprentice_id: int) -> list[int]:
-    """Ban and refuse the apprentice's pending entries; returns the entries refused."""
+    """Ban (known or not yet seen) and refuse their entries waiting for a moderator or for
+    the channel; their cards are re-drawn. Returns the entries refused."""
     assert update.effective_user
     svc, moderator = services(context), update.effective_user
     name = moderator_name(moderator)
     refused: list[int] = []
 
     async def ban_and_refuse(session: AsyncSession) -> bool:
-        await ban_apprentice(session, apprentice_id, moderator.id, name)
-        refused.extend(
-            await refuse_all_pending(session, apprentice_id, moderator.id, name, "banned")
-        )
+        await ban_apprentice(session, apprentice_id, moderator.id)
+        refused.extend(await refuse_banned(session, apprentice_id, moderator.id, name))
         return True
 
     await decide(update, context, AuditAction.BAN, ban_and_refuse, apprentice_id=apprentice_id)
     svc.banned.add(apprentice_id)
-    log.info("apprentice %s banned by %s", apprentice_id, moderator.id)
+    log.info(
+        "apprentice %s banned by %s (%s entries refused)", apprentice_id, moderator.id, len(refused)
+    )
+    for refused_id in refused:
+        await refresh_card(context.bot, svc, refused_id)
     return refused
 
 
+async def offer_to_unpublish(update: Update, context: Context, apprentice_id: int) -> None:
+    """After a ban: their posts already on the channel stay unless a moderator says so."""
+    assert update.effective_chat
+    lang = moderation_language(context)
+    async with services(context).sessions() as session:
+        published = await published_of(session, apprentice_id)
+    if not published:
+        return
+    button = (t(lang, "mod.unpublish_all", count=len(published)), f"ban:unpub:{apprentice_id}")
+    await update.effective_chat.send_message(
+        t(lang, "mod.banned_published", count=len(published)), reply_markup=keyboard([[button]])
+    )
+
+
+async def unpublish_banned(update: Update, context: Context) -> None:
+    """The moderators' answer to :func:`offer_to_unpublish`: every post of theirs goes."""
+    query = update.callback_query
+    assert query and query.data
+    lang = moderation_language(context)
+    if not is_moderator(update, context):
+        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        return
+    apprentice_id = int(query.data.rsplit(":", 1)[1])
+    async with services(context).sessions() as session:
+        published = await published_of(session, apprentice_id)
+    results = [await publishing.take_off_channel(update, context, i) for i in published]
+    removed = sum(result == Result.GONE for result in results)
+    await query.answer(
+        t(lang, "mod.unpublished_all", count=removed, left=len(results) - removed), show_alert=True
+    )
+    await query.edit_message_reply_markup(None)
+
+
+async def removal_done(update: Update, context: Context) -> None:
+    """A moderator removed by hand a message the bot could not: checked, then forgotten."""
+    query = update.callback_query
+    assert query and query.data and update.effective_user
+    lang = moderation_language(context)
+    if not is_moderator(update, context):
+        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        return
+    moderator = (update.effective_user.id, moderator_name(update.effective_user))
+    removal_id = int(query.data.rsplit(":", 1)[1])
+    check = await confirm_by_hand(context.bot, services(context), removal_id, moderator)
+    await query.answer(t(lang, f"removal.check.{check}"), show_alert=check != Check.GONE)
+
+
 async def undo(update: Update, context: Context, submission_id: int, _: str | None) -> None:
+    """Back to pending: a refusal within ``undo_minutes``; an entry waiting for the channel
+    (approved, or held after Telegram refused it) at any time."""
     assert update.callback_query and update.effective_user
     svc, lang = services(context), moderation_language(context)
     window = timedelta(minutes=svc.settings.moderation.undo_minutes)
 
     async def undo_in_time(session: AsyncSession) -> bool:
         entry = await get_entry(session, submission_id)
-        if entry is None or entry.decided_at is None or utcnow() - entry.decided_at > window:
+        if entry is None:
+            return False
+        late = entry.decided_at is None or utcnow() - entry.decided_at > window
+        if entry.status == S.REFUSED and late:
             return False
         return await undo_decision(session, submission_id)
 
@@ -353,6 +404,10 @@ async def show_queue(update: Update, context: Context) -> None:
         lines.append(t(lang, "queue.last", when=when(last, lang, svc)))
     if summary.needs_check:
         lines.append(t(lang, "queue.needs_check", count=summary.needs_check))
+    if summary.held:
+        lines.append(t(lang, "queue.held", count=summary.held))
+    if summary.removals:
+        lines.append(t(lang, "queue.removals", count=summary.removals))
     lines.append(t(lang, "queue.next", slots=", ".join(when(s, lang, svc) for s in slots)))
     await update.effective_message.reply_text("\n".join(lines))
 
@@ -393,11 +448,10 @@ async def ban_command(update: Update, context: Context) -> None:
         await update.effective_message.reply_text(t(lang, "mod.ban_usage"))
         return
     refused = await ban(update, context, user_id)
-    for refused_id in refused:
-        await refresh_card(context.bot, services(context), refused_id)
     await update.effective_message.reply_text(
         t(lang, "mod.banned_user", user=user_id, count=len(refused))
     )
+    await offer_to_unpublish(update, context, user_id)
 
 
 async def unban_command(update: Update, context: Context) -> None:
@@ -421,12 +475,13 @@ async def unban_command(update: Update, context: Context) -> None:
         await update.effective_message.reply_text(t(lang, "mod.not_banned", user=user_id))
 
 
-async def retry_missing_cards(context: Context) -> None:
-    """Job: post the cards the group could not take earlier (bot removed, network)."""
-    await post_missing_cards(context.bot, services(context))
+async def catch_up(context: Context) -> None:
+    """Job: what Telegram refused earlier, tried again (cards, their edits, removals owed,
+    the pause alert), so that no entry waits without the moderators knowing."""
+    await catch_up_with_telegram(context.bot, services(context))
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     assert isinstance(application, SelfieApplication)
     svc: Services = application.services
     group = filters.Chat(svc.settings.moderation.chat_id)
@@ -440,5 +495,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reason_reply)
     )
+    application.add_handler(CallbackQueryHandler(removal_done, pattern=r"^rm:done:\d{1,12}$"))
+    application.add_handler(CallbackQueryHandler(unpublish_banned, pattern=r"^ban:unpub:\d{1,16}$"))
     assert application.job_queue is not None
-    application.job_queue.run_repeating(retry_missing_cards, interval=60, first=1)
+    interval = svc.settings.moderation.retry_seconds
+    application.job_queue.run_repeating(catch_up, interval=interval, first=1)

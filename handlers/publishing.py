@@ -1,19 +1,23 @@
-"""Publishing controls for moderators: card buttons, /publish_now, /pause, /resume, the job."""
+"""Publishing controls for moderators: card buttons, forwarded posts, /publish_now, /pause,
+/resume, and the scheduled job."""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler, filters
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Chat, MessageOriginChannel, Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.cards import refresh_card
+from bot.captions import visible_text
+from bot.cards import entry_caption, refresh_card
 from bot.commands import PAUSE, PUBLISH_NOW, RESUME
 from bot.i18n import t
 from bot.notify import tell_apprentice
-from bot.publisher import Outcome, Publisher
+from bot.publisher import Outcome, Publisher, tell_published
+from bot.removals import Result, carry_out
 from bot.schedule import cron_trigger
-from bot.services import SelfieApplication
+from bot.services import SelfieApplication, Services
 from handlers.common import (
     CardAction,
     Context,
@@ -23,8 +27,9 @@ from handlers.common import (
     services,
 )
 from models import AuditAction
-from models.entries import get_entry
-from models.submissions import mark_published, release_claim, unpublish
+from models.entries import get_entry, needs_check_entries
+from models.removals import owe_removal
+from models.submissions import mark_published, requeue, unpublish
 
 log = logging.getLogger(__name__)
 
@@ -45,87 +50,122 @@ async def publish_from_card(
     )
 
 
+async def take_off_channel(update: Update, context: Context, submission_id: int) -> Result | None:
+    """A moderator unpublishes an entry: its post is removed (or hidden and asked for by
+    hand) and its author told. None when the entry was not on the channel."""
+    assert update.effective_user
+    svc, moderator = services(context), update.effective_user
+    name = moderator_name(moderator)
+    owed: list[int] = []
+
+    async def unpublish_and_owe(session: AsyncSession) -> bool:
+        entry = await get_entry(session, submission_id)
+        if entry is None or not await unpublish(session, submission_id, moderator.id, name):
+            return False
+        removal = await owe_removal(
+            session,
+            chat=str(svc.settings.campaign.channel),
+            message_id=entry.channel_message_id,
+            kind="post",
+            submission_id=submission_id,
+            cause="unpublished",
+            by_hand=entry.channel_message_id is None,
+        )
+        owed.append(removal.id)
+        return True
+
+    won = await decide(
+        update, context, AuditAction.UNPUBLISH, unpublish_and_owe, submission_id=submission_id
+    )
+    if not won:
+        return None
+    [result] = await carry_out(context.bot, svc, owed)
+    await refresh_card(context.bot, svc, submission_id)
+    async with svc.sessions() as session:
+        entry = await get_entry(session, submission_id)
+    if entry is not None:
+        await tell_apprentice(context.bot, svc, entry.apprentice_id, "published.removed")
+    return result
+
+
 async def unpublish_from_card(
     update: Update, context: Context, submission_id: int, _: str | None
 ) -> None:
-    assert update.callback_query and update.effective_user
-    svc, lang, moderator = services(context), moderation_language(context), update.effective_user
-    async with svc.sessions() as session:
-        entry = await get_entry(session, submission_id)
-    name = moderator_name(moderator)
-    won = await decide(
-        update,
-        context,
-        AuditAction.UNPUBLISH,
-        lambda session: unpublish(session, submission_id, moderator.id, name),
-        submission_id=submission_id,
-    )
-    if not won or entry is None:
-        await update.callback_query.answer(t(lang, "publishing.not_published"), show_alert=True)
-        return
-    if entry.channel_message_id:
-        await Publisher(svc).delete_post(context.bot, entry.channel_message_id)
-        await update.callback_query.answer(t(lang, "publishing.unpublished"))
-    else:  # confirmed after a crash: the post's id is unknown
-        await update.callback_query.answer(
-            t(lang, "publishing.remove_by_hand", number=submission_id), show_alert=True
-        )
-    await refresh_card(context.bot, svc, submission_id)
-    await tell_apprentice(context.bot, svc, entry.apprentice_id, "published.removed")
-
-
-async def confirm_posted(
-    update: Update, context: Context, submission_id: int, _: str | None
-) -> None:
-    """needs_check → published: a moderator saw the post in the channel."""
-    won = await decide(
-        update,
-        context,
-        AuditAction.NEEDS_CHECK,
-        lambda session: mark_published(session, submission_id, None),
-        submission_id=submission_id,
-        reason="posted",
-    )
-    await _checked(update, context, submission_id, won)
-    if won:  # the apprentice is told, without the link: the post's id died with the crash
-        svc = services(context)
-        async with svc.sessions() as session:
-            entry = await get_entry(session, submission_id)
-        if entry is not None:
-            await tell_apprentice(context.bot, svc, entry.apprentice_id, "published.no_link")
-
-
-async def post_again(update: Update, context: Context, submission_id: int, _: str | None) -> None:
-    """needs_check → approved, then posted now: a moderator found no post in the channel."""
-    won = await decide(
-        update,
-        context,
-        AuditAction.NEEDS_CHECK,
-        lambda session: release_claim(session, submission_id),
-        submission_id=submission_id,
-        reason="post again",
-    )
-    await _checked(update, context, submission_id, won)
-    if won:
-        await Publisher(services(context)).publish(context.bot, submission_id)
-
-
-async def _checked(update: Update, context: Context, submission_id: int, won: bool) -> None:
     assert update.callback_query
     lang = moderation_language(context)
+    result = await take_off_channel(update, context, submission_id)
+    if result is None:
+        await update.callback_query.answer(t(lang, "publishing.not_published"), show_alert=True)
+        return
+    text = t(lang, f"publishing.unpublished.{result}")
+    await update.callback_query.answer(text, show_alert=result != Result.GONE)
+
+
+async def queue_again(update: Update, context: Context, submission_id: int, _: str | None) -> None:
+    """needs_check | held → approved: a moderator found no post in the channel (or wants a
+    post Telegram refused tried again). It takes its place in the queue."""
+    assert update.callback_query
+    lang = moderation_language(context)
+    won = await decide(
+        update,
+        context,
+        AuditAction.REQUEUE,
+        lambda session: requeue(session, submission_id),
+        submission_id=submission_id,
+    )
     if not won:
         await update.callback_query.answer(t(lang, "publishing.already_checked"), show_alert=True)
-        return
-    await update.callback_query.answer(t(lang, "publishing.checked"))
+    else:
+        await update.callback_query.answer(t(lang, "publishing.requeued"))
     await refresh_card(context.bot, services(context), submission_id)
 
 
 CARD_ACTIONS: dict[str, CardAction] = {
     "now": publish_from_card,
     "unpub": unpublish_from_card,
-    "posted": confirm_posted,
-    "repost": post_again,
+    "requeue": queue_again,
 }
+
+
+def _is_channel(chat: Chat, svc: Services) -> bool:
+    channel = svc.settings.campaign.channel
+    if isinstance(channel, str) and channel.startswith("@"):
+        return (chat.username or "").lower() == channel[1:].lower()
+    return str(chat.id) == str(channel)
+
+
+async def on_forwarded_post(update: Update, context: Context) -> None:
+    """A moderator forwards a channel post to the group: it settles the entry whose post was
+    unconfirmed (needs_check), with its message id, so a later erasure can still delete it."""
+    message = update.effective_message
+    assert message and update.effective_user
+    svc, lang = services(context), moderation_language(context)
+    origin = message.forward_origin
+    if not isinstance(origin, MessageOriginChannel) or not _is_channel(origin.chat, svc):
+        return
+    async with svc.sessions() as session:
+        waiting = await needs_check_entries(session)
+    shown = message.caption or message.text or ""
+    matching = [e for e in waiting if visible_text(entry_caption(e, svc)) == shown]
+    if len(matching) != 1:
+        await message.reply_text(t(lang, "publishing.forward_unmatched"))
+        return
+    [entry] = matching
+    won = await decide(
+        update,
+        context,
+        AuditAction.NEEDS_CHECK,
+        lambda session: mark_published(session, entry.id, origin.message_id),
+        submission_id=entry.id,
+        reason=f"posted as {origin.message_id}",
+    )
+    if not won:
+        await message.reply_text(t(lang, "publishing.already_checked"))
+        return
+    log.info("entry %s: post %s confirmed by a moderator", entry.id, origin.message_id)
+    await message.reply_text(t(lang, "publishing.forward_recorded", number=entry.id))
+    await refresh_card(context.bot, svc, entry.id)
+    await tell_published(context.bot, svc, entry.apprentice_id, origin.message_id)
 
 
 async def publish_next_now(update: Update, context: Context) -> None:
@@ -166,7 +206,7 @@ async def run_slot(context: Context) -> None:
     await Publisher(services(context)).run_slot(context.bot)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     assert isinstance(application, SelfieApplication)
     settings = application.services.settings
     moderators = filters.Chat(settings.moderation.chat_id) & filters.User(
@@ -175,6 +215,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler(PUBLISH_NOW.all_names, publish_next_now, moderators))
     application.add_handler(CommandHandler(PAUSE.all_names, pause, moderators))
     application.add_handler(CommandHandler(RESUME.all_names, resume, moderators))
+    application.add_handler(MessageHandler(moderators & filters.FORWARDED, on_forwarded_post))
     assert application.job_queue is not None
     application.job_queue.run_custom(
         run_slot, job_kwargs={"trigger": cron_trigger(settings.schedule)}, name="publish"

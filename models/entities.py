@@ -37,7 +37,8 @@ class SubmissionStatus(enum.StrEnum):
     PUBLISHING = "publishing"  # claimed by the publisher, being sent to the channel
     PUBLISHED = "published"
     WITHDRAWN = "withdrawn"  # erased by the apprentice (/supprimer)
-    NEEDS_CHECK = "needs_check"  # found "publishing" at start-up: was it posted or not?
+    NEEDS_CHECK = "needs_check"  # the send's outcome is unknown: was it posted or not?
+    HELD = "held"  # Telegram refused this entry's post (or its photo is gone): not posted
 
 
 class AgeBand(enum.StrEnum):
@@ -60,6 +61,8 @@ class AuditAction(enum.StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     NEEDS_CHECK = "needs_check"
+    REQUEUE = "requeue"
+    REMOVAL_DONE = "removal_done"
 
 
 def _in_values(column: str, enum_class: type[enum.StrEnum]) -> str:
@@ -113,6 +116,9 @@ class Apprentice(Base):
     banned_by: Mapped[int | None] = mapped_column(BigInteger)
     """Telegram user id of the moderator who banned."""
     ban_reason: Mapped[str | None] = mapped_column(Text)
+
+    # The publisher skips banned apprentices' entries: the few banned rows, read by index.
+    __table_args__ = (Index("ix_apprentices_banned_at", "banned_at"),)
 
 
 class Submission(Base):
@@ -180,6 +186,12 @@ class Submission(Base):
     published_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    held_reason: Mapped[str | None] = mapped_column(Text)
+    """Why Telegram would not take the post (its own description, or ``photo_missing``);
+    never personal data. Set with the ``held`` status."""
+    card_synced_at: Mapped[datetime | None]
+    """``updated_at`` of the row as the moderation card last showed it: a card is behind
+    while this is older, and the retry job re-draws it (Telegram may refuse an edit)."""
 
     # Where the entry lives on Telegram (kept after withdrawal: needed to delete/edit).
     channel_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -232,6 +244,46 @@ class ModerationAudit(Base):
         Index("ix_moderation_audit_submission_id", "submission_id"),
         Index("ix_moderation_audit_apprentice_id", "apprentice_id"),
         Index("ix_moderation_audit_created_at", "created_at"),
+    )
+
+
+class Removal(Base):
+    """A Telegram message that must go and has not yet: a channel post or a moderation card
+    of an erased or unpublished entry. No personal data: where the message is, and why.
+
+    Kept until the message is really gone (deleted by the bot, or by a moderator and
+    confirmed), so a refused ``deleteMessage`` is never forgotten.
+    """
+
+    __tablename__ = "removals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat: Mapped[str] = mapped_column(String(64))
+    """The chat as Telegram's ``chat_id`` takes it: ``@channel`` or a numeric id."""
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    """None: a post may exist but its id was lost (a send whose answer never came)."""
+    kind: Mapped[str] = mapped_column(String(8))
+    """``post`` (the channel) or ``card`` (the moderation group)."""
+    submission_id: Mapped[int | None] = mapped_column(Integer)
+    """The entry's number, for the moderators; not a foreign key (the entry is gone)."""
+    cause: Mapped[str] = mapped_column(String(16))
+    """``erased`` (the apprentice's /supprimer) or ``unpublished`` (a moderator)."""
+    photo_hidden: Mapped[bool] = mapped_column(default=False)
+    """The picture and caption were replaced by neutral ones: nothing personal shows."""
+    by_hand: Mapped[bool] = mapped_column(default=False)
+    """Telegram refused to delete it: the moderators are asked (and the bot keeps trying)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    """Telegram's description of the last refusal (never personal data)."""
+    sent_at: Mapped[datetime | None]
+    """For a post whose id was lost: when it was sent, to help the moderators find it."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    told_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The message asking the moderators to remove it by hand, once sent."""
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('post', 'card')", name="kind"),
+        Index("ix_removals_submission_id", "submission_id"),
     )
 
 

@@ -66,6 +66,31 @@ async def entries_of(session: AsyncSession, apprentice_id: int) -> list[Submissi
     return list(await session.scalars(statement))
 
 
+async def photo_paths(session: AsyncSession) -> set[str]:
+    """Every photo file a row refers to (for the sweep of orphan files)."""
+    statement = select(Submission.photo_path).where(Submission.photo_path.is_not(None))
+    return {path for path in await session.scalars(statement) if path}
+
+
+async def published_of(session: AsyncSession, apprentice_id: int) -> list[int]:
+    """Ids of the apprentice's entries that are on the channel now."""
+    statement = select(Submission.id).where(
+        Submission.apprentice_id == apprentice_id,
+        Submission.status == SubmissionStatus.PUBLISHED,
+    )
+    return sorted((await session.scalars(statement)).all())
+
+
+async def needs_check_entries(session: AsyncSession) -> list[Submission]:
+    """Entries whose post may or may not be on the channel, oldest first."""
+    statement = (
+        select(Submission)
+        .where(Submission.status == SubmissionStatus.NEEDS_CHECK)
+        .order_by(Submission.id)
+    )
+    return list(await session.scalars(statement))
+
+
 async def create_draft(session: AsyncSession, apprentice_id: int, **fields: Any) -> Submission:
     draft = Submission(apprentice_id=apprentice_id, status=SubmissionStatus.DRAFT, **fields)
     session.add(draft)

@@ -7,9 +7,12 @@ the unit of work.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Integer, and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -18,6 +21,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from models.base import utcnow
 from models.entities import Apprentice, Submission, SubmissionStatus
+from models.submissions import not_banned
 
 S = SubmissionStatus
 
@@ -91,6 +95,23 @@ async def possible_duplicates(
     return [Duplicate(id=id_, status=status, distance=dist) for id_, status, dist in rows]
 
 
+async def cards_behind(session: AsyncSession, limit: int = 50) -> list[int]:
+    """Entries whose card shows an older state than the row (an edit Telegram refused)."""
+    statement = (
+        select(Submission.id)
+        .where(
+            Submission.moderation_message_id.is_not(None),
+            or_(
+                Submission.card_synced_at.is_(None),
+                Submission.card_synced_at < Submission.updated_at,
+            ),
+        )
+        .order_by(Submission.updated_at, Submission.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(statement)).all())
+
+
 async def pending_without_card(session: AsyncSession, limit: int = 20) -> list[int]:
     """Pending entries with no moderation card yet (the group was unreachable), oldest first."""
     statement = (
@@ -103,33 +124,40 @@ async def pending_without_card(session: AsyncSession, limit: int = 20) -> list[i
 
 
 async def set_moderation_card(
-    session: AsyncSession, submission_id: int, chat_id: int, message_id: int
+    session: AsyncSession, submission_id: int, chat_id: int, message_id: int, shown: datetime
 ) -> None:
-    """Remember where the entry's card is, to edit it with the outcome later."""
+    """Remember where the entry's card is, to edit it with the outcome later; it shows the
+    row as it was at ``shown`` (its ``updated_at``; see :func:`cards_behind`)."""
     await session.execute(
         update(Submission)
         .where(Submission.id == submission_id)
-        .values(moderation_chat_id=chat_id, moderation_message_id=message_id, updated_at=utcnow())
+        .values(
+            moderation_chat_id=chat_id,
+            moderation_message_id=message_id,
+            card_synced_at=shown,
+            updated_at=Submission.updated_at,
+        )
         .execution_options(synchronize_session="fetch")
     )
 
 
-async def ban_apprentice(
-    session: AsyncSession, apprentice_id: int, moderator_id: int, moderator_name: str
-) -> bool:
-    """Ban a known apprentice; False if unknown or already banned (one conditional UPDATE).
+async def ban_apprentice(session: AsyncSession, apprentice_id: int, moderator_id: int) -> bool:
+    """Ban a Telegram user, known or not yet (their row is created, without a name, so the
+    ban holds when they first write); False if already banned.
 
-    ``moderator_name`` has no column on the apprentice: it goes into the audit row that the
-    caller writes with :func:`models.submissions.record_audit`. Their pending entries are
-    refused separately with :func:`models.submissions.refuse_all_pending`.
+    One statement: an insert that, on a known id, updates only an unbanned row. The
+    moderator's name goes into the audit row the caller writes; their entries are refused
+    separately with :func:`models.submissions.refuse_banned`.
     """
-    del moderator_name  # see the docstring
     now = utcnow()
-    statement = (
-        update(Apprentice)
-        .where(Apprentice.id == apprentice_id, Apprentice.banned_at.is_(None))
-        .values(banned_at=now, banned_by=moderator_id, updated_at=now)
-        .execution_options(synchronize_session="fetch")
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Apprentice).values(
+        id=apprentice_id, first_name="", banned_at=now, banned_by=moderator_id
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[Apprentice.id],
+        set_={"banned_at": now, "banned_by": moderator_id, "updated_at": now},
+        where=Apprentice.banned_at.is_(None),
     )
     result = cast("CursorResult[Any]", await session.execute(statement))
     return result.rowcount == 1
@@ -154,7 +182,7 @@ def _oldest_approved(*conditions: Any) -> Any:
     """
     return (
         select(Submission.id)
-        .where(Submission.status == S.APPROVED, *conditions)
+        .where(Submission.status == S.APPROVED, not_banned(), *conditions)
         .order_by(Submission.approved_at, Submission.id)
         .limit(1)
         .scalar_subquery()

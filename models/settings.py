@@ -11,6 +11,9 @@ from models.base import upsert, utcnow
 from models.entities import Setting
 
 PUBLISHING_PAUSED = "publishing_paused"
+"""Why publishing is paused (a moderator, or the channel refusing the bot); None: running."""
+PUBLISHING_PAUSE_TOLD = "publishing_pause_told"
+"""False while the moderators have not yet received the pause alert (retried by a job)."""
 
 
 async def get_setting(session: AsyncSession, key: str, default: Any = None) -> Any:

@@ -7,6 +7,7 @@ resumes every apprentice at the step they were at. The Telegram side of this liv
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, upsert_many, utcnow
+
+USER_KIND = "user"
+"""``kind`` of the rows holding a user's ``user_data``."""
 
 
 class BotState(Base):
@@ -57,3 +61,13 @@ async def delete_states(session: AsyncSession, rows: list[Row]) -> None:
         await session.execute(
             delete(BotState).where(tuple_(BotState.kind, BotState.key).in_(chunk))
         )
+
+
+async def delete_user_state(session: AsyncSession, user_id: int) -> None:
+    """Forget a user's answers and conversation steps (an erasure): their ``user`` row and
+    the private-chat conversation rows keyed ``[chat_id, user_id]``."""
+    own_user_data = (BotState.kind == USER_KIND) & (BotState.key == str(user_id))
+    own_conversations = BotState.kind.startswith("conversation:") & (
+        BotState.key == json.dumps([user_id, user_id])
+    )
+    await session.execute(delete(BotState).where(own_user_data | own_conversations))

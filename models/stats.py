@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.entities import Submission, SubmissionStatus
+from models.entities import Removal, Submission, SubmissionStatus
 
 S = SubmissionStatus
 T = TypeVar("T")
@@ -24,7 +24,7 @@ T = TypeVar("T")
 # Drafts were never sent; withdrawn entries were erased by their author.
 _NOT_ENTRIES = (S.DRAFT, S.WITHDRAWN)
 # Decided in favour: still counted as approved once publishing started (or went unsure).
-_APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK)
+_APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK, S.HELD)
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class QueueSummary:
     """Waiting for a publication slot."""
     needs_check: int
     """Maybe posted, maybe not: a moderator must look at the channel."""
+    held: int
+    """Refused by Telegram (this photo or caption): a moderator decides."""
+    removals: int
+    """Posts and cards still to remove after an erasure or an unpublish."""
 
 
 def _count_where(condition: Any) -> Any:
@@ -44,13 +48,15 @@ def _count_where(condition: Any) -> Any:
 
 async def queue_summary(session: AsyncSession) -> QueueSummary:
     """What waits for moderators and for the publisher, in one query."""
-    statement = select(
-        _count_where(Submission.status == S.PENDING),
-        _count_where(Submission.status == S.APPROVED),
-        _count_where(Submission.status == S.NEEDS_CHECK),
-    ).where(Submission.status.in_((S.PENDING, S.APPROVED, S.NEEDS_CHECK)))
-    pending, approved, needs_check = (await session.execute(statement)).one()
-    return QueueSummary(pending=pending, approved=approved, needs_check=needs_check)
+    waiting = (S.PENDING, S.APPROVED, S.NEEDS_CHECK, S.HELD)
+    statement = select(*(_count_where(Submission.status == status) for status in waiting)).where(
+        Submission.status.in_(waiting)
+    )
+    pending, approved, needs_check, held = (await session.execute(statement)).one()
+    removals = await session.scalar(select(func.count()).select_from(Removal)) or 0
+    return QueueSummary(
+        pending=pending, approved=approved, needs_check=needs_check, held=held, removals=removals
+    )
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from models.base import UTCDateTime, utcnow
-from models.entities import ModerationAudit, Submission, SubmissionStatus
+from models.entities import Apprentice, ModerationAudit, Submission, SubmissionStatus
 
 S = SubmissionStatus
 
@@ -35,15 +35,22 @@ ALLOWED_FROM: dict[str, frozenset[SubmissionStatus]] = {
     "submit": frozenset({S.DRAFT}),
     "approve": frozenset({S.PENDING}),
     "refuse": frozenset({S.PENDING}),
-    "undo_decision": frozenset({S.APPROVED, S.REFUSED}),  # never once publishing started
+    # Back to the moderators' queue: never once publishing started.
+    "undo_decision": frozenset({S.APPROVED, S.REFUSED, S.HELD}),
     "claim_for_publishing": frozenset({S.APPROVED}),
-    # needs_check is resolved by a moderator: "it was posted" or "post it again".
+    # needs_check is settled by a moderator: the post forwarded here, or "not posted".
     "mark_published": frozenset({S.PUBLISHING, S.NEEDS_CHECK}),
-    "release_claim": frozenset({S.PUBLISHING, S.NEEDS_CHECK}),
+    "release_claim": frozenset({S.PUBLISHING}),  # only the publisher that claimed it
+    "requeue": frozenset({S.NEEDS_CHECK, S.HELD}),  # a moderator: "not posted, queue again"
+    "hold": frozenset({S.PUBLISHING}),
     "mark_needs_check": frozenset({S.PUBLISHING}),
+    "refuse_banned": frozenset({S.PENDING, S.APPROVED, S.HELD}),
     "unpublish": frozenset({S.PUBLISHED}),  # a moderator took the post off the channel
     "withdraw": frozenset(set(S) - {S.WITHDRAWN}),
 }
+
+PHOTO_MISSING = "photo_missing"
+"""``held_reason`` of an entry whose processed photo is no longer on disk."""
 
 # Erased on withdrawal (personal data and what derives from the photo). Trade, centre,
 # age band and timestamps stay for the statistics; Telegram message ids stay so that the
@@ -106,13 +113,15 @@ async def _transition(
     name: str,
     to: SubmissionStatus,
     now: datetime,
+    *conditions: ColumnElement[bool],
     **values: Any,
 ) -> bool:
-    """Move ``submission_id`` to ``to`` if its status allows transition ``name``."""
+    """Move ``submission_id`` to ``to`` if its status allows transition ``name`` (and the
+    row meets ``conditions``)."""
     allowed = sorted(ALLOWED_FROM[name])
     statement = (
         update(Submission)
-        .where(Submission.id == submission_id, Submission.status.in_(allowed))
+        .where(Submission.id == submission_id, Submission.status.in_(allowed), *conditions)
         .values(status=to, updated_at=now, **values)
         # Refresh objects already loaded in this session from the rows really changed.
         .execution_options(synchronize_session="fetch")
@@ -166,7 +175,8 @@ async def refuse(
 
 
 async def undo_decision(session: AsyncSession, submission_id: int) -> bool:
-    """approved | refused → pending: a moderator takes a decision back (the audit keeps it)."""
+    """approved | refused | held → pending: a moderator takes a decision back (the audit
+    keeps it); the entry leaves the publishing queue."""
     return await _transition(
         session,
         submission_id,
@@ -179,14 +189,30 @@ async def undo_decision(session: AsyncSession, submission_id: int) -> bool:
         decided_by_name=None,
         refusal_reason=None,
         approved_at=None,
+        held_reason=None,
     )
 
 
+def not_banned() -> ColumnElement[bool]:
+    """The entry's apprentice is not banned (a ban stops publication, even mid-queue)."""
+    banned = select(Apprentice.id).where(
+        Apprentice.id == Submission.apprentice_id, Apprentice.banned_at.is_not(None)
+    )
+    return ~banned.exists()
+
+
 async def claim_for_publishing(session: AsyncSession, submission_id: int) -> bool:
-    """approved → publishing: the publisher owns the entry until it is sent or released."""
+    """approved → publishing, unless the apprentice is banned: the publisher owns the entry
+    until it is sent, released, held or left for a check."""
     now = utcnow()
     return await _transition(
-        session, submission_id, "claim_for_publishing", S.PUBLISHING, now, publishing_started_at=now
+        session,
+        submission_id,
+        "claim_for_publishing",
+        S.PUBLISHING,
+        now,
+        not_banned(),
+        publishing_started_at=now,
     )
 
 
@@ -198,7 +224,7 @@ async def claim_next_for_publishing(session: AsyncSession, candidates: int = 5) 
     """
     ids = await session.scalars(
         select(Submission.id)
-        .where(Submission.status == S.APPROVED)
+        .where(Submission.status == S.APPROVED, not_banned())
         .order_by(Submission.approved_at, Submission.id)
         .limit(candidates)
     )
@@ -229,7 +255,8 @@ async def mark_published(
 
 
 async def release_claim(session: AsyncSession, submission_id: int) -> bool:
-    """publishing | needs_check → approved: not sent (retryable failure), back in the queue."""
+    """publishing → approved: Telegram proved nothing was posted (429, connection refused):
+    back at its place in the queue."""
     return await _transition(
         session,
         submission_id,
@@ -240,8 +267,37 @@ async def release_claim(session: AsyncSession, submission_id: int) -> bool:
     )
 
 
+async def requeue(session: AsyncSession, submission_id: int) -> bool:
+    """needs_check | held → approved: a moderator found no post in the channel (or wants a
+    refused post tried again); it goes back at its place in the queue."""
+    return await _transition(
+        session,
+        submission_id,
+        "requeue",
+        S.APPROVED,
+        utcnow(),
+        publishing_started_at=None,
+        held_reason=None,
+    )
+
+
+async def hold(session: AsyncSession, submission_id: int, reason: str) -> bool:
+    """publishing → held: Telegram refused this entry's post (not the channel): it leaves the
+    queue so the next entry can go, and the moderators see ``reason`` on the card."""
+    return await _transition(
+        session,
+        submission_id,
+        "hold",
+        S.HELD,
+        utcnow(),
+        publishing_started_at=None,
+        held_reason=reason,
+    )
+
+
 async def mark_needs_check(session: AsyncSession, submission_id: int) -> bool:
-    """publishing → needs_check: unknown whether the post went out; a moderator decides."""
+    """publishing → needs_check: unknown whether the post went out (a time-out, a lost
+    connection, a 5xx after sending); a moderator decides, it is never re-sent alone."""
     return await _transition(session, submission_id, "mark_needs_check", S.NEEDS_CHECK, utcnow())
 
 
@@ -302,14 +358,14 @@ async def record_audit(
     return entry
 
 
-async def refuse_all_pending(
+async def refuse_banned(
     session: AsyncSession,
     apprentice_id: int,
     moderator_id: int,
     moderator_name: str,
-    reason: str,
 ) -> list[int]:
-    """pending → refused for every entry of one apprentice (a ban); the ids refused.
+    """pending | approved | held → refused ("banned") for every entry of one apprentice:
+    a ban empties their part of both queues. The ids refused.
 
     One UPDATE … RETURNING (SQLite >= 3.35, PostgreSQL): the ids are exactly the rows this
     call changed, even if a moderator decides one of them at the same moment.
@@ -319,14 +375,15 @@ async def refuse_all_pending(
         update(Submission)
         .where(
             Submission.apprentice_id == apprentice_id,
-            Submission.status.in_(sorted(ALLOWED_FROM["refuse"])),
+            Submission.status.in_(sorted(ALLOWED_FROM["refuse_banned"])),
         )
         .values(
             status=S.REFUSED,
             updated_at=now,
             **_decided(now, moderator_id, moderator_name),
-            refusal_reason=reason,
+            refusal_reason="banned",
             approved_at=None,
+            held_reason=None,
         )
         .returning(Submission.id)
         .execution_options(synchronize_session="fetch")
@@ -351,4 +408,18 @@ async def unpublish(
         now,
         **_decided(now, moderator_id, moderator_name),
         refusal_reason="unpublished",
+    )
+
+
+async def mark_card_synced(session: AsyncSession, submission_id: int, shown: datetime) -> None:
+    """The card now shows the row as it was at ``shown`` (its ``updated_at``).
+
+    Not a status change: ``updated_at`` is kept as it is, so a change made while the card
+    was being edited still leaves the card behind, and the retry job draws it again.
+    """
+    await session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id)
+        .values(card_synced_at=shown, updated_at=Submission.updated_at)
+        .execution_options(synchronize_session=False)
     )

@@ -33,14 +33,14 @@ async def _decision(session: AsyncSession, sid: int) -> tuple[float | None, date
     return row.decision_seconds, row.decided_at
 
 
-async def _refuse_all(session: AsyncSession, sid: int) -> bool:
-    return await lifecycle.refuse_all_pending(session, 1001, 7, "Max", "ban") == [sid]
+async def _refuse_banned(session: AsyncSession, sid: int) -> bool:
+    return await lifecycle.refuse_banned(session, 1001, 7, "Max") == [sid]
 
 
 DECIDING: dict[str, tuple[SubmissionStatus, Callable[[AsyncSession, int], Awaitable[bool]]]] = {
     "approve": (S.PENDING, lambda s, i: lifecycle.approve(s, i, 7, "Max")),
     "refuse": (S.PENDING, lambda s, i: lifecycle.refuse(s, i, 7, "Max", "floue")),
-    "refuse_all_pending": (S.PENDING, _refuse_all),
+    "refuse_banned": (S.PENDING, _refuse_banned),
     "unpublish": (S.PUBLISHED, lambda s, i: lifecycle.unpublish(s, i, 7, "Max")),
 }
 

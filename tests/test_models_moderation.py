@@ -95,12 +95,15 @@ async def test_pending_without_card_and_set_moderation_card(
     async with session_factory() as session:
         assert await moderation.pending_without_card(session) == [oldest.id, middle.id, newest.id]
         assert await moderation.pending_without_card(session, limit=1) == [oldest.id]
-        await moderation.set_moderation_card(session, oldest.id, chat_id=-100123, message_id=42)
+        await moderation.set_moderation_card(
+            session, oldest.id, chat_id=-100123, message_id=42, shown=oldest.updated_at
+        )
         await session.commit()
         assert await moderation.pending_without_card(session) == [middle.id, newest.id]
 
     card = await _get(session_factory, oldest.id)
     assert (card.moderation_chat_id, card.moderation_message_id) == (-100123, 42)
+    assert card.card_synced_at == card.updated_at == oldest.updated_at
     assert card.status is S.PENDING
 
 
@@ -112,21 +115,25 @@ async def test_ban_and_unban(
 ) -> None:
     await add_submission(S.PENDING, apprentice_id=1001)
     async with session_factory() as session:
-        assert await moderation.ban_apprentice(session, 1001, 7, "Max") is True
-        assert await moderation.ban_apprentice(session, 1001, 8, "Zoé") is False  # already
-        assert await moderation.ban_apprentice(session, 4242, 7, "Max") is False  # unknown
+        assert await moderation.ban_apprentice(session, 1001, 7) is True
+        assert await moderation.ban_apprentice(session, 1001, 8) is False  # already
+        assert await moderation.ban_apprentice(session, 4242, 7) is True  # never seen
+        assert await moderation.ban_apprentice(session, 4242, 8) is False
         await session.commit()
 
     async with session_factory() as session:
         banned = await session.get(Apprentice, 1001)
         assert banned is not None
         assert banned.banned_at is not None and banned.banned_by == 7
-        assert await session.get(Apprentice, 4242) is None  # nothing created
+        assert banned.first_name == "Léa"  # a known apprentice keeps their row as it was
+        stranger = await session.get(Apprentice, 4242)  # stored, so the ban holds later
+        assert stranger is not None and stranger.banned_by == 7 and stranger.first_name == ""
 
     async with session_factory() as session:
         assert await moderation.unban_apprentice(session, 1001) is True
         assert await moderation.unban_apprentice(session, 1001) is False
-        assert await moderation.unban_apprentice(session, 4242) is False
+        assert await moderation.unban_apprentice(session, 4242) is True
+        assert await moderation.unban_apprentice(session, 4343) is False  # never seen
         await session.commit()
         apprentice = await session.get(Apprentice, 1001)
         assert apprentice is not None
@@ -134,31 +141,35 @@ async def test_ban_and_unban(
         assert apprentice.banned_at is None and apprentice.banned_by is None
 
 
-async def test_refuse_all_pending_touches_only_that_apprentices_pending_entries(
+async def test_refuse_banned_empties_both_queues_of_that_apprentice_only(
     session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
 ) -> None:
     first = await add_submission(S.PENDING, apprentice_id=1001)
-    second = await add_submission(S.PENDING, apprentice_id=1001)
     approved = await add_submission(S.APPROVED, apprentice_id=1001)
+    held = await add_submission(S.HELD, apprentice_id=1001)
+    published = await add_submission(S.PUBLISHED, apprentice_id=1001)
+    needs_check = await add_submission(S.NEEDS_CHECK, apprentice_id=1001)
     draft = await add_submission(S.DRAFT, apprentice_id=1001)
-    someone_else = await add_submission(S.PENDING, apprentice_id=1002)
+    someone_else = await add_submission(S.APPROVED, apprentice_id=1002)
 
     async with session_factory() as session:
         loaded = await session.get(Submission, first.id)  # refreshed by the UPDATE
-        refused = await lifecycle.refuse_all_pending(session, 1001, 7, "Max", "banned")
-        assert refused == [first.id, second.id]
+        refused = await lifecycle.refuse_banned(session, 1001, 7, "Max")
+        assert refused == [first.id, approved.id, held.id]
         assert loaded is not None and loaded.status is S.REFUSED
-        assert await lifecycle.refuse_all_pending(session, 1001, 7, "Max", "banned") == []
+        assert await lifecycle.refuse_banned(session, 1001, 7, "Max") == []
         await session.commit()
 
-    for sid in (first.id, second.id):
+    for sid in refused:
         row = await _get(session_factory, sid)
-        assert row.status is S.REFUSED
+        assert row.status is S.REFUSED and row.approved_at is None
         assert (row.decided_by, row.decided_by_name, row.refusal_reason) == (7, "Max", "banned")
         assert row.decided_at is not None
-    assert (await _get(session_factory, approved.id)).status is S.APPROVED
+    # What is on the channel (or may be) is the moderators' call; drafts are the author's.
+    assert (await _get(session_factory, published.id)).status is S.PUBLISHED
+    assert (await _get(session_factory, needs_check.id)).status is S.NEEDS_CHECK
     assert (await _get(session_factory, draft.id)).status is S.DRAFT
-    assert (await _get(session_factory, someone_else.id)).status is S.PENDING
+    assert (await _get(session_factory, someone_else.id)).status is S.APPROVED
 
 
 # --------------------------------------------------------------------------- unpublish
@@ -213,6 +224,45 @@ async def test_next_to_publish(
         assert await moderation.next_to_publish(session, avoid_trade="maçon") == first.id
         assert await lifecycle.claim_for_publishing(session, first.id)
         assert await moderation.next_to_publish(session, avoid_trade="boulanger") == second.id
+
+
+async def test_a_banned_apprentices_entries_are_neither_picked_nor_claimed(
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
+) -> None:
+    """Even between the ban and the refusal of their entries (or if a row escaped it)."""
+    t0 = utcnow() - timedelta(days=1)
+    banned = await add_submission(S.APPROVED, apprentice_id=1001, approved_at=t0)
+    other = await add_submission(S.APPROVED, apprentice_id=1002, approved_at=t0)
+    async with session_factory() as session:
+        assert await moderation.ban_apprentice(session, 1001, 7)
+        assert await moderation.next_to_publish(session) == other.id
+        assert await moderation.next_to_publish(session, avoid_trade="coiffeuse") == other.id
+        assert not await lifecycle.claim_for_publishing(session, banned.id)
+        assert await lifecycle.claim_next_for_publishing(session) == other.id
+        assert await moderation.unban_apprentice(session, 1001)
+        assert await lifecycle.claim_for_publishing(session, banned.id)
+
+
+async def test_cards_behind_follow_updated_at(
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
+) -> None:
+    """A card is behind from the change of its entry until an edit is recorded as shown."""
+    shown = await add_submission(S.PENDING, moderation_chat_id=-100, moderation_message_id=1)
+    await add_submission(S.PENDING)  # no card: never "behind"
+    async with session_factory() as session, session.begin():
+        await moderation.set_moderation_card(session, shown.id, -100, 1, shown.updated_at)
+    async with session_factory() as session, session.begin():
+        assert await moderation.cards_behind(session) == []
+        assert await lifecycle.approve(session, shown.id, 7, "Max")
+    async with session_factory() as session, session.begin():
+        assert await moderation.cards_behind(session) == [shown.id]
+        row = await session.get(Submission, shown.id)
+        assert row is not None
+        await lifecycle.mark_card_synced(session, shown.id, row.updated_at)
+    async with session_factory() as session:
+        assert await moderation.cards_behind(session) == []
+        after = await session.get(Submission, shown.id)
+        assert after is not None and after.updated_at == row.updated_at  # not a change
 
 
 async def test_last_published_trade(session: AsyncSession, add_submission: AddSubmission) -> None:
@@ -310,5 +360,5 @@ async def test_next_to_publish_walks_the_index_at_scale(
                 assert "SCAN submissions" not in plan, plan
                 assert "TEMP B-TREE" not in plan, plan
             else:
-                assert "Seq Scan" not in plan, plan
+                assert "Seq Scan on submissions" not in plan, plan
                 assert "Sort" not in plan, plan

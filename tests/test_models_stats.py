@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import SubmissionStatus, utcnow
+from models.removals import owe_removal
 from models.stats import CampaignStats, QueueSummary, campaign_stats, queue_summary
 
 if TYPE_CHECKING:
@@ -17,11 +18,13 @@ S = SubmissionStatus
 
 
 async def test_queue_summary(session: AsyncSession, add_submission: AddSubmission) -> None:
-    assert await queue_summary(session) == QueueSummary(pending=0, approved=0, needs_check=0)
+    empty = QueueSummary(pending=0, approved=0, needs_check=0, held=0, removals=0)
+    assert await queue_summary(session) == empty
     for status, times in {
         S.PENDING: 3,
         S.APPROVED: 2,
         S.NEEDS_CHECK: 1,
+        S.HELD: 2,
         S.DRAFT: 1,
         S.PUBLISHED: 4,
         S.REFUSED: 1,
@@ -30,7 +33,12 @@ async def test_queue_summary(session: AsyncSession, add_submission: AddSubmissio
     }.items():
         for _ in range(times):
             await add_submission(status)
-    assert await queue_summary(session) == QueueSummary(pending=3, approved=2, needs_check=1)
+    await owe_removal(
+        session, chat="@c", message_id=1, kind="post", submission_id=9, cause="erased"
+    )
+    assert await queue_summary(session) == QueueSummary(
+        pending=3, approved=2, needs_check=1, held=2, removals=1
+    )
 
 
 async def test_empty_campaign(session_factory: async_sessionmaker[AsyncSession]) -> None:

@@ -29,10 +29,18 @@ TRANSITIONS: dict[str, tuple[Transition, SubmissionStatus]] = {
     "claim_for_publishing": (lifecycle.claim_for_publishing, S.PUBLISHING),
     "mark_published": (lambda s, i: lifecycle.mark_published(s, i, 555), S.PUBLISHED),
     "release_claim": (lifecycle.release_claim, S.APPROVED),
+    "requeue": (lifecycle.requeue, S.APPROVED),
+    "hold": (lambda s, i: lifecycle.hold(s, i, "Bad Request: wrong file identifier"), S.HELD),
     "mark_needs_check": (lifecycle.mark_needs_check, S.NEEDS_CHECK),
+    "refuse_banned": (lambda s, i: _refuse_banned(s, i), S.REFUSED),
     "withdraw": (lifecycle.withdraw, S.WITHDRAWN),
     "unpublish": (lambda s, i: lifecycle.unpublish(s, i, 7, "Max"), S.REFUSED),
 }
+
+
+async def _refuse_banned(session: AsyncSession, submission_id: int) -> bool:
+    """The ban's transition, for the one entry of apprentice 1001 under test."""
+    return await lifecycle.refuse_banned(session, 1001, 7, "Max") == [submission_id]
 
 
 async def _row(session: AsyncSession, submission_id: int) -> dict[str, Any]:

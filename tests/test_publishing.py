@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import func, select
 
 from bot.captions import CAPTION_LIMIT, build_caption, visible_length
 from bot.cards import post_missing_cards
@@ -24,14 +25,14 @@ from bot.erasure import erase_apprentice
 from bot.i18n import t
 from bot.publisher import Publisher
 from bot.sandbox import Emulator, User
-from handlers.moderation import retry_missing_cards
+from handlers.moderation import catch_up
 from handlers.publishing import run_slot
-from models import Apprentice, Submission, SubmissionStatus
+from models import Apprentice, Removal, Submission, SubmissionStatus
 from models.base import utcnow
 from models.entities import AgeBand
 from models.settings import PUBLISHING_PAUSED, get_setting
 from tests import imagegen
-from tests.stand import Stand, buttons, has_button, running_stand
+from tests.stand import Stand, answer_of, buttons, has_button, running_stand
 
 S = SubmissionStatus
 
@@ -129,7 +130,7 @@ async def cards_for_pending(stand: Stand) -> None:
     The bot's own retry job does it one second after start, then every minute; the first
     run is awaited so that it cannot post the same card a second time concurrently.
     """
-    [job] = [j for j in stand.app.job_queue.jobs() if j.callback is retry_missing_cards]
+    [job] = [j for j in stand.app.job_queue.jobs() if j.callback is catch_up]
     async with asyncio.timeout(10):
         while job.next_t is None or job.next_t - utcnow() < timedelta(seconds=30):
             await asyncio.sleep(0.05)
@@ -427,8 +428,8 @@ async def test_withdrawal_and_unpublish_remove_the_channel_post(
         query = await stand.press(stand.moderators[0], tom_card, f"mod:unpub:{tom_id}")
         await stand.reply(tom, t("fr", "published.removed"))
         assert channel_posts(stand) == []
-        answer = emu.callback_answer(query)
-        assert answer is not None and answer["text"] == t("fr", "publishing.unpublished")
+        answer = await answer_of(stand, query)
+        assert answer["text"] == t("fr", "publishing.unpublished.gone")
         entry = (await rows(stand))[tom_id]
         assert (entry.status, entry.refusal_reason) == (S.REFUSED, "unpublished")
         assert f"mod:unpub:{tom_id}" not in buttons(card_of(stand, entry)).values()
@@ -536,11 +537,15 @@ async def test_entry_erased_while_being_sent_leaves_no_post(db_url: str, tmp_pat
             while not [c for c in emu.calls if c.method == "sendPhoto" and c.status == 429]:
                 await asyncio.sleep(0.01)
         assert (await rows(stand))[entry_id].status == S.PUBLISHING
-        # Léa withdraws meanwhile (the service behind /supprimer).
-        assert await erase_apprentice(stand.app.bot, stand.app.services, lea.id) == 1
+        # Léa withdraws meanwhile (the service behind /supprimer): the post is not out
+        # yet, so the erasure is not complete until the send answers.
+        erasure = await erase_apprentice(stand.app.bot, stand.app.services, lea.id)
+        assert (erasure.entries, erasure.complete) == (1, False)
         assert str(await sending) == "skipped"
         # The post went out after the erasure, and was taken down at once.
         assert channel_posts(stand) == []
+        async with stand.app.services.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(Removal)) == 0
         [gone] = emu.messages(stand.channel, include_deleted=True)
         assert gone["deleted"] and gone["caption"].startswith("Apprenti 01")
         assert emu.bot_messages(lea) == []

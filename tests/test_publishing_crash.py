@@ -1,6 +1,8 @@
-"""``kill -9`` between the post and its record: the moderators decide, nothing is re-posted
-silently. ``selfie-bot run`` is a real subprocess; the emulator delivers the post to the
-channel and then holds the answer, so the bot dies not knowing that its post went out."""
+"""``kill -9`` while a post is being sent: the moderators decide, nothing is re-posted
+silently. ``selfie-bot run`` is a real subprocess; the emulator holds the answer of the
+send (after delivering the post, or not), so the bot dies not knowing whether it went out.
+A moderator settles it by forwarding the post to the group (its id is then known, so an
+erasure still deletes it) or, finding none, by putting the entry back in the queue."""
 
 from __future__ import annotations
 
@@ -44,9 +46,9 @@ async def wait_row(
             await asyncio.sleep(0.02)
 
 
-@pytest.mark.parametrize("answer", ["posted", "repost"])
-async def test_kill_9_after_the_post_gives_needs_check_and_no_silent_duplicate(
-    db_url: str, tmp_path: Path, answer: str
+@pytest.mark.parametrize("delivered", [True, False], ids=["posted", "not-posted"])
+async def test_kill_9_during_the_post_gives_needs_check_and_no_silent_duplicate(
+    db_url: str, tmp_path: Path, delivered: bool
 ) -> None:
     engine = make_engine(db_url)
     await upgrade(engine)
@@ -78,9 +80,10 @@ async def test_kill_9_after_the_post_gives_needs_check_and_no_silent_duplicate(
             card = await emu.wait_for(group, has_button(f"mod:ok:{entry_id}"), timeout=10)
             await emu.press_button(camille, card, f"mod:ok:{entry_id}")
             await wait_row(sessions, entry_id, S.APPROVED)
-            emu.inject_fault("sendPhoto", "timeout", delivered=True, hold=60)
+            emu.inject_fault("sendPhoto", "timeout", delivered=delivered, hold=60)
             await emu.send_text(camille, "/publish_now", chat=group)
-            await until(lambda: len(emu.bot_messages(channel)) == 1)
+            await until(lambda: any(c.method == "sendPhoto" for c in emu.calls[-3:]))
+            await until(lambda: len(emu.bot_messages(channel)) == int(delivered))
             await wait_row(sessions, entry_id, S.PUBLISHING)
             assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
             assert emu.faults.pending() == {}
@@ -92,38 +95,41 @@ async def test_kill_9_after_the_post_gives_needs_check_and_no_silent_duplicate(
             [card] = [
                 m for m in emu.messages(group) if m["message_id"] == entry.moderation_message_id
             ]
-            assert sorted(buttons(card).values()) == [
-                f"mod:posted:{entry_id}",
-                f"mod:repost:{entry_id}",
-            ]
-            [first_post] = emu.bot_messages(channel)
+            assert list(buttons(card).values()) == [f"mod:requeue:{entry_id}"]
+            assert html.unescape(t("fr", "card.needs_check")) in card["caption"]
             # Told of the approval only: nobody knows yet whether the post is out.
             assert [m for m in emu.bot_messages(lea) if "t.me/" in m["text"]] == []
+            await emu.send_text(camille, "/publish_now", chat=group)
+            await emu.wait_for(group, t("fr", "publishing.queue_empty"), timeout=10)
 
-            await emu.press_button(camille, card, f"mod:{answer}:{entry_id}")
-            entry = await wait_row(sessions, entry_id, S.PUBLISHED)
-            posts = emu.bot_messages(channel)
-            if answer == "posted":
-                assert posts == [first_post]
+            if delivered:  # Camille finds the post and forwards it to the group.
+                [post] = emu.bot_messages(channel)
+                await emu.forward_message(camille, post, group)
+                recorded = t("fr", "publishing.forward_recorded", number=entry_id)
+                await emu.wait_for(group, html.unescape(recorded), timeout=10)
                 sent = [c for c in emu.calls_for("sendPhoto") if c["chat_id"] == "@fiers_test"]
                 assert sent == []  # the held call never answered; no call since
-                await emu.wait_for(lea, t("fr", "published.no_link"), timeout=10)
-            else:
-                assert len(posts) == 2 and posts[0] == first_post
-                assert entry.channel_message_id == posts[1]["message_id"]
-                link = f"https://t.me/fiers_test/{posts[1]['message_id']}"
-                await emu.wait_for(lea, t("fr", "published.with_link", link=link), timeout=10)
+            else:  # Nothing in the channel: back in the queue, posted at the next slot.
+                await emu.press_button(camille, card, f"mod:requeue:{entry_id}")
+                await wait_row(sessions, entry_id, S.APPROVED)
+                await emu.send_text(camille, "/publish_now", chat=group)
+                await until(lambda: len(emu.bot_messages(channel)) == 1)
+                [post] = emu.bot_messages(channel)
+            entry = await wait_row(sessions, entry_id, S.PUBLISHED)
+            assert entry.channel_message_id == post["message_id"]
+            link = f"https://t.me/fiers_test/{post['message_id']}"
+            await emu.wait_for(lea, t("fr", "published.with_link", link=link), timeout=10)
             # Whatever happens next, the entry is never posted again.
             await emu.send_text(camille, "/publish_now", chat=group)
             await emu.wait_for(group, t("fr", "publishing.queue_empty"), timeout=10)
-            assert len(emu.bot_messages(channel)) == len(posts)
-            if answer == "posted":
-                # Its post's id died with the crash: erasing it asks the moderators for help.
-                await emu.send_text(lea, "/supprimer")
-                confirm = await emu.wait_for(lea, t("fr", "erase.confirm"), timeout=10)
-                await emu.press_button(lea, confirm, "erase:yes")
-                by_hand = t("fr", "publishing.remove_by_hand", number=entry_id)
-                await emu.wait_for(group, html.unescape(by_hand), timeout=10)
+            assert emu.bot_messages(channel) == [post]
+
+            # Its post's id is known either way: erasing it takes the post down.
+            await emu.send_text(lea, "/supprimer")
+            confirm = await emu.wait_for(lea, t("fr", "erase.confirm"), timeout=10)
+            await emu.press_button(lea, confirm, "erase:yes")
+            await emu.wait_for(lea, t("fr", "erase.done", count=1), timeout=10)
+            assert emu.bot_messages(channel) == []
             assert await bot.stop() == 0
     finally:
         await engine.dispose()

@@ -15,6 +15,7 @@ from bot.config import DEFAULT_REASONS, MinorsPolicy
 from bot.i18n import LANGUAGES, Safe, catalog_files, language_from_telegram, t
 from bot.photos import PROBLEM_CODES
 from bot.publisher import Outcome
+from bot.removals import Check, Result
 from models import SubmissionStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +53,8 @@ def keys_used_in_code() -> set[str]:
     used.update(f"card.minor.{policy}" for policy in get_args(MinorsPolicy))
     used.update(f"card.{status}" for status in ("publishing", "needs_check", "withdrawn"))
     used.update(f"publishing.outcome.{outcome.value}" for outcome in Outcome)
+    used.update(f"publishing.unpublished.{result.value}" for result in Result)
+    used.update(f"removal.check.{check.value}" for check in Check)
     return used
 
 

@@ -1,0 +1,18 @@
+"""What Telegram refused earlier, tried again: one job, so that a fault never leaves an
+entry waiting without the moderators knowing, or a post that should be gone in view."""
+
+from __future__ import annotations
+
+from telegram import Bot
+
+from bot.cards import post_missing_cards, redraw_cards_behind
+from bot.publisher import Publisher
+from bot.removals import retry_removals
+from bot.services import Services
+
+
+async def catch_up_with_telegram(bot: Bot, services: Services) -> None:
+    await post_missing_cards(bot, services)
+    await redraw_cards_behind(bot, services)
+    await retry_removals(bot, services)
+    await Publisher(services).alert_pause(bot)
