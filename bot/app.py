@@ -24,6 +24,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
 from bot.concurrency import MAX_CONCURRENT_UPDATES, PerUserUpdateProcessor
 from bot.config import Settings
+from bot.followup import catch_up_with_telegram
 from bot.i18n import LANGUAGES, t
 from bot.persistence import SQLPersistence
 from bot.publisher import Publisher
@@ -89,6 +90,8 @@ async def _on_startup(application: Application) -> None:
     settings = application.services.settings
     await sweep_orphan_photos(application.services)
     await Publisher(application.services).recover(application.bot)
+    # What the last run left undone (cards, removals, alerts), before any new update.
+    await catch_up_with_telegram(application.bot, application.services)
     await register_commands(application.bot, settings)
     for problem in await check_chats(application.bot, settings):
         log.warning("%s", problem)

@@ -240,7 +240,8 @@ def ban_keyboard(submission_id: int, services: Services) -> InlineKeyboardMarkup
 
 
 async def post_card(bot: Bot, services: Services, submission_id: int) -> bool:
-    """Send the card of a pending entry; False (entry kept, logged once) if the group fails."""
+    """Send the card of a pending entry; False (entry kept, logged once) if the group fails
+    (True also when the card cannot be made: a photo lost from the disk)."""
     async with services.card_lock:
         return await _post_card(bot, services, submission_id)
 
@@ -252,9 +253,9 @@ async def _post_card(bot: Bot, services: Services, submission_id: int) -> bool:
     chat_id = services.settings.moderation.chat_id
     try:
         photo = await services.photos.sendable(view.entry.photo_file_id, view.entry.photo_path)
-    except OSError:
+    except OSError:  # the entry's fault, not the group's: the other cards still go
         log.error("entry %s: processed photo missing, no card posted", submission_id)
-        return False
+        return True
     try:
         message = await bot.send_photo(
             chat_id,

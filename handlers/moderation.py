@@ -499,4 +499,4 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(unpublish_banned, pattern=r"^ban:unpub:\d{1,16}$"))
     assert application.job_queue is not None
     interval = svc.settings.moderation.retry_seconds
-    application.job_queue.run_repeating(catch_up, interval=interval, first=1)
+    application.job_queue.run_repeating(catch_up, interval=interval, first=interval)

@@ -111,13 +111,29 @@ def data_of(message: dict[str, Any]) -> list[str]:
 
 @asynccontextmanager
 async def running_stand(
-    db_url: str, data_dir: Path, **sections: dict[str, Any]
+    db_url: str,
+    data_dir: Path,
+    *,
+    channel_rights: dict[str, bool] | None = None,
+    group_rights: dict[str, bool] | None = None,
+    **sections: dict[str, Any],
 ) -> AsyncIterator[Stand]:
-    """Start the emulator and the bot (as ``selfie-bot run`` does), stop both after."""
+    """Start the emulator and the bot (as ``selfie-bot run`` does), stop both after.
+
+    The bot is an administrator of the channel; of the group too when ``group_rights`` is
+    given (else a plain member). ``*_rights`` change some of its administrator rights.
+    """
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
         moderators = [emu.create_user("Camille", username="camille_modo"), emu.create_user("Sam")]
-        group = emu.create_group("Modération", members=moderators)
-        channel = emu.create_channel("Fiers d'être apprentis", username="fiers_test")
+        group = emu.create_group(
+            "Modération",
+            members=moderators,
+            bot_status="member" if group_rights is None else "administrator",
+            bot_rights=group_rights,
+        )
+        channel = emu.create_channel(
+            "Fiers d'être apprentis", username="fiers_test", bot_rights=channel_rights
+        )
         raw = stand_config(
             api_url=emu.api_url,
             db_url=db_url,

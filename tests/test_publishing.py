@@ -25,7 +25,6 @@ from bot.erasure import erase_apprentice
 from bot.i18n import t
 from bot.publisher import Publisher
 from bot.sandbox import Emulator, User
-from handlers.moderation import catch_up
 from handlers.publishing import run_slot
 from models import Apprentice, Removal, Submission, SubmissionStatus
 from models.base import utcnow
@@ -127,13 +126,9 @@ async def tick(stand: Stand) -> list[int]:
 async def cards_for_pending(stand: Stand) -> None:
     """Have the bot post the cards of pending entries stored by the test.
 
-    The bot's own retry job does it one second after start, then every minute; the first
-    run is awaited so that it cannot post the same card a second time concurrently.
+    The bot does it at start, then from its retry job every ``moderation.retry_seconds``
+    (a minute: it does not run during a test); here it is done at once.
     """
-    [job] = [j for j in stand.app.job_queue.jobs() if j.callback is catch_up]
-    async with asyncio.timeout(10):
-        while job.next_t is None or job.next_t - utcnow() < timedelta(seconds=30):
-            await asyncio.sleep(0.05)
     await post_missing_cards(stand.app.bot, stand.app.services)
 
 

@@ -72,3 +72,25 @@ async def test_start_up_warns_about_the_channel_and_the_group(
         assert any("not an administrator of the channel @fiers_test" in w for w in warnings)
     else:
         assert any("moderation group" in w and "add the bot" in w for w in warnings)
+
+
+async def test_start_up_names_each_missing_right(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without them, erasure cannot delete old posts and cards: the operator is told which."""
+    caplog.set_level(logging.WARNING, logger="bot.app")
+    rights = {"can_edit_messages": False, "can_delete_messages": False}
+    async with running_stand(db_url, tmp_path, channel_rights=rights):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    channel = [w for w in warnings if "the channel @fiers_test" in w]
+    assert len(channel) == 2
+    assert any("'Edit messages of others'" in w for w in channel)
+    assert any("'Delete messages of others'" in w and "48 hours" in w for w in channel)
+    assert any("plain member of the moderation group" in w for w in warnings)
+
+    caplog.clear()
+    async with running_stand(db_url, tmp_path, group_rights={"can_delete_messages": True}):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert not [w for w in warnings if "right" in w or "member" in w], warnings
