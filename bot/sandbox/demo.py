@@ -127,7 +127,9 @@ def create_world(emu: Emulator, channel: str, samples_dir: Path) -> DemoWorld:
     camille = emu.create_user("Camille", username="camille_modo", language_code="fr")
     sam = emu.create_user("Sam", username="sam_modo", language_code="fr")
     dominique = emu.create_user("Dominique", language_code="fr")
-    group = emu.create_group("Modération — Fiers d'être apprentis", [camille, sam, dominique])
+    group = emu.create_group(
+        "Modération — Fiers d'être apprentis", [camille, sam, dominique], bot_status="administrator"
+    )
     public = emu.create_channel("Fiers d'être apprentis", username=channel)
     lea = emu.create_user("Léa", username="lea_apprentie", language_code="fr")
     return DemoWorld(
