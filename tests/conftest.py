@@ -40,6 +40,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from bot.sandbox import Emulator
+from bot.sandbox.testing import ApiClient, running_emulator_in
 from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.entities import AgeBand, Apprentice, Submission, SubmissionStatus, dhash_to_db
@@ -317,3 +319,21 @@ def add_submission(session_factory: async_sessionmaker[AsyncSession]) -> AddSubm
         return submission
 
     return add
+
+
+# --------------------------------------------------------------------------- emulator
+
+
+@pytest.fixture
+async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    """A bare emulator on loopback, validating calls against the official spec; a module or
+    test parametrized ``("emu", SPEC_MODES, indirect=True)`` gets both modes."""
+    async with running_emulator_in(getattr(request, "param", "spec"), flood_limits=False) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def api(emu: Emulator) -> AsyncIterator[ApiClient]:
+    """A raw HTTP client of ``emu``."""
+    async with ApiClient(emu) as client:
+        yield client

@@ -9,30 +9,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
 from bot.sandbox import Emulator
 from bot.sandbox.spec import find_spec
-from bot.sandbox.testing import SPEC_MODES, ApiClient, running_emulator, running_emulator_in
+from bot.sandbox.testing import SPEC_MODES, ApiClient, running_emulator
 
 KEYBOARD = {"inline_keyboard": [[{"text": "OK", "callback_data": "ok"}]]}
 both_modes = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
 needs_spec = pytest.mark.skipif(find_spec() is None, reason="no official spec: no validation")
-
-
-@pytest.fixture
-async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    async with running_emulator_in(getattr(request, "param", "spec"), flood_limits=False) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def api(emu: Emulator) -> AsyncIterator[ApiClient]:
-    async with ApiClient(emu) as client:
-        yield client
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ Every test runs with the official spec and without it.
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from bot.sandbox.testing import (
     ApiClient,
     build_application,
     make_jpeg,
-    running_emulator_in,
 )
 from bot.sandbox.web import install
 
@@ -34,16 +32,7 @@ KEYBOARD = {"inline_keyboard": [[{"text": "Offres", "url": "https://example.org/
 NOT_MODIFIED = "Bad Request: message is not modified"
 
 
-@pytest.fixture(params=SPEC_MODES)
-async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    async with running_emulator_in(request.param, flood_limits=False) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def api(emu: Emulator) -> AsyncIterator[ApiClient]:
-    async with ApiClient(emu) as client:
-        yield client
+both_modes = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
 
 
 @pytest.fixture
@@ -75,6 +64,7 @@ async def _edit_upload(
     )
 
 
+@both_modes
 async def test_upload_replaces_the_photo_and_caption(
     emu: Emulator, api: ApiClient, channel: Chat
 ) -> None:
@@ -114,6 +104,7 @@ async def test_upload_replaces_the_photo_and_caption(
     assert Image.open(io.BytesIO(data)).size == (1280, 960)
 
 
+@both_modes
 async def test_file_id_edit_keyboard_and_not_modified(
     emu: Emulator, api: ApiClient, channel: Chat
 ) -> None:
@@ -130,6 +121,7 @@ async def test_file_id_edit_keyboard_and_not_modified(
     assert "caption" not in without_caption and "reply_markup" not in without_caption
 
 
+@both_modes
 async def test_a_text_becomes_a_photo_and_a_document_can_replace_it(
     api: ApiClient, channel: Chat
 ) -> None:
@@ -151,6 +143,7 @@ async def test_a_text_becomes_a_photo_and_a_document_can_replace_it(
     assert "photo" not in body["result"] and body["result"]["caption"] == "la fiche"
 
 
+@both_modes
 async def test_refusals(emu: Emulator, api: ApiClient, channel: Chat) -> None:
     post = await _post(api, channel, make_jpeg(), caption="Léa")
     ident = {"chat_id": channel.id, "message_id": post["message_id"]}
@@ -181,6 +174,7 @@ async def test_refusals(emu: Emulator, api: ApiClient, channel: Chat) -> None:
     assert emu.messages(channel) == [post]
 
 
+@both_modes
 async def test_ptb_edit_message_media_upload_and_file_id(emu: Emulator, channel: Chat) -> None:
     app = build_application(emu)
     await app.initialize()

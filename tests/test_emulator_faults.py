@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -19,22 +18,12 @@ from bot.sandbox.testing import (
     ApiClient,
     build_application,
     make_jpeg,
-    running_emulator_in,
 )
 
 WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
 
 
-@pytest.fixture(params=SPEC_MODES)
-async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    async with running_emulator_in(request.param, flood_limits=False) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def api(emu: Emulator) -> AsyncIterator[ApiClient]:
-    async with ApiClient(emu) as client:
-        yield client
+both_modes = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
 
 
 @pytest.fixture
@@ -51,6 +40,7 @@ def _is_apprentice_03(params: dict[str, Any]) -> bool:
     return "Apprenti 03" in (params.get("caption") or "")
 
 
+@both_modes
 async def test_one_message_refused_for_good_others_untouched(
     emu: Emulator, api: ApiClient, channel: Chat
 ) -> None:
@@ -73,6 +63,7 @@ async def test_one_message_refused_for_good_others_untouched(
     assert (await _post(api, channel, "Apprenti 03, maçon"))[0] == 200
 
 
+@both_modes
 async def test_a_counted_match_is_only_consumed_by_matching_calls(
     emu: Emulator, api: ApiClient, channel: Chat
 ) -> None:
@@ -86,6 +77,7 @@ async def test_a_counted_match_is_only_consumed_by_matching_calls(
     assert (await _post(api, channel, "Apprenti 03"))[0] == 200
 
 
+@both_modes
 async def test_ptb_raises_bad_request_and_forbidden(emu: Emulator, channel: Chat) -> None:
     emu.inject_fault("sendPhoto", "400", description="PHOTO_INVALID_DIMENSIONS")
     emu.inject_fault("sendMessage", "403")
@@ -105,6 +97,7 @@ async def test_ptb_raises_bad_request_and_forbidden(emu: Emulator, channel: Chat
     assert [c.status for c in emu.calls if c.method != "getMe"] == [400, 403, 403, 200]
 
 
+@both_modes
 async def test_faults_without_answer_log_the_parsed_call(
     emu: Emulator, api: ApiClient, channel: Chat
 ) -> None:
@@ -116,6 +109,7 @@ async def test_faults_without_answer_log_the_parsed_call(
     assert emu.messages(channel) == []
 
 
+@both_modes
 async def test_rate_delivered_share_sends_while_the_client_sees_a_failure(
     emu: Emulator, channel: Chat
 ) -> None:
@@ -132,6 +126,7 @@ async def test_rate_delivered_share_sends_while_the_client_sees_a_failure(
     assert {c.status for c in emu.calls if c.method == "sendMessage"} <= {500, 0}
 
 
+@both_modes
 async def test_rate_delivered_share_is_a_share(
     emu: Emulator, api: ApiClient, channel: Chat
 ) -> None:

@@ -6,25 +6,14 @@ Every test runs with the official spec and without it.
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 
 import pytest
 from PIL import Image
 
 from bot.sandbox import Emulator
-from bot.sandbox.testing import SPEC_MODES, ApiClient, make_jpeg, running_emulator_in
+from bot.sandbox.testing import SPEC_MODES, ApiClient, make_jpeg
 
-
-@pytest.fixture(params=SPEC_MODES)
-async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    async with running_emulator_in(request.param, flood_limits=False) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def api(emu: Emulator) -> AsyncIterator[ApiClient]:
-    async with ApiClient(emu) as client:
-        yield client
+pytestmark = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
 
 
 @pytest.fixture

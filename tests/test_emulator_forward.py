@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from telegram import MessageOriginChannel, Update
 from telegram.ext import ContextTypes, MessageHandler, filters
@@ -16,14 +14,9 @@ from bot.sandbox.testing import (
     ApiClient,
     build_application,
     make_jpeg,
-    running_emulator_in,
 )
 
-
-@pytest.fixture(params=SPEC_MODES)
-async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    async with running_emulator_in(request.param, flood_limits=False) as emu:
-        yield emu
+pytestmark = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
 
 
 async def _channel_post(emu: Emulator) -> tuple[dict, dict]:

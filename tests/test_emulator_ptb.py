@@ -57,10 +57,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.edit_message_text("Consentement enregistré")
 
 
-@pytest.fixture(params=SPEC_MODES)
-async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    async with running_emulator_in(request.param, flood_limits=False) as emu:
-        yield emu
+both_modes = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
 
 
 @pytest.fixture
@@ -80,6 +77,7 @@ async def app(emu: Emulator) -> AsyncIterator[Application]:
     await application.shutdown()
 
 
+@both_modes
 async def test_echo_button_and_callback_answer(emu: Emulator, app: Application) -> None:
     lea = emu.create_user("Léa", username="lea")
     await emu.send_text(lea, "/start")
@@ -107,6 +105,7 @@ async def test_echo_button_and_callback_answer(emu: Emulator, app: Application) 
     assert emu.commands(language_code="fr") == [{"command": "start", "description": "Commencer"}]
 
 
+@both_modes
 async def test_photo_round_trip_through_ptb(emu: Emulator, app: Application) -> None:
     lea = emu.create_user("Léa")
     sent = await emu.send_photo(lea, make_jpeg(1600, 1200))
@@ -116,6 +115,7 @@ async def test_photo_round_trip_through_ptb(emu: Emulator, app: Application) -> 
     assert reply["caption"] == f"{largest['file_size']} octets"
 
 
+@both_modes
 async def test_wait_for_timeout_lists_what_arrived(emu: Emulator, app: Application) -> None:
     lea = emu.create_user("Léa")
     await emu.send_text(lea, "salut")
@@ -123,6 +123,7 @@ async def test_wait_for_timeout_lists_what_arrived(emu: Emulator, app: Applicati
         await emu.wait_for(lea, "jamais", timeout=0.5)
 
 
+@both_modes
 async def test_errors_surface_as_ptb_exceptions(emu: Emulator) -> None:
     app = build_application(emu)
     bot = app.bot
@@ -152,6 +153,7 @@ async def test_errors_surface_as_ptb_exceptions(emu: Emulator) -> None:
         await app.shutdown()
 
 
+@both_modes
 async def test_timeout_fault_gives_timed_out(emu: Emulator) -> None:
     request = HTTPXRequest(read_timeout=0.3)
     app = Application.builder().token(emu.token).base_url(emu.base_url).request(request).build()
@@ -291,6 +293,7 @@ async def _session(emu: Emulator, bot: Bot) -> list[Any]:
     return [_plain(item) for item in out]
 
 
+@both_modes
 async def test_bot_methods_through_ptb(emu: Emulator) -> None:
     app = build_application(emu)
     await app.initialize()

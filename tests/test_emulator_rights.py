@@ -5,7 +5,6 @@ the rights it reads.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,23 +13,11 @@ from telegram import ChatMemberAdministrator
 
 from bot.sandbox import Emulator
 from bot.sandbox.state import Chat, User
-from bot.sandbox.testing import SPEC_MODES, ApiClient, build_application, running_emulator_in
+from bot.sandbox.testing import SPEC_MODES, ApiClient, build_application
 
 HOUR = 3600
 REFUSED = (400, "Bad Request: message can't be deleted")
 both_modes = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
-
-
-@pytest.fixture
-async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    async with running_emulator_in(getattr(request, "param", "spec"), flood_limits=False) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def api(emu: Emulator) -> AsyncIterator[ApiClient]:
-    async with ApiClient(emu) as client:
-        yield client
 
 
 @pytest.fixture
