@@ -17,6 +17,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
 from bot.captions import CAPTION_LIMIT, build_caption, visible_length
+from bot.delivery import maybe_delivered
 from bot.i18n import Safe, t
 from bot.images import is_blurry
 from bot.schedule import slot_for_position
@@ -26,6 +27,7 @@ from models.base import utcnow
 from models.entries import get_apprentice, get_entry, queue_position, set_photo_file_id
 from models.moderation import (
     Duplicate,
+    card_lost,
     cards_behind,
     pending_without_card,
     possible_duplicates,
@@ -264,6 +266,9 @@ async def _post_card(bot: Bot, services: Services, submission_id: int) -> bool:
             reply_markup=card_keyboard(view, services),
         )
     except TelegramError as error:
+        if maybe_delivered(error):  # the card may be there: see handlers.moderation
+            async with services.sessions() as session, session.begin():
+                await card_lost(session, submission_id)
         if not services.moderation_unreachable:
             log.warning(
                 "moderation group %s unreachable (%s): entries stay pending, cards retried",

@@ -35,14 +35,17 @@ class Erasure:
 
 async def erase_apprentice(bot: Bot, services: Services, user_id: int) -> Erasure:
     """Erase every entry and the personal data of ``user_id``, and their messages."""
-    channel = str(services.settings.campaign.channel)
+    where = {
+        "channel": str(services.settings.campaign.channel),
+        "card_chat": str(services.settings.moderation.chat_id),
+    }
     async with services.sessions() as session, session.begin():
         entries = await erase_rows(session, user_id)
         await delete_user_state(session, user_id)
         owed = [
             removal.id
             for entry in entries
-            for removal in await owe_removals_of(session, entry, channel=channel, cause="erased")
+            for removal in await owe_removals_of(session, entry, **where, cause="erased")
         ]
     for entry in entries:
         await asyncio.to_thread(services.photos.delete, entry.photo_path)

@@ -21,13 +21,13 @@ from __future__ import annotations
 import enum
 import logging
 
-import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.captions import CHANNEL_LANGUAGE
 from bot.cards import entry_caption, refresh_card
 from bot.config import Settings
+from bot.delivery import maybe_delivered, never_left
 from bot.i18n import t
 from bot.notify import tell_apprentice
 from bot.removals import carry_out
@@ -82,14 +82,13 @@ def verdict(error: TelegramError) -> Outcome:
         return Outcome.RETRY
     if isinstance(error, Forbidden):
         return Outcome.PAUSED
-    if isinstance(error, BadRequest):  # PTB derives it from NetworkError: checked first
+    if isinstance(error, BadRequest):
         description = error.message.lower()
         return Outcome.PAUSED if any(s in description for s in _CHAT_WIDE) else Outcome.HELD
-    cause = error.__cause__
-    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return Outcome.RETRY  # the request never left this machine
-    if isinstance(error, NetworkError):
+    if maybe_delivered(error):
         return Outcome.NEEDS_CHECK  # time-out, dropped connection, 5xx: sent or not?
+    if never_left(error):
+        return Outcome.RETRY
     return Outcome.PAUSED  # chat migrated, conflict, token...: nothing a next entry would fix
 
 

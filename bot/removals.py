@@ -28,7 +28,14 @@ from bot.i18n import t
 from bot.services import Services
 from models import AuditAction, Removal
 from models.base import utcnow
-from models.removals import get_removal, mark_told, record_attempt, removals_owed, settle
+from models.removals import (
+    get_removal,
+    mark_told,
+    owe_removal,
+    record_attempt,
+    removals_owed,
+    settle,
+)
 from models.submissions import record_audit
 
 log = logging.getLogger(__name__)
@@ -159,7 +166,9 @@ async def _ask_moderators(bot: Bot, services: Services, removal: Removal, *, hid
     else:
         where = t(language, "removal.where.card")
     number = removal.submission_id or "?"
-    if removal.message_id is None:
+    if removal.message_id is None and removal.kind == "card":
+        text = t(language, "removal.lost_card", number=number)
+    elif removal.message_id is None:
         local = (removal.sent_at or removal.created_at).astimezone(
             ZoneInfo(services.settings.schedule.timezone)
         )
@@ -237,6 +246,24 @@ async def confirm_by_hand(
             return Check.STILL_THERE
     settled = await _settled(bot, services, removal, moderator=moderator)
     return Check.GONE if settled else Check.ALREADY
+
+
+async def remove_lost_card(
+    bot: Bot, services: Services, chat: str, message_id: int, submission_id: int
+) -> Result:
+    """A card the bot had lost track of turned up (a moderator pressed it): it goes, as
+    any removal does, kept until gone."""
+    async with services.sessions() as session, session.begin():
+        removal = await owe_removal(
+            session,
+            chat=chat,
+            message_id=message_id,
+            kind="card",
+            submission_id=submission_id,
+            cause="duplicate",
+        )
+    [result] = await carry_out(bot, services, [removal.id])
+    return result
 
 
 async def retry_removals(bot: Bot, services: Services) -> None:

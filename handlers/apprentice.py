@@ -31,7 +31,7 @@ from telegram.warnings import PTBUserWarning
 from bot.cards import entry_caption, post_card
 from bot.commands import CANCEL, DELETE, START
 from bot.i18n import t
-from bot.images import ImageRejected, process_image
+from bot.images import ImageRejected, ProcessedImage, process_image
 from bot.matching import close_matches, exact
 from bot.photos import PhotoProblem, photo_to_download
 from handlers.common import (
@@ -105,13 +105,15 @@ async def start(update: Update, context: Context) -> str | int:
     if pending >= settings.apprentices.max_pending:
         await reply(update, context, t(lang, "start.too_many_pending", count=pending))
         return END
+    # Asked first: if Telegram fails here, the entry being built is left as it was.
+    state = await ask_consent(update, context)
     await discard_draft(context, answers(context))
     entry = answers(context, reset=True)
     code = context.args[0] if context.args else None
     centre = next((c for c in settings.campaign.centres if c.code == code), None)
     if centre is not None:
         entry.update(centre_code=centre.code, centre_name=centre.name, centre_from_link=True)
-    return await ask_consent(update, context)
+    return state
 
 
 async def ask_consent(update: Update, context: Context) -> str:
@@ -425,11 +427,20 @@ async def ask_photo(update: Update, context: Context) -> str:
     return PHOTO
 
 
-async def on_photo(update: Update, context: Context) -> str:
+NEEDED_BEFORE_PHOTO = ("consent_at", "age_band", "trade", "centre_name")
+
+
+async def on_photo(update: Update, context: Context) -> str | int:
     message = update.effective_message
     assert message and update.effective_user
     lang = language(update, context)
     entry = answers(context)
+    if any(key not in entry for key in NEEDED_BEFORE_PHOTO):
+        # The answers were lost (a reply Telegram said it could not send, say): nothing
+        # is stored without its consent, so the apprentice starts again.
+        forget_answers(context)
+        await reply(update, context, t(lang, "common.lost_track"))
+        return END
     stay = PREVIEW if entry.get("draft_id") is not None else PHOTO
     if message.media_group_id and message.media_group_id == entry.get("media_group"):
         await reply(update, context, t(lang, "photo.problem.album"))
@@ -468,10 +479,34 @@ async def on_photo(update: Update, context: Context) -> str:
     entry["media_group"] = message.media_group_id
     store = services(context).photos
     path = await asyncio.to_thread(store.save, processed.jpeg)
+    try:
+        old_path = await _store_draft(update, context, path, source.file_unique_id, processed)
+    except BaseException:
+        await asyncio.to_thread(store.delete, path)  # no row, no file
+        raise
+    await asyncio.to_thread(store.delete, old_path)
+    log.info(
+        "draft %s: photo %sx%s from user %s",
+        entry["draft_id"],
+        processed.width,
+        processed.height,
+        update.effective_user.id,
+    )
+    await show_preview(update, context)
+    return PREVIEW
+
+
+async def _store_draft(
+    update: Update, context: Context, path: str, source_id: str, processed: ProcessedImage
+) -> str | None:
+    """The draft row gets the new photo (created with the answers so far if needed);
+    returns the path of the photo it replaces, if any."""
+    assert update.effective_user
+    entry, lang = answers(context), language(update, context)
     async with services(context).sessions() as session, session.begin():
         fields: dict[str, Any] = {
             "photo_path": path,
-            "source_file_unique_id": source.file_unique_id,
+            "source_file_unique_id": source_id,
             "width": processed.width,
             "height": processed.height,
             "dhash": dhash_to_db(processed.dhash),
@@ -498,16 +533,7 @@ async def on_photo(update: Update, context: Context) -> str:
                 session, update.effective_user.id, **_draft_fields(entry, lang), **fields
             )
         entry["draft_id"] = draft.id
-    await asyncio.to_thread(store.delete, old_path)
-    log.info(
-        "draft %s: photo %sx%s from user %s",
-        entry["draft_id"],
-        processed.width,
-        processed.height,
-        update.effective_user.id,
-    )
-    await show_preview(update, context)
-    return PREVIEW
+    return old_path
 
 
 def _draft_fields(entry: dict[str, Any], lang: str) -> dict[str, Any]:

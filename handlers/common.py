@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
+from bot.delivery import maybe_delivered, never_left
 from bot.i18n import LANGUAGES, language_from_telegram
 from bot.services import SelfieApplication, Services
 from models.submissions import record_audit
@@ -69,7 +70,7 @@ async def reply(
     question, context.question = context.question, None
     if question is not None:
         try:
-            await question.edit_text(text, reply_markup=markup)
+            await _once_more(lambda: question.edit_text(text, reply_markup=markup))
             return
         except BadRequest as error:
             if "not modified" in error.message.lower():
@@ -78,7 +79,19 @@ async def reply(
             log.info("question %s not replaced (%s): sent anew", question.message_id, error)
     chat = update.effective_chat
     assert chat
-    await chat.send_message(text, reply_markup=markup)
+    await _once_more(lambda: chat.send_message(text, reply_markup=markup))
+
+
+async def _once_more(call: Callable[[], Awaitable[object]]) -> None:
+    """A reply Telegram did not confirm is tried once more: at worst the person sees a
+    question twice, rather than a conversation one step ahead of what they were shown."""
+    try:
+        await call()
+    except TelegramError as error:
+        if not (maybe_delivered(error) or never_left(error)):
+            raise
+        log.info("reply not confirmed (%s): sent again", error.message)
+        await call()
 
 
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:

@@ -13,9 +13,10 @@ import re
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.captions import visible_text
 from bot.cards import (
     ban_keyboard,
     reason_text,
@@ -27,7 +28,7 @@ from bot.commands import BAN, MODERATION_HELP, QUEUE, STATS, UNBAN
 from bot.followup import catch_up_with_telegram
 from bot.i18n import t
 from bot.notify import tell_apprentice
-from bot.removals import Check, Result, confirm_by_hand
+from bot.removals import Check, Result, confirm_by_hand, remove_lost_card
 from bot.schedule import next_slots, slot_for_position
 from bot.services import SelfieApplication, Services
 from handlers import publishing
@@ -40,10 +41,10 @@ from handlers.common import (
     moderator_name,
     services,
 )
-from models import AuditAction, SubmissionStatus
+from models import AuditAction, Submission, SubmissionStatus
 from models.base import utcnow
 from models.entries import get_entry, published_of, queue_position
-from models.moderation import ban_apprentice, unban_apprentice
+from models.moderation import ban_apprentice, set_moderation_card, unban_apprentice
 from models.stats import campaign_stats, queue_summary
 from models.submissions import approve, refuse, refuse_banned, undo_decision
 
@@ -81,10 +82,44 @@ async def on_card_button(update: Update, context: Context) -> None:
     submission_id, argument = int(match.group(2)), match.group(3)
     async with services(context).sessions() as session:
         entry = await get_entry(session, submission_id)
-    if entry is None:
-        await query.answer(t(lang, "mod.gone"), show_alert=True)
+    pressed = query.message
+    known = (
+        entry is not None
+        and pressed is not None
+        and (entry.moderation_message_id == pressed.message_id)
+    )
+    if not known and not await _card_the_bot_lost(update, context, entry, submission_id):
         return
     await action(update, context, submission_id, argument)
+
+
+async def _card_the_bot_lost(
+    update: Update, context: Context, entry: Submission | None, submission_id: int
+) -> bool:
+    """A card the bot has no record of: its send was carried out but the answer was lost
+    (or a forged press). The entry's only card is adopted (True: the press goes on); a
+    copy, or the card of an erased entry, is removed."""
+    query = update.callback_query
+    assert query and isinstance(query.message, Message)
+    svc, lang = services(context), moderation_language(context)
+    title = visible_text(t(lang, "card.title", number=submission_id))
+    its_card = title in (query.message.caption or "")
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    if entry is not None and not its_card:  # another entry's card: a forged press
+        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        return False
+    if entry is not None and entry.moderation_message_id is None:
+        async with svc.sessions() as session, session.begin():
+            await set_moderation_card(session, submission_id, chat_id, message_id, None)
+        log.info("entry %s: card %s adopted", submission_id, message_id)
+        return True
+    if its_card:  # a copy, or the card of an erased entry: it goes
+        await remove_lost_card(context.bot, svc, str(chat_id), message_id, submission_id)
+    if entry is None:
+        await query.answer(t(lang, "mod.gone"), show_alert=True)
+    else:
+        await query.answer(t(lang, "mod.duplicate_card", number=submission_id), show_alert=True)
+    return False
 
 
 async def _already_decided(update: Update, context: Context, submission_id: int) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
@@ -192,6 +193,9 @@ class Submission(Base):
     card_synced_at: Mapped[datetime | None]
     """``updated_at`` of the row as the moderation card last showed it: a card is behind
     while this is older, and the retry job re-draws it (Telegram may refuse an edit)."""
+    card_lost: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """A card was sent but its answer lost: a copy the bot knows nothing of may be in the
+    group (adopted or removed when a moderator presses it; asked for on erasure)."""
 
     # Where the entry lives on Telegram (kept after withdrawal: needed to delete/edit).
     channel_message_id: Mapped[int | None] = mapped_column(BigInteger)

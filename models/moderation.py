@@ -112,6 +112,16 @@ async def cards_behind(session: AsyncSession, limit: int = 50) -> list[int]:
     return list((await session.scalars(statement)).all())
 
 
+async def card_lost(session: AsyncSession, submission_id: int) -> None:
+    """A card was sent and its answer lost: a copy may be in the group."""
+    await session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id)
+        .values(card_lost=True, updated_at=Submission.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def pending_without_card(session: AsyncSession, limit: int = 20) -> list[int]:
     """Pending entries with no moderation card yet (the group was unreachable), oldest first."""
     statement = (
@@ -124,10 +134,14 @@ async def pending_without_card(session: AsyncSession, limit: int = 20) -> list[i
 
 
 async def set_moderation_card(
-    session: AsyncSession, submission_id: int, chat_id: int, message_id: int, shown: datetime
+    session: AsyncSession,
+    submission_id: int,
+    chat_id: int,
+    message_id: int,
+    shown: datetime | None,
 ) -> None:
     """Remember where the entry's card is, to edit it with the outcome later; it shows the
-    row as it was at ``shown`` (its ``updated_at``; see :func:`cards_behind`)."""
+    row as it was at ``shown`` (its ``updated_at``, None: unknown; see :func:`cards_behind`)."""
     await session.execute(
         update(Submission)
         .where(Submission.id == submission_id)

@@ -49,10 +49,11 @@ async def owe_removal(
 
 
 async def owe_removals_of(
-    session: AsyncSession, entry: Submission, *, channel: str, cause: str
+    session: AsyncSession, entry: Submission, *, channel: str, card_chat: str, cause: str
 ) -> list[Removal]:
-    """What an entry left on Telegram: its card, and its post if it was (or may have been)
-    posted. ``channel`` is the channel as the configuration names it."""
+    """What an entry left on Telegram: its card (and a copy whose send was not confirmed),
+    and its post if it was (or may have been) posted. ``channel`` and ``card_chat`` are the
+    channel and the moderation group as the configuration names them."""
     owed = []
     if entry.moderation_message_id and entry.moderation_chat_id:
         owed.append(
@@ -78,6 +79,18 @@ async def owe_removals_of(
                 sent_at=entry.publishing_started_at,
                 # Being sent: the publisher will learn the id. Otherwise it is lost.
                 by_hand=entry.channel_message_id is None and entry.status != S.PUBLISHING,
+            )
+        )
+    if entry.card_lost:  # a copy of the card the bot never heard of may be in the group
+        owed.append(
+            await owe_removal(
+                session,
+                chat=card_chat,
+                message_id=None,
+                kind="card",
+                submission_id=entry.id,
+                cause=cause,
+                by_hand=True,
             )
         )
     return owed

@@ -31,10 +31,13 @@ async def test_what_each_erased_entry_leaves_to_remove(
     published = await add_submission(S.PUBLISHED, channel_message_id=42, **card)
     unsure = await add_submission(S.NEEDS_CHECK, **card)
     sending = await add_submission(S.PUBLISHING, **card)
+    copied = await add_submission(S.PENDING, card_lost=True, **card)
     async with session_factory() as session, session.begin():
         entries = await erase_apprentice(session, 1001)
         for entry in entries:
-            await owed.owe_removals_of(session, entry, channel="@fiers", cause="erased")
+            await owed.owe_removals_of(
+                session, entry, channel="@fiers", card_chat="-1001", cause="erased"
+            )
     rows = await _all(session_factory)
     summary = {(r.submission_id, r.kind, r.chat, r.message_id, r.by_hand) for r in rows}
     assert summary == {
@@ -45,6 +48,8 @@ async def test_what_each_erased_entry_leaves_to_remove(
         (unsure.id, "post", "@fiers", None, True),  # its id was lost: by hand
         (sending.id, "card", "-1001", 7, False),
         (sending.id, "post", "@fiers", None, False),  # the send's answer will tell
+        (copied.id, "card", "-1001", 7, False),
+        (copied.id, "card", "-1001", None, True),  # a copy whose send was not confirmed
     }
     assert {r.cause for r in rows} == {"erased"}
 

@@ -9,6 +9,7 @@ Create Date: 2026-11-29
 - ``held_reason``: Telegram's description, shown on the card (no personal data);
 - ``card_synced_at``: the row's ``updated_at`` as its card last showed it, so a card edit
   that Telegram refused is retried instead of leaving moderators uninformed;
+- ``card_lost``: a card was sent but its answer lost, so a copy may be in the group;
 - ``removals``: channel posts and cards still to remove after an erasure or an unpublish
   (where, and why; nothing personal), kept until they are really gone;
 - an index on ``apprentices.banned_at``: the publisher skips banned apprentices' entries.
@@ -45,6 +46,9 @@ def upgrade() -> None:
     with op.batch_alter_table("submissions") as batch:
         batch.add_column(sa.Column("held_reason", sa.Text(), nullable=True))
         batch.add_column(sa.Column("card_synced_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column("card_lost", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
         batch.drop_constraint(op.f("ck_submissions_status"), type_="check")
         batch.create_check_constraint("status", _status_check(AFTER))
     # The cards posted so far show their entries as they are.
@@ -81,5 +85,6 @@ def downgrade() -> None:
     with op.batch_alter_table("submissions") as batch:
         batch.drop_constraint(op.f("ck_submissions_status"), type_="check")
         batch.create_check_constraint("status", _status_check(BEFORE))
+        batch.drop_column("card_lost")
         batch.drop_column("card_synced_at")
         batch.drop_column("held_reason")
