@@ -2,6 +2,10 @@
 
 Each line: the value, its baseline measured side by side in the same run, the ratio and
 the target. ``--quick`` runs everything on tiny inputs (what the smoke test does).
+
+``python -m benchmarks chaos [--seed N] [--apprentices N] [--kills N] [--quick]`` is the
+chaos run (:mod:`benchmarks.chaos`): not a figure but checks of the bot's promises under
+faults and ``kill -9``, so it is a subcommand of its own, never part of the default run.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ async def collect(names: list[str], quick: bool) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["chaos"]:
+        from benchmarks import chaos
+
+        return chaos.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny inputs, a few seconds")
     parser.add_argument("--only", nargs="+", choices=list(FIGURES), default=list(FIGURES))
