@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat, MessageOriginChannel, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.captions import visible_text
@@ -164,6 +165,10 @@ async def on_forwarded_post(update: Update, context: Context) -> None:
         return
     log.info("entry %s: post %s confirmed by a moderator", entry.id, origin.message_id)
     await message.reply_text(t(lang, "publishing.forward_recorded", number=entry.id))
+    try:  # the group keeps no copy of the post: its author may erase it one day
+        await message.delete()
+    except TelegramError as error:
+        log.info("forwarded copy of post %s left in the group: %s", origin.message_id, error)
     await refresh_card(context.bot, svc, entry.id)
     await tell_published(context.bot, svc, entry.apprentice_id, origin.message_id)
 

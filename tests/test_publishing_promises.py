@@ -79,6 +79,32 @@ async def test_a_post_whose_answer_was_lost_is_never_sent_again_alone(
         assert list(buttons(card).values()) == [f"mod:requeue:{entry_id}"]
 
 
+async def test_a_forwarded_post_settles_its_entry_and_leaves_no_copy(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(
+        db_url, tmp_path, group_rights={"can_delete_messages": True}, schedule=QUIET
+    ) as stand:
+        emu, camille = stand.emu, stand.moderators[0]
+        unrelated, entry_id = await queued_with_cards(stand, 2)
+        assert await tick(stand) == [unrelated]
+        emu.inject_fault("sendPhoto", "drop", delivered=True)
+        assert await tick(stand) == []
+        assert (await rows(stand))[entry_id].status == S.NEEDS_CHECK
+        first, post = channel_posts(stand)
+        # Another entry's post matches nothing waiting; this one's settles it.
+        copy = await emu.forward_message(camille, first, stand.group)
+        await emu.wait_for(stand.group, t("fr", "publishing.forward_unmatched"))
+        copy = await emu.forward_message(camille, post, stand.group)
+        recorded = t("fr", "publishing.forward_recorded", number=entry_id)
+        await emu.wait_for(stand.group, html.unescape(recorded))
+        entry = await wait_status(stand, entry_id, S.PUBLISHED)
+        assert entry.channel_message_id == post["message_id"]
+        async with asyncio.timeout(10):  # then the copy goes
+            while copy["message_id"] in [m["message_id"] for m in emu.messages(stand.group)]:
+                await asyncio.sleep(0.02)
+
+
 @pytest.mark.parametrize("kind", ["429", "refused"])
 async def test_only_a_failure_that_proves_nothing_was_sent_requeues(
     db_url: str, tmp_path: Path, kind: str
