@@ -6,6 +6,10 @@ the target. ``--quick`` runs everything on tiny inputs (what the smoke test does
 ``python -m benchmarks chaos [--seed N] [--apprentices N] [--kills N] [--quick]`` is the
 chaos run (:mod:`benchmarks.chaos`): not a figure but checks of the bot's promises under
 faults and ``kill -9``, so it is a subcommand of its own, never part of the default run.
+
+``python -m benchmarks hostile [--corpus DIR]`` (:mod:`benchmarks.hostile`) runs the image
+pipeline over hostile files, each in a child process with a time limit, and checks its
+bounds on time and memory; a subcommand too.
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import chaos
 
         return chaos.main(argv[1:])
+    if argv[:1] == ["hostile"]:
+        from benchmarks import hostile
+
+        return hostile.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny inputs, a few seconds")
     parser.add_argument("--only", nargs="+", choices=list(FIGURES), default=list(FIGURES))

@@ -7,7 +7,15 @@ failure from Pillow becomes one of a few refusals with a machine-readable ``code
 bot turns into a friendly message, and the output is rebuilt from pixels only, so no
 metadata (location, camera, comments, profiles) can ever reach the public channel.
 
-Plain synchronous functions on purpose: the bot runs them with ``asyncio.to_thread``.
+Bounded cost: what an upload may cost is known before it is decoded. JPEG markers and
+PNG chunks are walked first (scan count, segment count, libjpeg's coefficient buffer);
+the memory a decode needs is estimated from the header and refused above
+:attr:`ImageOptions.max_decode_bytes`; the decoded pixels are converted and reduced in
+strips of rows, so no full-size copy follows the decode; data that ran out early is
+refused rather than published as a grey or black photo.
+
+Plain synchronous functions on purpose: the bot runs them in worker processes
+(:mod:`bot.image_workers`), which also bound each job's wall time and memory.
 Pillow only (no numpy), so the dependency set stays small and installs everywhere.
 """
 
@@ -17,8 +25,12 @@ import functools
 import io
 import math
 import os
+import re
+import struct
 import threading
 import warnings
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -26,6 +38,7 @@ from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont, ImageStat
 
 __all__ = [
     "BLUR_THRESHOLD",
+    "MAX_JPEG_SCANS",
     "AnimatedImage",
     "ImageOptions",
     "ImageRejected",
@@ -57,6 +70,17 @@ _SHARPNESS_SIDE = 640
 MAX_RATIO = 20
 """Telegram's limit on a photo's long side / short side."""
 
+MAX_JPEG_SCANS = 100
+"""Most scans a JPEG may have; above it the file is refused before decoding.
+
+Each scan of a progressive JPEG is a pass over the whole image (~18 ms at 49 MP), and
+nothing in the format stops a file from repeating its last refinement scan thousands of
+times (800 kB, ~54 s of CPU). libjpeg's standard progressive script uses 10 scans (6 for
+grayscale), encoders that tune their scripts (mozjpeg, Photoshop) stay within a few
+dozen, and libjpeg-turbo's tools offer ``-maxscans`` for this attack. 100 is far above
+any phone or editor and bounds the worst accepted file to ~2 s at the pixel limit.
+"""
+
 BLUR_THRESHOLD = 100.0
 """Default :func:`is_blurry` threshold, in the units of :func:`sharpness`.
 
@@ -65,6 +89,38 @@ Gaussian blur of radius 1 px about 300, radius 2 px about 60, radius 4 px under 
 hint shown to moderators, not an automatic refusal: dim or plain photos also score low.
 Revisit with real submissions.
 """
+
+# Markers a JPEG may hold in total (header segments, tables between scans). Pillow
+# parses the header in Python at ~1 us per marker; real files have tens (EXIF, XMP,
+# an ICC profile in up to 255 pieces, tables). Millions of empty comments cost seconds.
+_MAX_JPEG_MARKERS = 2_000
+# Bytes before the first scan that are not part of any segment: libjpeg and Pillow skip
+# them one by one (Pillow in Python), so megabytes of them are a CPU cost, not a photo.
+_MAX_JPEG_HEADER_JUNK = 64 * 1024
+# PNG chunks Pillow reads in Python (~5 us each); libpng writes 8 kB IDAT chunks, so
+# 50,000 chunks is a 400 MB file. A million empty chunks took 6 s.
+_MAX_PNG_CHUNKS = 50_000
+# zTXt, iTXt and iCCP chunks: Pillow inflates each up to 1 MB and keeps up to 64 MB of
+# text, which adds to the pixels' memory. Real files carry a handful.
+_MAX_PNG_COMPRESSED_CHUNKS = 16
+
+# Peak memory of decoding, in bytes per pixel of the declared size, where it is not the
+# decoded image itself. WebP: libwebp's animation decoder (which Pillow uses for every
+# WebP) keeps two canvases, Pillow copies the frame to bytes and then into the image:
+# 4 x 4 bytes (measured: 753 MB for 7000x7000). HEIF: libheif's YCbCr planes (1.5 bytes)
+# beside its interleaved RGB(A) output (measured: 224 MB for 8064x6048 RGB).
+_WEBP_BYTES_PER_PIXEL = 16
+_HEIF_PLANES_BYTES_PER_PIXEL = 1.5
+
+# Conversions and reductions work on strips of about this many bytes of decoded pixels,
+# so flattening alpha or expanding a palette never copies the full-size image.
+_STRIP_BYTES = 2 << 20
+# Reduce by the integer part of the scale before resampling (Pillow's ``reducing_gap``):
+# the reduced copy stays under 4x the output's area whatever the upload's size.
+# Measured against a full Lanczos resize of photo-like PNGs: 40-43 dB.
+_REDUCING_GAP = 1.0
+# A JPEG whose bottom hundredth of rows is the decoder's fill colour was cut short.
+_TRUNCATION_SHARE = 100
 
 
 class ImageRejected(Exception):
@@ -79,15 +135,34 @@ class ImageRejected(Exception):
 
 
 class NotAnImage(ImageRejected):
-    """Corrupt, truncated, unsupported or hostile data: nothing we can show."""
+    """Corrupt, truncated, unsupported or hostile data: nothing we can show.
+
+    Also files whose structure alone would cost too much to decode (thousands of scans
+    or segments): no real photo looks like that.
+    """
 
     code = "not_an_image"
 
 
 class TooManyPixels(ImageRejected):
-    """Declared dimensions exceed ``max_pixels``: a decompression bomb or absurd upload."""
+    """Too large to decode: over ``max_pixels``, or over ``max_decode_bytes`` for its format.
+
+    ``max_pixels`` is the largest pixel count accepted for an image of this kind (format,
+    mode, progressive or not), for a message naming the limit that applied.
+    """
 
     code = "too_many_pixels"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        max_pixels: int | None = None,
+    ):
+        super().__init__(message, width=width, height=height)
+        self.max_pixels = max_pixels
 
 
 class AnimatedImage(ImageRejected):
@@ -116,6 +191,14 @@ class ImageOptions:
     output size, so design it at the usual 4:3 / 3:4 ratios). ``band_text`` is written in
     a dark band along the bottom edge. ``branding=False`` skips both (moderation previews
     of the raw photo, tests).
+
+    ``max_decode_bytes`` bounds the memory one decode may take, estimated from the header
+    before decoding: the full-size pixels of lossless formats (4 bytes per pixel for RGB
+    and RGBA in Pillow), 16 per pixel for WebP, 4.5 for HEIF, libjpeg's coefficient buffer
+    for progressive JPEGs (3 bytes per pixel at 4:2:0), the reduced-scale pixels of other
+    JPEGs. The default keeps any upload under ~200 MB of added memory: 50 MP for
+    baseline JPEG, GIF and palette or grayscale PNG, ~50 MP progressive JPEG (4:2:0),
+    40 MP RGB(A) PNG, 35 MP HEIC, 10 MP WebP.
     """
 
     max_pixels: int = 50_000_000
@@ -125,12 +208,15 @@ class ImageOptions:
     frame_path: str | os.PathLike[str] | None = None
     band_text: str | None = None
     branding: bool = True
+    max_decode_bytes: int = 160_000_000
 
     def __post_init__(self) -> None:
         if self.max_pixels <= 0 or self.long_side <= 0 or self.min_short_side < 0:
             raise ValueError("max_pixels and long_side must be > 0, min_short_side >= 0")
         if not 1 <= self.jpeg_quality <= 95:
             raise ValueError("jpeg_quality must be between 1 and 95")
+        if self.max_decode_bytes <= 0:
+            raise ValueError("max_decode_bytes must be > 0")
 
 
 @dataclass(frozen=True)
@@ -171,8 +257,8 @@ def process_image(data: bytes, options: ImageOptions) -> ProcessedImage:
     """
     try:
         img, fmt, original_size, draft_scale = _decode(data, options)
-    except ImageRejected:
-        raise
+    except ImageRejected as rejection:
+        raise rejection from None  # a refusal, never a chain of Pillow's errors
     except Exception as exc:  # hostile input can make Pillow raise almost anything
         raise NotAnImage(f"unreadable image: {type(exc).__name__}") from None
 
@@ -209,16 +295,55 @@ def _encode(img: Image.Image, quality: int) -> bytes:
 
 
 def _decode(data: bytes, options: ImageOptions) -> tuple[Image.Image, str, tuple[int, int], int]:
-    """Header checks, reduced-scale decode, orientation, sRGB RGB at the target size."""
+    """Structure and header checks, reduced-scale decode, orientation, sRGB at the target size."""
+    layout = _inspect(data)
     img = _open(data)
     fmt = img.format or "?"
     if fmt not in _ACCEPTED_FORMATS:
         raise NotAnImage(f"format {fmt} not accepted")
     width, height = img.size
+    _check_size(img, fmt, options)
+
+    icc = img.info.get("icc_profile")
+    target = _fit(img.size, options.long_side)
+    draft_scale = 1
+    if fmt in ("JPEG", "MPO") and target != img.size:
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale, never below the target size:
+        # a 48 MP photo yields 3 MP of pixels (the compressed data is still read in
+        # full, which is what remains of the cost). The target is scaled by the long
+        # side only, so the EXIF rotation applied afterwards does not change it.
+        img.draft("RGB", target)
+        draft_scale = max(1, round(width / img.width))
+    _check_decode_cost(img, fmt, layout, (width, height), options)
+    pixels = _load(img, fmt, data)
+    _check_complete(pixels, layout, data)
+
+    orientation = _orientation(img)
+    # Resized before the EXIF rotation, which then moves fewer pixels (the long side
+    # rule does not depend on the orientation). After a JPEG draft less than 2x is left
+    # to do and bilinear matches a full-size Lanczos reduction (> 39 dB) at ~60 % of
+    # bicubic's cost; a full decode keeps bicubic.
+    resample = Image.Resampling.BILINEAR if draft_scale > 1 else Image.Resampling.BICUBIC
+    img = _shrink(pixels, _fit(pixels.size, options.long_side), resample)
+    del pixels  # the decoded full-size pixels go now, before the steps at output size
+    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+    if transpose is not None:
+        img = img.transpose(transpose)
+    # Orientations 5-8 swap the sides.
+    original_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    img = _to_srgb(img, icc)
+    return img, fmt, original_size, draft_scale
+
+
+def _check_size(img: Image.Image, fmt: str, options: ImageOptions) -> None:
+    """Refusals read from the header: pixel count, short side, ratio, animation."""
+    width, height = img.size
     if width <= 0 or height <= 0:
         raise NotAnImage("empty image")
     if width * height > options.max_pixels:
-        raise TooManyPixels(f"{width}x{height} declared", width=width, height=height)
+        raise TooManyPixels(
+            f"{width}x{height} declared", width=width, height=height, max_pixels=options.max_pixels
+        )
     if min(width, height) < options.min_short_side:
         # The short side does not change with EXIF rotation, so check before decoding.
         raise TooSmall(f"{width}x{height}", width=width, height=height)
@@ -229,37 +354,378 @@ def _decode(data: bytes, options: ImageOptions) -> tuple[Image.Image, str, tuple
     ):
         raise AnimatedImage(f"{fmt} with several frames", width=width, height=height)
 
-    icc = img.info.get("icc_profile")
-    target = _fit(img.size, options.long_side)
-    draft_scale = 1
-    if fmt in ("JPEG", "MPO") and target != img.size:
-        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale, never below the target size:
-        # a 48 MP photo yields 3 MP of pixels (the compressed data is still read in
-        # full, which is what remains of the cost). The target is scaled by the long
-        # side only, so the EXIF rotation applied afterwards does not change it.
-        before = img.width
-        img.draft("RGB", target)
-        draft_scale = max(1, round(before / img.width))
-    img.load()
 
-    orientation = _orientation(img)
-    img = _to_working_mode(img)
-    target = _fit(img.size, options.long_side)
-    if target != img.size:
-        # Resized before the EXIF rotation, which then moves fewer pixels (the long side
-        # rule does not depend on the orientation). After a JPEG draft less than 2x is
-        # left to do and bilinear matches a full-size Lanczos reduction (> 39 dB) at
-        # ~60 % of bicubic's cost; a full decode keeps bicubic. For PNG/WebP
-        # ``reducing_gap`` first box-reduces by an integer factor.
-        resample = Image.Resampling.BILINEAR if draft_scale > 1 else Image.Resampling.BICUBIC
-        img = img.resize(target, resample, reducing_gap=2.0)
-    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
-    if transpose is not None:
-        img = img.transpose(transpose)
-    # Orientations 5-8 swap the sides.
-    original_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-    img = _to_srgb(img, icc)
-    return img, fmt, original_size, draft_scale
+# --- what decoding will cost, read before decoding ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _JpegFrame:
+    """A JPEG's frame header and scan count, from walking its markers.
+
+    ``multi_scan`` is libjpeg's ``has_multiple_scans``: a progressive frame, or a first
+    scan that does not interleave every component. libjpeg then keeps every DCT
+    coefficient of the image in memory until the last scan, whatever the output scale.
+    """
+
+    width: int
+    height: int
+    sampling: tuple[tuple[int, int], ...]
+    arithmetic: bool
+    multi_scan: bool
+    scans: int
+    first_scan: int  # where the first scan's entropy-coded data starts
+
+    def coefficient_bytes(self) -> int:
+        """Size of libjpeg's whole-image coefficient buffer (two bytes per coefficient).
+
+        Per component: its blocks across and down, rounded up to whole MCUs as
+        ``jdcoefct.c`` allocates them, 64 coefficients of 2 bytes each.
+        """
+        h_max = max(h for h, _ in self.sampling)
+        v_max = max(v for _, v in self.sampling)
+        total = 0
+        for h, v in self.sampling:
+            across = _ceil_div(_ceil_div(self.width * h, h_max), 8)
+            down = _ceil_div(_ceil_div(self.height * v, v_max), 8)
+            total += _ceil_div(across, h) * h * _ceil_div(down, v) * v * 128
+        return total
+
+    def first_scan_too_short(self, data: bytes) -> bool:
+        """Whether a sequential scan holds under one bit per block: cut before its pixels.
+
+        Huffman coding spends at least two bits on a block (its DC difference and the end
+        of block), even one of flat colour. Only sequential Huffman-coded frames are
+        judged: a progressive first scan may cover some components, and arithmetic
+        coding can spend less than a bit.
+        """
+        if self.multi_scan or self.arithmetic:
+            return False
+        end = _JPEG_NEXT_MARKER.search(data, self.first_scan)
+        size = (end.start() if end else len(data)) - self.first_scan
+        return size * 8 < self.coefficient_bytes() // 128
+
+
+@dataclass(frozen=True)
+class _PngHeader:
+    """What a PNG's chunks say about its pixel data: enough to tell a short stream."""
+
+    width: int
+    height: int
+    bit_depth: int
+    colour_type: int
+    interlaced: bool
+    idat: tuple[tuple[int, int], ...]  # (start, end) of each IDAT chunk's data
+
+    def raw_size(self) -> int | None:
+        """Bytes the image data inflates to (filter byte + packed row, per row and pass)."""
+        channels = _PNG_CHANNELS.get(self.colour_type)
+        if channels is None:
+            return None
+        bits = channels * self.bit_depth
+        passes = _ADAM7 if self.interlaced else ((0, 0, 1, 1),)
+        total = 0
+        for x0, y0, dx, dy in passes:
+            columns = _ceil_div(self.width - x0, dx)
+            rows = _ceil_div(self.height - y0, dy)
+            if columns > 0 and rows > 0:
+                total += rows * (1 + _ceil_div(columns * bits, 8))
+        return total
+
+
+_Layout = _JpegFrame | _PngHeader | None
+
+_JPEG_SIGNATURE = b"\xff\xd8\xff"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# Adam7 passes: first column, first row, column step, row step.
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+# The next marker as libjpeg finds it: 0xFF (after any fill 0xFF) then a byte that is
+# neither a stuffed zero nor a restart marker (RSTn carry no length and are skipped both
+# inside entropy-coded data and between segments). Searching with this pattern skips
+# entropy-coded data and stray bytes the way libjpeg's ``next_marker`` does, so a junk
+# byte between scans cannot hide the scans after it.
+_JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xff\xd0-\xd7]")
+_JPEG_SOS, _JPEG_EOI, _JPEG_SOI, _JPEG_TEM = 0xDA, 0xD9, 0xD8, 0x01
+# What libjpeg's zero coefficients decode to: mid-grey (127 once Adobe CMYK is inverted).
+_JPEG_FILL = (127, 128)
+# DCT frames libjpeg decodes: baseline, extended and progressive, Huffman (SOF0-2) or
+# arithmetic (SOF9-10) coded.
+_JPEG_DCT_FRAMES = frozenset({0xC0, 0xC1, 0xC2, 0xC9, 0xCA})
+_JPEG_PROGRESSIVE_FRAMES = frozenset({0xC2, 0xCA})
+_JPEG_ARITHMETIC_FRAMES = frozenset({0xC9, 0xCA})
+# Lossless and hierarchical frames: no phone writes them, and libjpeg cannot decode them
+# at reduced scale, so they would cost full-size memory.
+_JPEG_OTHER_FRAMES = frozenset({0xC3, 0xC5, 0xC6, 0xC7, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _inspect(data: bytes) -> _Layout:
+    """Walk the structure of a JPEG or PNG before Pillow parses it; refuse costly ones."""
+    if data.startswith(_JPEG_SIGNATURE):
+        return _jpeg_frame(data)
+    if data.startswith(_PNG_SIGNATURE):
+        return _png_header(data)
+    return None
+
+
+def _jpeg_frame(data: bytes) -> _JpegFrame:
+    """Walk a JPEG's markers as libjpeg will, counting scans, without decoding anything.
+
+    Segment lengths are taken as libjpeg takes them (a length under 2 skips nothing), and
+    the walk never skips a byte the decoder would read as a marker, so a hostile length
+    can make it count more scans, never fewer. It stops at the first EOI, where libjpeg
+    stops (an MPO's extra images follow it). A single-scan JPEG (every phone photo) is
+    walked up to its first scan only: libjpeg decodes one scan of it and stops.
+    """
+    frame: tuple[int, bytes] | None = None  # the first SOF: marker, body
+    first_scan = scans = markers = junk = 0
+    interleaved = True
+    position = 2
+    while match := _JPEG_NEXT_MARKER.search(data, position):
+        start = match.start()
+        if scans == 0:
+            junk += start - position
+            if junk > _MAX_JPEG_HEADER_JUNK:
+                raise NotAnImage("JPEG header padded with junk")
+        markers += 1
+        if markers > _MAX_JPEG_MARKERS:
+            raise NotAnImage(f"JPEG with over {_MAX_JPEG_MARKERS} markers")
+        marker = data[start + 1]
+        if marker == _JPEG_EOI:
+            break
+        if marker in (_JPEG_SOI, _JPEG_TEM):  # no length follows
+            position = start + 2
+            continue
+        length = max(2, int.from_bytes(data[start + 2 : start + 4], "big"))
+        body = data[start + 4 : start + 2 + length]
+        position = start + 2 + length
+        if marker in _JPEG_OTHER_FRAMES:
+            raise NotAnImage(f"JPEG frame type {marker:#x} not supported")
+        if marker in _JPEG_DCT_FRAMES and frame is None:
+            frame = (marker, body)
+        elif marker == _JPEG_SOS:
+            if frame is None or not body:
+                raise NotAnImage("JPEG scan without a frame header")
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                raise NotAnImage(f"JPEG with over {MAX_JPEG_SCANS} scans")
+            if scans == 1:
+                first_scan, scan_components = position, body[0]
+                interleaved = scan_components >= len(_jpeg_sampling(frame[1]))
+                if interleaved and frame[0] not in _JPEG_PROGRESSIVE_FRAMES:
+                    break
+    if frame is None:
+        raise NotAnImage("JPEG without a frame header")
+    marker, body = frame
+    height, width = struct.unpack_from(">HH", body, 1)
+    return _JpegFrame(
+        width=width,
+        height=height,
+        sampling=_jpeg_sampling(body),
+        arithmetic=marker in _JPEG_ARITHMETIC_FRAMES,
+        multi_scan=marker in _JPEG_PROGRESSIVE_FRAMES or not interleaved,
+        scans=scans,
+        first_scan=first_scan,
+    )
+
+
+def _jpeg_sampling(sof: bytes) -> tuple[tuple[int, int], ...]:
+    """(horizontal, vertical) sampling factors of each component of a frame header."""
+    count = sof[5] if len(sof) >= 6 else 0
+    if count == 0 or len(sof) < 6 + 3 * count:
+        raise NotAnImage("bad JPEG frame header")
+    sampling = tuple((sof[7 + 3 * i] >> 4, sof[7 + 3 * i] & 15) for i in range(count))
+    if not all(1 <= h <= 4 and 1 <= v <= 4 for h, v in sampling):
+        raise NotAnImage("bad JPEG sampling factors")
+    return sampling
+
+
+def _png_header(data: bytes) -> _PngHeader | None:
+    """Walk a PNG's chunks (lengths only) and refuse those Pillow would take long over."""
+    chunks = compressed = 0
+    ihdr: tuple[int, ...] | None = None
+    idat: list[tuple[int, int]] = []
+    position = len(_PNG_SIGNATURE)
+    while position + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, position)
+        chunks += 1
+        if chunks > _MAX_PNG_CHUNKS:
+            raise NotAnImage(f"PNG with over {_MAX_PNG_CHUNKS} chunks")
+        start = position + 8
+        if kind == b"IHDR" and ihdr is None and length == 13 and start + 13 <= len(data):
+            ihdr = struct.unpack_from(">IIBBBBB", data, start)
+        elif kind == b"IDAT":
+            idat.append((start, min(start + length, len(data))))
+        elif kind in (b"zTXt", b"iTXt", b"iCCP"):
+            compressed += 1
+            if compressed > _MAX_PNG_COMPRESSED_CHUNKS:
+                raise NotAnImage("PNG with too many compressed text chunks")
+        elif kind == b"IEND":
+            break
+        position = start + length + 4  # data, then CRC
+    if ihdr is None:
+        return None  # Pillow refuses it
+    width, height, bit_depth, colour_type, _, _, interlace = ihdr
+    return _PngHeader(width, height, bit_depth, colour_type, interlace == 1, tuple(idat))
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """How many bytes Pillow stores per pixel of ``mode``."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+def _decode_bytes(img: Image.Image, fmt: str, layout: _Layout) -> int:
+    """Peak memory decoding ``img`` will take (after any draft), from its header alone."""
+    pixels = img.width * img.height
+    if fmt == "WEBP":
+        return pixels * _WEBP_BYTES_PER_PIXEL
+    if fmt == "HEIF":
+        return math.ceil(pixels * (_HEIF_PLANES_BYTES_PER_PIXEL + len(img.getbands())))
+    decoded = pixels * _bytes_per_pixel(img.mode)
+    if isinstance(layout, _JpegFrame) and layout.multi_scan:
+        decoded += layout.coefficient_bytes()
+    return decoded
+
+
+def _check_decode_cost(
+    img: Image.Image, fmt: str, layout: _Layout, size: tuple[int, int], options: ImageOptions
+) -> None:
+    """Refuse, before decoding, an image whose decode would need over ``max_decode_bytes``."""
+    cost = _decode_bytes(img, fmt, layout)
+    if cost <= options.max_decode_bytes:
+        return
+    width, height = size
+    fitting = width * height * options.max_decode_bytes // cost
+    raise TooManyPixels(
+        f"{width}x{height} {fmt} {img.mode}: decoding needs ~{cost // 1_000_000} MB",
+        width=width,
+        height=height,
+        max_pixels=min(options.max_pixels, fitting),
+    )
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pixels:
+    """Decoded pixels at their decoded size, read as strips of rows.
+
+    ``image`` is the Pillow image when there is one (it can then be resized in place);
+    HEIF pixels stay in pillow_heif's buffer and only strips become Pillow images.
+    """
+
+    size: tuple[int, int]
+    mode: str
+    rows: Callable[[int, int], Image.Image]
+    image: Image.Image | None = None
+
+
+def _load(img: Image.Image, fmt: str, data: bytes) -> _Pixels:
+    """Decode the pixels (the one full-size allocation of the pipeline)."""
+    if fmt == "HEIF":
+        return _load_heif(data, img.size)
+    img.load()
+    width = img.width
+    return _Pixels(img.size, img.mode, lambda top, bottom: img.crop((0, top, width, bottom)), img)
+
+
+def _load_heif(data: bytes, declared: tuple[int, int]) -> _Pixels:
+    """Decode HEIF with pillow_heif and read its rows where they lie.
+
+    Pillow's HEIF plugin would copy libheif's RGB (3 bytes per pixel) into a Pillow image
+    (4 bytes per pixel); strips read from the buffer itself avoid that second full copy.
+    libheif refuses an image whose coded size exceeds what its header declares.
+    """
+    from pillow_heif import open_heif
+
+    heif = open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+    decoded = heif[heif.primary_index]
+    buffer = memoryview(decoded.data)
+    if tuple(decoded.size) != declared:
+        raise NotAnImage(f"HEIF decoded at {decoded.size}, declared {declared}")
+    mode, stride, width = decoded.mode, decoded.stride, declared[0]
+
+    def rows(top: int, bottom: int) -> Image.Image:
+        strip = bytes(buffer[top * stride : bottom * stride])
+        return Image.frombytes(mode, (width, bottom - top), strip, "raw", mode, stride, 1)
+
+    return _Pixels(declared, mode, rows)
+
+
+def _check_complete(pixels: _Pixels, layout: _Layout, data: bytes) -> None:
+    """Refuse pixels the decoder made up because the data ran out.
+
+    Pillow reports most short files; two come through silently. libjpeg meeting an end
+    marker inside a scan fills the rest with zero coefficients, which decode as flat
+    mid-grey; zlib meeting the end of a PNG's stream leaves the missing rows as zero
+    bytes. A JPEG is refused when its bottom hundredth of rows is exactly that grey
+    across the full width while something else lies above (camera noise is never that
+    flat; a white wall or a dark floor is another colour), or, all grey, when its scan
+    is too short to hold the pixels. Zero bytes are common in screenshots (a black bar),
+    so for a PNG they only trigger a count of what the stream really holds; an
+    interlaced PNG, whose missing rows are spread out, is always counted.
+    """
+    height = pixels.size[1]
+    if pixels.image is None or height == 0:
+        return
+    if isinstance(layout, _JpegFrame):
+        rows = min(height, max(2, height // _TRUNCATION_SHARE))
+        if _is_flat(pixels.rows(height - rows, height), _JPEG_FILL) and (
+            not _is_flat(pixels.image, _JPEG_FILL) or layout.first_scan_too_short(data)
+        ):
+            raise NotAnImage(f"JPEG data ends early: bottom {rows} rows are filler grey")
+    elif isinstance(layout, _PngHeader):
+        suspect = layout.interlaced or _is_flat(pixels.rows(height - 1, height), (0,))
+        if suspect and not _png_stream_complete(data, layout):
+            raise NotAnImage("PNG data ends before the last row")
+
+
+def _is_flat(strip: Image.Image, values: tuple[int, ...]) -> bool:
+    """Whether every band of ``strip`` holds one single value, one of ``values``."""
+    extrema = strip.getextrema()
+    bands = (extrema,) if len(strip.getbands()) == 1 else extrema
+    return all(low == high and low in values for low, high in bands)  # type: ignore[misc]
+
+
+def _png_stream_complete(data: bytes, header: _PngHeader) -> bool:
+    """Whether the IDAT data inflates to every row the header announces.
+
+    Inflated a megabyte at a time and thrown away: the cost is one more inflate of the
+    image data, paid only for PNGs whose last row is all zeros or that are interlaced.
+    """
+    needed = header.raw_size()
+    if needed is None:
+        return True
+    view = memoryview(data)
+    inflater = zlib.decompressobj()
+    produced = 0
+    for start, end in header.idat:
+        pending: bytes | memoryview = view[start:end]
+        while pending:
+            produced += len(inflater.decompress(pending, 1 << 20))
+            if produced >= needed:
+                return True
+            pending = inflater.unconsumed_tail
+        if inflater.eof:
+            break
+    return produced >= needed
 
 
 # EXIF Orientation -> the transposition that shows the pixels upright (as exif_transpose).
@@ -272,51 +738,89 @@ _ORIENTATION_TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+_XMP_ORIENTATION = re.compile(rb'tiff:Orientation(?:="|>)([0-9])')
+_EXIF_ORIENTATION_TAG = 0x0112
 
 
 def _orientation(img: Image.Image) -> int:
-    """The EXIF Orientation tag; 1 (as stored) when absent or unreadable."""
-    try:
-        value = img.getexif().get(0x0112)  # ExifTags.Base.Orientation
-    except Exception:  # unreadable EXIF: keep the photo as stored
-        return 1
-    return value if isinstance(value, int) else 1
+    """The EXIF Orientation tag (else XMP's, as Pillow's ``getexif``); 1 when absent.
 
-
-_heif_lock = threading.Lock()
-_heif_registered: bool | None = None
-
-
-def _open_formats() -> tuple[str, ...]:
-    """Formats for ``Image.open``, adding HEIF when ``pillow_heif`` is installed.
-
-    Registration is lazy (first upload) so importing this module stays cheap and the
-    optional dependency is only touched when present.
+    Read with a walk of the first IFD's entries rather than ``getexif``, which reads every
+    entry's value and warns about each bad one: an EXIF block of 60,000 entries sharing
+    one large value (PNG eXIf, WebP: any size) cost a second and 60,000 log lines.
+    pillow_heif has already set HEIF's EXIF orientation to 1: libheif applies the
+    rotation itself.
     """
-    global _heif_registered
-    with _heif_lock:
-        if _heif_registered is None:
-            try:
-                from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
-            except ImportError:
-                _heif_registered = False
-            else:
-                register_heif_opener()
-                _heif_registered = True
-    return (*_OPEN_FORMATS, "HEIF") if _heif_registered else _OPEN_FORMATS
+    info = img.info
+    exif = info.get("exif")
+    raw_profile = info.get("Raw profile type exif")  # ImageMagick's PNG text chunk
+    if not exif and isinstance(raw_profile, str):
+        try:
+            exif = bytes.fromhex("".join(raw_profile.split("\n")[3:]))
+        except ValueError:
+            exif = None
+    if isinstance(exif, bytes | bytearray):
+        value = _exif_orientation(bytes(exif))
+        if value is not None:
+            return value
+    xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8", "replace")
+    if isinstance(xmp, bytes) and (match := _XMP_ORIENTATION.search(xmp)):
+        return int(match[1])
+    return 1
+
+
+def _exif_orientation(exif: bytes) -> int | None:
+    """Orientation from a TIFF-structured EXIF block; None when absent or unreadable."""
+    tiff = exif[6:] if exif.startswith(b"Exif\0\0") else exif
+    order = {b"II*\0": "<", b"MM\0*": ">"}.get(tiff[:4])
+    if order is None or len(tiff) < 8:
+        return None
+    (ifd,) = struct.unpack_from(order + "I", tiff, 4)
+    if ifd + 2 > len(tiff):
+        return None
+    (count,) = struct.unpack_from(order + "H", tiff, ifd)
+    count = min(count, (len(tiff) - ifd - 2) // 12)
+    table = memoryview(tiff)[ifd + 2 : ifd + 2 + 12 * count]
+    for tag, kind, number, value in struct.iter_unpack(order + "HHI4s", table):
+        if tag != _EXIF_ORIENTATION_TAG:
+            continue
+        if number < 1 or kind not in (3, 4):  # SHORT, or LONG from lax writers
+            return None
+        return int(struct.unpack_from(order + ("H" if kind == 3 else "I"), value)[0])
+    return None
+
+
+@functools.cache
+def _open_formats() -> tuple[str, ...]:
+    """Formats for ``Image.open``, HEIF included (iPhones' "send as file").
+
+    pillow_heif registers at the first upload, in the worker: importing this module (the
+    bot's start) stays cheap.
+    """
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    return (*_OPEN_FORMATS, "HEIF")
 
 
 # ``warnings.catch_warnings`` swaps process-wide state; the lock keeps two threads
-# (the bot calls us through ``asyncio.to_thread``) from restoring each other's filters.
+# (tests and benchmarks call us from threads) from restoring each other's filters.
 # Only the header parse runs under it, which takes microseconds to milliseconds.
 _open_lock = threading.Lock()
 
 
 def _open(data: bytes) -> Image.Image:
-    """``Image.open`` (header only) with Pillow's own bomb checks turned into refusals."""
+    """``Image.open`` (header only) with Pillow's own bomb checks turned into refusals.
+
+    Pillow's other warnings are silenced: a JPEG's EXIF is parsed while opening, and one
+    with thousands of broken entries would write thousands of lines to the bot's log.
+    """
     formats = _open_formats()
     try:
         with _open_lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data), formats=formats)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -335,23 +839,82 @@ def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
     return max(1, round(width * ratio)), max(1, round(height * ratio))
 
 
-def _to_working_mode(img: Image.Image) -> Image.Image:
+# --- from decoded pixels to the working image at the target size ------------------------
+
+# Modes the rest of the pipeline takes as they are (ICC profiles describe RGB, L, CMYK).
+_WORKING_MODES = frozenset({"RGB", "L", "CMYK"})
+
+
+def _shrink(pixels: _Pixels, target: tuple[int, int], resample: Image.Resampling) -> Image.Image:
+    """The pixels in a working mode at ``target`` size, with no full-size copy on the way.
+
+    An image already in a working mode is resized directly: Pillow's reduce-then-resample
+    only allocates the reduced copy. Any other mode (alpha, palette, 16-bit, a HEIF
+    buffer) is converted strip by strip while it is reduced, and only then resampled.
+    Both give what ``convert`` then ``resize(..., reducing_gap=_REDUCING_GAP)`` of the
+    whole image would.
+    """
+    image = pixels.image
+    if image is not None and image.mode in _WORKING_MODES:
+        if target == image.size:
+            return image
+        return image.resize(target, resample, reducing_gap=_REDUCING_GAP)
+    width, height = pixels.size
+    factor = (
+        max(1, int(width / target[0] / _REDUCING_GAP)),
+        max(1, int(height / target[1] / _REDUCING_GAP)),
+    )
+    extrema = _float_extrema(image) if image is not None and image.mode == "F" else None
+    convert = functools.partial(_to_working_mode, extrema=extrema)
+    reduced = _reduce_in_strips(pixels, factor, convert)
+    if reduced.size == target:
+        return reduced
+    box = (0.0, 0.0, width / factor[0], height / factor[1])
+    return reduced.resize(target, resample, box=box)
+
+
+def _reduce_in_strips(
+    pixels: _Pixels,
+    factor: tuple[int, int],
+    convert: Callable[[Image.Image], Image.Image],
+) -> Image.Image:
+    """``convert`` then box-reduce by ``factor``, a strip of rows at a time.
+
+    Strips start on multiples of the vertical factor, so the result equals reducing the
+    whole converted image at once.
+    """
+    width, height = pixels.size
+    step_x, step_y = factor
+    rows = max(1, _STRIP_BYTES // (4 * width) // step_y) * step_y
+    reduced: Image.Image | None = None
+    for top in range(0, height, rows):
+        strip = convert(pixels.rows(top, min(height, top + rows)))
+        if factor != (1, 1):
+            strip = strip.reduce(factor)
+        if reduced is None:
+            size = (_ceil_div(width, step_x), _ceil_div(height, step_y))
+            reduced = Image.new(strip.mode, size)
+        reduced.paste(strip, (0, top // step_y))
+    assert reduced is not None  # height > 0: checked from the header
+    return reduced
+
+
+def _to_working_mode(img: Image.Image, extrema: tuple[float, float] | None = None) -> Image.Image:
     """Bring any mode Pillow decoded to RGB, L or CMYK (the modes ICC profiles describe).
 
     Transparency is flattened onto white (a selfie with a see-through background would
-    otherwise turn black); 16/32-bit grayscale is scaled, not clipped, to 8 bits.
+    otherwise turn black); 16/32-bit grayscale is scaled, not clipped, to 8 bits; floating
+    point is stretched over ``extrema`` (the whole image's, as this may see a strip).
     """
     mode = img.mode
-    if mode in ("RGB", "L", "CMYK"):
+    if mode in _WORKING_MODES:
         return img
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         if mode != "I;16":
             img = img.convert("I")
         return img.point(lambda v: v / 256).convert("L")
     if mode == "F":
-        extrema = img.getextrema()
-        assert isinstance(extrema[0], float | int) and isinstance(extrema[1], float | int)
-        low, high = float(extrema[0]), float(extrema[1])
+        low, high = extrema if extrema is not None else _float_extrema(img)
         span = (high - low) or 1.0
         return img.point(lambda v: (v - low) * 255.0 / span).convert("L")
     if mode == "P":
@@ -370,6 +933,12 @@ def _to_working_mode(img: Image.Image) -> Image.Image:
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, img).convert("RGB")
     return img.convert("RGB")
+
+
+def _float_extrema(img: Image.Image) -> tuple[float, float]:
+    extrema = img.getextrema()
+    assert isinstance(extrema[0], float | int) and isinstance(extrema[1], float | int)
+    return float(extrema[0]), float(extrema[1])
 
 
 @functools.cache

@@ -298,11 +298,14 @@ COLORANTS = {
 _D50 = (0.9642, 1.0, 0.8249)
 
 
-def rgb_profile(*, gamma: float, primaries: str = "srgb", description: str = "") -> bytes:
+def rgb_profile(
+    *, gamma: float, primaries: str = "srgb", description: str = "", padding: int = 0
+) -> bytes:
     """Bytes of an ICC v2 RGB display profile with a pure-gamma tone curve.
 
     ``rgb_profile(gamma=1.0)`` is "linear light with sRGB primaries": a stored value of
     128 means 50 % light, which sRGB encodes as about 188. Visible and easy to assert.
+    ``padding`` adds a private tag of that many bytes (a huge but valid profile).
     """
     description = description or f"Test RGB, gamma {gamma:g}, {primaries} primaries"
 
@@ -331,6 +334,8 @@ def rgb_profile(*, gamma: float, primaries: str = "srgb", description: str = "")
         (b"bTRC", curve),
         (b"cprt", b"text\0\0\0\0No copyright, test data\0"),
     ]
+    if padding:
+        tags.append((b"zzzz", b"data\0\0\0\0\0\0\0\0" + bytes(padding)))
     table_size = 4 + 12 * len(tags)
     offset = 128 + table_size
     table = struct.pack(">I", len(tags))
@@ -412,3 +417,168 @@ def broken_jpeg(data: bytes) -> bytes:
     buf = bytearray(data)
     buf[sof + 9] = 7
     return bytes(buf)
+
+
+# --- large, odd and damaged files (tests/hostile.py builds its corpus from these) ---------
+
+
+def gradient(width: int, height: int, *, alpha: bool = False) -> Image.Image:
+    """A smooth RGB (or RGBA) image of any size, fast: a large :func:`scene` takes seconds."""
+    across = Image.linear_gradient("L").transpose(Image.Transpose.ROTATE_270)
+    down = Image.linear_gradient("L")
+    bands = [across, down, across.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    if alpha:
+        bands.append(down.point(lambda v: 64 + v // 2))
+    small = Image.merge("RGBA" if alpha else "RGB", bands)
+    return small.resize((width, height), Image.Resampling.BILINEAR)
+
+
+def progressive_jpeg(
+    img: Image.Image, *, quality: int = 90, subsampling: int = 2, **params: object
+) -> bytes:
+    """``img`` as a progressive JPEG (libjpeg's standard 10-scan script for colour).
+
+    ``subsampling``: 2 = 4:2:0 (what phones write), 0 = 4:4:4.
+    """
+    return _save(img, "JPEG", progressive=True, quality=quality, subsampling=subsampling, **params)
+
+
+def png_rows(
+    width: int, height: int, row: bytes, *, colour_type: int = 6, bit_depth: int = 8
+) -> bytes:
+    """A PNG of ``height`` copies of one row of raw pixels, built in milliseconds at any size.
+
+    The row is compressed once with a full flush, which makes its deflate blocks stand
+    alone; the stream is that piece repeated, a final empty block and the Adler-32 of
+    the whole: a 7000x7000 RGBA PNG takes ~50 ms instead of seconds of zlib.
+    ``row`` holds the packed pixels, without PNG's filter byte.
+    """
+    line = b"\0" + row  # filter type 0 (None)
+    block = line * max(1, (1 << 20) // len(line))
+    lines_per_block = len(block) // len(line)
+    whole, rest = divmod(height, lines_per_block)
+    piece = zlib.compressobj(9, zlib.DEFLATED, -15)
+    repeated = piece.compress(block) + piece.flush(zlib.Z_FULL_FLUSH)
+    tail = zlib.compressobj(9, zlib.DEFLATED, -15)
+    last = tail.compress(line * rest) + tail.flush()
+    checksum = 1
+    for _ in range(whole):
+        checksum = zlib.adler32(block, checksum)
+    checksum = zlib.adler32(line * rest, checksum)
+    stream = b"\x78\xda" + repeated * whole + last + struct.pack(">I", checksum)
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", stream)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def rgba_row(width: int) -> bytes:
+    """One RGBA row for :func:`png_rows`: colour ramps, alpha from opaque to see-through."""
+    return b"".join(
+        bytes((x * 255 // width, 128, 255 - x * 255 // width, 255 - x * 255 // width))
+        for x in range(width)
+    )
+
+
+def png_short_stream(img: Image.Image, rows: int, *, interlaced: bool = False) -> bytes:
+    """A PNG whose complete zlib stream holds only the first ``rows`` rows of ``img``.
+
+    Every chunk is well formed (CRCs, IEND): only the count of rows is short, as when a
+    writer stops early. Not interlaced, the missing rows are the bottom ones; interlaced
+    (Adam7), the stream stops inside the passes, so rows go missing all over the image.
+    """
+    full = _save(img.convert("RGB"), "PNG", interlace=interlaced)
+    raw = zlib.decompress(_png_data(full))
+    stride = 1 + img.width * 3
+    kept = raw[: rows * stride] if not interlaced else raw[: len(raw) * rows // img.height]
+    return _replace_png_data(full, zlib.compress(kept, 9))
+
+
+def _png_data(png: bytes) -> bytes:
+    """The concatenated IDAT payloads of a PNG."""
+    data, position = b"", 8
+    while position < len(png):
+        length, kind = struct.unpack_from(">I4s", png, position)
+        if kind == b"IDAT":
+            data += png[position + 8 : position + 8 + length]
+        position += 12 + length
+    return data
+
+
+def _replace_png_data(png: bytes, stream: bytes) -> bytes:
+    """``png`` with its IDAT chunks replaced by one holding ``stream``."""
+    chunks: list[bytes] = []
+    position = 8
+    while position < len(png):
+        length, kind = struct.unpack_from(">I4s", png, position)
+        chunk = png[position : position + 12 + length]
+        if kind == b"IDAT":
+            if not any(c[4:8] == b"IDAT" for c in chunks):
+                chunks.append(_png_chunk(b"IDAT", stream))
+        else:
+            chunks.append(chunk)
+        position += 12 + length
+    return png[:8] + b"".join(chunks)
+
+
+def cut_keeping_end(data: bytes, fraction: float) -> bytes:
+    """The first ``fraction`` of a JPEG followed by its end marker (EOI).
+
+    What a writer that stops early but closes the file leaves: libjpeg meets the end
+    marker inside the scan and, without an error, fills the rest with grey.
+    """
+    return data[: int(len(data) * fraction)] + b"\xff\xd9"
+
+
+def white_wall_jpeg(width: int, height: int, *, seed: int = 0) -> bytes:
+    """A photo whose bottom half is an overexposed wall: exactly flat white (255)."""
+    img = scene(width, height, seed=seed)
+    ImageDraw.Draw(img).rectangle((0, height // 2, width, height), fill=(255, 255, 255))
+    return _save(img, "JPEG", quality=90, exif=exif_bytes())
+
+
+def screenshot_png(width: int, height: int, *, seed: int = 0) -> bytes:
+    """A phone screenshot: content above a pure black navigation bar (zero bytes, as the
+    rows a short PNG stream leaves behind)."""
+    img = scene(width, height, seed=seed, noise=0)
+    ImageDraw.Draw(img).rectangle((0, height * 15 // 16, width, height), fill=(0, 0, 0))
+    return _save(img, "PNG")
+
+
+def heic_photo(
+    width: int,
+    height: int,
+    *,
+    orientation: int | None = None,
+    gps: bool = False,
+    xmp: bool = False,
+    seed: int = 0,
+    marker: bool = False,
+) -> bytes:
+    """An iPhone-like HEIC (pillow-heif's x265 encoder) with EXIF, optional GPS and XMP.
+
+    As with :func:`photo_jpeg`, the pixels are stored turned by the inverse of
+    ``orientation`` and ``marker`` draws a red square in the displayed top-left corner;
+    pillow-heif writes the orientation as HEIF's own rotation and mirror boxes.
+    Smooth pixels (no noise): x265 takes seconds on noise.
+    """
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    img = scene(*upright, seed=seed, noise=0)
+    if marker:
+        side = max(8, min(upright) // 8)
+        ImageDraw.Draw(img).rectangle((0, 0, side - 1, side - 1), fill=MARKER_COLOUR)
+    if orientation in _INVERSE_ORIENTATION:
+        img = img.transpose(_INVERSE_ORIENTATION[orientation])
+    params: dict[str, object] = {
+        "quality": 60,
+        "exif": exif_bytes(orientation=orientation, gps=gps),
+    }
+    if xmp:
+        params["xmp"] = XMP_PACKET
+    return _save(img, "HEIF", **params)
