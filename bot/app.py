@@ -26,6 +26,7 @@ from bot.concurrency import MAX_CONCURRENT_UPDATES, PerUserUpdateProcessor
 from bot.config import Settings
 from bot.followup import catch_up_with_telegram
 from bot.i18n import LANGUAGES, t
+from bot.image_workers import ImageWorkers, memory_limit
 from bot.persistence import SQLPersistence
 from bot.publisher import Publisher
 from bot.services import SelfieApplication, Services, image_options
@@ -56,11 +57,13 @@ def flood_safe_limiter() -> AIORateLimiter:
 def build_application(settings: Settings) -> SelfieApplication:
     engine = make_engine(settings.database.url)
     sessions = make_sessionmaker(engine)
+    images = image_options(settings)
     services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        images=image_options(settings),
+        images=images,
+        image_workers=ImageWorkers(memory_limit(images)),
         photos=PhotoStore(settings.storage.path),
     )
     api_url = settings.telegram.api_url
@@ -116,6 +119,7 @@ async def sweep_orphan_photos(services: Services) -> None:
 
 async def _on_shutdown(application: Application) -> None:
     assert isinstance(application, SelfieApplication)
+    await application.services.image_workers.close()
     await application.services.engine.dispose()
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.image_workers import ImageWorkers
 from bot.images import ImageOptions
 from bot.storage import PhotoStore
 from models.db import upgrade
@@ -22,6 +23,8 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     images: ImageOptions
+    image_workers: ImageWorkers
+    """Where uploads are processed: worker processes, each job bounded in time and memory."""
     photos: PhotoStore
     banned: set[int] = field(default_factory=set)
     """Banned apprentices' ids, loaded at start and kept current by the ban commands."""

@@ -30,8 +30,9 @@ from telegram.warnings import PTBUserWarning
 
 from bot.cards import entry_caption, post_card
 from bot.commands import CANCEL, DELETE, START
+from bot.concurrency import slot_released
 from bot.i18n import t
-from bot.images import ImageRejected, ProcessedImage, process_image
+from bot.images import ImageOptions, ImageRejected, ProcessedImage, TooManyPixels
 from bot.matching import close_matches, exact
 from bot.photos import PhotoProblem, photo_to_download
 from handlers.common import (
@@ -462,7 +463,8 @@ async def on_photo(update: Update, context: Context) -> str | int:
         return stay
     options = services(context).images
     try:
-        processed = await asyncio.to_thread(process_image, bytes(data), options)
+        async with slot_released():
+            processed = await services(context).image_workers.process(bytes(data), options)
     except ImageRejected as rejection:
         log.info("photo from user %s refused: %s", update.effective_user.id, rejection)
         await reply(
@@ -472,7 +474,7 @@ async def on_photo(update: Update, context: Context) -> str | int:
                 lang,
                 f"photo.rejected.{rejection.code}",
                 min=options.min_short_side,
-                megapixels=options.max_pixels // 1_000_000,
+                megapixels=_pixel_limit(rejection, options) // 1_000_000,
             ),
         )
         return stay
@@ -494,6 +496,14 @@ async def on_photo(update: Update, context: Context) -> str | int:
     )
     await show_preview(update, context)
     return PREVIEW
+
+
+def _pixel_limit(rejection: ImageRejected, options: ImageOptions) -> int:
+    """The limit that refused the image: lower than ``max_pixels`` for formats that cost
+    more to decode (a transparent PNG, a WebP)."""
+    if isinstance(rejection, TooManyPixels) and rejection.max_pixels:
+        return rejection.max_pixels
+    return options.max_pixels
 
 
 async def _store_draft(

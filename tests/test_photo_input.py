@@ -238,6 +238,12 @@ async def test_hostile_images_sent_as_documents(db_url: str, tmp_path: Path) -> 
             await assert_refused(stand, noe, document(data, filename, mime), expected, name)
         assert await stand.stored() == [] and stored_files(stand) == set()
         assert "50 mégapixels" in rejected_text(stand, "too_many_pixels")
+
+        # Under 50 MP but transparent: its decode alone would take 196 MB. The answer
+        # names the limit that applied to it, not the 50 MP it is under.
+        alpha = imagegen.png_rows(7000, 7000, imagegen.rgba_row(7000))
+        expected = rejected_text(stand, "too_many_pixels").replace("50 ", "40 ")
+        await assert_refused(stand, noe, document(alpha, "detoure.png", PNG), expected, "alpha")
         assert "480 pixels" in rejected_text(stand, "too_small")
 
         draft_id = None
