@@ -7,6 +7,7 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, TypeHandler
 
 from bot.commands import DELETE, HELP, LANGUAGE, STATUS
+from bot.concurrency import Admission, admission
 from bot.i18n import t
 from handlers.common import Context, language, services
 
@@ -22,6 +23,24 @@ def _always_allowed(update: Update) -> bool:
     if not text or not text.startswith("/"):
         return False
     return text[1:].split(maxsplit=1)[0].split("@")[0].lower() in BANNED_MAY_USE
+
+
+async def drop_flood(update: Update, context: Context) -> None:
+    """An update over its sender's queue (``bot.concurrency``) goes no further. The first of
+    a burst gets "slow down" (in a private chat; never posted in a group), and every
+    dropped button press is answered, or the phone would spin until Telegram gives up."""
+    decision = admission()
+    if decision is Admission.QUEUED:
+        return
+    text = None
+    if decision is Admission.SLOW_DOWN:
+        text = t(language(update, context), "common.slow_down")
+    chat = update.effective_chat
+    if update.callback_query:
+        await update.callback_query.answer(text)
+    elif text and chat is not None and chat.type == ChatType.PRIVATE:
+        await chat.send_message(text)
+    raise ApplicationHandlerStop
 
 
 async def stop_banned(update: Update, context: Context) -> None:
@@ -47,6 +66,7 @@ async def answer_stale_button(update: Update, context: Context) -> None:
 
 
 def register_first(application: Application) -> None:
+    application.add_handler(TypeHandler(Update, drop_flood), group=-2)
     application.add_handler(TypeHandler(Update, stop_banned), group=-1)
 
 
