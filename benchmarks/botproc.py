@@ -1,21 +1,34 @@
 """A bot in its own process, as in production: the real Application, or a baseline bot.
 
 ``python -m benchmarks.botproc CONFIG KIND [--no-limiter | --no-group-limit] [--serial]
-[--log-level LEVEL]``; KIND is
+[--images-in-thread] [--image-idle-seconds S] [--log-level LEVEL]``; KIND is
 ``selfie`` (``bot.app.build_application``), ``echo`` (a bare PTB bot answering every text
 and button) or ``bare`` (a bare PTB Application with no handlers). Prints ``ready`` when
-polling, then answers each ``stats`` line on stdin with one JSON line (RSS, peak RSS, CPU
-seconds) and stops on ``quit``. The driver and the emulator stay in the parent process, so
-their CPU and memory are not the bot's.
+polling, then answers each ``stats`` line on stdin with one JSON line and stops on
+``quit``. The driver and the emulator stay in the parent process, so their CPU and memory
+are not the bot's.
+
+A ``stats`` line: the bot process's RSS and peak RSS (kB), CPU seconds counting its image
+workers (``cpu``; ``cpu_workers`` the workers' share), each live worker's RSS and peak
+(``workers``), and the event loop's lag since the previous ``stats`` line (``lag_p99``,
+``lag_max`` in seconds, ``lag_samples``): how late a task asking to wake every 10 ms was
+woken, i.e. how long the loop could not run a callback. ``workers`` lists every child
+process with its ``role``: ``worker``, or ``tracker`` for multiprocessing's resource
+tracker. ``--image-idle-seconds`` shortens the image pool's idle time (the memory figure
+waits for it to stop); ``--sample-memory`` adds ``total_peak_kb``, the largest RSS of the
+bot and its children together (:class:`MemorySampler`).
 """
 
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
 import json
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +43,131 @@ from telegram.ext import (
     filters,
 )
 
-from benchmarks.common import cpu_seconds, proc_status
+from benchmarks.common import cpu_seconds, percentile, proc_status
+
+LAG_INTERVAL_S = 0.01
+"""The lag probe's period: short enough to see a 50 ms stall many times over, cheap (100
+wake-ups a second)."""
+
+
+class LoopLag:
+    """How late the event loop wakes a task that sleeps :data:`LAG_INTERVAL_S` at a time.
+
+    Lateness is the time the loop spent on something else past the deadline: a callback
+    that held the loop (a CPU-bound step, the GIL held by a thread) shows up as one late
+    wake-up as long as the stall.
+    """
+
+    def __init__(self) -> None:
+        self.samples = array.array("d")
+
+    async def probe(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(LAG_INTERVAL_S)
+            self.samples.append(loop.time() - asked - LAG_INTERVAL_S)
+
+    def take(self) -> dict[str, float]:
+        """p99 and max lateness since the last call, in seconds; starts a new window."""
+        samples, self.samples = self.samples, array.array("d")
+        if not samples:
+            return {"lag_p99": 0.0, "lag_max": 0.0, "lag_samples": 0}
+        return {
+            "lag_p99": percentile(samples, 99),
+            "lag_max": max(samples),
+            "lag_samples": len(samples),
+        }
+
+
+class MemorySampler:
+    """The largest resident memory of the bot and its children together, sampled every
+    5 ms from a thread (``--sample-memory``, for the memory figure only).
+
+    Each process's own peak (VmHWM) is exact, but the bot peaks while downloading and a
+    worker while decoding: their sum overstates what the machine needs at once.
+    """
+
+    PERIOD_S = 0.005
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.PERIOD_S):
+            self.peak_kb = max(self.peak_kb, _total_rss_kb())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _total_rss_kb() -> int:
+    """VmRSS of this process and its children (any thread may have started them)."""
+    pids = ["self"]
+    for listing in Path("/proc/self/task").glob("*/children"):
+        try:
+            pids += listing.read_text().split()
+        except OSError:
+            continue
+    total = 0
+    for pid in pids:
+        try:
+            total += proc_status(pid).get("VmRSS", 0)
+        except OSError:
+            continue  # exited meanwhile
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (the image workers), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _reaped_children_cpu() -> float:
+    """CPU seconds of children that exited and were waited for (replaced or stopped workers)."""
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def _role(pid: int) -> str:
+    """``tracker`` for multiprocessing's resource tracker (started with the first pool,
+    alive until the bot exits), ``worker`` for an image worker."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    return "tracker" if b"resource_tracker" in command else "worker"
+
+
+def stats(lag: LoopLag, sampler: MemorySampler | None) -> dict[str, Any]:
+    """The JSON line answering ``stats``."""
+    workers = []
+    workers_cpu = _reaped_children_cpu()
+    for pid in _children(os.getpid()):
+        try:
+            workers.append({"pid": pid, "role": _role(pid), **proc_status(pid)})
+            workers_cpu += cpu_seconds(pid)
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+    return {
+        **proc_status(),
+        "cpu": cpu_seconds() + workers_cpu,
+        "cpu_workers": workers_cpu,
+        "workers": workers,
+        **lag.take(),
+        **({"total_peak_kb": sampler.peak_kb} if sampler else {}),
+    }
 
 
 def _patch_builder(no_limiter: bool, serial: bool) -> None:
@@ -49,6 +186,33 @@ def _patch_builder(no_limiter: bool, serial: bool) -> None:
             return self if no_limiter else super().rate_limiter(rate_limiter)
 
     bot.app.ApplicationBuilder = BenchBuilder  # type: ignore[misc]
+
+
+def _images_in_thread() -> None:
+    """Process photos in a thread of the bot process, as before the image workers: the
+    baseline of the event-loop lag figures (``benchmarks/capacity.py``)."""
+    import bot.image_workers
+    from bot.images import ImageOptions, ProcessedImage, process_image
+
+    async def in_thread(
+        self: bot.image_workers.ImageWorkers, data: bytes, options: ImageOptions
+    ) -> ProcessedImage:
+        return await asyncio.to_thread(process_image, data, options)
+
+    bot.image_workers.ImageWorkers.process = in_thread  # type: ignore[method-assign]
+
+
+def _image_idle_seconds(seconds: float) -> None:
+    """Every image pool stops after ``seconds`` without a photo."""
+    import bot.image_workers
+
+    workers = bot.image_workers.ImageWorkers
+    original = workers.__init__
+
+    def with_idle(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **{**kwargs, "idle_seconds": seconds})
+
+    workers.__init__ = with_idle  # type: ignore[method-assign]
 
 
 def _lift_group_pace() -> None:
@@ -108,16 +272,30 @@ def _baseline(kind: str, raw: dict[str, Any]) -> Application:  # type: ignore[ty
 
 
 async def main(
-    config: str, kind: str, no_limiter: bool, serial: bool, no_group_limit: bool = False
+    config: str,
+    kind: str,
+    no_limiter: bool,
+    serial: bool,
+    no_group_limit: bool = False,
+    images_in_thread: bool = False,
+    image_idle_seconds: float | None = None,
+    sample_memory: bool = False,
 ) -> None:
     import tomllib
 
+    lag = LoopLag()
+    sampler = MemorySampler() if sample_memory else None
+    probe = asyncio.create_task(lag.probe())
     path = Path(config)
     raw = tomllib.loads(await asyncio.to_thread(path.read_text, encoding="utf-8"))
     if kind == "selfie":
         _patch_builder(no_limiter, serial)
         if no_group_limit:
             _lift_group_pace()
+        if images_in_thread:
+            _images_in_thread()
+        if image_idle_seconds is not None:
+            _image_idle_seconds(image_idle_seconds)
         from bot.app import build_application
         from bot.config import settings_from_dict
 
@@ -130,15 +308,19 @@ async def main(
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0, timeout=10)
     await app.start()
+    lag.take()  # the start-up is not part of any window
     print("ready", flush=True)
     try:
         while True:
             line = (await asyncio.to_thread(sys.stdin.readline)).strip()
             if line == "stats":
-                print(json.dumps({**proc_status(), "cpu": cpu_seconds()}), flush=True)
+                print(json.dumps(stats(lag, sampler)), flush=True)
             elif line in ("quit", ""):
                 break
     finally:
+        probe.cancel()
+        if sampler is not None:
+            sampler.stop()
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
@@ -153,7 +335,21 @@ if __name__ == "__main__":
     parser.add_argument("--no-limiter", action="store_true")
     parser.add_argument("--no-group-limit", action="store_true")
     parser.add_argument("--serial", action="store_true")
+    parser.add_argument("--images-in-thread", action="store_true")
+    parser.add_argument("--image-idle-seconds", type=float)
+    parser.add_argument("--sample-memory", action="store_true")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING"])
     args = parser.parse_args()
     _configure_logging(args.log_level)
-    asyncio.run(main(args.config, args.kind, args.no_limiter, args.serial, args.no_group_limit))
+    asyncio.run(
+        main(
+            args.config,
+            args.kind,
+            args.no_limiter,
+            args.serial,
+            args.no_group_limit,
+            args.images_in_thread,
+            args.image_idle_seconds,
+            args.sample_memory,
+        )
+    )

@@ -130,7 +130,7 @@ class BotProcess:
     process: asyncio.subprocess.Process
     stderr: list[str] = field(default_factory=list)
 
-    async def stats(self) -> dict[str, float]:
+    async def stats(self) -> dict[str, Any]:
         assert self.process.stdin and self.process.stdout
         self.process.stdin.write(b"stats\n")
         await self.process.stdin.drain()
@@ -157,8 +157,15 @@ async def running_bot(
     serial: bool = False,
     flood_limits: bool = True,
     spec: bool = True,
+    images_in_thread: bool = False,
+    image_idle_seconds: float | None = None,
+    sample_memory: bool = False,
 ) -> AsyncIterator[World]:
-    """Start the emulator here and the bot (``kind``, see botproc) in a child process."""
+    """Start the emulator here and the bot (``kind``, see botproc) in a child process.
+
+    ``images_in_thread``: photos processed in a thread of the bot, as before the image
+    workers (a baseline); ``image_idle_seconds``: the image pool stops sooner when idle;
+    ``sample_memory``: the bot samples its and its children's total RSS (botproc)."""
     with tempfile.TemporaryDirectory(prefix="selfie-bench-") as tmp:
         data_dir = Path(tmp)
         spec_path = None if spec else str(data_dir / "no-spec.json")
@@ -184,6 +191,12 @@ async def running_bot(
                 args.append("--no-limiter")
             if serial:
                 args.append("--serial")
+            if images_in_thread:
+                args.append("--images-in-thread")
+            if image_idle_seconds is not None:
+                args += ["--image-idle-seconds", str(image_idle_seconds)]
+            if sample_memory:
+                args.append("--sample-memory")
             process = await asyncio.create_subprocess_exec(
                 *args,
                 cwd=ROOT,
