@@ -46,6 +46,7 @@ __all__ = [
     "ProcessedImage",
     "TooManyPixels",
     "TooSmall",
+    "Upload",
     "dhash",
     "hamming",
     "is_blurry",
@@ -66,6 +67,10 @@ _STILL_MULTIFRAME_FORMATS = frozenset({"MPO"})
 # Sharpness is measured on a copy whose long side is this many pixels, so the score
 # does not depend on the upload resolution.
 _SHARPNESS_SIDE = 640
+
+Upload = bytes | bytearray
+"""An upload as it comes: PTB downloads into a bytearray, taken as it is so that the bot
+holds one copy of a 20 MB document, not two."""
 
 MAX_RATIO = 20
 """Telegram's limit on a photo's long side / short side."""
@@ -247,7 +252,7 @@ class ProcessedImage:
         return is_blurry(self.sharpness)
 
 
-def process_image(data: bytes, options: ImageOptions) -> ProcessedImage:
+def process_image(data: Upload, options: ImageOptions) -> ProcessedImage:
     """Validate, normalise, shrink, brand and re-encode one uploaded photo.
 
     Raises a subclass of :class:`ImageRejected` for anything unusable; any other error
@@ -294,7 +299,7 @@ def _encode(img: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
-def _decode(data: bytes, options: ImageOptions) -> tuple[Image.Image, str, tuple[int, int], int]:
+def _decode(data: Upload, options: ImageOptions) -> tuple[Image.Image, str, tuple[int, int], int]:
     """Structure and header checks, reduced-scale decode, orientation, sRGB at the target size."""
     layout = _inspect(data)
     img = _open(data)
@@ -390,7 +395,7 @@ class _JpegFrame:
             total += _ceil_div(across, h) * h * _ceil_div(down, v) * v * 128
         return total
 
-    def first_scan_too_short(self, data: bytes) -> bool:
+    def first_scan_too_short(self, data: Upload) -> bool:
         """Whether a sequential scan holds under one bit per block: cut before its pixels.
 
         Huffman coding spends at least two bits on a block (its DC difference and the end
@@ -471,7 +476,7 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _inspect(data: bytes) -> _Layout:
+def _inspect(data: Upload) -> _Layout:
     """Walk the structure of a JPEG or PNG before Pillow parses it; refuse costly ones."""
     if data.startswith(_JPEG_SIGNATURE):
         return _jpeg_frame(data)
@@ -480,7 +485,7 @@ def _inspect(data: bytes) -> _Layout:
     return None
 
 
-def _jpeg_frame(data: bytes) -> _JpegFrame:
+def _jpeg_frame(data: Upload) -> _JpegFrame:
     """Walk a JPEG's markers as libjpeg will, counting scans, without decoding anything.
 
     Segment lengths are taken as libjpeg takes them (a length under 2 skips nothing), and
@@ -489,7 +494,7 @@ def _jpeg_frame(data: bytes) -> _JpegFrame:
     stops (an MPO's extra images follow it). A single-scan JPEG (every phone photo) is
     walked up to its first scan only: libjpeg decodes one scan of it and stops.
     """
-    frame: tuple[int, bytes] | None = None  # the first SOF: marker, body
+    frame: tuple[int, Upload] | None = None  # the first SOF: marker, body
     first_scan = scans = markers = junk = 0
     interleaved = True
     position = 2
@@ -541,7 +546,7 @@ def _jpeg_frame(data: bytes) -> _JpegFrame:
     )
 
 
-def _jpeg_sampling(sof: bytes) -> tuple[tuple[int, int], ...]:
+def _jpeg_sampling(sof: Upload) -> tuple[tuple[int, int], ...]:
     """(horizontal, vertical) sampling factors of each component of a frame header."""
     count = sof[5] if len(sof) >= 6 else 0
     if count == 0 or len(sof) < 6 + 3 * count:
@@ -552,7 +557,7 @@ def _jpeg_sampling(sof: bytes) -> tuple[tuple[int, int], ...]:
     return sampling
 
 
-def _png_header(data: bytes) -> _PngHeader | None:
+def _png_header(data: Upload) -> _PngHeader | None:
     """Walk a PNG's chunks (lengths only) and refuse those Pillow would take long over."""
     chunks = compressed = 0
     ihdr: tuple[int, ...] | None = None
@@ -637,7 +642,7 @@ class _Pixels:
     image: Image.Image | None = None
 
 
-def _load(img: Image.Image, fmt: str, data: bytes) -> _Pixels:
+def _load(img: Image.Image, fmt: str, data: Upload) -> _Pixels:
     """Decode the pixels (the one full-size allocation of the pipeline)."""
     if fmt == "HEIF":
         return _load_heif(data, img.size)
@@ -646,7 +651,7 @@ def _load(img: Image.Image, fmt: str, data: bytes) -> _Pixels:
     return _Pixels(img.size, img.mode, lambda top, bottom: img.crop((0, top, width, bottom)), img)
 
 
-def _load_heif(data: bytes, declared: tuple[int, int]) -> _Pixels:
+def _load_heif(data: Upload, declared: tuple[int, int]) -> _Pixels:
     """Decode HEIF with pillow_heif and read its rows where they lie.
 
     Pillow's HEIF plugin would copy libheif's RGB (3 bytes per pixel) into a Pillow image
@@ -669,7 +674,7 @@ def _load_heif(data: bytes, declared: tuple[int, int]) -> _Pixels:
     return _Pixels(declared, mode, rows)
 
 
-def _check_complete(pixels: _Pixels, layout: _Layout, data: bytes) -> None:
+def _check_complete(pixels: _Pixels, layout: _Layout, data: Upload) -> None:
     """Refuse pixels the decoder made up because the data ran out.
 
     Pillow reports most short files; two come through silently. libjpeg meeting an end
@@ -704,7 +709,7 @@ def _is_flat(strip: Image.Image, values: tuple[int, ...]) -> bool:
     return all(low == high and low in values for low, high in bands)  # type: ignore[misc]
 
 
-def _png_stream_complete(data: bytes, header: _PngHeader) -> bool:
+def _png_stream_complete(data: Upload, header: _PngHeader) -> bool:
     """Whether the IDAT data inflates to every row the header announces.
 
     Inflated a megabyte at a time and thrown away: the cost is one more inflate of the
@@ -811,7 +816,7 @@ def _open_formats() -> tuple[str, ...]:
 _open_lock = threading.Lock()
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: Upload) -> Image.Image:
     """``Image.open`` (header only) with Pillow's own bomb checks turned into refusals.
 
     Pillow's other warnings are silenced: a JPEG's EXIF is parsed while opening, and one

@@ -464,7 +464,7 @@ async def on_photo(update: Update, context: Context) -> str | int:
     options = services(context).images
     try:
         async with slot_released():
-            processed = await services(context).image_workers.process(bytes(data), options)
+            processed = await services(context).image_workers.process(data, options)
     except ImageRejected as rejection:
         log.info("photo from user %s refused: %s", update.effective_user.id, rejection)
         await reply(

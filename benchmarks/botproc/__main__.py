@@ -17,6 +17,10 @@ process with its ``role``: ``worker``, or ``tracker`` for multiprocessing's reso
 tracker. ``--image-idle-seconds`` shortens the image pool's idle time (the memory figure
 waits for it to stop); ``--sample-memory`` adds ``total_peak_kb``, the largest RSS of the
 bot and its children together (:class:`MemorySampler`).
+
+A package's ``__main__`` rather than a module: image workers re-import the module that
+started their parent unless it is a ``__main__`` (see ``bot.main``), so this one stays out
+of them, as the ``selfie-bot`` script does in production.
 """
 
 from __future__ import annotations
@@ -106,7 +110,12 @@ class MemorySampler:
 
 
 def _total_rss_kb() -> int:
-    """VmRSS of this process and its children (any thread may have started them)."""
+    """VmRSS of this process and its children (any thread may have started them).
+
+    A child between its fork and its exec still runs the bot's command line in the bot's
+    memory (shared, or the very same pages after a vfork): counted once, as the bot.
+    """
+    own = Path("/proc/self/cmdline").read_bytes()
     pids = ["self"]
     for listing in Path("/proc/self/task").glob("*/children"):
         try:
@@ -116,6 +125,8 @@ def _total_rss_kb() -> int:
     total = 0
     for pid in pids:
         try:
+            if pid != "self" and Path(f"/proc/{pid}/cmdline").read_bytes() == own:
+                continue
             total += proc_status(pid).get("VmRSS", 0)
         except OSError:
             continue  # exited meanwhile
