@@ -121,8 +121,15 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
     return _context
 
 
-def run_isolated(path: Path, *, expected: str | None = None, limit: float = TIME_LIMIT_S) -> Run:
+def run_isolated(
+    path: Path,
+    *,
+    expected: str | None = None,
+    limit: float = TIME_LIMIT_S,
+    name: str | None = None,
+) -> Run:
     """``process_image`` on one file in a fresh child; killed after ``limit`` seconds."""
+    name = name or path.name
     context = _forkserver()
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_measure, args=(str(path), sender), daemon=True)
@@ -132,11 +139,11 @@ def run_isolated(path: Path, *, expected: str | None = None, limit: float = TIME
     try:
         if receiver.poll(limit):
             outcome, seconds, peak_mb = receiver.recv()
-            return Run(path.name, outcome, seconds, peak_mb, expected)
+            return Run(name, outcome, seconds, peak_mb, expected)
         outcome = TIMEOUT if child.is_alive() else CRASH
-        return Run(path.name, outcome, time.perf_counter() - started, 0.0, expected)
+        return Run(name, outcome, time.perf_counter() - started, 0.0, expected)
     except EOFError:  # the child died before sending anything
-        return Run(path.name, CRASH, time.perf_counter() - started, 0.0, expected)
+        return Run(name, CRASH, time.perf_counter() - started, 0.0, expected)
     finally:
         child.join(1.0)
         if child.is_alive():
@@ -146,15 +153,17 @@ def run_isolated(path: Path, *, expected: str | None = None, limit: float = TIME
 
 
 def run_corpus(folder: Path) -> list[Run]:
-    """Every file of ``folder``, one child each, in name order; expectations for the files
-    named like a case of :mod:`tests.hostile`."""
+    """Every file under ``folder`` (subfolders included), one child each, in name order;
+    expectations for the files named like a case of :mod:`tests.hostile`."""
     from tests import hostile
 
     cases = hostile.by_name()
     runs = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        case = cases.get(path.name)
-        runs.append(run_isolated(path, expected=case.expected if case else None))
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = str(path.relative_to(folder))
+        case = cases.get(name)
+        expected = case.expected if case else None
+        runs.append(run_isolated(path, expected=expected, name=name))
     return runs
 
 

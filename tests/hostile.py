@@ -333,6 +333,13 @@ CASES: tuple[Case, ...] = (
         NOT_AN_IMAGE,
         "one scan over the limit",
     ),
+    Case(
+        "scans-49mp-40.jpg",
+        lambda: scan_bomb(7000, 7000, 40),
+        NOT_AN_IMAGE,
+        "49 MP with 40 scans: under the scan limit, over the pixel-scan budget",
+        heavy=True,
+    ),
     # Bombs: small files declaring or decoding to huge images.
     Case(
         "bomb-400mp.png",

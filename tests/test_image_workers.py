@@ -232,6 +232,10 @@ async def test_a_worker_loads_the_image_pipeline_only() -> None:
         loaded = set(await workers.run(eval, "list(__import__('sys').modules)"))
     assert "PIL.Image" in loaded
     assert not {"telegram", "sqlalchemy", "pydantic", "bot.cli"} & loaded
+
+
+def test_the_selfie_bot_script_imports_the_package_only() -> None:
+    """What the workers re-import (previous test): not the bot's command line."""
     script = subprocess.run(
         [sys.executable, "-c", "import bot, sys; print(sorted(sys.modules))"],
         capture_output=True,
