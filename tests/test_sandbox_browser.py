@@ -1,8 +1,8 @@
 """The sandbox page in a real browser: a whole submission played by clicking.
 
 Headless Chromium from Debian's ``chromium`` package, driven by Playwright (never
-``playwright install``). Without a browser the test is skipped with the reason, unless
-``SELFIE_BOT_REQUIRE_BROWSER=1`` (CI), where it fails. Leaves a screenshot in
+``playwright install``). Without a browser the tests are skipped with the reason, unless
+``SELFIE_BOT_REQUIRE_BROWSER=1`` (CI), where they fail. Leaves a screenshot in
 ``test-artifacts/sandbox.png``; with ``SELFIE_BOT_UPDATE_DOCS=1`` also ``docs/sandbox.png``.
 """
 
@@ -62,6 +62,25 @@ def browser_page() -> Iterator[Any]:
             browser.close()
 
 
+def undistorted(image: dict[str, Any]) -> bool:
+    """The box keeps the picture's own ratio, to within a pixel."""
+    (natural_w, natural_h), (shown_w, shown_h) = image["natural"], image["shown"]
+    return abs(shown_h - shown_w * natural_h / natural_w) <= 1
+
+
+SHOWN_IMAGES = """() => [...document.querySelectorAll("img")]
+  .filter((img) => img.complete && img.naturalWidth > 0 && img.getClientRects().length > 0)
+  .map((img) => {
+    const box = img.getBoundingClientRect();
+    return {
+      where: `${img.closest("[data-chat]")?.dataset.chat} ${img.className} ${img.src}`,
+      natural: [img.naturalWidth, img.naturalHeight],
+      shown: [box.width, box.height],
+      fit: getComputedStyle(img).objectFit,
+    };
+  })"""
+
+
 def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
@@ -89,9 +108,13 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         click(phone, "centre:0")
         click(phone, "quote:skip")
         expect(phone.locator(".msg").last).to_contain_text("📸")
+        # A landscape photo (stored sideways, EXIF 8), then a portrait one (EXIF 6) instead.
+        page.click('.clip[data-chat="private"]')
+        page.click('.sample[data-sample="electricienne"]')
+        expect(phone.locator("img.photo")).to_have_count(2)  # the photo and its preview
         page.click('.clip[data-chat="private"]')
         page.click('.sample[data-sample="mecanicien"]')
-        expect(phone.locator("img.photo").last).to_be_visible()
+        expect(phone.locator("img.photo")).to_have_count(4)
         click(phone, "preview:send")
 
         # The moderators: Camille approves the card.
@@ -113,6 +136,17 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         )
         expect(phone.locator(".msg").last).to_contain_text("t.me/fiersdetreapprentis/1")
         page.wait_for_function("[...document.querySelectorAll('img.photo')].every(i => i.complete)")
+
+        # Every photo keeps its ratio: the apprentice's, the previews, the card, the post.
+        images = page.evaluate(SHOWN_IMAGES)
+        photos = [i for i in images if " photo " in i["where"]]
+        assert {i["where"].split()[0] for i in photos} == {"private", "group", "channel"}
+        assert any(w > h for w, h in (i["natural"] for i in photos)), photos  # landscape
+        assert any(w < h for w, h in (i["natural"] for i in photos)), photos  # portrait
+        assert [i for i in photos if not undistorted(i)] == []
+        # Thumbnails may crop to a square (object-fit), never stretch.
+        stretched = [i for i in images if not undistorted(i) and i["fit"] == "fill"]
+        assert stretched == []
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "sandbox.png"
         page.screenshot(path=str(shot))
