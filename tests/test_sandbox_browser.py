@@ -8,6 +8,7 @@ Headless Chromium from Debian's ``chromium`` package, driven by Playwright (neve
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +61,17 @@ def browser_page() -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One sandbox for the tests that only read the page or talk in Léa's chat."""
+    process = SandboxProcess(tmp_path_factory.mktemp("sandbox"), "sandbox", "--port", "0")
+    try:
+        yield process.wait_ready()
+    finally:
+        process.stop()
+    assert not [line for line in process.lines if "Traceback" in line], process.log
 
 
 def undistorted(image: dict[str, Any]) -> bool:
@@ -216,3 +228,30 @@ def test_second_persona_file_upload_and_a_refusal_reason_typed_as_a_reply(
     finally:
         process.stop()
     assert not [line for line in process.lines if "Traceback" in line], process.log
+
+
+def test_the_page_loads_with_its_icon_and_no_error_response(
+    browser_page: Any, sandbox_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else 0)
+    page.goto(sandbox_url + "/")
+    expect(page.locator("#status")).to_have_class("status ready")
+    page.click('.clip[data-chat="private"]')  # the sample thumbnails load
+    page.wait_for_function(
+        "[...document.querySelectorAll('.sample img')].every(i => i.complete && i.naturalWidth)"
+    )
+    # Headless Chromium fetches no icon itself: fetch the one a browser tab would.
+    icon = page.evaluate(
+        "new URL(document.querySelector('link[rel~=icon]')?.getAttribute('href')"
+        " || '/favicon.ico', location.href).href"
+    )
+    response = page.request.get(icon)
+    assert response.status == 200, icon
+    assert response.headers["content-type"].startswith("image/")
+    with Image.open(io.BytesIO(response.body())) as picture:
+        assert min(picture.size) >= 16
+    assert refused == []
