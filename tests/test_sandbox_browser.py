@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -44,8 +46,11 @@ def _browser_missing() -> str | None:
     return None
 
 
+DESKTOP = {"width": 1440, "height": 860}
+
+
 @pytest.fixture
-def browser_page() -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     missing = _browser_missing()
     if missing:
         if os.environ.get("SELFIE_BOT_REQUIRE_BROWSER") == "1":
@@ -54,13 +59,23 @@ def browser_page() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 860})
-            page.set_default_timeout(20_000)
-            yield page
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def open_page(browser: Any, **context: Any) -> Any:
+    """A page in a context of its own (viewport, timezone, touch…), desktop-sized by default."""
+    page = browser.new_context(**{"viewport": DESKTOP, **context}).new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
+@pytest.fixture
+def browser_page(browser: Any) -> Any:
+    return open_page(browser)
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +270,29 @@ def test_the_page_loads_with_its_icon_and_no_error_response(
     with Image.open(io.BytesIO(response.body())) as picture:
         assert min(picture.size) >= 16
     assert refused == []
+
+
+def test_times_are_in_the_campaign_timezone_whatever_the_browser(
+    browser: Any, sandbox_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    page = open_page(browser, timezone_id="Pacific/Kiritimati")  # UTC+14, Paris is +1 or +2
+    page.goto(sandbox_url + "/")
+    expect(page.locator("#status")).to_have_class("status ready")
+    page.fill("#text-private", "/aide")
+    page.press("#text-private", "Enter")
+    expect(page.locator("#messages-private .msg:not(.mine)")).not_to_have_count(0)
+
+    view = page.request.get(sandbox_url + "/sandbox/api/view").json()
+    zone = ZoneInfo(view["timezone"])
+    assert view["timezone"] == "Europe/Paris"  # the demo campaign's schedule.timezone
+    messages = [(chat, m) for chat, ms in view["chats"].items() for m in ms]
+    assert messages
+    for chat, message in messages:
+        moment = datetime.fromtimestamp(message["date"], zone)
+        meta = page.locator(
+            f'#messages-{chat} .msg[data-message-id="{message["message_id"]}"] .meta'
+        )
+        expect(meta).to_have_text(moment.strftime("%H:%M"))
+        expect(meta).to_have_attribute("title", moment.strftime("%d/%m/%Y %H:%M (Europe/Paris)"))

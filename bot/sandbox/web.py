@@ -2,11 +2,12 @@
 
 ``GET /`` is the page (plain HTML, CSS and JavaScript from ``static/``, no build step, no
 CDN) and ``/favicon.ico`` its icon. The page reads ``/sandbox/api/view`` (the three chats as
-the emulator holds them), listens to ``/sandbox/api/events`` (server-sent events: "something
-changed") and acts through the driver: ``send`` (text, commands, replies), ``upload`` (photo
-or file, from the computer or a sample), ``press`` (an inline button), ``persona`` (a new
-apprentice) and ``slot`` (the next publication slot now). Photos come from the emulator's
-file store (``/sandbox/file/<file_id>``).
+the emulator holds them, and the campaign's timezone for their times), listens to
+``/sandbox/api/events`` (server-sent events: "something changed") and acts through the
+driver: ``send`` (text, commands, replies), ``upload`` (photo or file, from the computer or a
+sample), ``press`` (an inline button), ``persona`` (a new apprentice) and ``slot`` (the next
+publication slot now). Photos come from the emulator's file store
+(``/sandbox/file/<file_id>``).
 """
 
 from __future__ import annotations
@@ -125,12 +126,14 @@ async def view(request: web.Request) -> web.Response:
     wanted = request.query.get("apprentice", "")
     apprentice = next((u for u in world.apprentices if str(u.id) == wanted), world.apprentices[0])
     language = apprentice.language_code or "fr"
-    moderation_language = "fr"
+    moderation_language, timezone = "fr", None
     if world.ready:
-        moderation_language = world.bot_app.services.settings.moderation.language
+        settings = world.bot_app.services.settings
+        moderation_language, timezone = settings.moderation.language, settings.schedule.timezone
     payload = {
         "ok": True,
         "ready": world.ready,
+        "timezone": timezone,
         "version": _version(world),
         "bot": {"id": emu.bot.id, "name": emu.bot.first_name, "username": emu.bot.username},
         "apprentice": apprentice.id,
