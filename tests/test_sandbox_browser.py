@@ -47,6 +47,12 @@ def _browser_missing() -> str | None:
 
 
 DESKTOP = {"width": 1440, "height": 860}
+#: A phone: no hover, taps.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 412, "height": 915},
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 @pytest.fixture
@@ -190,12 +196,13 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
     assert not [line for line in process.lines if "Traceback" in line], process.log
 
 
-def test_second_persona_file_upload_and_a_refusal_reason_typed_as_a_reply(
-    browser_page: Any, tmp_path: Path
+def test_on_a_phone_second_persona_file_upload_and_a_refusal_reason_typed_as_a_reply(
+    browser: Any, tmp_path: Path
 ) -> None:
+    """On a touch screen, with no hover: the reply control is there to tap."""
     from playwright.sync_api import expect
 
-    page = browser_page
+    page = open_page(browser, **PHONE)
     process = SandboxProcess(tmp_path, "sandbox", "--port", "0")
     try:
         url = process.wait_ready()
@@ -231,10 +238,13 @@ def test_second_persona_file_upload_and_a_refusal_reason_typed_as_a_reply(
         click(group, "mod:no:")
         click(group, "mod:other:")
         expect(page.locator("#alert")).to_be_visible()
-        page.click("#alert-ok")
-        card = group.locator(".msg", has=page.locator("img.photo")).last
-        card.hover()
-        card.locator(".reply-btn").click()
+        # The hint names the control the page (and Telegram's menu) offers: ↩ Répondre.
+        reply = group.locator(".msg", has=page.locator("img.photo")).last.locator(".reply-btn")
+        expect(reply).to_contain_text("↩ Répondre")
+        expect(page.locator("#alert-text")).to_contain_text("↩ Répondre")
+        page.tap("#alert-ok")
+        expect(reply).to_have_css("opacity", "1")
+        reply.tap()
         expect(page.locator("#replying-group")).to_be_visible()
         page.fill("#text-group", "Logo d'entreprise visible")
         page.press("#text-group", "Enter")
@@ -296,3 +306,39 @@ def test_times_are_in_the_campaign_timezone_whatever_the_browser(
         )
         expect(meta).to_have_text(moment.strftime("%H:%M"))
         expect(meta).to_have_attribute("title", moment.strftime("%d/%m/%Y %H:%M (Europe/Paris)"))
+
+
+def test_replying_with_the_keyboard_alone(browser_page: Any, sandbox_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(sandbox_url + "/")
+    expect(page.locator("#status")).to_have_class("status ready")
+    phone = page.locator("#messages-private")
+    page.fill("#text-private", "Bonjour")
+    page.press("#text-private", "Enter")
+    # Plain text: nothing in the message to focus but its reply control.
+    said = phone.locator(".msg.mine", has_text="Bonjour").last
+    expect(said).to_be_visible()
+    assert said.locator("a, button:not(.reply-btn)").count() == 0
+    target = said.get_attribute("data-message-id")
+
+    # From the apprentice picker, Tab through the chat to that message's reply control.
+    page.focus("#persona")
+    wanted = f'.msg[data-message-id="{target}"] .reply-btn'
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches('#messages-private {wanted}')"):
+            break
+    else:
+        pytest.fail("no reply control reached with Tab")
+    expect(phone.locator(wanted)).to_have_css("opacity", "1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#replying-private")).to_contain_text(f"#{target}")
+    expect(page.locator("#text-private")).to_be_focused()
+    page.keyboard.type("Merci !")
+    page.keyboard.press("Enter")
+    expect(phone.locator(".msg.mine").last.locator(".quote")).to_be_visible()
+    private = page.request.get(sandbox_url + "/sandbox/api/view").json()["chats"]["private"]
+    sent = [m for m in private if m.get("text") == "Merci !"]
+    assert sent[-1]["reply_to_message"]["message_id"] == int(target or 0)
