@@ -1,8 +1,9 @@
 """The sandbox page in a real browser: a whole submission played by clicking.
 
 Headless Chromium from Debian's ``chromium`` package, driven by Playwright (never
-``playwright install``). Without a browser the tests are skipped with the reason, unless
-``SELFIE_BOT_REQUIRE_BROWSER=1`` (CI), where they fail. Leaves a screenshot in
+``playwright install``), with axe-core's accessibility rules (``axe-playwright-python``)
+checked on the page's busiest states. Without a browser the tests are skipped with the
+reason, unless ``SELFIE_BOT_REQUIRE_BROWSER=1`` (CI), where they fail. Leaves a screenshot in
 ``test-artifacts/sandbox.png``; with ``SELFIE_BOT_UPDATE_DOCS=1`` also ``docs/sandbox.png``.
 """
 
@@ -93,6 +94,14 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.stop()
     assert not [line for line in process.lines if "Traceback" in line], process.log
+
+
+def assert_accessible(page: Any) -> None:
+    """axe-core's rules (WCAG 2 A and AA, best practices) on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
 
 
 def undistorted(image: dict[str, Any]) -> bool:
@@ -190,6 +199,10 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
             image.quantize(colors=128, dither=Image.Dither.NONE).save(
                 DOCS_SCREENSHOT, optimize=True
             )
+        # Every kind of message on the page, the attachment panel and the command menu open.
+        page.click('.clip[data-chat="private"]')
+        page.click('.composer .menu[data-chat="group"]')
+        assert_accessible(page)
         assert errors == []
     finally:
         process.stop()
@@ -242,6 +255,7 @@ def test_on_a_phone_second_persona_file_upload_and_a_refusal_reason_typed_as_a_r
         reply = group.locator(".msg", has=page.locator("img.photo")).last.locator(".reply-btn")
         expect(reply).to_contain_text("↩ Répondre")
         expect(page.locator("#alert-text")).to_contain_text("↩ Répondre")
+        assert_accessible(page)  # a phone, the alert open
         page.tap("#alert-ok")
         expect(reply).to_have_css("opacity", "1")
         reply.tap()

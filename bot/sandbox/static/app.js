@@ -120,7 +120,7 @@ function renderSamples(samples) {
       type: "button", class: "sample", "data-sample": s.name, title: `${s.fr} / ${s.en}`,
       onclick: () => sendSample(s.name),
     },
-    el("img", { src: s.url, alt: s.fr, loading: "lazy" }),
+    el("img", { src: s.url, alt: "", loading: "lazy" }),  // named by the text below it
     el("div", {}, s.fr),
     s.tags.length ? el("div", { class: "tags" }, s.tags.join(" · ")) : null)));
 }
@@ -429,6 +429,7 @@ function toast(text) {
 function showAlert(text) {
   $("alert-text").textContent = text;
   $("alert").classList.remove("hidden");
+  $("alert-ok").focus();
 }
 
 function wire() {
