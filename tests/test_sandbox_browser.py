@@ -296,6 +296,33 @@ def test_the_page_loads_with_its_icon_and_no_error_response(
     assert refused == []
 
 
+#: Colour pixels of an emoji drawn in the page's font (a missing glyph is a black box).
+EMOJI_COLOUR = """(emoji) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 48;
+  const context = canvas.getContext("2d");
+  context.font = `40px ${getComputedStyle(document.body).fontFamily}`;
+  context.textBaseline = "top";
+  context.fillStyle = "#000";
+  context.fillText(emoji, 2, 2);
+  const data = context.getImageData(0, 0, 48, 48).data;
+  let coloured = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const [r, g, b, a] = data.slice(i, i + 4);
+    if (a > 128 && Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured += 1;
+  }
+  return coloured;
+}"""
+
+
+def test_emoji_are_drawn_not_boxes(browser_page: Any, sandbox_url: str) -> None:
+    """The bot's texts are full of emoji: without a colour emoji font each is a box."""
+    page = browser_page
+    page.goto(sandbox_url + "/")
+    for emoji in ("📸", "📱", "👍"):
+        assert page.evaluate(EMOJI_COLOUR, emoji) > 100, emoji
+
+
 def test_times_are_in_the_campaign_timezone_whatever_the_browser(
     browser: Any, sandbox_url: str
 ) -> None:
