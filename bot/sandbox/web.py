@@ -1,23 +1,27 @@
 """The sandbox page and its JSON/SSE API, served by the emulator's own aiohttp server.
 
 ``GET /`` is the page (plain HTML, CSS and JavaScript from ``static/``, no build step, no
-CDN). The page reads ``/sandbox/api/view`` (the three chats as the emulator holds them),
-listens to ``/sandbox/api/events`` (server-sent events: "something changed") and acts
-through the driver: ``send`` (text, commands, replies), ``upload`` (photo or file, from the
-computer or a sample), ``press`` (an inline button), ``persona`` (a new apprentice) and
-``slot`` (the next publication slot now). Photos come from the emulator's file store
+CDN) and ``/favicon.ico`` its icon. The page reads ``/sandbox/api/view`` (the three chats as
+the emulator holds them, and the campaign's timezone for their times), listens to
+``/sandbox/api/events`` (server-sent events: "something changed") and acts through the
+driver: ``send`` (text, commands, replies), ``upload`` (photo or file, from the computer or a
+sample), ``press`` (an inline button), ``persona`` (a new apprentice) and ``slot`` (the next
+publication slot now). Photos come from the emulator's file store
 (``/sandbox/file/<file_id>``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import io
 import json
 import mimetypes
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from PIL import Image, ImageDraw
 
 from .demo import DemoWorld
 from .state import Chat, User
@@ -31,6 +35,7 @@ LANGUAGES = ("fr", "en")
 def install(app: web.Application, world: DemoWorld) -> None:
     app[WORLD_KEY] = world
     app.router.add_get("/", index)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_static("/sandbox/static/", STATIC)
     app.router.add_get("/sandbox/api/view", view)
     app.router.add_get("/sandbox/api/events", events)
@@ -60,6 +65,28 @@ def _same_origin(request: web.Request) -> bool:
 
 async def index(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+@functools.cache
+def _icon() -> bytes:
+    """A camera on the page's blue, drawn once: browsers ask for /favicon.ico on every tab."""
+    size = 64
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, size - 1, size - 1), radius=14, fill=(42, 157, 244))
+    draw.rounded_rectangle((10, 20, 54, 50), radius=6, fill=(255, 255, 255))
+    draw.rectangle((24, 14, 40, 22), fill=(255, 255, 255))
+    draw.ellipse((22, 25, 42, 45), fill=(42, 157, 244))
+    draw.ellipse((27, 30, 37, 40), fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "ICO", sizes=[(16, 16), (32, 32), (48, 48), (64, 64)])
+    return buffer.getvalue()
+
+
+async def favicon(request: web.Request) -> web.Response:
+    return web.Response(
+        body=_icon(), content_type="image/x-icon", headers={"Cache-Control": "max-age=86400"}
+    )
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -99,12 +126,14 @@ async def view(request: web.Request) -> web.Response:
     wanted = request.query.get("apprentice", "")
     apprentice = next((u for u in world.apprentices if str(u.id) == wanted), world.apprentices[0])
     language = apprentice.language_code or "fr"
-    moderation_language = "fr"
+    moderation_language, timezone = "fr", None
     if world.ready:
-        moderation_language = world.bot_app.services.settings.moderation.language
+        settings = world.bot_app.services.settings
+        moderation_language, timezone = settings.moderation.language, settings.schedule.timezone
     payload = {
         "ok": True,
         "ready": world.ready,
+        "timezone": timezone,
         "version": _version(world),
         "bot": {"id": emu.bot.id, "name": emu.bot.first_name, "username": emu.bot.username},
         "apprentice": apprentice.id,

@@ -120,7 +120,7 @@ function renderSamples(samples) {
       type: "button", class: "sample", "data-sample": s.name, title: `${s.fr} / ${s.en}`,
       onclick: () => sendSample(s.name),
     },
-    el("img", { src: s.url, alt: s.fr, loading: "lazy" }),
+    el("img", { src: s.url, alt: "", loading: "lazy" }),  // named by the text below it
     el("div", {}, s.fr),
     s.tags.length ? el("div", { class: "tags" }, s.tags.join(" · ")) : null)));
 }
@@ -128,7 +128,7 @@ function renderSamples(samples) {
 function renderChat(kind, messages, view) {
   const box = $("messages-" + kind);
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
-  const key = JSON.stringify(messages);
+  const key = JSON.stringify([view.timezone, messages]);
   if (box.dataset.key === key) return;
   box.dataset.key = key;
   const nodes = messages.map((m) => renderMessage(kind, m, view));
@@ -192,8 +192,9 @@ function renderMessage(kind, m, view) {
   if (m.reply_markup && m.reply_markup.inline_keyboard) {
     node.append(renderKeyboard(kind, m));
   }
-  const time = new Date(m.date * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  node.append(el("div", { class: "meta" }, (m.edit_date ? "modifié / edited · " : "") + time));
+  const sent = moment(m.date, view.timezone);
+  node.append(el("div", { class: "meta", title: sent.full },
+    (m.edit_date ? "modifié / edited · " : "") + sent.time));
   if (kind !== "channel") {
     node.append(el("button", {
       type: "button", class: "reply-btn", title: "Répondre / Reply",
@@ -201,6 +202,16 @@ function renderMessage(kind, m, view) {
     }, "↩ Répondre / Reply"));
   }
   return node;
+}
+
+// A Telegram date (Unix seconds) in the campaign's timezone (schedule.timezone), the zone
+// of the bot's own texts, whatever the browser's is; the browser's until the bot is up.
+function moment(seconds, timeZone) {
+  const date = new Date(seconds * 1000);
+  const options = { timeZone: timeZone || undefined, hourCycle: "h23" };
+  const time = date.toLocaleTimeString("fr-FR", { ...options, hour: "2-digit", minute: "2-digit" });
+  const day = date.toLocaleDateString("fr-FR", { ...options, day: "2-digit", month: "2-digit", year: "numeric" });
+  return { time, full: timeZone ? `${day} ${time} (${timeZone})` : `${day} ${time}` };
 }
 
 function renderDocument(doc) {
@@ -418,6 +429,7 @@ function toast(text) {
 function showAlert(text) {
   $("alert-text").textContent = text;
   $("alert").classList.remove("hidden");
+  $("alert-ok").focus();
 }
 
 function wire() {
