@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.captions import FIELDS, template_fields
-from bot.schedule import crontab_trigger
+from bot.schedule import check_crontab
 
 TOKEN_ENV = "SELFIE_BOT_TOKEN"
 CONFIG_ENV = "SELFIE_BOT_CONFIG"
@@ -171,9 +171,12 @@ class ScheduleSettings(_Section):
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         try:
-            crontab_trigger(value, "UTC")
+            check_crontab(value)
         except ValueError as error:
-            raise ValueError(f"not a crontab expression ({error})") from None
+            raise ValueError(
+                f'not a crontab(5) line: {error} (e.g. "0 9,13,18 * * *": minute hour day '
+                "month weekday)"
+            ) from None
         return value
 
 
