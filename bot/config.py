@@ -8,6 +8,7 @@ whatever directory it is started from.
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import re
 import tomllib
@@ -180,14 +181,26 @@ class ScheduleSettings(_Section):
         return value
 
 
+# URL prefix: the module SQLAlchemy loads for it (asyncpg only with the postgres extra).
+_DRIVERS = {"sqlite+aiosqlite://": "aiosqlite", "postgresql+asyncpg://": "asyncpg"}
+
+
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///data/selfie-bot.sqlite3"
 
     @field_validator("url")
     @classmethod
     def _supported_driver(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        driver = next((d for prefix, d in _DRIVERS.items() if value.startswith(prefix)), None)
+        if driver is None:
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        try:
+            importlib.import_module(driver)
+        except ImportError:
+            raise ValueError(
+                f"its driver, {driver}, is not installed: pip install 'selfie-bot[postgres]' "
+                "(from a clone: pip install '.[postgres]')"
+            ) from None
         return value
 
 
