@@ -148,7 +148,16 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print(f"{config}: not valid TOML ({error})", file=sys.stderr)
         return EXIT_CONFIG
     data: Path = args.data.resolve()
-    demo.reset_data(data)
+    try:
+        demo.reset_data(data)
+    except demo.NotASandboxFolder:
+        print(
+            f"sandbox: {data} was not made by the sandbox (no {demo.MARKER} in it) and is not "
+            "empty; the sandbox empties its data folder at each start, so give --data a new "
+            "or empty folder",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     configure_logging(demo.TOKEN, logging.DEBUG if args.verbose else logging.WARNING)
     if not args.verbose:
         logging.getLogger("bot.sandbox.spec").setLevel(logging.ERROR)
