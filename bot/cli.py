@@ -70,6 +70,17 @@ def _load(path: Path) -> Settings | None:
         return None
 
 
+def _database(settings: Settings) -> str | None:
+    """Connects once: the server and its version, or None once the problem is printed."""
+    from models.db import DatabaseProblem, check_database
+
+    try:
+        return asyncio.run(check_database(settings.database.url))
+    except DatabaseProblem as problem:
+        print(problem, file=sys.stderr)
+        return None
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None:
@@ -77,7 +88,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if not settings.token:
         print(f"telegram.token: empty (set it in the file or in {TOKEN_ENV})", file=sys.stderr)
         return EXIT_CONFIG
-    print("ok")
+    if not args.connect:
+        print("ok")
+        return 0
+    database = _database(settings)
+    if database is None:
+        return EXIT_CONFIG
+    print(f"ok (database: {database})")
     return 0
 
 
@@ -87,6 +104,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if not settings.token:
         print(NO_TOKEN_HELP, file=sys.stderr)
+        return EXIT_CONFIG
+    if _database(settings) is None:
         return EXIT_CONFIG
     configure_logging(settings.token, logging.DEBUG if args.verbose else logging.INFO)
     serve(settings)
@@ -129,7 +148,16 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print(f"{config}: not valid TOML ({error})", file=sys.stderr)
         return EXIT_CONFIG
     data: Path = args.data.resolve()
-    demo.reset_data(data)
+    try:
+        demo.reset_data(data)
+    except demo.NotASandboxFolder:
+        print(
+            f"sandbox: {data} was not made by the sandbox (no {demo.MARKER} in it) and is not "
+            "empty; the sandbox empties its data folder at each start, so give --data a new "
+            "or empty folder",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     configure_logging(demo.TOKEN, logging.DEBUG if args.verbose else logging.WARNING)
     if not args.verbose:
         logging.getLogger("bot.sandbox.spec").setLevel(logging.ERROR)
@@ -191,6 +219,8 @@ def cmd_db(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None:
         return EXIT_CONFIG
+    if _database(settings) is None:
+        return EXIT_CONFIG
     from models.db import current_revision, downgrade, upgrade
 
     url = settings.database.url
@@ -250,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.set_defaults(handler=cmd_sandbox_args)
 
     check = add("check-config", "Validate a configuration file: prints ok or one line per problem.")
+    check.add_argument(
+        "--connect",
+        action="store_true",
+        help="also connect to the database and check that its version is supported",
+    )
     check.set_defaults(handler=cmd_check_config)
 
     db = add("db", "Database migrations.")

@@ -8,6 +8,7 @@ whatever directory it is started from.
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import re
 import tomllib
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.captions import FIELDS, template_fields
-from bot.schedule import crontab_trigger
+from bot.schedule import check_crontab
 
 TOKEN_ENV = "SELFIE_BOT_TOKEN"
 CONFIG_ENV = "SELFIE_BOT_CONFIG"
@@ -171,10 +172,17 @@ class ScheduleSettings(_Section):
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         try:
-            crontab_trigger(value, "UTC")
+            check_crontab(value)
         except ValueError as error:
-            raise ValueError(f"not a crontab expression ({error})") from None
+            raise ValueError(
+                f'not a crontab(5) line: {error} (e.g. "0 9,13,18 * * *": minute hour day '
+                "month weekday)"
+            ) from None
         return value
+
+
+# URL prefix: the module SQLAlchemy loads for it (asyncpg only with the postgres extra).
+_DRIVERS = {"sqlite+aiosqlite://": "aiosqlite", "postgresql+asyncpg://": "asyncpg"}
 
 
 class DatabaseSettings(_Section):
@@ -183,8 +191,16 @@ class DatabaseSettings(_Section):
     @field_validator("url")
     @classmethod
     def _supported_driver(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        driver = next((d for prefix, d in _DRIVERS.items() if value.startswith(prefix)), None)
+        if driver is None:
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        try:
+            importlib.import_module(driver)
+        except ImportError:
+            raise ValueError(
+                f"its driver, {driver}, is not installed: pip install 'selfie-bot[postgres]' "
+                "(from a clone: pip install '.[postgres]')"
+            ) from None
         return value
 
 

@@ -1,81 +1,144 @@
-"""Publication slots: when the channel gets its next posts, from the crontab of the config."""
+"""Publication slots: when the channel gets its next posts, from the crontab of the config.
+
+``schedule.cron`` means what crontab(5) means, and cronsim computes its fire times: weekdays
+0 to 7 with both 0 and 7 Sunday, names (``mon``, ``jan``) in the weekday and month fields,
+and a day that matches the day of month OR the day of week when both fields are restricted
+(``0 9 1 * 1``: the 1st of each month and every Monday); when either field starts with
+``*``, both must match. What crontab does not define is refused: a sixth field, cronsim's
+extensions (``L``, ``W``, ``#``) and a step after a single number (``5/15``, which Vixie's
+cron reads as ``5`` and cronsim as ``5-59/15``).
+
+Daylight saving time in ``schedule.timezone``, as cronsim (like Debian's cron) handles it:
+
+- a line with a fixed minute and hour runs on the wall clock: a slot in the hour skipped in
+  spring runs at the first minute after it (02:30 on the last Sunday of March in Paris
+  runs at 03:00), and a slot in the hour repeated in autumn runs once, the first time
+  (02:30 summer time);
+- a line with ``*`` in the minute or hour field runs on elapsed time: ``0 * * * *`` runs at
+  each real hour, so not at 02:00 in spring and twice at 02:00 in autumn.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
+from cronsim import CronSim, CronSimError
 
 if TYPE_CHECKING:
     from bot.config import ScheduleSettings
 
-# crontab numbers weekdays from Sunday (0 or 7); APScheduler 3 from Monday (0): names are
-# the same in both, so weekdays are handed over by name.
-_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_FIELDS = ("minute", "hour", "day of month", "month", "day of week")
+_NAMES = {
+    3: ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    4: ("sun", "mon", "tue", "wed", "thu", "fri", "sat"),
+}
+_RANGES = (range(60), range(24), range(1, 32), range(1, 13), range(8))
+# One element of a comma list: a value or a range, and an optional step.
+_ELEMENT = re.compile(r"(?P<first>\*|\w+)(?:-(?P<last>\w+))?(?:/(?P<step>\w+))?")
 
 
-def _weekday_names(field: str) -> str:
-    """A crontab weekday field (``1-5``, ``0,6``, ``*/2``, ``mon-fri``) as day names."""
-    if field == "*":
-        return field
-    days: set[int] = set()
-    for part in field.split(","):
-        match = re.fullmatch(r"(\*|\w+)(?:-(\w+))?(?:/(\d+))?", part.lower())
-        if match is None:
-            raise ValueError(f"bad weekday {part!r}")
-        first, last, step = match.groups()
-        start = 0 if first == "*" else _day_number(first)
-        end = 6 if first == "*" else _day_number(last) if last else start
-        if end < start:
-            end += 7
-        days.update(day % 7 for day in range(start, end + 1, int(step or 1)))
-    return ",".join(_DAY_NAMES[day] for day in sorted(days))
-
-
-def _day_number(token: str) -> int:
-    if token.isdigit() and int(token) <= 7:
-        return int(token) % 7
-    if token[:3] in _DAY_NAMES:
-        return _DAY_NAMES.index(token[:3])
-    raise ValueError(f"bad weekday {token!r}")
-
-
-def crontab_trigger(expression: str, timezone: str) -> CronTrigger:
-    """APScheduler trigger for a standard crontab line (Sunday is 0, as in crontab)."""
+def check_crontab(expression: str) -> str:
+    """The line as cronsim must evaluate it, or ValueError naming the field at fault."""
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
-    minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=_weekday_names(weekday),
-        timezone=ZoneInfo(timezone),
+    line = " ".join(_check_field(index, field) for index, field in enumerate(fields))
+    try:
+        CronSim(line, datetime(2000, 1, 1))
+    except CronSimError:
+        raise ValueError(f"{expression!r} never fires: none of its months has that day") from None
+    return line
+
+
+def _check_field(index: int, field: str) -> str:
+    elements = []
+    for element in field.split(","):
+        match = _ELEMENT.fullmatch(element)
+        if match is None:
+            raise ValueError(f"bad {_FIELDS[index]} {element!r}")
+        first, last, step = match.group("first", "last", "step")
+        if first == "*" and last is not None:
+            raise ValueError(f"bad {_FIELDS[index]} {element!r}")
+        values = [_value(index, atom, element) for atom in (first, last) if atom not in ("*", None)]
+        if len(values) == 2 and values[0] > values[1]:
+            raise ValueError(f"bad {_FIELDS[index]} {element!r}: a range goes upwards")
+        if step is not None:
+            if not (step.isascii() and step.isdigit() and int(step) > 0):
+                raise ValueError(f"bad {_FIELDS[index]} {element!r}: a step is a number from 1")
+            if last is None and first != "*":
+                raise ValueError(
+                    f"bad {_FIELDS[index]} {element!r}: a step follows a range or *, "
+                    f"e.g. {first}-{_RANGES[index][-1]}/{step}"
+                )
+            if len(values) == 2 and values[0] == values[1]:
+                # cronsim reads a one-value range with a step as that value to the field's end.
+                element = first
+        elements.append(element)
+    return ",".join(elements)
+
+
+def _value(index: int, atom: str, element: str) -> int:
+    """The number of a value (``5``, ``mon``, ``jan``); ValueError if it is not one."""
+    names = _NAMES.get(index, ())
+    if atom.lower() in names:
+        return names.index(atom.lower()) + (index == 3)
+    if atom.isascii() and atom.isdigit() and int(atom) in _RANGES[index]:
+        return int(atom)
+    valid = _RANGES[index]
+    raise ValueError(
+        f"bad {_FIELDS[index]} {element!r}: values are {valid[0]} to {valid[-1]}"
+        + (f" or names ({names[0]}, {names[1]}…)" if names else "")
     )
 
 
-def cron_trigger(schedule: ScheduleSettings) -> CronTrigger:
+def fire_times(expression: str, timezone: ZoneInfo, start: datetime) -> Iterator[datetime]:
+    """The line's fire times at or after ``start``, in ``timezone``, in real-time order."""
+    # cronsim's first result is the first whole second after its start.
+    after = (start - timedelta(microseconds=1)).astimezone(timezone)
+    for moment in CronSim(check_crontab(expression), after):
+        # A fixed time in the autumn's repeated hour can come out before ``start``.
+        if moment.astimezone(UTC) >= start:
+            yield moment.astimezone(UTC).astimezone(timezone)
+
+
+class CrontabTrigger(BaseTrigger):
+    """APScheduler trigger for a crontab line: PTB's JobQueue runs the publisher on it."""
+
+    def __init__(self, expression: str, timezone: str) -> None:
+        self.expression = check_crontab(expression)
+        self.timezone = ZoneInfo(timezone)
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        start = now
+        if previous_fire_time is not None:
+            start = min(now, previous_fire_time + timedelta(microseconds=1))
+        return next(fire_times(self.expression, self.timezone, start), None)
+
+    def __str__(self) -> str:
+        return f"crontab[{self.expression}, {self.timezone.key}]"
+
+
+def crontab_trigger(expression: str, timezone: str) -> CrontabTrigger:
+    """APScheduler trigger for a standard crontab line (Sunday is 0, as in crontab)."""
+    return CrontabTrigger(expression, timezone)
+
+
+def cron_trigger(schedule: ScheduleSettings) -> CrontabTrigger:
     return crontab_trigger(schedule.cron, schedule.timezone)
 
 
 def next_slots(schedule: ScheduleSettings, after: datetime, count: int) -> list[datetime]:
     """The next ``count`` slot times strictly after ``after``, in the schedule's time zone."""
-    trigger = cron_trigger(schedule)
-    slots: list[datetime] = []
-    previous: datetime | None = None
-    moment = after + timedelta(microseconds=1)
-    while len(slots) < count:
-        slot = trigger.get_next_fire_time(previous, moment)
-        if slot is None:
-            break
-        slots.append(slot)
-        previous, moment = slot, slot + timedelta(seconds=1)
-    return slots
+    zone = ZoneInfo(schedule.timezone)
+    return list(islice(fire_times(schedule.cron, zone, after + timedelta(microseconds=1)), count))
 
 
 def slot_for_position(

@@ -6,6 +6,7 @@ needed: :func:`alembic_config` builds the configuration in code.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import URL, Connection, event, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +26,12 @@ from sqlalchemy.ext.asyncio import (
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# The oldest servers the queries run on: PostgreSQL's bit_count (the duplicate search) came
+# in 14, SQLite's RETURNING in 3.35.
+MIN_VERSIONS = {"postgresql": (14,), "sqlite": (3, 35)}
+_PRODUCTS = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
+CONNECT_TIMEOUT_S = 15
 
 T = TypeVar("T")
 
@@ -180,13 +188,72 @@ async def current_revision(url_or_engine: str | URL | AsyncEngine) -> str | None
     return await _with_connection(url_or_engine, read)
 
 
+class DatabaseProblem(Exception):
+    """What keeps the bot from using its database, in one line for the operator."""
+
+
+def version_problem(dialect: str, version: tuple[int, ...]) -> str | None:
+    """Why a server of this version cannot be used, or None when it can."""
+    minimum = MIN_VERSIONS[dialect]
+    if version[: len(minimum)] >= minimum:
+        return None
+    product, needed = _PRODUCTS[dialect], ".".join(map(str, minimum))
+    return (
+        f"{product} {'.'.join(map(str, version))} is too old: selfie-bot needs {product} "
+        f"{needed} or newer; upgrade the server or point database.url at a newer one"
+    )
+
+
+async def check_database(url: str | URL) -> str:
+    """Connect once and check the server's version: ``"PostgreSQL 16.4"``, say.
+
+    Raises :class:`DatabaseProblem` naming ``database.url`` (never with its password).
+    """
+    parsed = make_url(url)
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
+    if parsed.get_backend_name() == "sqlite":
+        where = parsed.database or ":memory:"
+    engine = make_engine(parsed)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S), engine.connect() as connection:
+            dialect = connection.dialect
+            version = tuple(int(part) for part in dialect.server_version_info or ())
+    except (OSError, TimeoutError, SQLAlchemyError) as error:
+        raise DatabaseProblem(
+            f"database.url: cannot connect to {where} ({_reason(error)}); check that the "
+            "server is running and that host, port, user, password and database are right"
+        ) from None
+    finally:
+        await engine.dispose()
+    problem = version_problem(dialect.name, version)
+    if problem is not None:
+        raise DatabaseProblem(f"database.url: {problem}")
+    return f"{_PRODUCTS[dialect.name]} {'.'.join(map(str, version))}"
+
+
+def _reason(error: BaseException) -> str:
+    """The driver's own words, on one line, without SQLAlchemy's wrapping."""
+    if isinstance(error, TimeoutError):
+        return f"no answer in {CONNECT_TIMEOUT_S} s"
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror.lower()
+    text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    return text.removeprefix(f"{type(cause)}: ")
+
+
 __all__ = [
     "MIGRATIONS_DIR",
+    "DatabaseProblem",
     "alembic_config",
+    "check_database",
     "current_revision",
     "dialect_name",
     "downgrade",
     "make_engine",
     "make_sessionmaker",
     "upgrade",
+    "version_problem",
 ]

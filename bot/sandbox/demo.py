@@ -8,7 +8,7 @@ emulator. The page's "next slot now" control runs the publisher in the bot's loo
 The world: a moderators' group (two moderators and a member who is not one), the public
 channel, and one apprentice to start with; the page adds more. The database and the
 processed photos live in a data folder (``./sandbox-data`` by default), emptied at each
-start since the emulated Telegram itself starts empty.
+start since the emulated Telegram itself starts empty: only a folder the sandbox made.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ DEFAULT_PORT = 8765
 DEFAULT_DATA = Path("sandbox-data")
 DEFAULT_CHANNEL = "fiersdetreapprentis"
 DATABASE_FILE = "selfie-bot.sqlite3"
+MARKER = ".selfie-bot-sandbox"
+MARKER_TEXT = "Made by selfie-bot sandbox, which empties this folder at each start.\n"
 
 
 def demo_campaign() -> dict[str, Any]:
@@ -60,9 +62,21 @@ def channel_username(raw: dict[str, Any]) -> str:
     return DEFAULT_CHANNEL
 
 
+class NotASandboxFolder(Exception):
+    """The data folder exists and was not made by the sandbox: it is never emptied."""
+
+
 def reset_data(data: Path) -> None:
-    """Empty what a previous sandbox left: the database and the processed photos."""
+    """Empty what a previous sandbox left: the database and the processed photos.
+
+    Only in a folder the sandbox made itself (it leaves :data:`MARKER` in it), or an empty
+    one: ``--data`` pointed at the bot's real data folder must not cost its database.
+    """
+    if data.exists() and not (data / MARKER).is_file():
+        if not data.is_dir() or any(data.iterdir()):
+            raise NotASandboxFolder(data)
     data.mkdir(parents=True, exist_ok=True)
+    (data / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     for suffix in ("", "-journal", "-wal", "-shm"):
         (data / f"{DATABASE_FILE}{suffix}").unlink(missing_ok=True)
     photos = data / "photos"
