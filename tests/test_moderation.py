@@ -248,6 +248,9 @@ async def test_publish_now_posts_to_the_channel(db_url: str, tmp_path: Path) -> 
         card = await submit(stand, lea, quote="Fière & heureuse")
         await stand.press(camille, card, "mod:ok:1")
         card = await card_now(stand, card, "Acceptée")
+        # The approval is over once Léa is told (its last step): Camille's next tap waits
+        # for it (a person's updates in order), which is no part of "publish now".
+        await stand.reply(lea, "Bonne nouvelle")
         await stand.press(camille, card, "mod:now:1")
         post = await emu.wait_for(stand.channel)
         assert post["caption"].startswith("Léa — Coiffeur·se")
