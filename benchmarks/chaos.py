@@ -88,10 +88,9 @@ from bot.i18n import translations
 from bot.sandbox import Chat, Emulator, User
 from bot.sandbox.faults import Fault
 from models import Apprentice as ApprenticeRow
-from models import Removal, Submission
-from models.entities import Setting
+from models import BotState, Removal, Setting, Submission
 from models.settings import PUBLISHING_PAUSED
-from models.state import USER_KIND, BotState
+from models.state import USER_KIND
 from tests.stand import TOKEN, stand_config, write_config
 
 Message = dict[str, Any]

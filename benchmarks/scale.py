@@ -24,19 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from benchmarks.common import Figure
 from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade
-from models.entities import AgeBand, Apprentice, Submission, SubmissionStatus
-from models.moderation import last_published_trade, next_to_publish
+from models.publishing import last_published_trade, next_to_publish
 from models.stats import campaign_stats, queue_summary
+from models.tables import AgeBand, Apprentice, Submission, SubmissionStatus
 
 S = SubmissionStatus
 TARGET_MS = 50.0
 # A national campaign late in its life: most entries decided, a queue on both sides.
 STATUS_WEIGHTS = {
     S.PUBLISHED: 55,
-    S.REFUSED: 15,
+    S.REFUSED: 20,
     S.APPROVED: 10,
     S.PENDING: 8,
-    S.WITHDRAWN: 5,
     S.DRAFT: 4,
     S.NEEDS_CHECK: 1,
     S.PUBLISHING: 0.1,
@@ -56,9 +55,7 @@ def _rows(count: int, seed: int = 1) -> tuple[list[dict[str, Any]], list[dict[st
     submissions = []
     for i, status in enumerate(statuses):
         submitted = now - timedelta(days=rng.uniform(0, 120))
-        decided = (status not in (S.DRAFT, S.PENDING) and status is not S.WITHDRAWN) or (
-            status is S.WITHDRAWN and rng.random() < 0.5
-        )
+        decided = status not in (S.DRAFT, S.PENDING)
         decided_at = submitted + timedelta(hours=rng.expovariate(1 / 6)) if decided else None
         approved = status in (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK)
         centre = rng.randrange(len(CENTRES))
@@ -66,7 +63,7 @@ def _rows(count: int, seed: int = 1) -> tuple[list[dict[str, Any]], list[dict[st
             {
                 "apprentice_id": apprentices[i % len(apprentices)]["id"],
                 "status": status,
-                "display_name": None if status is S.WITHDRAWN else "Léa",
+                "display_name": "Léa",
                 "trade": TRADES[min(int(rng.expovariate(1 / 10)), len(TRADES) - 1)],
                 "centre_code": f"cfa-{centre}",
                 "centre_name": CENTRES[centre],

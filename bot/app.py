@@ -34,7 +34,7 @@ from bot.storage import PhotoStore
 from handlers import register_handlers
 from handlers.common import CONTEXT_TYPES
 from models.db import dialect_name, make_engine, make_sessionmaker
-from models.entries import photo_paths
+from models.submissions import photo_paths
 
 log = logging.getLogger(__name__)
 

@@ -23,17 +23,20 @@ from bot.images import is_blurry
 from bot.schedule import slot_for_position
 from bot.services import Services
 from models import Apprentice, Submission, SubmissionStatus
+from models.apprentices import get_apprentice
 from models.base import utcnow
-from models.entries import get_apprentice, get_entry, queue_position, set_photo_file_id
+from models.lifecycle import PHOTO_MISSING
 from models.moderation import (
     Duplicate,
     card_lost,
     cards_behind,
+    mark_card_synced,
     pending_without_card,
     possible_duplicates,
     set_moderation_card,
 )
-from models.submissions import PHOTO_MISSING, mark_card_synced
+from models.publishing import queue_position
+from models.submissions import get_entry, set_photo_file_id
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +149,7 @@ def _outcome(view: CardView, language: str, services: Services) -> str | None:
         if reason == PHOTO_MISSING:
             reason = t(language, "card.photo_missing")
         return t(language, "card.held", reason=reason)
-    if entry.status in (S.PUBLISHING, S.NEEDS_CHECK, S.WITHDRAWN):
+    if entry.status in (S.PUBLISHING, S.NEEDS_CHECK):
         return t(language, f"card.{entry.status}")
     return None
 

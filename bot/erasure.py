@@ -17,7 +17,7 @@ from telegram import Bot
 from bot.removals import Result, carry_out
 from bot.services import Services
 from models import SubmissionStatus
-from models.entries import erase_apprentice as erase_rows
+from models.apprentices import delete_apprentice_data
 from models.removals import owe_removals_of
 from models.state import delete_user_state
 
@@ -40,7 +40,7 @@ async def erase_apprentice(bot: Bot, services: Services, user_id: int) -> Erasur
         "card_chat": str(services.settings.moderation.chat_id),
     }
     async with services.sessions() as session, session.begin():
-        entries = await erase_rows(session, user_id)
+        entries = await delete_apprentice_data(session, user_id)
         await delete_user_state(session, user_id)
         owed = [
             removal.id

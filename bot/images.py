@@ -49,7 +49,6 @@ __all__ = [
     "TooSmall",
     "Upload",
     "dhash",
-    "hamming",
     "is_blurry",
     "process_image",
     "sharpness",
@@ -255,11 +254,6 @@ class ProcessedImage:
     original_height: int
     format: str
     draft_scale: int = 1
-
-    @property
-    def blurry(self) -> bool:
-        """Whether :func:`is_blurry` flags this photo with the default threshold."""
-        return is_blurry(self.sharpness)
 
 
 def process_image(data: Upload, options: ImageOptions) -> ProcessedImage:
@@ -1060,7 +1054,8 @@ def dhash(img: Image.Image) -> int:
 
     The image is reduced to 9x8 grayscale and each bit says whether a pixel is brighter
     than its right-hand neighbour (row by row, most significant bit first). Compare two
-    hashes with :func:`hamming`: up to ~8 differing bits is very likely the same photo.
+    hashes with :func:`models.dhash.hamming`: up to ~8 differing bits is very likely the
+    same photo.
     """
     small = img.convert("L").resize((9, 8), Image.Resampling.LANCZOS, reducing_gap=2.0)
     pixels = small.tobytes()
@@ -1070,11 +1065,6 @@ def dhash(img: Image.Image) -> int:
         for col in range(8):
             value = (value << 1) | (pixels[offset + col] > pixels[offset + col + 1])
     return value
-
-
-def hamming(a: int, b: int) -> int:
-    """Number of differing bits between two hashes."""
-    return (a ^ b).bit_count()
 
 
 # Discrete Laplacian. Its weights sum to 0, so Pillow needs an explicit scale; /2 keeps

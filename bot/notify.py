@@ -10,7 +10,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.services import Services
-from models.entries import get_apprentice
+from models.apprentices import get_apprentice
 
 log = logging.getLogger(__name__)
 

@@ -33,11 +33,7 @@ from bot.notify import tell_apprentice
 from bot.removals import carry_out
 from bot.services import Services
 from models import Submission
-from models.entries import get_entry
-from models.moderation import last_published_trade, next_to_publish
-from models.removals import found_post, lost_post
-from models.settings import PUBLISHING_PAUSE_TOLD, PUBLISHING_PAUSED, get_setting, set_setting
-from models.submissions import (
+from models.lifecycle import (
     PHOTO_MISSING,
     claim_for_publishing,
     hold,
@@ -46,6 +42,10 @@ from models.submissions import (
     mark_published,
     release_claim,
 )
+from models.publishing import last_published_trade, next_to_publish
+from models.removals import found_post, lost_post
+from models.settings import PUBLISHING_PAUSE_TOLD, PUBLISHING_PAUSED, get_setting, set_setting
+from models.submissions import get_entry
 
 log = logging.getLogger(__name__)
 

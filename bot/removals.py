@@ -27,6 +27,7 @@ from bot.captions import CHANNEL_LANGUAGE
 from bot.i18n import t
 from bot.services import Services
 from models import AuditAction, Removal
+from models.audit import record_audit
 from models.base import utcnow
 from models.removals import (
     get_removal,
@@ -36,7 +37,6 @@ from models.removals import (
     removals_owed,
     settle,
 )
-from models.submissions import record_audit
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from bot.config import Settings
 from bot.image_workers import ImageWorkers
 from bot.images import ImageOptions
 from bot.storage import PhotoStore
+from models.apprentices import banned_ids
 from models.db import upgrade
-from models.entries import banned_ids
 
 
 @dataclass

@@ -8,7 +8,8 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot.commands import CANCEL, HELP, LANGUAGE, STATUS
 from bot.i18n import t
 from handlers.common import Context, language, reply, services
-from models.entries import entries_of, set_language
+from models.apprentices import set_language
+from models.submissions import entries_of
 
 
 async def show_status(update: Update, context: Context) -> None:

@@ -47,16 +47,16 @@ from handlers.common import (
 )
 from handlers.erasure import ask_erasure
 from models import AgeBand, dhash_to_db
+from models.apprentices import upsert_apprentice
 from models.base import utcnow
-from models.entries import (
+from models.lifecycle import submit
+from models.submissions import (
     count_pending,
     create_draft,
     delete_draft,
     get_draft,
     set_photo_file_id,
-    upsert_apprentice,
 )
-from models.submissions import submit
 
 log = logging.getLogger(__name__)
 

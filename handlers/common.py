@@ -14,7 +14,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 from bot.delivery import maybe_delivered, never_left
 from bot.i18n import LANGUAGES, language_from_telegram
 from bot.services import SelfieApplication, Services
-from models.submissions import record_audit
+from models.audit import record_audit
 
 
 class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -42,11 +42,13 @@ from handlers.common import (
     services,
 )
 from models import AuditAction, Submission, SubmissionStatus
+from models.apprentices import ban_apprentice, unban_apprentice
 from models.base import utcnow
-from models.entries import get_entry, published_of, queue_position
-from models.moderation import ban_apprentice, set_moderation_card, unban_apprentice
+from models.lifecycle import approve, refuse, refuse_banned, undo_decision
+from models.moderation import set_moderation_card
+from models.publishing import queue_position
 from models.stats import campaign_stats, queue_summary
-from models.submissions import approve, refuse, refuse_banned, undo_decision
+from models.submissions import get_entry, published_of
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,10 @@ from handlers.common import (
     services,
 )
 from models import AuditAction
-from models.entries import get_entry, needs_check_entries
+from models.lifecycle import mark_published, requeue, unpublish
+from models.publishing import needs_check_entries
 from models.removals import owe_removal
-from models.submissions import mark_published, requeue, unpublish
+from models.submissions import get_entry
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,10 @@
-"""Persistence: typed SQLAlchemy models, engine/session factories, migrations, transitions.
+"""Persistence: typed SQLAlchemy models, engine/session factories, migrations, queries.
 
-No Telegram imports here (see DESIGN.md). Status changes live in :mod:`models.submissions`.
+No Telegram imports here. The mapped classes are in :mod:`models.tables`; the status
+changes of a submission in :mod:`models.lifecycle`; the other queries in one module per
+concern (:mod:`models.apprentices`, :mod:`models.submissions`, :mod:`models.moderation`,
+:mod:`models.publishing`, :mod:`models.audit`, :mod:`models.removals`, :mod:`models.stats`,
+:mod:`models.settings`, :mod:`models.state`).
 """
 
 from models.base import Base, UTCDateTime, utcnow
@@ -13,17 +17,17 @@ from models.db import (
     make_sessionmaker,
     upgrade,
 )
-from models.entities import (
+from models.dhash import dhash_from_db, dhash_to_db
+from models.tables import (
     AgeBand,
     Apprentice,
     AuditAction,
+    BotState,
     ModerationAudit,
     Removal,
     Setting,
     Submission,
     SubmissionStatus,
-    dhash_from_db,
-    dhash_to_db,
 )
 
 __all__ = [
@@ -31,6 +35,7 @@ __all__ = [
     "Apprentice",
     "AuditAction",
     "Base",
+    "BotState",
     "ModerationAudit",
     "Removal",
     "Setting",

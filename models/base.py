@@ -1,6 +1,6 @@
 """Declarative base, naming convention and the two column types every table relies on.
 
-Kept apart from the entities so that Alembic's ``env.py`` and the tests can import the
+Kept apart from the tables so that Alembic's ``env.py`` and the tests can import the
 metadata without pulling anything else in.
 """
 

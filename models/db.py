@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from models.dhash import hamming
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -66,23 +68,18 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-_DHASH_MASK = (1 << 64) - 1
-
-
-def _hamming(a: int | None, b: int | None) -> int | None:
-    """Differing bits of two 64-bit hashes stored as signed BIGINT (NULL if one is NULL)."""
-    if a is None or b is None:
-        return None
-    return ((a ^ b) & _DHASH_MASK).bit_count()
+def _hamming_or_null(a: int | None, b: int | None) -> int | None:
+    """:func:`models.dhash.hamming` with SQL's NULL semantics."""
+    return None if a is None or b is None else hamming(a, b)
 
 
 def _register_sqlite_functions(dbapi_connection: Any, _record: Any) -> None:
     """SQL functions SQLite lacks, registered per connection like the pragmas.
 
-    ``hamming(a, b)``: PostgreSQL computes it with ``bit_count``; see
-    :class:`models.moderation.hamming`.
+    ``hamming(a, b)``: what :class:`models.dhash.dhash_distance` renders to on SQLite
+    (PostgreSQL computes it with ``bit_count``).
     """
-    dbapi_connection.create_function("hamming", 2, _hamming, deterministic=True)
+    dbapi_connection.create_function("hamming", 2, _hamming_or_null, deterministic=True)
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
@@ -92,7 +89,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     transaction at the first write, not at the first read, so a conditional UPDATE after a
     SELECT waits for a concurrent writer (busy_timeout) and then sees its result, instead
     of failing with "database is locked". That is what makes the one-winner transitions of
-    :mod:`models.submissions` behave the same on SQLite as on PostgreSQL.
+    :mod:`models.lifecycle` behave the same on SQLite as on PostgreSQL.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":

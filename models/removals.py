@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.entities import Removal, Submission, SubmissionStatus
+from models.tables import Removal, Submission, SubmissionStatus
 
 S = SubmissionStatus
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import upsert, utcnow
-from models.entities import Setting
+from models.tables import Setting
 
 PUBLISHING_PAUSED = "publishing_paused"
 """Why publishing is paused (a moderator, or the channel refusing the bot); None: running."""

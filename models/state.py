@@ -1,34 +1,23 @@
-"""Conversation states and per-user data of the bot, stored next to everything else.
+"""Queries of the bot's conversation states and per-user data (:class:`BotState`).
 
 One row per (kind, key) holding JSON, so that a restart — even after ``kill -9`` —
 resumes every apprentice at the step they were at. The Telegram side of this lives in
-:mod:`bot.persistence`; here are only the table and its queries.
+:mod:`bot.persistence`.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, delete, select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, upsert_many, utcnow
+from models.base import upsert_many, utcnow
+from models.tables import BotState
 
 USER_KIND = "user"
 """``kind`` of the rows holding a user's ``user_data``."""
-
-
-class BotState(Base):
-    __tablename__ = "bot_state"
-
-    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
-    """``user`` for user_data, ``conversation:<name>`` for a conversation's states."""
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    data: Mapped[Any] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 async def load_state(session: AsyncSession, kind: str) -> dict[str, Any]:

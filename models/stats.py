@@ -16,13 +16,11 @@ from typing import Any, TypeVar
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.entities import Removal, Submission, SubmissionStatus
+from models.tables import Removal, Submission, SubmissionStatus
 
 S = SubmissionStatus
 T = TypeVar("T")
 
-# Drafts were never sent; withdrawn entries were erased by their author.
-_NOT_ENTRIES = (S.DRAFT, S.WITHDRAWN)
 # Decided in favour: still counted as approved once publishing started (or went unsure).
 _APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK, S.HELD)
 
@@ -62,11 +60,11 @@ async def queue_summary(session: AsyncSession) -> QueueSummary:
 @dataclass(frozen=True)
 class CampaignStats:
     by_status: dict[str, int]
-    """Every status present, drafts and withdrawn included."""
+    """Every status present, drafts included."""
     by_trade: list[tuple[str, int]]
-    """Top trades, most entries first (drafts and withdrawn left out)."""
+    """Top trades, most entries first (drafts left out)."""
     by_centre: list[tuple[str, int]]
-    """Top centres by name, most entries first (drafts and withdrawn left out)."""
+    """Top centres by name, most entries first (drafts left out)."""
     approval_rate: float | None
     """Approved (incl. publishing, published, needs_check) / decided; None if none decided."""
     median_decision: timedelta | None
@@ -78,7 +76,7 @@ async def _top(session: AsyncSession, column: Any, top: int) -> list[tuple[str, 
     count = func.count().label("n")
     statement = (
         select(column, count)
-        .where(Submission.status.not_in(_NOT_ENTRIES))
+        .where(Submission.status != S.DRAFT)  # drafts were never sent
         .group_by(column)
         .order_by(count.desc(), column)
         .limit(top)
@@ -87,11 +85,9 @@ async def _top(session: AsyncSession, column: Any, top: int) -> list[tuple[str, 
 
 
 async def _median_decision_seconds(session: AsyncSession) -> float | None:
-    """Median seconds from submission to decision, over every entry ever decided.
-
-    Withdrawn entries keep ``decision_seconds`` (see ``PERSONAL_FIELDS``), so they count:
-    the moderators' speed does not change when an apprentice leaves later.
-    """
+    """Median seconds from submission to decision, over every entry still in the database
+    that was decided (an apprentice's ``/supprimer`` deletes their entries, and with them
+    their decision times)."""
     seconds = Submission.decision_seconds
     if session.get_bind().dialect.name == "postgresql":
         # Measured at 100,000 rows: faster than the index walk below, whose count and walk

@@ -42,9 +42,9 @@ from sqlalchemy.pool import NullPool
 
 from bot.sandbox import Emulator
 from bot.sandbox.testing import ApiClient, running_emulator_in
+from models import AgeBand, Apprentice, Submission, SubmissionStatus, dhash_to_db
 from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade
-from models.entities import AgeBand, Apprentice, Submission, SubmissionStatus, dhash_to_db
 
 POSTGRES_URL_ENV = "SELFIE_BOT_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "SELFIE_BOT_REQUIRE_POSTGRES"
@@ -285,7 +285,7 @@ def add_submission(session_factory: async_sessionmaker[AsyncSession]) -> AddSubm
 
     Creates its apprentice on first use (``apprentice_id`` defaults to 1001). The status is
     set directly, as a test set-up shortcut; application code changes it only through
-    :mod:`models.submissions`.
+    :mod:`models.lifecycle`.
     """
 
     async def add(status: SubmissionStatus = SubmissionStatus.PENDING, **fields: Any) -> Submission:

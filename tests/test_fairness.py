@@ -60,12 +60,19 @@ class Watch:
 
 
 async def settled(stand: Stand, user: User, count: int) -> list[str]:
-    """The bot's messages to ``user`` once there are ``count``, and nothing more comes."""
+    """The bot's messages to ``user`` once there are ``count``, and nothing more came.
+
+    Proof of "nothing more": a later /aide is handled after every earlier update of
+    ``user`` (a person's updates in order), so once it is answered the rest is said.
+    """
     async with asyncio.timeout(HOLD_S + 20):
         while len(stand.emu.bot_messages(user)) < count:
             await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)
-    return texts(stand, user)
+    await stand.emu.send_text(user, "/aide")
+    await stand.reply(user, t("fr", "command.help"), timeout=HOLD_S + 20)
+    *received, help_text = texts(stand, user)
+    assert t("fr", "command.help") in help_text
+    return received
 
 
 async def test_a_flood_is_answered_once_and_delays_no_one(db_url: str, tmp_path: Path) -> None:
@@ -93,7 +100,9 @@ async def test_a_flood_is_answered_once_and_delays_no_one(db_url: str, tmp_path:
         assert received.count(start_first) == MAX_QUEUED_PER_USER
         assert len(received) == MAX_QUEUED_PER_USER + 1
         assert watch.most_slots == 1
-        assert processor(stand).queued(flooder.id) == 0  # the queue is forgotten once empty
+        async with asyncio.timeout(5):  # the queue is forgotten once empty
+            while processor(stand).queued(flooder.id):
+                await asyncio.sleep(0.01)
 
         # A new message later is a new turn, answered as usual.
         await emu.send_text(flooder, "re")

@@ -27,11 +27,11 @@ from bot.images import (
     TooManyPixels,
     TooSmall,
     dhash,
-    hamming,
     is_blurry,
     process_image,
     sharpness,
 )
+from models.dhash import hamming
 from tests import imagegen
 
 PLAIN = ImageOptions(branding=False)
@@ -458,8 +458,8 @@ def test_sharpness_drops_when_blurred():
     out = io.BytesIO()
     blurred.save(out, "JPEG", quality=90)
     result = process_image(out.getvalue(), PLAIN)
-    assert result.blurry
-    assert not process_image(imagegen.photo_jpeg(1600, 1200, seed=5), PLAIN).blurry
+    assert is_blurry(result.sharpness)
+    assert not is_blurry(process_image(imagegen.photo_jpeg(1600, 1200, seed=5), PLAIN).sharpness)
 
 
 # --- branding ----------------------------------------------------------------------------

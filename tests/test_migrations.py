@@ -14,6 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, bindparam, inspect, make_url, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.base import UTCDateTime, import_all_models
@@ -219,3 +220,57 @@ async def test_0003_back_fills_decision_seconds(engine: AsyncEngine) -> None:
     assert seconds[1] == pytest.approx(2 * 3600 + 90.5, abs=0.002)
     assert seconds[2] == pytest.approx(3 * 86400, abs=0.002)
     assert seconds[3] is None and seconds[4] is None
+
+
+def _column_names(connection: Connection) -> dict[str, set[str]]:
+    inspector = inspect(connection)
+    return {
+        table: {column["name"] for column in inspector.get_columns(table)}
+        for table in ("apprentices", "submissions")
+    }
+
+
+async def test_0005_maps_withdrawn_entries_to_refused_and_back(engine: AsyncEngine) -> None:
+    """The removed status: its rows become refused (reason "withdrawn"), the CHECK refuses
+    it from then on, the other rows are untouched, and the downgrade gives back 0004."""
+    await downgrade(engine, "base")
+    await upgrade(engine, "0004")
+    async with engine.connect() as connection:
+        schema_0004 = await connection.run_sync(_submissions_schema)
+    at = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    insert = text(
+        "INSERT INTO submissions (id, apprentice_id, status, trade, centre_name, language,"
+        " age_band, consent_at, created_at, updated_at, approved_at, withdrawn_at)"
+        " VALUES (:id, 1, :status, 'boulanger', 'CFA', 'fr', 'adult', :at, :at, :at, :at, :at)"
+    ).bindparams(bindparam("at", type_=UTCDateTime()))
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql(
+            "INSERT INTO apprentices (id, first_name, language, created_at, updated_at,"
+            " ban_reason) VALUES (1, 'Léa', 'fr', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'x')"
+        )
+        for id_, status in enumerate(("withdrawn", "approved", "published"), start=1):
+            await connection.execute(insert, {"id": id_, "status": status, "at": at})
+
+    await upgrade(engine, "0005")
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT id, status, refusal_reason, approved_at FROM submissions ORDER BY id")
+        )
+        statuses = [(*row[:3], row[3] is None) for row in rows]
+        columns = await connection.run_sync(_column_names)
+    assert statuses == [
+        (1, "refused", "withdrawn", True),
+        (2, "approved", None, False),
+        (3, "published", None, False),
+    ]
+    assert "ban_reason" not in columns["apprentices"]
+    assert "withdrawn_at" not in columns["submissions"]
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("UPDATE submissions SET status = 'withdrawn'")
+
+    await downgrade(engine, "0004")
+    async with engine.connect() as connection:
+        assert await connection.run_sync(_submissions_schema) == schema_0004
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql("UPDATE submissions SET status = 'withdrawn' WHERE id = 2")

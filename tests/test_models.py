@@ -19,8 +19,8 @@ from models import (
     dhash_from_db,
     dhash_to_db,
 )
+from models.audit import record_audit
 from models.settings import PUBLISHING_PAUSED, get_setting, set_setting
-from models.submissions import record_audit
 
 if TYPE_CHECKING:
     from conftest import AddSubmission
@@ -154,6 +154,17 @@ async def test_deleting_an_apprentice_erases_submissions_but_not_the_audit(
     audit = (await session.scalars(select(ModerationAudit))).one()
     assert (audit.submission_id, audit.action, audit.moderator_id) == (submission.id, "approve", 7)
     assert audit.created_at.tzinfo == UTC
+
+
+async def test_record_audit(session: AsyncSession) -> None:
+    await record_audit(session, "ban", moderator_id=7, apprentice_id=1001, reason="spam")
+    await record_audit(session, "needs_check", moderator_id=None, submission_id=3)
+    await session.commit()
+    rows = (await session.scalars(select(ModerationAudit).order_by(ModerationAudit.id))).all()
+    assert [(r.action, r.moderator_id, r.apprentice_id, r.submission_id) for r in rows] == [
+        ("ban", 7, 1001, None),
+        ("needs_check", None, None, 3),
+    ]
 
 
 async def test_defaults(session: AsyncSession, add_submission: AddSubmission) -> None:

@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from models import Submission, SubmissionStatus, utcnow
-from models import submissions as lifecycle
-from models.moderation import last_published_trade
+from models import Submission, SubmissionStatus, lifecycle, utcnow
+from models.publishing import last_published_trade
 from models.stats import campaign_stats
 
 if TYPE_CHECKING:
@@ -77,13 +76,12 @@ async def test_undo_clears_and_a_new_decision_sets_it_again(
 async def test_later_transitions_keep_it(
     session: AsyncSession, add_submission: AddSubmission
 ) -> None:
-    """Publishing and withdrawal keep the decision time (the statistics keep counting it)."""
+    """Publishing keeps the decision time (the statistics keep counting it)."""
     sid = (await add_submission(submitted_at=utcnow() - timedelta(hours=1))).id
     assert await lifecycle.approve(session, sid, 7, "Max")
     seconds = (await _decision(session, sid))[0]
     assert await lifecycle.claim_for_publishing(session, sid)
     assert await lifecycle.mark_published(session, sid, 555)
-    assert await lifecycle.withdraw(session, sid)
     assert (await _decision(session, sid))[0] == seconds is not None
 
 

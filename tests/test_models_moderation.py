@@ -1,4 +1,5 @@
-"""Moderation queries and the ban/unpublish transitions, on SQLite and PostgreSQL."""
+"""Moderation cards, bans, the publishing order and the ban/unpublish transitions, on SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from models import Apprentice, Submission, SubmissionStatus, dhash_to_db, moderation, utcnow
-from models import submissions as lifecycle
+from models import (
+    Apprentice,
+    Submission,
+    SubmissionStatus,
+    apprentices,
+    dhash_to_db,
+    lifecycle,
+    moderation,
+    publishing,
+    utcnow,
+)
 from models.moderation import Duplicate
 
 if TYPE_CHECKING:
@@ -47,8 +57,7 @@ async def test_possible_duplicates(session: AsyncSession, add_submission: AddSub
         S.PENDING, source_file_unique_id="f", dhash=dhash_to_db(~HASH & (2**64 - 1))
     )
     await add_submission(S.PENDING, source_file_unique_id="g", dhash=None)
-    # Same photo, but nobody sees these entries any more (or yet).
-    await add_submission(S.WITHDRAWN, source_file_unique_id="me", dhash=dhash_to_db(HASH))
+    # Same photo, but nobody sees this entry yet.
     await add_submission(S.DRAFT, source_file_unique_id="me", dhash=dhash_to_db(HASH))
 
     found = await moderation.possible_duplicates(session, me.id, max_distance=8, limit=10)
@@ -115,10 +124,10 @@ async def test_ban_and_unban(
 ) -> None:
     await add_submission(S.PENDING, apprentice_id=1001)
     async with session_factory() as session:
-        assert await moderation.ban_apprentice(session, 1001, 7) is True
-        assert await moderation.ban_apprentice(session, 1001, 8) is False  # already
-        assert await moderation.ban_apprentice(session, 4242, 7) is True  # never seen
-        assert await moderation.ban_apprentice(session, 4242, 8) is False
+        assert await apprentices.ban_apprentice(session, 1001, 7) is True
+        assert await apprentices.ban_apprentice(session, 1001, 8) is False  # already
+        assert await apprentices.ban_apprentice(session, 4242, 7) is True  # never seen
+        assert await apprentices.ban_apprentice(session, 4242, 8) is False
         await session.commit()
 
     async with session_factory() as session:
@@ -130,10 +139,10 @@ async def test_ban_and_unban(
         assert stranger is not None and stranger.banned_by == 7 and stranger.first_name == ""
 
     async with session_factory() as session:
-        assert await moderation.unban_apprentice(session, 1001) is True
-        assert await moderation.unban_apprentice(session, 1001) is False
-        assert await moderation.unban_apprentice(session, 4242) is True
-        assert await moderation.unban_apprentice(session, 4343) is False  # never seen
+        assert await apprentices.unban_apprentice(session, 1001) is True
+        assert await apprentices.unban_apprentice(session, 1001) is False
+        assert await apprentices.unban_apprentice(session, 4242) is True
+        assert await apprentices.unban_apprentice(session, 4343) is False  # never seen
         await session.commit()
         apprentice = await session.get(Apprentice, 1001)
         assert apprentice is not None
@@ -201,8 +210,8 @@ async def test_next_to_publish(
     session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
 ) -> None:
     async with session_factory() as session:
-        assert await moderation.next_to_publish(session) is None
-        assert await moderation.next_to_publish(session, avoid_trade="coiffeuse") is None
+        assert await publishing.next_to_publish(session) is None
+        assert await publishing.next_to_publish(session, avoid_trade="coiffeuse") is None
 
     t0 = utcnow() - timedelta(days=1)
     first = await add_submission(S.APPROVED, trade="coiffeuse", approved_at=t0)
@@ -212,18 +221,18 @@ async def test_next_to_publish(
     await add_submission(S.PUBLISHED, trade="boulanger", approved_at=t0 - timedelta(hours=1))
 
     async with session_factory() as session:
-        assert await moderation.next_to_publish(session) == first.id
+        assert await publishing.next_to_publish(session) == first.id
         # Only the avoided trade waits: take it anyway.
-        assert await moderation.next_to_publish(session, avoid_trade="coiffeuse") == first.id
+        assert await publishing.next_to_publish(session, avoid_trade="coiffeuse") == first.id
 
     baker = await add_submission(S.APPROVED, trade="boulanger", approved_at=t0 + timedelta(hours=1))
     async with session_factory() as session:
-        assert await moderation.next_to_publish(session) == first.id
-        assert await moderation.next_to_publish(session, avoid_trade="coiffeuse") == baker.id
-        assert await moderation.next_to_publish(session, avoid_trade="boulanger") == first.id
-        assert await moderation.next_to_publish(session, avoid_trade="maçon") == first.id
+        assert await publishing.next_to_publish(session) == first.id
+        assert await publishing.next_to_publish(session, avoid_trade="coiffeuse") == baker.id
+        assert await publishing.next_to_publish(session, avoid_trade="boulanger") == first.id
+        assert await publishing.next_to_publish(session, avoid_trade="maçon") == first.id
         assert await lifecycle.claim_for_publishing(session, first.id)
-        assert await moderation.next_to_publish(session, avoid_trade="boulanger") == second.id
+        assert await publishing.next_to_publish(session, avoid_trade="boulanger") == second.id
 
 
 async def test_a_banned_apprentices_entries_are_neither_picked_nor_claimed(
@@ -234,12 +243,11 @@ async def test_a_banned_apprentices_entries_are_neither_picked_nor_claimed(
     banned = await add_submission(S.APPROVED, apprentice_id=1001, approved_at=t0)
     other = await add_submission(S.APPROVED, apprentice_id=1002, approved_at=t0)
     async with session_factory() as session:
-        assert await moderation.ban_apprentice(session, 1001, 7)
-        assert await moderation.next_to_publish(session) == other.id
-        assert await moderation.next_to_publish(session, avoid_trade="coiffeuse") == other.id
+        assert await apprentices.ban_apprentice(session, 1001, 7)
+        assert await publishing.next_to_publish(session) == other.id
+        assert await publishing.next_to_publish(session, avoid_trade="coiffeuse") == other.id
         assert not await lifecycle.claim_for_publishing(session, banned.id)
-        assert await lifecycle.claim_next_for_publishing(session) == other.id
-        assert await moderation.unban_apprentice(session, 1001)
+        assert await apprentices.unban_apprentice(session, 1001)
         assert await lifecycle.claim_for_publishing(session, banned.id)
 
 
@@ -258,7 +266,7 @@ async def test_cards_behind_follow_updated_at(
         assert await moderation.cards_behind(session) == [shown.id]
         row = await session.get(Submission, shown.id)
         assert row is not None
-        await lifecycle.mark_card_synced(session, shown.id, row.updated_at)
+        await moderation.mark_card_synced(session, shown.id, row.updated_at)
     async with session_factory() as session:
         assert await moderation.cards_behind(session) == []
         after = await session.get(Submission, shown.id)
@@ -266,14 +274,14 @@ async def test_cards_behind_follow_updated_at(
 
 
 async def test_last_published_trade(session: AsyncSession, add_submission: AddSubmission) -> None:
-    assert await moderation.last_published_trade(session) is None
+    assert await publishing.last_published_trade(session) is None
     now = utcnow()
     await add_submission(S.PUBLISHED, trade="boulanger", published_at=now - timedelta(hours=2))
     await add_submission(S.PUBLISHED, trade="coiffeuse", published_at=now - timedelta(hours=1))
     await add_submission(S.PUBLISHED, trade="maçon", published_at=now - timedelta(hours=3))
     await add_submission(S.APPROVED, trade="plombier")
     await add_submission(S.REFUSED, trade="unpublished", published_at=now)
-    assert await moderation.last_published_trade(session) == "coiffeuse"
+    assert await publishing.last_published_trade(session) == "coiffeuse"
 
 
 # --------------------------------------------------------------------------- at scale
@@ -286,7 +294,7 @@ async def _bulk_insert(engine: AsyncEngine, count: int) -> None:
     """``count`` submissions in a realistic mix of statuses, trades and dates, fast."""
     rng = random.Random(20150)
     trades = [f"métier {i}" for i in range(60)]
-    statuses = [S.PUBLISHED] * 6 + [S.APPROVED, S.PENDING, S.REFUSED, S.WITHDRAWN]
+    statuses = [S.PUBLISHED] * 6 + [S.APPROVED, S.PENDING, S.REFUSED, S.DRAFT]
     start = utcnow() - timedelta(days=200)
     async with engine.begin() as connection:
         await connection.execute(
@@ -336,8 +344,8 @@ async def test_next_to_publish_walks_the_index_at_scale(
     async with session_factory() as session:
         event.listen(engine.sync_engine, "before_cursor_execute", record)
         try:
-            oldest = await moderation.next_to_publish(session)
-            rotated = await moderation.next_to_publish(session, avoid_trade="métier 0")
+            oldest = await publishing.next_to_publish(session)
+            rotated = await publishing.next_to_publish(session, avoid_trade="métier 0")
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
         assert oldest is not None and rotated is not None

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Removal, SubmissionStatus
 from models import removals as owed
-from models.entries import erase_apprentice
+from models.apprentices import delete_apprentice_data
 
 if TYPE_CHECKING:
     from conftest import AddSubmission
@@ -33,7 +33,7 @@ async def test_what_each_erased_entry_leaves_to_remove(
     sending = await add_submission(S.PUBLISHING, **card)
     copied = await add_submission(S.PENDING, card_lost=True, **card)
     async with session_factory() as session, session.begin():
-        entries = await erase_apprentice(session, 1001)
+        entries = await delete_apprentice_data(session, 1001)
         for entry in entries:
             await owed.owe_removals_of(
                 session, entry, channel="@fiers", card_chat="-1001", cause="erased"

@@ -29,7 +29,6 @@ async def test_queue_summary(session: AsyncSession, add_submission: AddSubmissio
         S.PUBLISHED: 4,
         S.REFUSED: 1,
         S.PUBLISHING: 1,
-        S.WITHDRAWN: 1,
     }.items():
         for _ in range(times):
             await add_submission(status)
@@ -72,7 +71,7 @@ async def test_campaign_stats(session_factory: AsyncSession, add_submission: Add
     # Left out of trades and centres (and, being undecided, of the rest).
     await add(S.DRAFT, "plombier", "CFA d'Auxerre", None)
     await add(S.DRAFT, "plombier", "CFA d'Auxerre", None)
-    await add(S.WITHDRAWN, "plombier", "CFA d'Auxerre", None)
+    await add(S.DRAFT, "plombier", "CFA d'Auxerre", None)
 
     stats = await campaign_stats(session_factory)
 
@@ -83,8 +82,7 @@ async def test_campaign_stats(session_factory: AsyncSession, add_submission: Add
         "needs_check": 1,
         "refused": 2,
         "pending": 1,
-        "draft": 2,
-        "withdrawn": 1,
+        "draft": 3,
     }
     assert stats.by_trade == [("coiffeuse", 4), ("boulanger", 2), ("maçon", 2)]  # ties by name
     assert stats.by_centre == [("CFA de Dijon", 4), ("CFA de Beaune", 2), ("CFA de Sens", 2)]

@@ -248,6 +248,9 @@ async def test_publish_now_posts_to_the_channel(db_url: str, tmp_path: Path) -> 
         card = await submit(stand, lea, quote="Fière & heureuse")
         await stand.press(camille, card, "mod:ok:1")
         card = await card_now(stand, card, "Acceptée")
+        # The approval is over once Léa is told (its last step): Camille's next tap waits
+        # for it (a person's updates in order), which is no part of "publish now".
+        await stand.reply(lea, "Bonne nouvelle")
         await stand.press(camille, card, "mod:now:1")
         post = await emu.wait_for(stand.channel)
         assert post["caption"].startswith("Léa — Coiffeur·se")
@@ -323,7 +326,10 @@ async def test_queue_and_stats_commands(db_url: str, tmp_path: Path) -> None:
         outsider = emu.create_user("Curieux")
         stand.group.members[outsider.id] = "member"
         await emu.send_text(outsider, "/stats", chat=stand.group)
-        await asyncio.sleep(0.3)
+        # The outsider's next update is handled after that one (a person's updates in
+        # order): once it is answered, the bot is done with the /stats.
+        await emu.send_text(outsider, "/aide")
+        await stand.reply(outsider, t("fr", "command.help"))
         answers = [m for m in emu.bot_messages(stand.group) if "Statistiques" in m.get("text", "")]
         assert len(answers) == 1
 

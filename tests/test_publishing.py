@@ -26,9 +26,8 @@ from bot.publisher import Publisher
 from bot.sandbox import Emulator, User
 from bot.schedule import CrontabTrigger
 from handlers.publishing import run_slot
-from models import Apprentice, Removal, Submission, SubmissionStatus
+from models import AgeBand, Apprentice, Removal, Submission, SubmissionStatus
 from models.base import utcnow
-from models.entities import AgeBand
 from models.settings import PUBLISHING_PAUSED, get_setting
 from tests import imagegen
 from tests.stand import Stand, answer_of, buttons, has_button, running_stand

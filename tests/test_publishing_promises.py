@@ -21,8 +21,8 @@ from bot.i18n import t
 from bot.publisher import Outcome, Publisher
 from models import ModerationAudit, Submission, SubmissionStatus
 from models.base import utcnow
+from models.lifecycle import approve
 from models.settings import PUBLISHING_PAUSED, get_setting
-from models.submissions import approve
 from tests.stand import TOKEN, Stand, answer_of, buttons, running_stand
 from tests.test_publishing import (
     QUIET,

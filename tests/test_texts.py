@@ -53,7 +53,7 @@ def keys_used_in_code() -> set[str]:
     used.update(f"state.{status.value}" for status in SubmissionStatus)
     used.update(f"reason.{code}" for code in [*DEFAULT_REASONS, "banned", "unpublished"])
     used.update(f"card.minor.{policy}" for policy in get_args(MinorsPolicy))
-    used.update(f"card.{status}" for status in ("publishing", "needs_check", "withdrawn"))
+    used.update(f"card.{status}" for status in ("publishing", "needs_check"))
     used.update(f"publishing.outcome.{outcome.value}" for outcome in Outcome)
     used.update(f"publishing.unpublished.{result.value}" for result in Result)
     used.update(f"removal.check.{check.value}" for check in Check)

@@ -7,7 +7,7 @@ Create Date: 2026-11-26
 - ``(status, published_at, id)``: ``last_published_trade`` reads one index entry;
 - ``(centre_name, status)``: the top centres are grouped by name, like trades;
 - ``decision_seconds`` (seconds from submission to decision, set by the transitions of
-  ``models/submissions.py``) and its index: the median time to decision is an index walk
+  ``models/lifecycle.py``) and its index: the median time to decision is an index walk
   instead of a sort of every decided row. Back-filled here for rows already decided.
 """
 
@@ -27,7 +27,7 @@ INDEXES = (
     ("ix_submissions_decision_seconds", ["decision_seconds"]),
 )
 
-# Frozen copies of models.submissions.seconds_since for each backend. SQLite stores
+# Frozen copies of models.lifecycle.seconds_since for each backend. SQLite stores
 # timestamps as "YYYY-MM-DD HH:MM:SS.ffffff" UTC text; julianday reads it (to the ms).
 SECONDS = {
     "sqlite": "(julianday(decided_at) - julianday(submitted_at)) * 86400.0",

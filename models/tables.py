@@ -1,7 +1,9 @@
-"""The tables: apprentices, their submissions, the moderation audit trail and settings.
+"""Every mapped class: apprentices, their submissions, the moderation audit trail, the
+removals owed, settings and the bot's conversation state.
 
+Only the tables live here; their queries are in the modules named after each concern.
 Status changes of a submission are NOT made here: they all live in
-:mod:`models.submissions`, one conditional UPDATE each.
+:mod:`models.lifecycle`, one conditional UPDATE each.
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ from models.base import Base, StrEnumType, utcnow
 
 
 class SubmissionStatus(enum.StrEnum):
-    """Lifecycle of a submission (see DESIGN.md, "Submission lifecycle")."""
+    """Lifecycle of a submission; the allowed moves are :data:`models.lifecycle.ALLOWED_FROM`.
+
+    An apprentice's ``/supprimer`` has no status: it deletes the rows
+    (:func:`models.apprentices.delete_apprentice_data`).
+    """
 
     DRAFT = "draft"  # being built in the conversation, not yet confirmed
     PENDING = "pending"  # confirmed by the apprentice, waiting for a moderator
@@ -37,7 +43,6 @@ class SubmissionStatus(enum.StrEnum):
     REFUSED = "refused"
     PUBLISHING = "publishing"  # claimed by the publisher, being sent to the channel
     PUBLISHED = "published"
-    WITHDRAWN = "withdrawn"  # erased by the apprentice (/supprimer)
     NEEDS_CHECK = "needs_check"  # the send's outcome is unknown: was it posted or not?
     HELD = "held"  # Telegram refused this entry's post (or its photo is gone): not posted
 
@@ -72,24 +77,6 @@ def _in_values(column: str, enum_class: type[enum.StrEnum]) -> str:
     return f"{column} IN ({values})"
 
 
-# 64-bit perceptual hashes are unsigned; SQL BIGINT is signed. Store the two's complement.
-_DHASH_BITS = 64
-
-
-def dhash_to_db(unsigned: int) -> int:
-    """Unsigned 64-bit dHash → signed value for the BIGINT column (same bits)."""
-    if not 0 <= unsigned < 1 << _DHASH_BITS:
-        raise ValueError(f"dhash {unsigned} is not an unsigned 64-bit integer")
-    return unsigned - (1 << _DHASH_BITS) if unsigned >= 1 << (_DHASH_BITS - 1) else unsigned
-
-
-def dhash_from_db(signed: int) -> int:
-    """Signed BIGINT from the database → the unsigned 64-bit dHash (same bits)."""
-    if not -(1 << (_DHASH_BITS - 1)) <= signed < 1 << (_DHASH_BITS - 1):
-        raise ValueError(f"{signed} is not a signed 64-bit integer")
-    return signed & ((1 << _DHASH_BITS) - 1)
-
-
 def _decision_seconds_on_insert(context: DefaultExecutionContext) -> float | None:
     """INSERT default of ``decision_seconds``: ``decided_at - submitted_at`` when both are
     given (imports, fixtures); transitions compute it in SQL instead."""
@@ -116,17 +103,16 @@ class Apprentice(Base):
     banned_at: Mapped[datetime | None]
     banned_by: Mapped[int | None] = mapped_column(BigInteger)
     """Telegram user id of the moderator who banned."""
-    ban_reason: Mapped[str | None] = mapped_column(Text)
 
     # The publisher skips banned apprentices' entries: the few banned rows, read by index.
     __table_args__ = (Index("ix_apprentices_banned_at", "banned_at"),)
 
 
 class Submission(Base):
-    """One selfie entry, from draft to publication (or refusal / withdrawal).
+    """One selfie entry, from draft to publication (or refusal).
 
-    Nullable personal fields are erased on withdrawal; trade, centre, age band and
-    timestamps are kept so that the campaign statistics stay right.
+    An apprentice's ``/supprimer`` deletes the row with everything else of theirs; what it
+    left on Telegram is then a :class:`Removal`.
     """
 
     __tablename__ = "submissions"
@@ -166,7 +152,7 @@ class Submission(Base):
     width: Mapped[int | None]
     height: Mapped[int | None]
     dhash: Mapped[int | None] = mapped_column(BigInteger)
-    """64-bit difference hash stored signed: use :func:`dhash_to_db` / :func:`dhash_from_db`."""
+    """64-bit difference hash stored signed: see :mod:`models.dhash`."""
     sharpness: Mapped[float | None] = mapped_column(Float)
 
     # Lifecycle timestamps and who decided.
@@ -178,14 +164,13 @@ class Submission(Base):
     )
     """Seconds from ``submitted_at`` to ``decided_at`` (None while undecided), for the
     median time to decision. Set with ``decided_at`` by the transitions of
-    :mod:`models.submissions`, in the same UPDATE; computed on INSERT when both are given."""
+    :mod:`models.lifecycle`, in the same UPDATE; computed on INSERT when both are given."""
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_by_name: Mapped[str | None] = mapped_column(Text)
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     approved_at: Mapped[datetime | None]
     publishing_started_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
-    withdrawn_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     held_reason: Mapped[str | None] = mapped_column(Text)
     """Why Telegram would not take the post (its own description, or ``photo_missing``);
@@ -197,7 +182,7 @@ class Submission(Base):
     """A card was sent but its answer lost: a copy the bot knows nothing of may be in the
     group (adopted or removed when a moderator presses it; asked for on erasure)."""
 
-    # Where the entry lives on Telegram (kept after withdrawal: needed to delete/edit).
+    # Where the entry lives on Telegram.
     channel_message_id: Mapped[int | None] = mapped_column(BigInteger)
     moderation_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     moderation_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -298,4 +283,17 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BotState(Base):
+    """Conversation states and ``user_data`` of the bot, so a restart (even ``kill -9``)
+    resumes every apprentice at their step; queries in :mod:`models.state`."""
+
+    __tablename__ = "bot_state"
+
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """``user`` for user_data, ``conversation:<name>`` for a conversation's states."""
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,36 @@
+"""The moderation audit trail: who did what, when and why (:class:`ModerationAudit`)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.tables import ModerationAudit
+
+
+async def record_audit(
+    session: AsyncSession,
+    action: str,
+    *,
+    moderator_id: int | None,
+    moderator_name: str | None = None,
+    submission_id: int | None = None,
+    apprentice_id: int | None = None,
+    reason: str | None = None,
+) -> ModerationAudit:
+    """Add one audit row, written by the caller's commit. ``moderator_id=None``: the bot.
+
+    ``action`` is usually an :class:`models.tables.AuditAction` value. Async like the
+    transitions, so that every call in the unit of work reads the same at the call site.
+    """
+    entry = ModerationAudit(
+        action=str(action),
+        moderator_id=moderator_id,
+        moderator_name=moderator_name,
+        submission_id=submission_id,
+        apprentice_id=apprentice_id,
+        reason=reason,
+        created_at=utcnow(),
+    )
+    session.add(entry)
+    return entry
