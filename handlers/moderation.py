@@ -430,13 +430,14 @@ async def show_queue(update: Update, context: Context) -> None:
         summary = await queue_summary(session)
     now = utcnow()
     slots = next_slots(svc.settings.schedule, now, 3)
-    last = slot_for_position(svc.settings.schedule, now, summary.approved - 1)
     lines = [
         t(lang, "queue.pending", count=summary.pending),
         t(lang, "queue.approved", count=summary.approved),
     ]
-    if summary.approved and last:
-        lines.append(t(lang, "queue.last", when=when(last, lang, svc)))
+    if summary.approved:  # none waiting (a new campaign, all posted): no last slot to tell
+        last = slot_for_position(svc.settings.schedule, now, summary.approved - 1)
+        if last:
+            lines.append(t(lang, "queue.last", when=when(last, lang, svc)))
     if summary.needs_check:
         lines.append(t(lang, "queue.needs_check", count=summary.needs_check))
     if summary.held:

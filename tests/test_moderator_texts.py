@@ -1,0 +1,53 @@
+"""What moderators read: /queue in every state of the queue, /aide, answers to outsiders,
+labels and alerts with hostile names, the decision kept on cards, local dates."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.i18n import t
+from models import SubmissionStatus
+from models.base import utcnow
+from tests.conftest import AddSubmission
+from tests.stand import running_stand
+
+S = SubmissionStatus
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def daily_nine(nth: int) -> datetime:
+    """The ``nth`` (0 = next) 09:00 in Paris from now: the slots of ``0 9 * * *``."""
+    now = utcnow().astimezone(PARIS)
+    day = now.date() if now.time() < time(9) else now.date() + timedelta(days=1)
+    return datetime.combine(day + timedelta(days=nth), time(9), PARIS)
+
+
+def paris_date(moment: datetime) -> str:
+    return t("fr", "time.at", date=moment.strftime("%d/%m/%Y"), time=moment.strftime("%H:%M"))
+
+
+async def test_queue_answers_with_none_one_and_several_approved(
+    db_url: str, tmp_path: Path, add_submission: AddSubmission
+) -> None:
+    schedule = {"cron": "0 9 * * *", "timezone": "Europe/Paris"}
+    async with running_stand(db_url, tmp_path, schedule=schedule) as stand:
+        emu, camille = stand.emu, stand.moderators[0]
+        await emu.send_text(camille, "/queue", chat=stand.group)
+        empty = (await emu.wait_for(stand.group, "Prochains créneaux"))["text"]
+        assert "Acceptées, à publier : 0" in empty and "dernière" not in empty
+        assert paris_date(daily_nine(0)) in empty
+
+        await add_submission(S.APPROVED, approved_at=utcnow())
+        await emu.send_text(camille, "/queue", chat=stand.group)
+        one = (await emu.wait_for(stand.group, "Prochains créneaux"))["text"]
+        assert "Acceptées, à publier : 1" in one
+        assert f"sera publiée le {paris_date(daily_nine(0))}" in one
+
+        for _ in range(2):
+            await add_submission(S.APPROVED, approved_at=utcnow())
+        await emu.send_text(camille, "/queue", chat=stand.group)
+        several = (await emu.wait_for(stand.group, "Prochains créneaux"))["text"]
+        assert "Acceptées, à publier : 3" in several
+        assert f"La dernière sera publiée le {paris_date(daily_nine(2))}" in several
