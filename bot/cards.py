@@ -18,7 +18,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.captions import CAPTION_LIMIT, build_caption, visible_length
 from bot.delivery import maybe_delivered
-from bot.i18n import Safe, t
+from bot.i18n import t
 from bot.images import is_blurry
 from bot.schedule import slot_for_position
 from bot.services import Services
@@ -87,16 +87,8 @@ async def load_view(services: Services, submission_id: int) -> CardView | None:
 def _who(apprentice: Apprentice | None, language: str) -> str:
     if apprentice is None or not apprentice.first_name:
         return t(language, "card.who_erased")
-    link = Safe(f'<a href="tg://user?id={apprentice.id}">')
     username = f" · @{apprentice.username}" if apprentice.username else ""
-    return t(
-        language,
-        "card.who",
-        link=link,
-        name=apprentice.first_name,
-        username=username,
-        id=apprentice.id,
-    )
+    return t(language, "card.who", name=apprentice.first_name, username=username, id=apprentice.id)
 
 
 def _facts(view: CardView, language: str, services: Services) -> list[str]:
