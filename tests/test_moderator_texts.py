@@ -51,3 +51,14 @@ async def test_queue_answers_with_none_one_and_several_approved(
         several = (await emu.wait_for(stand.group, "Prochains créneaux"))["text"]
         assert "Acceptées, à publier : 3" in several
         assert f"La dernière sera publiée le {paris_date(daily_nine(2))}" in several
+
+
+async def test_ban_and_unban_without_an_id_show_how_to_use_them(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path) as stand:
+        emu, sam = stand.emu, stand.moderators[1]
+        for command in ("/ban", "/unban abc"):
+            await emu.send_text(sam, command, chat=stand.group)
+            usage = await emu.wait_for(stand.group, "par exemple")
+            assert usage["text"].startswith(f"Écris {command.split()[0]} suivi de l’id")

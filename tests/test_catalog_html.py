@@ -1,0 +1,65 @@
+"""Every catalog text, filled with hostile values, is HTML Telegram accepts.
+
+Messages go out with ``parse_mode=HTML``: one stray ``<`` or ``&`` in a catalog, or a value
+not escaped, and Telegram answers 400, so the person sees nothing. Each text of both
+languages, every plural form, goes through the emulator's parser, the strict one that
+answers those 400s.
+"""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.i18n import LANGUAGES, catalog_files, t, tn
+from bot.sandbox.errors import ApiError
+from bot.sandbox.formatting import parse_html
+
+HOSTILE = "Tom & Jerry <3 </b> &amp; <a href='x'>"
+COUNTS = (0, 1, 2, 5)
+
+
+def messages(language: str) -> list[tuple[str, bool]]:
+    """(key, is a plural entry) of every message of ``language``'s catalogs."""
+    found: list[tuple[str, bool]] = []
+    for path in catalog_files(language):
+        with path.open("rb") as po_file:
+            for message in read_po(po_file):
+                if message.id:
+                    key = message.id[0] if message.pluralizable else message.id
+                    found.append((key, message.pluralizable))
+    return found
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def filled(language: str, key: str, plural: bool) -> list[tuple[str, bool]]:
+    """The text as sent, every placeholder a hostile value, every plural form; and whether
+    it has a value to show."""
+    if not plural:
+        names = placeholders(t(language, key))
+        return [(t(language, key, **dict.fromkeys(names, HOSTILE)), bool(names))]
+    texts = []
+    for count in COUNTS:
+        names = placeholders(tn(language, key, count, count="{count}")) - {"count"}
+        texts.append((tn(language, key, count, **dict.fromkeys(names, HOSTILE)), bool(names)))
+    return texts
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_text_parses_as_telegram_html_with_hostile_values(language: str) -> None:
+    refused: list[str] = []
+    for key, plural in messages(language):
+        for text, has_values in filled(language, key, plural):
+            try:
+                visible, _ = parse_html(text)
+            except ApiError as error:
+                refused.append(f"{key}: {error}")
+                continue
+            if has_values and HOSTILE not in visible:
+                refused.append(f"{key}: a value is not shown as given")
+    assert not refused, "\n".join(refused)
