@@ -24,7 +24,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMedia
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.captions import CHANNEL_LANGUAGE
-from bot.i18n import t
+from bot.i18n import plain, t
 from bot.services import Services
 from models import AuditAction, Removal
 from models.base import utcnow
@@ -162,9 +162,9 @@ async def _ask_moderators(bot: Bot, services: Services, removal: Removal, *, hid
     moderation = services.settings.moderation
     language = moderation.language
     if removal.kind == "post":
-        where = t(language, "removal.where.post")
+        where = plain(language, "removal.where.post")
     else:
-        where = t(language, "removal.where.card")
+        where = plain(language, "removal.where.card")
     number = removal.submission_id or "?"
     if removal.message_id is None and removal.kind == "card":
         text = t(language, "removal.lost_card", number=number)
@@ -180,7 +180,13 @@ async def _ask_moderators(bot: Bot, services: Services, removal: Removal, *, hid
         else:
             text = t(language, "removal.shown", number=number, where=where, link=link)
     markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t(language, "removal.done"), callback_data=f"rm:done:{removal.id}")]]
+        [
+            [
+                InlineKeyboardButton(
+                    plain(language, "removal.done"), callback_data=f"rm:done:{removal.id}"
+                )
+            ]
+        ]
     )
     try:
         message = await bot.send_message(moderation.chat_id, text, reply_markup=markup)

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.commands import CANCEL, HELP, LANGUAGE, STATUS
-from bot.i18n import t
+from bot.i18n import plain, t
 from handlers.common import Context, language, reply, services
 from models.entries import entries_of, set_language
 
@@ -26,7 +26,7 @@ async def show_status(update: Update, context: Context) -> None:
             number=entry.id,
             trade=entry.trade,
             date=entry.submitted_at.strftime("%d/%m/%Y") if entry.submitted_at else "",
-            status=t(lang, f"status.{entry.status.value}"),
+            status=plain(lang, f"status.{entry.status.value}"),
         )
         for entry in entries
     ]

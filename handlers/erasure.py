@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.commands import DELETE
 from bot.erasure import erase_apprentice
-from bot.i18n import t
+from bot.i18n import plain, t
 from handlers.common import Context, keyboard, language, pressed, reply, services
 
 
@@ -17,7 +17,9 @@ async def ask_erasure(update: Update, context: Context) -> None:
         update,
         context,
         t(lang, "erase.confirm"),
-        keyboard([[(t(lang, "erase.yes"), "erase:yes")], [(t(lang, "erase.no"), "erase:no")]]),
+        keyboard(
+            [[(plain(lang, "erase.yes"), "erase:yes")], [(plain(lang, "erase.no"), "erase:no")]]
+        ),
     )
 
 

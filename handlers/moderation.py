@@ -26,7 +26,7 @@ from bot.cards import (
 )
 from bot.commands import BAN, MODERATION_HELP, QUEUE, STATS, UNBAN
 from bot.followup import catch_up_with_telegram
-from bot.i18n import t
+from bot.i18n import plain, t
 from bot.notify import tell_apprentice
 from bot.removals import Check, Result, confirm_by_hand, remove_lost_card
 from bot.schedule import next_slots, slot_for_position
@@ -77,7 +77,7 @@ async def on_card_button(update: Update, context: Context) -> None:
             update.effective_user.id,
             update.effective_chat.id if update.effective_chat else None,
         )
-        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        await query.answer(plain(lang, "mod.not_allowed"), show_alert=True)
         return
     submission_id, argument = int(match.group(2)), match.group(3)
     async with services(context).sessions() as session:
@@ -106,7 +106,7 @@ async def _card_the_bot_lost(
     its_card = title in (query.message.caption or "")
     chat_id, message_id = query.message.chat.id, query.message.message_id
     if entry is not None and not its_card:  # another entry's card: a forged press
-        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        await query.answer(plain(lang, "mod.not_allowed"), show_alert=True)
         return False
     if entry is not None and entry.moderation_message_id is None:
         async with svc.sessions() as session, session.begin():
@@ -116,9 +116,9 @@ async def _card_the_bot_lost(
     if its_card:  # a copy, or the card of an erased entry: it goes
         await remove_lost_card(context.bot, svc, str(chat_id), message_id, submission_id)
     if entry is None:
-        await query.answer(t(lang, "mod.gone"), show_alert=True)
+        await query.answer(plain(lang, "mod.gone"), show_alert=True)
     else:
-        await query.answer(t(lang, "mod.duplicate_card", number=submission_id), show_alert=True)
+        await query.answer(plain(lang, "mod.duplicate_card", number=submission_id), show_alert=True)
     return False
 
 
@@ -129,13 +129,13 @@ async def _already_decided(update: Update, context: Context, submission_id: int)
     async with services(context).sessions() as session:
         entry = await get_entry(session, submission_id)
     if entry is None:
-        await update.callback_query.answer(t(lang, "mod.gone"), show_alert=True)
+        await update.callback_query.answer(plain(lang, "mod.gone"), show_alert=True)
         return
-    text = t(
+    text = plain(
         lang,
         "mod.already_decided",
         moderator=entry.decided_by_name or "?",
-        status=t(lang, f"state.{entry.status}"),
+        status=plain(lang, f"state.{entry.status}"),
     )
     await update.callback_query.answer(text, show_alert=True)
     await refresh_card(context.bot, services(context), submission_id)
@@ -158,7 +158,7 @@ async def approve_entry(
         await _already_decided(update, context, submission_id)
         return
     log.info("entry %s approved by %s", submission_id, moderator.id)
-    await update.callback_query.answer(t(lang, "mod.approved"))
+    await update.callback_query.answer(plain(lang, "mod.approved"))
     await refresh_card(context.bot, svc, submission_id)
     await tell_approval(context, submission_id)
 
@@ -173,7 +173,7 @@ async def tell_approval(context: Context, submission_id: int) -> None:
     slot = slot_for_position(svc.settings.schedule, utcnow(), position)
 
     def moment(language: str) -> str:
-        return when(slot, language, svc) if slot else t(language, "card.no_slot")
+        return when(slot, language, svc) if slot else plain(language, "card.no_slot")
 
     await tell_apprentice(context.bot, svc, entry.apprentice_id, "decision.approved", when=moment)
 
@@ -204,7 +204,7 @@ async def refuse_with_listed_reason(
     assert update.callback_query
     if code not in services(context).settings.moderation.reason_codes():
         await update.callback_query.answer(
-            t(moderation_language(context), "mod.not_allowed"), show_alert=True
+            plain(moderation_language(context), "mod.not_allowed"), show_alert=True
         )
         return
     await refuse_entry(update, context, submission_id, code)
@@ -229,7 +229,7 @@ async def refuse_entry(update: Update, context: Context, submission_id: int, rea
         return
     log.info("entry %s refused by %s", submission_id, moderator.id)
     if update.callback_query:
-        await update.callback_query.answer(t(lang, "mod.refused"))
+        await update.callback_query.answer(plain(lang, "mod.refused"))
     await refresh_card(context.bot, svc, submission_id)
     async with svc.sessions() as session:
         entry = await get_entry(session, submission_id)
@@ -251,7 +251,7 @@ async def ask_typed_reason(
     if not await _still_pending(update, context, submission_id):
         return
     services(context).awaiting_reason[query.message.message_id] = submission_id
-    await query.answer(t(moderation_language(context), "mod.type_reason"), show_alert=True)
+    await query.answer(plain(moderation_language(context), "mod.type_reason"), show_alert=True)
 
 
 async def on_reason_reply(update: Update, context: Context) -> None:
@@ -300,7 +300,7 @@ async def ban_from_card(
     assert entry is not None
     refused = await ban(update, context, entry.apprentice_id)
     await update.callback_query.answer(
-        t(moderation_language(context), "mod.banned", count=len(refused)), show_alert=True
+        plain(moderation_language(context), "mod.banned", count=len(refused)), show_alert=True
     )
     await offer_to_unpublish(update, context, entry.apprentice_id)
 
@@ -336,7 +336,7 @@ async def offer_to_unpublish(update: Update, context: Context, apprentice_id: in
         published = await published_of(session, apprentice_id)
     if not published:
         return
-    button = (t(lang, "mod.unpublish_all", count=len(published)), f"ban:unpub:{apprentice_id}")
+    button = (plain(lang, "mod.unpublish_all", count=len(published)), f"ban:unpub:{apprentice_id}")
     await update.effective_chat.send_message(
         t(lang, "mod.banned_published", count=len(published)), reply_markup=keyboard([[button]])
     )
@@ -348,7 +348,7 @@ async def unpublish_banned(update: Update, context: Context) -> None:
     assert query and query.data
     lang = moderation_language(context)
     if not is_moderator(update, context):
-        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        await query.answer(plain(lang, "mod.not_allowed"), show_alert=True)
         return
     apprentice_id = int(query.data.rsplit(":", 1)[1])
     async with services(context).sessions() as session:
@@ -356,7 +356,8 @@ async def unpublish_banned(update: Update, context: Context) -> None:
     results = [await publishing.take_off_channel(update, context, i) for i in published]
     removed = sum(result == Result.GONE for result in results)
     await query.answer(
-        t(lang, "mod.unpublished_all", count=removed, left=len(results) - removed), show_alert=True
+        plain(lang, "mod.unpublished_all", count=removed, left=len(results) - removed),
+        show_alert=True,
     )
     await query.edit_message_reply_markup(None)
 
@@ -367,12 +368,12 @@ async def removal_done(update: Update, context: Context) -> None:
     assert query and query.data and update.effective_user
     lang = moderation_language(context)
     if not is_moderator(update, context):
-        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        await query.answer(plain(lang, "mod.not_allowed"), show_alert=True)
         return
     moderator = (update.effective_user.id, moderator_name(update.effective_user))
     removal_id = int(query.data.rsplit(":", 1)[1])
     check = await confirm_by_hand(context.bot, services(context), removal_id, moderator)
-    await query.answer(t(lang, f"removal.check.{check}"), show_alert=check != Check.GONE)
+    await query.answer(plain(lang, f"removal.check.{check}"), show_alert=check != Check.GONE)
 
 
 async def undo(update: Update, context: Context, submission_id: int, _: str | None) -> None:
@@ -393,10 +394,10 @@ async def undo(update: Update, context: Context, submission_id: int, _: str | No
 
     won = await decide(update, context, AuditAction.UNDO, undo_in_time, submission_id=submission_id)
     if not won:
-        await update.callback_query.answer(t(lang, "mod.cannot_undo"), show_alert=True)
+        await update.callback_query.answer(plain(lang, "mod.cannot_undo"), show_alert=True)
         await refresh_card(context.bot, svc, submission_id)
         return
-    await update.callback_query.answer(t(lang, "mod.undone"))
+    await update.callback_query.answer(plain(lang, "mod.undone"))
     await refresh_card(context.bot, svc, submission_id)
 
 
@@ -453,7 +454,7 @@ async def show_stats(update: Update, context: Context) -> None:
     lang = moderation_language(context)
     stats = await campaign_stats(services(context).sessions)
     statuses = ", ".join(
-        f"{t(lang, f'state.{status}')} {count}" for status, count in stats.by_status.items()
+        f"{plain(lang, f'state.{status}')} {count}" for status, count in stats.by_status.items()
     )
     lines = [t(lang, "stats.title"), t(lang, "stats.by_status", statuses=statuses)]
     if stats.by_trade:

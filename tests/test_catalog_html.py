@@ -9,14 +9,18 @@ answers those 400s.
 from __future__ import annotations
 
 import string
+from pathlib import Path
 
 import pytest
+from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES, catalog_files, t, tn
 from bot.sandbox.errors import ApiError
 from bot.sandbox.formatting import parse_html
+from models import SubmissionStatus
 
+ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "Tom & Jerry <3 </b> &amp; <a href='x'>"
 COUNTS = (0, 1, 2, 5)
 
@@ -63,3 +67,49 @@ def test_every_text_parses_as_telegram_html_with_hostile_values(language: str) -
             if has_values and HOSTILE not in visible:
                 refused.append(f"{key}: a value is not shown as given")
     assert not refused, "\n".join(refused)
+
+
+PLAIN_FAMILIES = (
+    "command.",
+    "state.",
+    "reason.",
+    "card.minor.",
+    "removal.check.",
+    "publishing.outcome.",
+    "publishing.unpublished.",
+)
+"""Keys built at run time and shown as plain text (alerts, labels, values in other texts)."""
+
+
+def plain_keys() -> set[str]:
+    """Keys the code fills with :func:`plain` / :func:`plain_n`, literally or by family."""
+    found = {
+        message if isinstance(message, str) else message[0]
+        for folder in ("bot", "handlers")
+        for _, _, message, _, _ in extract_from_dir(
+            ROOT / folder,
+            method_map=[("**.py", "python")],
+            keywords={"plain": (2,), "plain_n": (2,)},
+        )
+    }
+    everything = {key for key, _ in messages("fr")}
+    statuses = {f"status.{status.value}" for status in SubmissionStatus}
+    return found | statuses | {key for key in everything if key.startswith(PLAIN_FAMILIES)}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_plain_texts_have_no_markup(language: str) -> None:
+    """A label or alert is shown as written: a tag or ``&amp;`` there would show as such."""
+    wanted = plain_keys()
+    assert "card.approve" in wanted and "mod.already_decided" in wanted
+    marked = []
+    for key, plural in messages(language):
+        if key not in wanted:
+            continue
+        forms = (
+            [tn(language, key, n, count="{count}") for n in COUNTS]
+            if plural
+            else [t(language, key)]
+        )
+        marked += [f"{key}: {text!r}" for text in forms if parse_html(text) != (text, [])]
+    assert not marked, "\n".join(marked)

@@ -11,10 +11,12 @@ from bot.i18n import t
 from models import SubmissionStatus
 from models.base import utcnow
 from tests.conftest import AddSubmission
-from tests.stand import running_stand
+from tests.stand import answer_of, buttons, has_button, running_stand
+from tests.test_moderation import card_now, submit
 
 S = SubmissionStatus
 PARIS = ZoneInfo("Europe/Paris")
+HOSTILE = "Tom & Jerry <3"
 
 
 def daily_nine(nth: int) -> datetime:
@@ -62,3 +64,26 @@ async def test_ban_and_unban_without_an_id_show_how_to_use_them(
             await emu.send_text(sam, command, chat=stand.group)
             usage = await emu.wait_for(stand.group, "par exemple")
             assert usage["text"].startswith(f"Écris {command.split()[0]} suivi de l’id")
+
+
+async def test_names_on_buttons_and_in_alerts_are_shown_as_written(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path) as stand:
+        emu, camille, sam = stand.emu, *stand.moderators
+        tom = emu.create_user(HOSTILE)
+        await emu.send_text(tom, "/start")
+        await stand.press(tom, await stand.reply(tom, has_button("consent:")), "consent:yes")
+        await stand.press(tom, await stand.reply(tom, has_button("age:")), "age:adult")
+        question = await stand.reply(tom, has_button("name:"))
+        assert buttons(question)[f"« {HOSTILE} »"] == "name:first"
+        await emu.send_text(tom, "/annuler")
+        await stand.reply(tom, "annul")
+
+        card = await submit(stand, tom)
+        assert f"👤 {HOSTILE}" in card["caption"]
+        sam.first_name = HOSTILE
+        await stand.press(sam, card, "mod:ok:1")
+        await card_now(stand, card, f"Acceptée par {HOSTILE} le")
+        late = await emu.press_button(camille, card, "mod:ok:1", forged=True)
+        assert (await answer_of(stand, late))["text"] == f"Déjà traitée par {HOSTILE} : acceptée."

@@ -38,7 +38,14 @@ def keys_used_in_code() -> set[str]:
         for _, _, message, _, _ in extract_from_dir(
             ROOT / folder,
             method_map=[("**.py", "python")],
-            keywords={"t": (2,), "tell_apprentice": (4,), "_typed": (4,)},
+            keywords={
+                "t": (2,),
+                "tn": (2,),
+                "plain": (2,),
+                "plain_n": (2,),
+                "tell_apprentice": (4,),
+                "_typed": (4,),
+            },
         ):
             used.add(message if isinstance(message, str) else message[0])
     # Keys built at run time from a code: every code of each family.
