@@ -24,7 +24,7 @@ from bot.cards import (
     refresh_card,
     when,
 )
-from bot.commands import BAN, MODERATION_HELP, QUEUE, STATS, UNBAN
+from bot.commands import BAN, MODERATION_COMMANDS, MODERATION_HELP, QUEUE, STATS, UNBAN
 from bot.followup import catch_up_with_telegram
 from bot.i18n import plain, t
 from bot.notify import tell_apprentice
@@ -420,8 +420,19 @@ def card_actions() -> dict[str, CardAction]:
 
 
 async def show_help(update: Update, context: Context) -> None:
+    """What the cards are for, then every command of the group's menu, as in that menu."""
     assert update.effective_message
-    await update.effective_message.reply_text(t(moderation_language(context), "help.moderation"))
+    lang = moderation_language(context)
+    commands = [
+        t(
+            lang,
+            "help.moderation_command",
+            command=command.names[lang],
+            description=plain(lang, command.description_key),
+        )
+        for command in MODERATION_COMMANDS
+    ]
+    await update.effective_message.reply_text("\n".join([t(lang, "help.moderation"), *commands]))
 
 
 async def show_queue(update: Update, context: Context) -> None:

@@ -7,7 +7,8 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.i18n import t
+from bot.commands import MODERATION_COMMANDS
+from bot.i18n import plain, t
 from models import SubmissionStatus
 from models.base import utcnow
 from tests.conftest import AddSubmission
@@ -87,3 +88,17 @@ async def test_names_on_buttons_and_in_alerts_are_shown_as_written(
         await card_now(stand, card, f"Acceptée par {HOSTILE} le")
         late = await emu.press_button(camille, card, "mod:ok:1", forged=True)
         assert (await answer_of(stand, late))["text"] == f"Déjà traitée par {HOSTILE} : acceptée."
+
+
+async def test_moderator_help_lists_every_command_in_the_moderators_language(
+    db_url: str, tmp_path: Path
+) -> None:
+    for language, command in (("fr", "/aide"), ("en", "/help")):
+        async with running_stand(db_url, tmp_path, moderation={"language": language}) as stand:
+            await stand.emu.send_text(stand.moderators[0], command, chat=stand.group)
+            help_text = (await stand.emu.wait_for(stand.group, "/queue"))["text"]
+            lines = help_text.splitlines()
+            for listed in MODERATION_COMMANDS:
+                name, description = listed.names[language], plain(language, listed.description_key)
+                assert f"/{name} — {description}" in lines
+            assert len(lines) > len(MODERATION_COMMANDS) + 1
