@@ -482,6 +482,14 @@ async def show_stats(update: Update, context: Context) -> None:
     await update.effective_message.reply_text("\n".join(lines))
 
 
+async def moderators_only(update: Update, context: Context) -> None:
+    """A moderator command from someone else in the group: a polite no, nothing done."""
+    assert update.effective_message
+    await update.effective_message.reply_text(
+        t(moderation_language(context), "mod.only_moderators")
+    )
+
+
 def _user_id_argument(context: Context) -> int | None:
     if context.args and len(context.args) == 1 and re.fullmatch(r"\d{1,15}", context.args[0]):
         return int(context.args[0])
@@ -540,6 +548,9 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler(STATS.all_names, show_stats, filters=moderators))
     application.add_handler(CommandHandler(BAN.all_names, ban_command, filters=moderators))
     application.add_handler(CommandHandler(UNBAN.all_names, unban_command, filters=moderators))
+    restricted = [n for c in MODERATION_COMMANDS if c is not MODERATION_HELP for n in c.all_names]
+    outsiders = group & ~filters.User(svc.settings.moderation.moderators)
+    application.add_handler(CommandHandler(restricted, moderators_only, filters=outsiders))
     application.add_handler(
         MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reason_reply)
     )

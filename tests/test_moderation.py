@@ -323,7 +323,7 @@ async def test_queue_and_stats_commands(db_url: str, tmp_path: Path) -> None:
         outsider = emu.create_user("Curieux")
         stand.group.members[outsider.id] = "member"
         await emu.send_text(outsider, "/stats", chat=stand.group)
-        await asyncio.sleep(0.3)
+        await emu.wait_for(stand.group, t("fr", "mod.only_moderators"))
         answers = [m for m in emu.bot_messages(stand.group) if "Statistiques" in m.get("text", "")]
         assert len(answers) == 1
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import MODERATION_COMMANDS
 from bot.i18n import plain, t
+from bot.publisher import Publisher
 from models import SubmissionStatus
 from models.base import utcnow
 from tests.conftest import AddSubmission
@@ -102,3 +103,17 @@ async def test_moderator_help_lists_every_command_in_the_moderators_language(
                 name, description = listed.names[language], plain(language, listed.description_key)
                 assert f"/{name} — {description}" in lines
             assert len(lines) > len(MODERATION_COMMANDS) + 1
+
+
+async def test_moderator_commands_from_others_get_a_polite_no(db_url: str, tmp_path: Path) -> None:
+    async with running_stand(db_url, tmp_path) as stand:
+        emu = stand.emu
+        curious = emu.create_user("Curieux")
+        stand.group.members[curious.id] = "member"
+        for command in ("/stats", "/queue", f"/ban {curious.id}", "/unban 1", "/pause"):
+            sent = await emu.send_text(curious, command, chat=stand.group)
+            answer = await emu.wait_for(stand.group, "seuls les modérateurs")
+            assert answer["text"] == t("fr", "mod.only_moderators")
+            assert answer["reply_to_message"]["message_id"] == sent["message_id"]
+        assert curious.id not in stand.app.services.banned
+        assert await Publisher(stand.app.services).paused() is None
