@@ -124,25 +124,31 @@ def _facts(view: CardView, language: str, services: Services) -> list[str]:
 
 
 def _outcome(view: CardView, language: str, services: Services) -> str | None:
+    """The decision and what became of it; who approved stays once the entry is posted."""
     entry = view.entry
     moderator = entry.decided_by_name or "?"
     decided = when(entry.decided_at, language, services) if entry.decided_at else ""
-    if entry.status == S.APPROVED:
-        slot = when(view.slot, language, services) if view.slot else plain(language, "card.no_slot")
-        return t(language, "card.approved", moderator=moderator, when=decided, slot=slot)
     if entry.status == S.REFUSED:
         reason = reason_text(entry.refusal_reason, language, services)
         return t(language, "card.refused", moderator=moderator, when=decided, reason=reason)
-    if entry.status == S.PUBLISHED and entry.published_at:
-        return t(language, "card.published", when=when(entry.published_at, language, services))
-    if entry.status == S.HELD:
+    if entry.status == S.WITHDRAWN:
+        return t(language, "card.withdrawn")
+    if entry.status == S.APPROVED:
+        slot = when(view.slot, language, services) if view.slot else plain(language, "card.no_slot")
+        after = t(language, "card.planned", slot=slot)
+    elif entry.status == S.PUBLISHED and entry.published_at:
+        after = t(language, "card.published", when=when(entry.published_at, language, services))
+    elif entry.status == S.HELD:
         reason = entry.held_reason or ""
         if reason == PHOTO_MISSING:
             reason = plain(language, "card.photo_missing")
-        return t(language, "card.held", reason=reason)
-    if entry.status in (S.PUBLISHING, S.NEEDS_CHECK, S.WITHDRAWN):
-        return t(language, f"card.{entry.status}")
-    return None
+        after = t(language, "card.held", reason=reason)
+    elif entry.status in (S.PUBLISHING, S.NEEDS_CHECK):
+        after = t(language, f"card.{entry.status}")
+    else:
+        return None
+    approved = t(language, "card.approved_by", moderator=moderator, when=decided)
+    return f"{approved}\n{after}"
 
 
 def reason_text(code: str | None, language: str, services: Services) -> str:

@@ -117,3 +117,18 @@ async def test_moderator_commands_from_others_get_a_polite_no(db_url: str, tmp_p
             assert answer["reply_to_message"]["message_id"] == sent["message_id"]
         assert curious.id not in stand.app.services.banned
         assert await Publisher(stand.app.services).paused() is None
+
+
+async def test_a_published_card_still_says_who_approved_it(db_url: str, tmp_path: Path) -> None:
+    async with running_stand(db_url, tmp_path) as stand:
+        emu, sam = stand.emu, stand.moderators[1]
+        sam.first_name = HOSTILE
+        card = await submit(stand, emu.create_user("Léa"))
+        await stand.press(sam, card, "mod:ok:1")
+        card = await card_now(stand, card, "Publication prévue")
+        await stand.press(sam, card, "mod:now:1")
+        card = await card_now(stand, card, "Publiée le")
+        lines = card["caption"].splitlines()
+        approved = next(i for i, line in enumerate(lines) if line.startswith("✅"))
+        assert lines[approved].startswith(f"✅ Acceptée par {HOSTILE} le ")
+        assert lines[approved + 1].startswith("📣 Publiée le ")
