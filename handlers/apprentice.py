@@ -31,7 +31,7 @@ from telegram.warnings import PTBUserWarning
 from bot.cards import entry_caption, post_card
 from bot.commands import CANCEL, DELETE, START
 from bot.concurrency import slot_released
-from bot.i18n import plain, t
+from bot.i18n import plain, t, tn
 from bot.images import ImageOptions, ImageRejected, ProcessedImage, TooManyPixels
 from bot.matching import close_matches, exact
 from bot.photos import PhotoProblem, photo_to_download
@@ -104,7 +104,7 @@ async def start(update: Update, context: Context) -> str | int:
     async with services(context).sessions() as session:
         pending = await count_pending(session, update.effective_user.id)
     if pending >= settings.apprentices.max_pending:
-        await reply(update, context, t(lang, "start.too_many_pending", count=pending))
+        await reply(update, context, tn(lang, "start.too_many_pending", pending))
         return END
     # Asked first: if Telegram fails here, the entry being built is left as it was.
     state = await ask_consent(update, context)
@@ -637,7 +637,7 @@ async def on_preview(update: Update, context: Context) -> str | int:
     limit = services(context).settings.apprentices.max_pending
     async with services(context).sessions() as session, session.begin():
         if await count_pending(session, update.effective_user.id) >= limit:
-            await reply(update, context, t(lang, "start.too_many_pending", count=limit))
+            await reply(update, context, tn(lang, "start.too_many_pending", limit))
             return PREVIEW
         sent = await submit(session, entry.get("draft_id", -1))
     forget_answers(context)

@@ -26,7 +26,7 @@ from bot.cards import (
 )
 from bot.commands import BAN, MODERATION_COMMANDS, MODERATION_HELP, QUEUE, STATS, UNBAN
 from bot.followup import catch_up_with_telegram
-from bot.i18n import plain, t
+from bot.i18n import plain, plain_n, t, tn
 from bot.notify import tell_apprentice
 from bot.removals import Check, Result, confirm_by_hand, remove_lost_card
 from bot.schedule import next_slots, slot_for_position
@@ -300,7 +300,7 @@ async def ban_from_card(
     assert entry is not None
     refused = await ban(update, context, entry.apprentice_id)
     await update.callback_query.answer(
-        plain(moderation_language(context), "mod.banned", count=len(refused)), show_alert=True
+        plain_n(moderation_language(context), "mod.banned", len(refused)), show_alert=True
     )
     await offer_to_unpublish(update, context, entry.apprentice_id)
 
@@ -336,9 +336,9 @@ async def offer_to_unpublish(update: Update, context: Context, apprentice_id: in
         published = await published_of(session, apprentice_id)
     if not published:
         return
-    button = (plain(lang, "mod.unpublish_all", count=len(published)), f"ban:unpub:{apprentice_id}")
+    button = (plain_n(lang, "mod.unpublish_all", len(published)), f"ban:unpub:{apprentice_id}")
     await update.effective_chat.send_message(
-        t(lang, "mod.banned_published", count=len(published)), reply_markup=keyboard([[button]])
+        tn(lang, "mod.banned_published", len(published)), reply_markup=keyboard([[button]])
     )
 
 
@@ -355,10 +355,10 @@ async def unpublish_banned(update: Update, context: Context) -> None:
         published = await published_of(session, apprentice_id)
     results = [await publishing.take_off_channel(update, context, i) for i in published]
     removed = sum(result == Result.GONE for result in results)
-    await query.answer(
-        plain(lang, "mod.unpublished_all", count=removed, left=len(results) - removed),
-        show_alert=True,
-    )
+    told = [plain_n(lang, "mod.unpublished_all", removed)]
+    if left := len(results) - removed:
+        told.append(plain_n(lang, "mod.unpublished_left", left))
+    await query.answer(" ".join(told), show_alert=True)
     await query.edit_message_reply_markup(None)
 
 
@@ -443,19 +443,19 @@ async def show_queue(update: Update, context: Context) -> None:
     now = utcnow()
     slots = next_slots(svc.settings.schedule, now, 3)
     lines = [
-        t(lang, "queue.pending", count=summary.pending),
-        t(lang, "queue.approved", count=summary.approved),
+        tn(lang, "queue.pending", summary.pending),
+        tn(lang, "queue.approved", summary.approved),
     ]
     if summary.approved:  # none waiting (a new campaign, all posted): no last slot to tell
         last = slot_for_position(svc.settings.schedule, now, summary.approved - 1)
         if last:
-            lines.append(t(lang, "queue.last", when=when(last, lang, svc)))
+            lines.append(tn(lang, "queue.last", summary.approved, when=when(last, lang, svc)))
     if summary.needs_check:
-        lines.append(t(lang, "queue.needs_check", count=summary.needs_check))
+        lines.append(tn(lang, "queue.needs_check", summary.needs_check))
     if summary.held:
-        lines.append(t(lang, "queue.held", count=summary.held))
+        lines.append(tn(lang, "queue.held", summary.held))
     if summary.removals:
-        lines.append(t(lang, "queue.removals", count=summary.removals))
+        lines.append(tn(lang, "queue.removals", summary.removals))
     lines.append(t(lang, "queue.next", slots=", ".join(when(s, lang, svc) for s in slots)))
     await update.effective_message.reply_text("\n".join(lines))
 
@@ -505,7 +505,7 @@ async def ban_command(update: Update, context: Context) -> None:
         return
     refused = await ban(update, context, user_id)
     await update.effective_message.reply_text(
-        t(lang, "mod.banned_user", user=user_id, count=len(refused))
+        tn(lang, "mod.banned_user", len(refused), user=user_id)
     )
     await offer_to_unpublish(update, context, user_id)
 

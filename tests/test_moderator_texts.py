@@ -40,20 +40,20 @@ async def test_queue_answers_with_none_one_and_several_approved(
         emu, camille = stand.emu, stand.moderators[0]
         await emu.send_text(camille, "/queue", chat=stand.group)
         empty = (await emu.wait_for(stand.group, "Prochains créneaux"))["text"]
-        assert "Acceptées, à publier : 0" in empty and "dernière" not in empty
+        assert "✅ 0 acceptée, à publier" in empty and "sera publiée" not in empty
         assert paris_date(daily_nine(0)) in empty
 
         await add_submission(S.APPROVED, approved_at=utcnow())
         await emu.send_text(camille, "/queue", chat=stand.group)
         one = (await emu.wait_for(stand.group, "Prochains créneaux"))["text"]
-        assert "Acceptées, à publier : 1" in one
-        assert f"sera publiée le {paris_date(daily_nine(0))}" in one
+        assert "✅ 1 acceptée, à publier" in one
+        assert f"📅 Elle sera publiée le {paris_date(daily_nine(0))}" in one
 
         for _ in range(2):
             await add_submission(S.APPROVED, approved_at=utcnow())
         await emu.send_text(camille, "/queue", chat=stand.group)
         several = (await emu.wait_for(stand.group, "Prochains créneaux"))["text"]
-        assert "Acceptées, à publier : 3" in several
+        assert "✅ 3 acceptées, à publier" in several
         assert f"La dernière sera publiée le {paris_date(daily_nine(2))}" in several
 
 
