@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
 from bot.captions import CAPTION_LIMIT, build_caption, visible_length
 from bot.delivery import maybe_delivered
-from bot.i18n import plain, t
+from bot.i18n import local_moment, plain, t
 from bot.images import is_blurry
 from bot.schedule import slot_for_position
 from bot.services import Services
@@ -64,8 +63,8 @@ def entry_caption(entry: Submission, services: Services, limit: int = CAPTION_LI
 
 
 def when(moment: datetime, language: str, services: Services) -> str:
-    local = moment.astimezone(ZoneInfo(services.settings.schedule.timezone))
-    return plain(language, "time.at", date=local.strftime("%d/%m/%Y"), time=local.strftime("%H:%M"))
+    """``moment`` in the campaign's time zone (see :func:`bot.i18n.local_moment`)."""
+    return local_moment(language, moment, services.settings.schedule.timezone)
 
 
 async def load_view(services: Services, submission_id: int) -> CardView | None:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import html
 import io
+from datetime import datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -81,6 +83,16 @@ def plain(language: str, key: str, **values: object) -> str:
 def plain_n(language: str, key: str, count: int, **values: object) -> str:
     """:func:`plain` for a text with a count (see :func:`tn`)."""
     return _lookup(language, key, count).format(count=count, **values)
+
+
+def local_moment(language: str, moment: datetime, timezone: str, *, with_time: bool = True) -> str:
+    """A date (and time) as a person reads it: in the campaign's time zone
+    (``schedule.timezone``), never the UTC the database holds. Plain text (a value)."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    date = local.strftime("%d/%m/%Y")
+    return (
+        plain(language, "time.at", date=date, time=local.strftime("%H:%M")) if with_time else date
+    )
 
 
 def language_from_telegram(language_code: str | None) -> str:

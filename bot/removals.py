@@ -17,14 +17,13 @@ import io
 import logging
 from datetime import timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
 from PIL import Image
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.captions import CHANNEL_LANGUAGE
-from bot.i18n import plain, t
+from bot.i18n import local_moment, plain, t
 from bot.services import Services
 from models import AuditAction, Removal
 from models.base import utcnow
@@ -169,10 +168,11 @@ async def _ask_moderators(bot: Bot, services: Services, removal: Removal, *, hid
     if removal.message_id is None and removal.kind == "card":
         text = t(language, "removal.lost_card", number=number)
     elif removal.message_id is None:
-        local = (removal.sent_at or removal.created_at).astimezone(
-            ZoneInfo(services.settings.schedule.timezone)
+        sent = removal.sent_at or removal.created_at
+        timezone = services.settings.schedule.timezone
+        text = t(
+            language, "removal.lost_id", number=number, when=local_moment(language, sent, timezone)
         )
-        text = t(language, "removal.lost_id", number=number, time=local.strftime("%d/%m %H:%M"))
     else:
         link = message_link(removal.chat, removal.message_id) or where
         if hidden:

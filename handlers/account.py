@@ -6,14 +6,14 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.commands import CANCEL, HELP, LANGUAGE, STATUS
-from bot.i18n import plain, t
+from bot.i18n import local_moment, plain, t
 from handlers.common import Context, language, reply, services
 from models.entries import entries_of, set_language
 
 
 async def show_status(update: Update, context: Context) -> None:
     assert update.effective_user
-    lang = language(update, context)
+    lang, timezone = language(update, context), services(context).settings.schedule.timezone
     async with services(context).sessions() as session:
         entries = await entries_of(session, update.effective_user.id)
     if not entries:
@@ -25,7 +25,9 @@ async def show_status(update: Update, context: Context) -> None:
             "status.line",
             number=entry.id,
             trade=entry.trade,
-            date=entry.submitted_at.strftime("%d/%m/%Y") if entry.submitted_at else "",
+            date=local_moment(lang, entry.submitted_at, timezone, with_time=False)
+            if entry.submitted_at
+            else "",
             status=plain(lang, f"status.{entry.status.value}"),
         )
         for entry in entries

@@ -3,7 +3,7 @@ labels and alerts with hostile names, the decision kept on cards, local dates.""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -132,3 +132,24 @@ async def test_a_published_card_still_says_who_approved_it(db_url: str, tmp_path
         approved = next(i for i, line in enumerate(lines) if line.startswith("✅"))
         assert lines[approved].startswith(f"✅ Acceptée par {HOSTILE} le ")
         assert lines[approved + 1].startswith("📣 Publiée le ")
+
+
+async def test_dates_are_shown_in_the_campaign_time_zone(
+    db_url: str, tmp_path: Path, add_submission: AddSubmission
+) -> None:
+    auckland = ZoneInfo("Pacific/Auckland")  # UTC+13 in January: another day than UTC
+    schedule = {"timezone": "Pacific/Auckland"}
+    async with running_stand(db_url, tmp_path, schedule=schedule) as stand:
+        emu = stand.emu
+        mia = emu.create_user("Mia")
+        submitted = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+        await add_submission(S.PENDING, apprentice_id=mia.id, submitted_at=submitted)
+        await emu.send_text(mia, "/statut")
+        status = await stand.reply(mia, "n°")
+        assert "16/01/2026" in status["text"] and "15/01/2026" not in status["text"]
+
+        card = await submit(stand, emu.create_user("Léa"))
+        [entry] = [e for e in await stand.stored() if e.apprentice_id != mia.id]
+        consent = entry.consent_at.astimezone(auckland)
+        shown = t("fr", "time.at", date=f"{consent:%d/%m/%Y}", time=f"{consent:%H:%M}")
+        assert f"Accord donné le {shown}" in card["caption"]

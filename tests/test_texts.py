@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 
@@ -16,6 +17,7 @@ from bot.i18n import (
     LANGUAGES,
     catalog_files,
     language_from_telegram,
+    local_moment,
     plain_n,
     t,
     tn,
@@ -159,3 +161,14 @@ def test_language_choice() -> None:
     assert language_from_telegram("de") == "fr"
     assert language_from_telegram(None) == "fr"
     assert t("de", "command.help") == t("fr", "command.help")
+
+
+def test_dates_are_in_the_campaign_time_zone() -> None:
+    winter, summer = (
+        datetime(2026, 1, 15, 12, 0, tzinfo=UTC),
+        datetime(2026, 7, 15, 12, 0, tzinfo=UTC),
+    )
+    assert local_moment("fr", winter, "Europe/Paris") == "15/01/2026 à 13:00"
+    assert local_moment("fr", summer, "Europe/Paris") == "15/07/2026 à 14:00"
+    assert local_moment("en", winter, "Pacific/Auckland") == "16/01/2026 at 01:00"
+    assert local_moment("fr", summer, "Pacific/Auckland", with_time=False) == "16/07/2026"
