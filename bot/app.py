@@ -25,7 +25,7 @@ from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
 from bot.concurrency import MAX_CONCURRENT_UPDATES, PerUserUpdateProcessor
 from bot.config import Settings
 from bot.followup import catch_up_with_telegram
-from bot.i18n import LANGUAGES, t
+from bot.i18n import LANGUAGES, plain
 from bot.image_workers import ImageWorkers, memory_limit
 from bot.persistence import SQLPersistence
 from bot.publisher import Publisher
@@ -124,7 +124,7 @@ async def _on_shutdown(application: Application) -> None:
 
 
 def _menu(commands: tuple[Command, ...], language: str) -> list[BotCommand]:
-    return [BotCommand(c.names[language], t(language, c.description_key)) for c in commands]
+    return [BotCommand(c.names[language], plain(language, c.description_key)) for c in commands]
 
 
 async def register_commands(bot: Bot, settings: Settings) -> None:

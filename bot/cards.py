@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
 from bot.captions import CAPTION_LIMIT, build_caption, visible_length
 from bot.delivery import maybe_delivered
-from bot.i18n import Safe, t
+from bot.i18n import local_moment, plain, t
 from bot.images import is_blurry
 from bot.schedule import slot_for_position
 from bot.services import Services
@@ -67,8 +66,8 @@ def entry_caption(entry: Submission, services: Services, limit: int = CAPTION_LI
 
 
 def when(moment: datetime, language: str, services: Services) -> str:
-    local = moment.astimezone(ZoneInfo(services.settings.schedule.timezone))
-    return t(language, "time.at", date=local.strftime("%d/%m/%Y"), time=local.strftime("%H:%M"))
+    """``moment`` in the campaign's time zone (see :func:`bot.i18n.local_moment`)."""
+    return local_moment(language, moment, services.settings.schedule.timezone)
 
 
 async def load_view(services: Services, submission_id: int) -> CardView | None:
@@ -90,25 +89,17 @@ async def load_view(services: Services, submission_id: int) -> CardView | None:
 def _who(apprentice: Apprentice | None, language: str) -> str:
     if apprentice is None or not apprentice.first_name:
         return t(language, "card.who_erased")
-    link = Safe(f'<a href="tg://user?id={apprentice.id}">')
     username = f" · @{apprentice.username}" if apprentice.username else ""
-    return t(
-        language,
-        "card.who",
-        link=link,
-        name=apprentice.first_name,
-        username=username,
-        id=apprentice.id,
-    )
+    return t(language, "card.who", name=apprentice.first_name, username=username, id=apprentice.id)
 
 
 def _facts(view: CardView, language: str, services: Services) -> list[str]:
     entry = view.entry
     lines = [t(language, "card.title", number=entry.id), _who(view.apprentice, language)]
     if entry.age_band == "minor":
-        policy = t(language, f"card.minor.{entry.minor_policy}")
+        policy = plain(language, f"card.minor.{entry.minor_policy}")
         if entry.guardian_confirmed_at:
-            policy = t(
+            policy = plain(
                 language,
                 "card.minor.guardian_at",
                 when=when(entry.guardian_confirmed_at, language, services),
@@ -125,7 +116,9 @@ def _facts(view: CardView, language: str, services: Services) -> list[str]:
         lines.append(t(language, "card.image", sharpness=sharpness, **size))
     if view.duplicates:
         found = ", ".join(
-            t(language, "card.duplicate", number=d.id, status=t(language, f"state.{d.status}"))
+            plain(
+                language, "card.duplicate", number=d.id, status=plain(language, f"state.{d.status}")
+            )
             for d in view.duplicates
         )
         lines.append(t(language, "card.duplicates", found=found))
@@ -133,25 +126,29 @@ def _facts(view: CardView, language: str, services: Services) -> list[str]:
 
 
 def _outcome(view: CardView, language: str, services: Services) -> str | None:
+    """The decision and what became of it; who approved stays once the entry is posted."""
     entry = view.entry
     moderator = entry.decided_by_name or "?"
     decided = when(entry.decided_at, language, services) if entry.decided_at else ""
-    if entry.status == S.APPROVED:
-        slot = when(view.slot, language, services) if view.slot else t(language, "card.no_slot")
-        return t(language, "card.approved", moderator=moderator, when=decided, slot=slot)
     if entry.status == S.REFUSED:
         reason = reason_text(entry.refusal_reason, language, services)
         return t(language, "card.refused", moderator=moderator, when=decided, reason=reason)
-    if entry.status == S.PUBLISHED and entry.published_at:
-        return t(language, "card.published", when=when(entry.published_at, language, services))
-    if entry.status == S.HELD:
+    if entry.status == S.APPROVED:
+        slot = when(view.slot, language, services) if view.slot else plain(language, "card.no_slot")
+        after = t(language, "card.planned", slot=slot)
+    elif entry.status == S.PUBLISHED and entry.published_at:
+        after = t(language, "card.published", when=when(entry.published_at, language, services))
+    elif entry.status == S.HELD:
         reason = entry.held_reason or ""
         if reason == PHOTO_MISSING:
-            reason = t(language, "card.photo_missing")
-        return t(language, "card.held", reason=reason)
-    if entry.status in (S.PUBLISHING, S.NEEDS_CHECK):
-        return t(language, f"card.{entry.status}")
-    return None
+            reason = plain(language, "card.photo_missing")
+        after = t(language, "card.held", reason=reason)
+    elif entry.status in (S.PUBLISHING, S.NEEDS_CHECK):
+        after = t(language, f"card.{entry.status}")
+    else:
+        return None
+    approved = t(language, "card.approved_by", moderator=moderator, when=decided)
+    return f"{approved}\n{after}"
 
 
 def reason_text(code: str | None, language: str, services: Services) -> str:
@@ -160,11 +157,11 @@ def reason_text(code: str | None, language: str, services: Services) -> str:
         return ""
     for reason in services.settings.moderation.refusal_reasons:
         if reason == code:
-            return t(language, f"reason.{code}")
+            return plain(language, f"reason.{code}")
         if not isinstance(reason, str) and reason.code == code:
             return reason.fr if language == "fr" else reason.en
     if code in ("banned", "unpublished"):
-        return t(language, f"reason.{code}")
+        return plain(language, f"reason.{code}")
     return code
 
 
@@ -197,28 +194,28 @@ def card_keyboard(view: CardView, services: Services) -> InlineKeyboardMarkup | 
         return _buttons(
             [
                 [
-                    (t(language, "card.approve"), f"mod:ok:{number}"),
-                    (t(language, "card.refuse"), f"mod:no:{number}"),
+                    (plain(language, "card.approve"), f"mod:ok:{number}"),
+                    (plain(language, "card.refuse"), f"mod:no:{number}"),
                 ],
-                [(t(language, "card.ban"), f"mod:ban:{number}")],
+                [(plain(language, "card.ban"), f"mod:ban:{number}")],
             ]
         )
     can_undo = entry.decided_at is not None and utcnow() - entry.decided_at < timedelta(
         minutes=services.settings.moderation.undo_minutes
     )
-    undo = [(t(language, "card.undo"), f"mod:undo:{number}")] if can_undo else []
+    undo = [(plain(language, "card.undo"), f"mod:undo:{number}")] if can_undo else []
     # An approved or held entry can be taken back from the queue at any time.
-    pull_back = [(t(language, "card.pull_back"), f"mod:undo:{number}")]
+    pull_back = [(plain(language, "card.pull_back"), f"mod:undo:{number}")]
     if entry.status == S.APPROVED:
-        return _buttons([[(t(language, "card.publish_now"), f"mod:now:{number}")], pull_back])
+        return _buttons([[(plain(language, "card.publish_now"), f"mod:now:{number}")], pull_back])
     if entry.status == S.REFUSED:
         return _buttons([undo])
     if entry.status == S.PUBLISHED:
-        return _buttons([[(t(language, "card.unpublish"), f"mod:unpub:{number}")]])
+        return _buttons([[(plain(language, "card.unpublish"), f"mod:unpub:{number}")]])
     if entry.status == S.NEEDS_CHECK:
-        return _buttons([[(t(language, "card.not_posted"), f"mod:requeue:{number}")]])
+        return _buttons([[(plain(language, "card.not_posted"), f"mod:requeue:{number}")]])
     if entry.status == S.HELD:
-        return _buttons([[(t(language, "card.try_again"), f"mod:requeue:{number}")], pull_back])
+        return _buttons([[(plain(language, "card.try_again"), f"mod:requeue:{number}")], pull_back])
     return None
 
 
@@ -229,8 +226,8 @@ def reasons_keyboard(submission_id: int, services: Services) -> InlineKeyboardMa
         [(reason_text(code, language, services), f"mod:why:{submission_id}:{code}")]
         for code in codes
     ]
-    rows.append([(t(language, "card.other_reason"), f"mod:other:{submission_id}")])
-    rows.append([(t(language, "card.back"), f"mod:back:{submission_id}")])
+    rows.append([(plain(language, "card.other_reason"), f"mod:other:{submission_id}")])
+    rows.append([(plain(language, "card.back"), f"mod:back:{submission_id}")])
     return _buttons(rows)
 
 
@@ -238,8 +235,8 @@ def ban_keyboard(submission_id: int, services: Services) -> InlineKeyboardMarkup
     language = services.settings.moderation.language
     return _buttons(
         [
-            [(t(language, "card.confirm_ban"), f"mod:banok:{submission_id}")],
-            [(t(language, "card.back"), f"mod:back:{submission_id}")],
+            [(plain(language, "card.confirm_ban"), f"mod:banok:{submission_id}")],
+            [(plain(language, "card.back"), f"mod:back:{submission_id}")],
         ]
     )
 

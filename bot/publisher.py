@@ -28,7 +28,7 @@ from bot.captions import CHANNEL_LANGUAGE
 from bot.cards import entry_caption, refresh_card
 from bot.config import Settings
 from bot.delivery import maybe_delivered, never_left
-from bot.i18n import t
+from bot.i18n import plain, t
 from bot.notify import tell_apprentice
 from bot.removals import carry_out
 from bot.services import Services
@@ -181,7 +181,7 @@ class Publisher:
         url = self.settings.campaign.offers_url
         if not url:
             return None
-        button = InlineKeyboardButton(t(CHANNEL_LANGUAGE, "channel.offers"), url=url)
+        button = InlineKeyboardButton(plain(CHANNEL_LANGUAGE, "channel.offers"), url=url)
         return InlineKeyboardMarkup([[button]])
 
     async def _failed(self, bot: Bot, submission_id: int, error: TelegramError) -> Outcome:

@@ -17,14 +17,13 @@ import io
 import logging
 from datetime import timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
 from PIL import Image
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.captions import CHANNEL_LANGUAGE
-from bot.i18n import t
+from bot.i18n import local_moment, plain, t
 from bot.services import Services
 from models import AuditAction, Removal
 from models.audit import record_audit
@@ -162,17 +161,18 @@ async def _ask_moderators(bot: Bot, services: Services, removal: Removal, *, hid
     moderation = services.settings.moderation
     language = moderation.language
     if removal.kind == "post":
-        where = t(language, "removal.where.post")
+        where = plain(language, "removal.where.post")
     else:
-        where = t(language, "removal.where.card")
+        where = plain(language, "removal.where.card")
     number = removal.submission_id or "?"
     if removal.message_id is None and removal.kind == "card":
         text = t(language, "removal.lost_card", number=number)
     elif removal.message_id is None:
-        local = (removal.sent_at or removal.created_at).astimezone(
-            ZoneInfo(services.settings.schedule.timezone)
+        sent = removal.sent_at or removal.created_at
+        timezone = services.settings.schedule.timezone
+        text = t(
+            language, "removal.lost_id", number=number, when=local_moment(language, sent, timezone)
         )
-        text = t(language, "removal.lost_id", number=number, time=local.strftime("%d/%m %H:%M"))
     else:
         link = message_link(removal.chat, removal.message_id) or where
         if hidden:
@@ -180,7 +180,13 @@ async def _ask_moderators(bot: Bot, services: Services, removal: Removal, *, hid
         else:
             text = t(language, "removal.shown", number=number, where=where, link=link)
     markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t(language, "removal.done"), callback_data=f"rm:done:{removal.id}")]]
+        [
+            [
+                InlineKeyboardButton(
+                    plain(language, "removal.done"), callback_data=f"rm:done:{removal.id}"
+                )
+            ]
+        ]
     )
     try:
         message = await bot.send_message(moderation.chat_id, text, reply_markup=markup)

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.commands import CANCEL, HELP, LANGUAGE, STATUS
-from bot.i18n import t
+from bot.i18n import local_moment, plain, t
 from handlers.common import Context, language, reply, services
 from models.apprentices import set_language
 from models.submissions import entries_of
@@ -14,7 +14,7 @@ from models.submissions import entries_of
 
 async def show_status(update: Update, context: Context) -> None:
     assert update.effective_user
-    lang = language(update, context)
+    lang, timezone = language(update, context), services(context).settings.schedule.timezone
     async with services(context).sessions() as session:
         entries = await entries_of(session, update.effective_user.id)
     if not entries:
@@ -26,8 +26,10 @@ async def show_status(update: Update, context: Context) -> None:
             "status.line",
             number=entry.id,
             trade=entry.trade,
-            date=entry.submitted_at.strftime("%d/%m/%Y") if entry.submitted_at else "",
-            status=t(lang, f"status.{entry.status.value}"),
+            date=local_moment(lang, entry.submitted_at, timezone, with_time=False)
+            if entry.submitted_at
+            else "",
+            status=plain(lang, f"status.{entry.status.value}"),
         )
         for entry in entries
     ]

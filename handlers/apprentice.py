@@ -31,7 +31,7 @@ from telegram.warnings import PTBUserWarning
 from bot.cards import entry_caption, post_card
 from bot.commands import CANCEL, DELETE, START
 from bot.concurrency import slot_released
-from bot.i18n import t
+from bot.i18n import plain, t, tn
 from bot.images import ImageOptions, ImageRejected, ProcessedImage, TooManyPixels
 from bot.matching import close_matches, exact
 from bot.photos import PhotoProblem, photo_to_download
@@ -104,7 +104,7 @@ async def start(update: Update, context: Context) -> str | int:
     async with services(context).sessions() as session:
         pending = await count_pending(session, update.effective_user.id)
     if pending >= settings.apprentices.max_pending:
-        await reply(update, context, t(lang, "start.too_many_pending", count=pending))
+        await reply(update, context, tn(lang, "start.too_many_pending", pending))
         return END
     # Asked first: if Telegram fails here, the entry being built is left as it was.
     state = await ask_consent(update, context)
@@ -126,8 +126,11 @@ async def ask_consent(update: Update, context: Context) -> str:
         t(lang, "consent.pitch", campaign=campaign.name),
         keyboard(
             [
-                [(t(lang, "consent.accept"), "consent:yes")],
-                [(t(lang, "consent.more"), "consent:more"), (t(lang, "consent.no"), "consent:no")],
+                [(plain(lang, "consent.accept"), "consent:yes")],
+                [
+                    (plain(lang, "consent.more"), "consent:more"),
+                    (plain(lang, "consent.no"), "consent:no"),
+                ],
             ]
         ),
     )
@@ -154,7 +157,9 @@ async def ask_age(update: Update, context: Context) -> str:
         update,
         context,
         t(lang, "age.question"),
-        keyboard([[(t(lang, "age.adult"), "age:adult"), (t(lang, "age.minor"), "age:minor")]]),
+        keyboard(
+            [[(plain(lang, "age.adult"), "age:adult"), (plain(lang, "age.minor"), "age:minor")]]
+        ),
     )
     return AGE
 
@@ -180,8 +185,8 @@ async def on_age(update: Update, context: Context) -> str | int:
         t(lang, "guardian.question"),
         keyboard(
             [
-                [(t(lang, "guardian.agree"), "guardian:yes")],
-                [(t(lang, "guardian.no"), "guardian:no")],
+                [(plain(lang, "guardian.agree"), "guardian:yes")],
+                [(plain(lang, "guardian.no"), "guardian:no")],
             ]
         ),
     )
@@ -211,8 +216,11 @@ async def ask_name(update: Update, context: Context) -> str:
         t(lang, "name.question"),
         keyboard(
             [
-                [(t(lang, "name.use_first_name", name=first_name), "name:first")],
-                [(t(lang, "name.other"), "name:other"), (t(lang, "name.anonymous"), "name:anon")],
+                [(plain(lang, "name.use_first_name", name=first_name), "name:first")],
+                [
+                    (plain(lang, "name.other"), "name:other"),
+                    (plain(lang, "name.anonymous"), "name:anon"),
+                ],
             ]
         ),
     )
@@ -250,9 +258,9 @@ def _trade_keyboard(context: Context, lang: str, page: int) -> InlineKeyboardMar
     ]
     navigation = []
     if page > 0:
-        navigation.append((t(lang, "trade.previous"), f"tpage:{page - 1}"))
+        navigation.append((plain(lang, "trade.previous"), f"tpage:{page - 1}"))
     if page < len(sectors) - 1:
-        navigation.append((t(lang, "trade.next"), f"tpage:{page + 1}"))
+        navigation.append((plain(lang, "trade.next"), f"tpage:{page + 1}"))
     return keyboard([*rows, navigation] if navigation else rows)
 
 
@@ -323,7 +331,7 @@ async def on_trade_typed(update: Update, context: Context) -> str:
         return await ask_centre(update, context)
     entry["typed_trade"] = typed
     rows = [[(trade, "trade:{}:{}".format(*known[trade]))] for trade in suggestions]
-    rows.append([(t(lang, "common.keep_typed", text=typed), "trade:typed")])
+    rows.append([(plain(lang, "common.keep_typed", text=typed), "trade:typed")])
     await reply(update, context, t(lang, "trade.did_you_mean"), keyboard(rows))
     return TRADE
 
@@ -380,7 +388,7 @@ async def on_centre_typed(update: Update, context: Context) -> str:
         return await ask_quote(update, context)
     entry["typed_centre"] = typed
     rows = [[(name, f"centre:{names.index(name)}")] for name in suggestions]
-    rows.append([(t(lang, "common.keep_typed", text=typed), "centre:typed")])
+    rows.append([(plain(lang, "common.keep_typed", text=typed), "centre:typed")])
     await reply(update, context, t(lang, "centre.did_you_mean"), keyboard(rows))
     return CENTRE
 
@@ -391,7 +399,7 @@ async def ask_quote(update: Update, context: Context) -> str:
         update,
         context,
         t(lang, "quote.question", max=QUOTE_MAX),
-        keyboard([[(t(lang, "quote.skip"), "quote:skip")]]),
+        keyboard([[(plain(lang, "quote.skip"), "quote:skip")]]),
     )
     return QUOTE
 
@@ -597,12 +605,12 @@ async def show_preview(update: Update, context: Context) -> bool:
         caption=caption,
         reply_markup=keyboard(
             [
-                [(t(lang, "preview.send"), "preview:send")],
+                [(plain(lang, "preview.send"), "preview:send")],
                 [
-                    (t(lang, "preview.change_photo"), "preview:photo"),
-                    (t(lang, "preview.edit"), "preview:edit"),
+                    (plain(lang, "preview.change_photo"), "preview:photo"),
+                    (plain(lang, "preview.edit"), "preview:edit"),
                 ],
-                [(t(lang, "preview.cancel"), "preview:cancel")],
+                [(plain(lang, "preview.cancel"), "preview:cancel")],
             ]
         ),
     )
@@ -629,7 +637,7 @@ async def on_preview(update: Update, context: Context) -> str | int:
     limit = services(context).settings.apprentices.max_pending
     async with services(context).sessions() as session, session.begin():
         if await count_pending(session, update.effective_user.id) >= limit:
-            await reply(update, context, t(lang, "start.too_many_pending", count=limit))
+            await reply(update, context, tn(lang, "start.too_many_pending", limit))
             return PREVIEW
         sent = await submit(session, entry.get("draft_id", -1))
     forget_answers(context)

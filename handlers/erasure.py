@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.commands import DELETE
 from bot.erasure import erase_apprentice
-from bot.i18n import t
+from bot.i18n import plain, t, tn
 from handlers.common import Context, keyboard, language, pressed, reply, services
 
 
@@ -17,7 +17,9 @@ async def ask_erasure(update: Update, context: Context) -> None:
         update,
         context,
         t(lang, "erase.confirm"),
-        keyboard([[(t(lang, "erase.yes"), "erase:yes")], [(t(lang, "erase.no"), "erase:no")]]),
+        keyboard(
+            [[(plain(lang, "erase.yes"), "erase:yes")], [(plain(lang, "erase.no"), "erase:no")]]
+        ),
     )
 
 
@@ -33,9 +35,9 @@ async def on_erasure_choice(update: Update, context: Context) -> None:
     context.application.drop_user_data(user_id)
     erasure = await erase_apprentice(context.bot, services(context), user_id)
     if erasure.complete:
-        await reply(update, context, t(lang, "erase.done", count=erasure.entries))
+        await reply(update, context, tn(lang, "erase.done", erasure.entries))
     else:
-        await reply(update, context, t(lang, "erase.done_messages_pending", count=erasure.entries))
+        await reply(update, context, tn(lang, "erase.done_messages_pending", erasure.entries))
 
 
 def register(application: Application) -> None:

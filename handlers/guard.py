@@ -8,7 +8,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandl
 
 from bot.commands import DELETE, HELP, LANGUAGE, STATUS
 from bot.concurrency import Admission, admission
-from bot.i18n import t
+from bot.i18n import plain, t
 from handlers.common import Context, language, services
 
 BANNED_MAY_USE = frozenset(name for c in (DELETE, STATUS, HELP, LANGUAGE) for name in c.all_names)
@@ -62,7 +62,7 @@ async def stop_banned(update: Update, context: Context) -> None:
 async def answer_stale_button(update: Update, context: Context) -> None:
     """A button from an old message, pressed twice, or not for this step."""
     assert update.callback_query
-    await update.callback_query.answer(t(language(update, context), "common.stale_button"))
+    await update.callback_query.answer(plain(language(update, context), "common.stale_button"))
 
 
 def register_first(application: Application) -> None:

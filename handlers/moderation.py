@@ -24,9 +24,9 @@ from bot.cards import (
     refresh_card,
     when,
 )
-from bot.commands import BAN, MODERATION_HELP, QUEUE, STATS, UNBAN
+from bot.commands import BAN, MODERATION_COMMANDS, MODERATION_HELP, QUEUE, STATS, UNBAN
 from bot.followup import catch_up_with_telegram
-from bot.i18n import t
+from bot.i18n import plain, plain_n, t, tn
 from bot.notify import tell_apprentice
 from bot.removals import Check, Result, confirm_by_hand, remove_lost_card
 from bot.schedule import next_slots, slot_for_position
@@ -79,7 +79,7 @@ async def on_card_button(update: Update, context: Context) -> None:
             update.effective_user.id,
             update.effective_chat.id if update.effective_chat else None,
         )
-        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        await query.answer(plain(lang, "mod.not_allowed"), show_alert=True)
         return
     submission_id, argument = int(match.group(2)), match.group(3)
     async with services(context).sessions() as session:
@@ -108,7 +108,7 @@ async def _card_the_bot_lost(
     its_card = title in (query.message.caption or "")
     chat_id, message_id = query.message.chat.id, query.message.message_id
     if entry is not None and not its_card:  # another entry's card: a forged press
-        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        await query.answer(plain(lang, "mod.not_allowed"), show_alert=True)
         return False
     if entry is not None and entry.moderation_message_id is None:
         async with svc.sessions() as session, session.begin():
@@ -118,9 +118,9 @@ async def _card_the_bot_lost(
     if its_card:  # a copy, or the card of an erased entry: it goes
         await remove_lost_card(context.bot, svc, str(chat_id), message_id, submission_id)
     if entry is None:
-        await query.answer(t(lang, "mod.gone"), show_alert=True)
+        await query.answer(plain(lang, "mod.gone"), show_alert=True)
     else:
-        await query.answer(t(lang, "mod.duplicate_card", number=submission_id), show_alert=True)
+        await query.answer(plain(lang, "mod.duplicate_card", number=submission_id), show_alert=True)
     return False
 
 
@@ -131,13 +131,13 @@ async def _already_decided(update: Update, context: Context, submission_id: int)
     async with services(context).sessions() as session:
         entry = await get_entry(session, submission_id)
     if entry is None:
-        await update.callback_query.answer(t(lang, "mod.gone"), show_alert=True)
+        await update.callback_query.answer(plain(lang, "mod.gone"), show_alert=True)
         return
-    text = t(
+    text = plain(
         lang,
         "mod.already_decided",
         moderator=entry.decided_by_name or "?",
-        status=t(lang, f"state.{entry.status}"),
+        status=plain(lang, f"state.{entry.status}"),
     )
     await update.callback_query.answer(text, show_alert=True)
     await refresh_card(context.bot, services(context), submission_id)
@@ -160,7 +160,7 @@ async def approve_entry(
         await _already_decided(update, context, submission_id)
         return
     log.info("entry %s approved by %s", submission_id, moderator.id)
-    await update.callback_query.answer(t(lang, "mod.approved"))
+    await update.callback_query.answer(plain(lang, "mod.approved"))
     await refresh_card(context.bot, svc, submission_id)
     await tell_approval(context, submission_id)
 
@@ -175,7 +175,7 @@ async def tell_approval(context: Context, submission_id: int) -> None:
     slot = slot_for_position(svc.settings.schedule, utcnow(), position)
 
     def moment(language: str) -> str:
-        return when(slot, language, svc) if slot else t(language, "card.no_slot")
+        return when(slot, language, svc) if slot else plain(language, "card.no_slot")
 
     await tell_apprentice(context.bot, svc, entry.apprentice_id, "decision.approved", when=moment)
 
@@ -206,7 +206,7 @@ async def refuse_with_listed_reason(
     assert update.callback_query
     if code not in services(context).settings.moderation.reason_codes():
         await update.callback_query.answer(
-            t(moderation_language(context), "mod.not_allowed"), show_alert=True
+            plain(moderation_language(context), "mod.not_allowed"), show_alert=True
         )
         return
     await refuse_entry(update, context, submission_id, code)
@@ -231,7 +231,7 @@ async def refuse_entry(update: Update, context: Context, submission_id: int, rea
         return
     log.info("entry %s refused by %s", submission_id, moderator.id)
     if update.callback_query:
-        await update.callback_query.answer(t(lang, "mod.refused"))
+        await update.callback_query.answer(plain(lang, "mod.refused"))
     await refresh_card(context.bot, svc, submission_id)
     async with svc.sessions() as session:
         entry = await get_entry(session, submission_id)
@@ -253,7 +253,7 @@ async def ask_typed_reason(
     if not await _still_pending(update, context, submission_id):
         return
     services(context).awaiting_reason[query.message.message_id] = submission_id
-    await query.answer(t(moderation_language(context), "mod.type_reason"), show_alert=True)
+    await query.answer(plain(moderation_language(context), "mod.type_reason"), show_alert=True)
 
 
 async def on_reason_reply(update: Update, context: Context) -> None:
@@ -302,7 +302,7 @@ async def ban_from_card(
     assert entry is not None
     refused = await ban(update, context, entry.apprentice_id)
     await update.callback_query.answer(
-        t(moderation_language(context), "mod.banned", count=len(refused)), show_alert=True
+        plain_n(moderation_language(context), "mod.banned", len(refused)), show_alert=True
     )
     await offer_to_unpublish(update, context, entry.apprentice_id)
 
@@ -338,9 +338,9 @@ async def offer_to_unpublish(update: Update, context: Context, apprentice_id: in
         published = await published_of(session, apprentice_id)
     if not published:
         return
-    button = (t(lang, "mod.unpublish_all", count=len(published)), f"ban:unpub:{apprentice_id}")
+    button = (plain_n(lang, "mod.unpublish_all", len(published)), f"ban:unpub:{apprentice_id}")
     await update.effective_chat.send_message(
-        t(lang, "mod.banned_published", count=len(published)), reply_markup=keyboard([[button]])
+        tn(lang, "mod.banned_published", len(published)), reply_markup=keyboard([[button]])
     )
 
 
@@ -350,16 +350,17 @@ async def unpublish_banned(update: Update, context: Context) -> None:
     assert query and query.data
     lang = moderation_language(context)
     if not is_moderator(update, context):
-        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        await query.answer(plain(lang, "mod.not_allowed"), show_alert=True)
         return
     apprentice_id = int(query.data.rsplit(":", 1)[1])
     async with services(context).sessions() as session:
         published = await published_of(session, apprentice_id)
     results = [await publishing.take_off_channel(update, context, i) for i in published]
     removed = sum(result == Result.GONE for result in results)
-    await query.answer(
-        t(lang, "mod.unpublished_all", count=removed, left=len(results) - removed), show_alert=True
-    )
+    told = [plain_n(lang, "mod.unpublished_all", removed)]
+    if left := len(results) - removed:
+        told.append(plain_n(lang, "mod.unpublished_left", left))
+    await query.answer(" ".join(told), show_alert=True)
     await query.edit_message_reply_markup(None)
 
 
@@ -369,12 +370,12 @@ async def removal_done(update: Update, context: Context) -> None:
     assert query and query.data and update.effective_user
     lang = moderation_language(context)
     if not is_moderator(update, context):
-        await query.answer(t(lang, "mod.not_allowed"), show_alert=True)
+        await query.answer(plain(lang, "mod.not_allowed"), show_alert=True)
         return
     moderator = (update.effective_user.id, moderator_name(update.effective_user))
     removal_id = int(query.data.rsplit(":", 1)[1])
     check = await confirm_by_hand(context.bot, services(context), removal_id, moderator)
-    await query.answer(t(lang, f"removal.check.{check}"), show_alert=check != Check.GONE)
+    await query.answer(plain(lang, f"removal.check.{check}"), show_alert=check != Check.GONE)
 
 
 async def undo(update: Update, context: Context, submission_id: int, _: str | None) -> None:
@@ -395,10 +396,10 @@ async def undo(update: Update, context: Context, submission_id: int, _: str | No
 
     won = await decide(update, context, AuditAction.UNDO, undo_in_time, submission_id=submission_id)
     if not won:
-        await update.callback_query.answer(t(lang, "mod.cannot_undo"), show_alert=True)
+        await update.callback_query.answer(plain(lang, "mod.cannot_undo"), show_alert=True)
         await refresh_card(context.bot, svc, submission_id)
         return
-    await update.callback_query.answer(t(lang, "mod.undone"))
+    await update.callback_query.answer(plain(lang, "mod.undone"))
     await refresh_card(context.bot, svc, submission_id)
 
 
@@ -421,8 +422,19 @@ def card_actions() -> dict[str, CardAction]:
 
 
 async def show_help(update: Update, context: Context) -> None:
+    """What the cards are for, then every command of the group's menu, as in that menu."""
     assert update.effective_message
-    await update.effective_message.reply_text(t(moderation_language(context), "help.moderation"))
+    lang = moderation_language(context)
+    commands = [
+        t(
+            lang,
+            "help.moderation_command",
+            command=command.names[lang],
+            description=plain(lang, command.description_key),
+        )
+        for command in MODERATION_COMMANDS
+    ]
+    await update.effective_message.reply_text("\n".join([t(lang, "help.moderation"), *commands]))
 
 
 async def show_queue(update: Update, context: Context) -> None:
@@ -432,19 +444,20 @@ async def show_queue(update: Update, context: Context) -> None:
         summary = await queue_summary(session)
     now = utcnow()
     slots = next_slots(svc.settings.schedule, now, 3)
-    last = slot_for_position(svc.settings.schedule, now, summary.approved - 1)
     lines = [
-        t(lang, "queue.pending", count=summary.pending),
-        t(lang, "queue.approved", count=summary.approved),
+        tn(lang, "queue.pending", summary.pending),
+        tn(lang, "queue.approved", summary.approved),
     ]
-    if summary.approved and last:
-        lines.append(t(lang, "queue.last", when=when(last, lang, svc)))
+    if summary.approved:  # none waiting (a new campaign, all posted): no last slot to tell
+        last = slot_for_position(svc.settings.schedule, now, summary.approved - 1)
+        if last:
+            lines.append(tn(lang, "queue.last", summary.approved, when=when(last, lang, svc)))
     if summary.needs_check:
-        lines.append(t(lang, "queue.needs_check", count=summary.needs_check))
+        lines.append(tn(lang, "queue.needs_check", summary.needs_check))
     if summary.held:
-        lines.append(t(lang, "queue.held", count=summary.held))
+        lines.append(tn(lang, "queue.held", summary.held))
     if summary.removals:
-        lines.append(t(lang, "queue.removals", count=summary.removals))
+        lines.append(tn(lang, "queue.removals", summary.removals))
     lines.append(t(lang, "queue.next", slots=", ".join(when(s, lang, svc) for s in slots)))
     await update.effective_message.reply_text("\n".join(lines))
 
@@ -454,7 +467,7 @@ async def show_stats(update: Update, context: Context) -> None:
     lang = moderation_language(context)
     stats = await campaign_stats(services(context).sessions)
     statuses = ", ".join(
-        f"{t(lang, f'state.{status}')} {count}" for status, count in stats.by_status.items()
+        f"{plain(lang, f'state.{status}')} {count}" for status, count in stats.by_status.items()
     )
     lines = [t(lang, "stats.title"), t(lang, "stats.by_status", statuses=statuses)]
     if stats.by_trade:
@@ -469,6 +482,14 @@ async def show_stats(update: Update, context: Context) -> None:
         minutes = round(stats.median_decision.total_seconds() / 60)
         lines.append(t(lang, "stats.median", minutes=minutes))
     await update.effective_message.reply_text("\n".join(lines))
+
+
+async def moderators_only(update: Update, context: Context) -> None:
+    """A moderator command from someone else in the group: a polite no, nothing done."""
+    assert update.effective_message
+    await update.effective_message.reply_text(
+        t(moderation_language(context), "mod.only_moderators")
+    )
 
 
 def _user_id_argument(context: Context) -> int | None:
@@ -486,7 +507,7 @@ async def ban_command(update: Update, context: Context) -> None:
         return
     refused = await ban(update, context, user_id)
     await update.effective_message.reply_text(
-        t(lang, "mod.banned_user", user=user_id, count=len(refused))
+        tn(lang, "mod.banned_user", len(refused), user=user_id)
     )
     await offer_to_unpublish(update, context, user_id)
 
@@ -529,6 +550,9 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler(STATS.all_names, show_stats, filters=moderators))
     application.add_handler(CommandHandler(BAN.all_names, ban_command, filters=moderators))
     application.add_handler(CommandHandler(UNBAN.all_names, unban_command, filters=moderators))
+    restricted = [n for c in MODERATION_COMMANDS if c is not MODERATION_HELP for n in c.all_names]
+    outsiders = group & ~filters.User(svc.settings.moderation.moderators)
+    application.add_handler(CommandHandler(restricted, moderators_only, filters=outsiders))
     application.add_handler(
         MessageHandler(group & filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reason_reply)
     )

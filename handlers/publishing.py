@@ -13,7 +13,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot.captions import visible_text
 from bot.cards import entry_caption, refresh_card
 from bot.commands import PAUSE, PUBLISH_NOW, RESUME
-from bot.i18n import t
+from bot.i18n import plain, t
 from bot.notify import tell_apprentice
 from bot.publisher import Outcome, Publisher, tell_published
 from bot.removals import Result, carry_out
@@ -48,7 +48,7 @@ async def publish_from_card(
     outcome = await _publish(update, context, submission_id)
     lang = moderation_language(context)
     await update.callback_query.answer(
-        t(lang, f"publishing.outcome.{outcome}", number=submission_id)
+        plain(lang, f"publishing.outcome.{outcome}", number=submission_id)
     )
 
 
@@ -97,9 +97,9 @@ async def unpublish_from_card(
     lang = moderation_language(context)
     result = await take_off_channel(update, context, submission_id)
     if result is None:
-        await update.callback_query.answer(t(lang, "publishing.not_published"), show_alert=True)
+        await update.callback_query.answer(plain(lang, "publishing.not_published"), show_alert=True)
         return
-    text = t(lang, f"publishing.unpublished.{result}")
+    text = plain(lang, f"publishing.unpublished.{result}")
     await update.callback_query.answer(text, show_alert=result != Result.GONE)
 
 
@@ -116,9 +116,11 @@ async def queue_again(update: Update, context: Context, submission_id: int, _: s
         submission_id=submission_id,
     )
     if not won:
-        await update.callback_query.answer(t(lang, "publishing.already_checked"), show_alert=True)
+        await update.callback_query.answer(
+            plain(lang, "publishing.already_checked"), show_alert=True
+        )
     else:
-        await update.callback_query.answer(t(lang, "publishing.requeued"))
+        await update.callback_query.answer(plain(lang, "publishing.requeued"))
     await refresh_card(context.bot, services(context), submission_id)
 
 

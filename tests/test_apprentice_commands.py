@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from models import Apprentice
 from models.state import load_state
 from tests import imagegen
@@ -89,7 +89,7 @@ async def test_delete_erases_rows_files_and_conversation(db_url: str, tmp_path: 
 
         await emu.send_text(mia, "/supprimer")
         await stand.press(mia, await stand.reply(mia, has_button("erase:")), "erase:yes")
-        assert (await stand.reply(mia))["text"] == t("fr", "erase.done", count=1)
+        assert (await stand.reply(mia))["text"] == tn("fr", "erase.done", 1)
 
         remaining = await stand.stored()
         assert [entry.apprentice_id for entry in remaining] == [other.id]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.sandbox import User
 from models import AgeBand, SubmissionStatus
 from tests import imagegen
@@ -247,7 +247,7 @@ async def test_pending_entries_are_limited(db_url: str, tmp_path: Path) -> None:
             await send_photo_and_submit(stand, lou)
         await emu.send_text(lou, "/start")
         refusal = await stand.reply(lou)
-        assert refusal["text"] == t("fr", "start.too_many_pending", count=2)
+        assert refusal["text"] == tn("fr", "start.too_many_pending", 2)
         entries = await stand.stored()
         assert [e.status for e in entries] == [SubmissionStatus.PENDING] * 2
 

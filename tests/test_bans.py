@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.i18n import t
+from bot.i18n import plain_n, t, tn
 from models import Apprentice, SubmissionStatus
 from tests.stand import answer_of, buttons, has_button, running_stand
 from tests.test_publishing import (
@@ -51,7 +51,7 @@ async def test_a_ban_empties_the_queue_and_offers_to_take_posts_down(
         assert await tick(stand) == [posted]
 
         await emu.send_text(camille, f"/ban {spam.id}", chat=stand.group)
-        await emu.wait_for(stand.group, t("fr", "mod.banned_user", user=spam.id, count=2))
+        await emu.wait_for(stand.group, tn("fr", "mod.banned_user", 2, user=spam.id))
         offer = await emu.wait_for(stand.group, has_button("ban:unpub:"))
         stored = await rows(stand)
         assert [(stored[i].status, stored[i].refusal_reason) for i in (queued, waiting)] == [
@@ -65,7 +65,7 @@ async def test_a_ban_empties_the_queue_and_offers_to_take_posts_down(
 
         query = await stand.press(camille, offer, f"ban:unpub:{spam.id}")
         answer = await answer_of(stand, query)
-        assert answer["text"] == t("fr", "mod.unpublished_all", count=1, left=0)
+        assert answer["text"] == plain_n("fr", "mod.unpublished_all", 1)
         assert [p["caption"].split(" — ")[0] for p in channel_posts(stand)] == ["Apprenti 04"]
         entry = (await rows(stand))[posted]
         assert (entry.status, entry.refusal_reason) == (S.REFUSED, "unpublished")
@@ -93,7 +93,7 @@ async def test_banned_people_can_still_see_and_erase_their_data(
         assert "/supprimer" in (await stand.reply(spam))["text"]
         await emu.send_text(spam, "/supprimer")
         await stand.press(spam, await stand.reply(spam, has_button("erase:")), "erase:yes")
-        await stand.reply(spam, t("fr", "erase.done", count=1))
+        await stand.reply(spam, tn("fr", "erase.done", 1))
         assert await rows(stand) == {}
         async with stand.app.services.sessions() as session:
             kept = await session.get(Apprentice, spam.id)
@@ -111,7 +111,7 @@ async def test_banning_someone_never_seen_holds_after_a_restart(
         camille = stand.moderators[0]
         stranger_id = 987_654_321
         await stand.emu.send_text(camille, f"/ban {stranger_id}", chat=stand.group)
-        await stand.emu.wait_for(stand.group, t("fr", "mod.banned_user", user=stranger_id, count=0))
+        await stand.emu.wait_for(stand.group, tn("fr", "mod.banned_user", 0, user=stranger_id))
         async with stand.app.services.sessions() as session:
             stored = await session.scalar(select(Apprentice).where(Apprentice.id == stranger_id))
         assert stored is not None and stored.banned_by == camille.id

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.followup import catch_up_with_telegram
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.sandbox import User
 from models import Removal, Submission, SubmissionStatus
 from tests.stand import Stand, answer_of, buttons, has_button, running_stand
@@ -81,8 +81,8 @@ async def test_old_post_and_card_are_hidden_at_once_and_asked_for_by_hand(
         emu.travel(hours=49)  # Telegram no longer lets the bot delete either message
 
         told = await erase(stand, lea)
-        assert told == t("fr", "erase.done_messages_pending", count=1)
-        assert told != t("fr", "erase.done", count=1)
+        assert told == tn("fr", "erase.done_messages_pending", 1)
+        assert told != tn("fr", "erase.done", 1)
         # The rows are gone; the messages stay, but nothing personal shows any more.
         assert await rows(stand) == {}
         shown_post, shown_card = current(stand, post), current(stand, card)
@@ -141,7 +141,7 @@ async def test_unconfirmed_post_of_an_erased_entry_is_asked_for_with_its_time(
         assert (await rows(stand))[entry_id].status == S.NEEDS_CHECK
 
         told = await erase(stand, lea)
-        assert told == t("fr", "erase.done_messages_pending", count=1)
+        assert told == tn("fr", "erase.done_messages_pending", 1)
         [request] = requests(stand)
         assert f"n°{entry_id}" in request["text"] and "peut-être été publiée" in request["text"]
         [owed] = await removals(stand)
@@ -162,7 +162,7 @@ async def test_a_delete_telegram_does_not_answer_is_retried_not_reported_done(
         lea = started_apprentice(emu, "Léa")
         _, post = await published_entry(stand, lea)
         emu.inject_fault("deleteMessage", "502", count=2)  # the post's and the card's
-        assert await erase(stand, lea) == t("fr", "erase.done_messages_pending", count=1)
+        assert await erase(stand, lea) == tn("fr", "erase.done_messages_pending", 1)
         assert current(stand, post) is not None
         assert len(await removals(stand)) == 2
         assert requests(stand) == []  # a passing failure: retried, nobody disturbed yet

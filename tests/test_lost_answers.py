@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cards import post_missing_cards
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.sandbox import User
 from models import SubmissionStatus
 from tests import imagegen
@@ -80,7 +80,7 @@ async def test_erasing_an_entry_whose_card_was_lost_asks_for_its_copy(
     async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
         ana = stand.emu.create_user("Ana")
         entry_id, orphan = await submit_with_lost_card(stand, ana)
-        assert await erase(stand, ana) == t("fr", "erase.done_messages_pending", count=1)
+        assert await erase(stand, ana) == tn("fr", "erase.done_messages_pending", 1)
         [request] = requests(stand)
         assert html.unescape(t("fr", "removal.lost_card", number=entry_id)) == request["text"]
         stand.emu.delete_message(orphan)  # a moderator finds it

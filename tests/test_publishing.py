@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.captions import CAPTION_LIMIT, build_caption, visible_length
 from bot.cards import post_missing_cards
 from bot.erasure import erase_apprentice
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.publisher import Publisher
 from bot.sandbox import Emulator, User
 from bot.schedule import CrontabTrigger
@@ -406,7 +406,7 @@ async def test_withdrawal_and_unpublish_remove_the_channel_post(
         # Léa withdraws: her post and her card leave Telegram, her rows the database.
         await emu.send_text(lea, "/supprimer")
         await stand.press(lea, await stand.reply(lea, has_button("erase:")), "erase:yes")
-        await stand.reply(lea, t("fr", "erase.done", count=1))
+        await stand.reply(lea, tn("fr", "erase.done", 1))
         assert [p["message_id"] for p in channel_posts(stand)] == [tom_post["message_id"]]
         deleted = [m for m in emu.messages(stand.channel, include_deleted=True) if m.get("deleted")]
         assert [m["message_id"] for m in deleted] == [lea_post["message_id"]]

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import settings_from_dict
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.sandbox import Emulator
 from bot.storage import PhotoStore
 from models import Submission, SubmissionStatus
@@ -128,7 +128,7 @@ async def test_kill_9_during_the_post_gives_needs_check_and_no_silent_duplicate(
             await emu.send_text(lea, "/supprimer")
             confirm = await emu.wait_for(lea, t("fr", "erase.confirm"), timeout=10)
             await emu.press_button(lea, confirm, "erase:yes")
-            await emu.wait_for(lea, t("fr", "erase.done", count=1), timeout=10)
+            await emu.wait_for(lea, tn("fr", "erase.done", 1), timeout=10)
             assert emu.bot_messages(channel) == []
             assert await bot.stop() == 0
     finally:

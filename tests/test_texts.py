@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 
@@ -12,7 +13,15 @@ from babel.messages.pofile import read_po
 from bot import images
 from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS
 from bot.config import DEFAULT_REASONS, MinorsPolicy
-from bot.i18n import LANGUAGES, Safe, catalog_files, language_from_telegram, t
+from bot.i18n import (
+    LANGUAGES,
+    catalog_files,
+    language_from_telegram,
+    local_moment,
+    plain_n,
+    t,
+    tn,
+)
 from bot.photos import PROBLEM_CODES
 from bot.publisher import Outcome
 from bot.removals import Check, Result
@@ -21,15 +30,44 @@ from models import SubmissionStatus
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def catalog(language: str) -> dict[str, str]:
-    texts: dict[str, str] = {}
+def catalog(language: str) -> dict[str, tuple[str, ...]]:
+    """Key → its text: one for a plain entry, one per plural form for a plural entry."""
+    texts: dict[str, tuple[str, ...]] = {}
     for path in catalog_files(language):
         with path.open("rb") as po_file:
-            for message in read_po(po_file):
+            for message in read_po(po_file, locale=language):
                 if message.id:
-                    assert message.id not in texts, f"{message.id} is in two {language} files"
-                    texts[message.id] = message.string
+                    key = message.id[0] if message.pluralizable else message.id
+                    assert key not in texts, f"{key} is in two {language} files"
+                    forms = message.string if message.pluralizable else (message.string,)
+                    texts[key] = tuple(forms)
     return texts
+
+
+def plural_forms(language: str) -> int:
+    """How many plural forms the language's catalogs declare (all alike)."""
+    declared = set()
+    for path in catalog_files(language):
+        with path.open("rb") as po_file:
+            declared.add(read_po(po_file, locale=language).num_plurals)
+    [forms] = declared
+    return forms
+
+
+def plural_entries(language: str) -> set[str]:
+    return {key for key, forms in catalog(language).items() if len(forms) > 1}
+
+
+def keys_used_with_a_count() -> set[str]:
+    return {
+        message if isinstance(message, str) else message[0]
+        for folder in ("bot", "handlers")
+        for _, _, message, _, _ in extract_from_dir(
+            ROOT / folder,
+            method_map=[("**.py", "python")],
+            keywords={"tn": (2,), "plain_n": (2,)},
+        )
+    }
 
 
 def keys_used_in_code() -> set[str]:
@@ -38,7 +76,14 @@ def keys_used_in_code() -> set[str]:
         for _, _, message, _, _ in extract_from_dir(
             ROOT / folder,
             method_map=[("**.py", "python")],
-            keywords={"t": (2,), "tell_apprentice": (4,), "_typed": (4,)},
+            keywords={
+                "t": (2,),
+                "tn": (2,),
+                "plain": (2,),
+                "plain_n": (2,),
+                "tell_apprentice": (4,),
+                "_typed": (4,),
+            },
         ):
             used.add(message if isinstance(message, str) else message[0])
     # Keys built at run time from a code: every code of each family.
@@ -71,19 +116,43 @@ def test_catalogs_have_every_key_and_nothing_else() -> None:
         texts = catalog(language)
         missing, unused = used - set(texts), set(texts) - used
         assert not missing and not unused, f"{language}: missing {missing}, unused {unused}"
-        assert all(texts.values()), f"{language}: empty translations"
+        assert all(all(forms) for forms in texts.values()), f"{language}: empty translations"
 
 
 def test_translations_use_the_same_placeholders() -> None:
     french, english = catalog("fr"), catalog("en")
     for key in french:
-        assert placeholders(french[key]) == placeholders(english[key]), key
+        assert set().union(*map(placeholders, french[key])) == set().union(
+            *map(placeholders, english[key])
+        ), key
+
+
+def test_texts_with_a_count_are_plural_entries_looked_up_with_it() -> None:
+    """No "participation(s)": a count picks its form (gettext plural, the language's rule)."""
+    counted = keys_used_with_a_count()
+    assert "erase.done" in counted and "queue.pending" in counted
+    for language in LANGUAGES:
+        texts, forms_wanted = catalog(language), plural_forms(language)
+        assert plural_entries(language) == counted, language
+        for key, forms in texts.items():
+            if any("{count}" in form for form in forms):
+                assert key in counted, (language, key)
+            assert "(s)" not in "".join(forms), (language, key)
+            if key in counted:
+                assert len(forms) == forms_wanted, (language, key)
+
+
+def test_plural_forms_follow_each_language() -> None:
+    assert tn("fr", "erase.done", 0) == tn("fr", "erase.done", 1).replace("1", "0")
+    assert "participations retirées" in tn("fr", "erase.done", 2)
+    assert "1 entry removed" in tn("en", "erase.done", 1)
+    assert "0 entries removed" in tn("en", "erase.done", 0)
+    assert plain_n("fr", "mod.banned", 3) == "Banni·e. 3 participations en attente refusées."
 
 
 def test_values_are_escaped_for_html() -> None:
     text = t("fr", "consent.pitch", campaign="<b>Fiers</b> & co")
     assert "&lt;b&gt;Fiers&lt;/b&gt; &amp; co" in text
-    assert "<b>Fiers</b>" in t("en", "consent.pitch", campaign=Safe("<b>Fiers</b>"))
 
 
 def test_language_choice() -> None:
@@ -92,3 +161,14 @@ def test_language_choice() -> None:
     assert language_from_telegram("de") == "fr"
     assert language_from_telegram(None) == "fr"
     assert t("de", "command.help") == t("fr", "command.help")
+
+
+def test_dates_are_in_the_campaign_time_zone() -> None:
+    winter, summer = (
+        datetime(2026, 1, 15, 12, 0, tzinfo=UTC),
+        datetime(2026, 7, 15, 12, 0, tzinfo=UTC),
+    )
+    assert local_moment("fr", winter, "Europe/Paris") == "15/01/2026 à 13:00"
+    assert local_moment("fr", summer, "Europe/Paris") == "15/07/2026 à 14:00"
+    assert local_moment("en", winter, "Pacific/Auckland") == "16/01/2026 at 01:00"
+    assert local_moment("fr", summer, "Pacific/Auckland", with_time=False) == "16/07/2026"
