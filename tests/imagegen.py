@@ -107,6 +107,27 @@ XMP_PACKET = (
 )
 
 
+def _stored_scene(
+    width: int,
+    height: int,
+    orientation: int | None,
+    *,
+    seed: int,
+    marker: bool,
+    noise: float = 6.0,
+) -> Image.Image:
+    """A scene as a camera stores it: turned by the inverse of ``orientation``, with the
+    marker (if asked) in the corner that is top-left once displayed."""
+    upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    img = scene(*upright, seed=seed, noise=noise)
+    if marker:
+        side = max(8, min(upright) // 8)
+        ImageDraw.Draw(img).rectangle((0, 0, side - 1, side - 1), fill=MARKER_COLOUR)
+    if orientation in _INVERSE_ORIENTATION:
+        img = img.transpose(_INVERSE_ORIENTATION[orientation])
+    return img
+
+
 def photo_jpeg(
     width: int,
     height: int,
@@ -128,13 +149,7 @@ def photo_jpeg(
     top-left corner. EXIF always has Make/Model; ``gps`` adds a GPS IFD, ``xmp`` an XMP
     packet with a location, ``comment`` a JPEG COM segment.
     """
-    upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-    img = scene(*upright, seed=seed)
-    if marker:
-        side = max(8, min(upright) // 8)
-        ImageDraw.Draw(img).rectangle((0, 0, side - 1, side - 1), fill=MARKER_COLOUR)
-    if orientation in _INVERSE_ORIENTATION:
-        img = img.transpose(_INVERSE_ORIENTATION[orientation])
+    img = _stored_scene(width, height, orientation, seed=seed, marker=marker)
     params: dict[str, object] = {
         "quality": quality,
         "exif": exif_bytes(orientation=orientation, gps=gps),
@@ -568,13 +583,7 @@ def heic_photo(
     from pillow_heif import register_heif_opener
 
     register_heif_opener()
-    upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-    img = scene(*upright, seed=seed, noise=0)
-    if marker:
-        side = max(8, min(upright) // 8)
-        ImageDraw.Draw(img).rectangle((0, 0, side - 1, side - 1), fill=MARKER_COLOUR)
-    if orientation in _INVERSE_ORIENTATION:
-        img = img.transpose(_INVERSE_ORIENTATION[orientation])
+    img = _stored_scene(width, height, orientation, seed=seed, marker=marker, noise=0)
     params: dict[str, object] = {
         "quality": 60,
         "exif": exif_bytes(orientation=orientation, gps=gps),
