@@ -24,6 +24,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
 from bot.concurrency import MAX_CONCURRENT_UPDATES, PerUserUpdateProcessor
 from bot.config import Settings
+from bot.consent import record_consent_texts
 from bot.followup import catch_up_with_telegram
 from bot.i18n import LANGUAGES, plain
 from bot.image_workers import ImageWorkers, memory_limit
@@ -91,6 +92,7 @@ def build_application(settings: Settings) -> SelfieApplication:
 async def _on_startup(application: Application) -> None:
     assert isinstance(application, SelfieApplication)
     settings = application.services.settings
+    await record_consent_texts(application.services.sessions, settings)
     await sweep_orphan_photos(application.services)
     await Publisher(application.services).recover(application.bot)
     # What the last run left undone (cards, removals, alerts), before any new update.

@@ -12,6 +12,7 @@ import importlib
 import os
 import re
 import tomllib
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -72,6 +73,8 @@ class CampaignSettings(_Section):
     trades: list[Sector] = []
     centres: list[Centre] = []
     caption: str | None = None
+    ends: date | None = None
+    """Last day of the campaign: retention counts its months from it."""
 
     @field_validator("caption")
     @classmethod
@@ -230,6 +233,16 @@ class ImageSettings(_Section):
         return value or None
 
 
+class RetentionSettings(_Section):
+    """How long personal data is kept (:mod:`bot.retention` enforces it daily)."""
+
+    draft_hours: Annotated[int, Field(ge=1, le=720)] = 48
+    refused_days: Annotated[int, Field(ge=1, le=365)] = 30
+    months_after_campaign: Annotated[int, Field(ge=1, le=120)] = 6
+    daily_at: time = time(4, 0)
+    """Local time (``schedule.timezone``) of the daily purge."""
+
+
 class Settings(_Section):
     telegram: TelegramSettings = TelegramSettings()
     campaign: CampaignSettings
@@ -239,6 +252,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     apprentices: ApprenticeSettings = ApprenticeSettings()
     images: ImageSettings = ImageSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @property
     def token(self) -> str:

@@ -31,6 +31,7 @@ from telegram.warnings import PTBUserWarning
 from bot.cards import entry_caption, post_card
 from bot.commands import CANCEL, DELETE, START
 from bot.concurrency import slot_released
+from bot.consent import consent_details, consent_version
 from bot.i18n import plain, t, tn
 from bot.images import ImageOptions, ImageRejected, ProcessedImage, TooManyPixels
 from bot.matching import close_matches, exact
@@ -141,13 +142,14 @@ async def on_consent(update: Update, context: Context) -> str | int:
     choice = await pressed(update, context)
     lang = language(update, context)
     if choice == "consent:more":
-        await reply(update, context, t(lang, "consent.details"))
+        await reply(update, context, consent_details(lang, services(context).settings))
         return await ask_consent(update, context)
     if choice == "consent:no":
         forget_answers(context)
         await reply(update, context, t(lang, "consent.declined"))
         return END
-    answers(context)["consent_at"] = utcnow().isoformat()
+    version = consent_version(lang, services(context).settings)
+    answers(context).update(consent_at=utcnow().isoformat(), consent_version=version)
     return await ask_age(update, context)
 
 
@@ -561,6 +563,7 @@ def _draft_fields(entry: dict[str, Any], lang: str) -> dict[str, Any]:
         "age_band": AgeBand(entry["age_band"]),
         "minor_policy": entry.get("minor_policy"),
         "consent_at": datetime.fromisoformat(entry["consent_at"]),
+        "consent_version": entry.get("consent_version"),
         "guardian_confirmed_at": (
             datetime.fromisoformat(entry["guardian_confirmed_at"])
             if entry.get("guardian_confirmed_at")

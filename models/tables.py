@@ -140,6 +140,8 @@ class Submission(Base):
     minor_policy: Mapped[str | None] = mapped_column(String(32))
     """Policy applied to a minor ("guardian_confirmation", "allow", …); None for adults."""
     consent_at: Mapped[datetime]
+    consent_version: Mapped[str | None] = mapped_column(String(16))
+    """Which consent text was agreed to (:class:`ConsentText`); None before it was recorded."""
     guardian_confirmed_at: Mapped[datetime | None]
 
     # The photo.
@@ -181,6 +183,9 @@ class Submission(Base):
     card_lost: Mapped[bool] = mapped_column(default=False, server_default=false())
     """A card was sent but its answer lost: a copy the bot knows nothing of may be in the
     group (adopted or removed when a moderator presses it; asked for on erasure)."""
+    purged_at: Mapped[datetime | None]
+    """When retention removed the photo and the texts (:mod:`models.retention`); what is
+    left is the consent register's part of the row."""
 
     # Where the entry lives on Telegram.
     channel_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -274,6 +279,19 @@ class Removal(Base):
         CheckConstraint("kind IN ('post', 'card')", name="kind"),
         Index("ix_removals_submission_id", "submission_id"),
     )
+
+
+class ConsentText(Base):
+    """Each wording of the consent an apprentice agreed to, by version, so the consent
+    register can show exactly what a version said."""
+
+    __tablename__ = "consent_texts"
+
+    version: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """First hex digits of the text's SHA-256: a new wording is a new version by itself."""
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    first_shown_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Setting(Base):

@@ -1,0 +1,42 @@
+"""Personal data lifecycle: consent text versions, and entries purged by retention.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-29
+
+- ``consent_texts``: each wording of the consent, by version (a hash of the text), so the
+  consent register shows what an apprentice agreed to;
+- ``submissions.consent_version``: the version agreed to (NULL for earlier entries);
+- ``submissions.purged_at``: when retention removed the entry's photo and texts.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "consent_texts",
+        sa.Column("version", sa.String(length=16), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("first_shown_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("version", name=op.f("pk_consent_texts")),
+    )
+    with op.batch_alter_table("submissions") as batch:
+        batch.add_column(sa.Column("consent_version", sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("submissions") as batch:
+        batch.drop_column("purged_at")
+        batch.drop_column("consent_version")
+    op.drop_table("consent_texts")
