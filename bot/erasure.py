@@ -19,6 +19,7 @@ from bot.services import Services
 from models import SubmissionStatus
 from models.apprentices import delete_apprentice_data
 from models.removals import owe_removals_of
+from models.retention import note_erased
 from models.state import delete_user_state
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ async def erase_apprentice(bot: Bot, services: Services, user_id: int) -> Erasur
     async with services.sessions() as session, session.begin():
         entries = await delete_apprentice_data(session, user_id)
         await delete_user_state(session, user_id)
+        await note_erased(session, entries, services.settings.moderation.reason_codes())
         owed = [
             removal.id
             for entry in entries

@@ -18,6 +18,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from models.audit import record_audit
 from models.base import utcnow
 from models.state import USER_KIND
 from models.tables import Apprentice, AuditAction, BotState, ModerationAudit, Submission
@@ -32,6 +33,25 @@ MAYBE_PUBLIC = (S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK)
 def was_public() -> ColumnElement[bool]:
     """Entries that are or were on the channel (or may be): the consent register's rows."""
     return or_(Submission.published_at.is_not(None), Submission.status.in_(MAYBE_PUBLIC))
+
+
+def was_public_entry(entry: Submission) -> bool:
+    """:func:`was_public` for a row in hand."""
+    return entry.published_at is not None or entry.status in MAYBE_PUBLIC
+
+
+async def note_erased(
+    session: AsyncSession, entries: Collection[Submission], listed_reasons: Collection[str]
+) -> None:
+    """After an erasure of ``entries``: the audit forgets the reasons moderators typed about
+    them (it keeps who decided what and when), and keeps, for each entry that was public,
+    the consent register's line "erased"."""
+    await blank_typed_reasons(session, listed_reasons, submission_ids=[e.id for e in entries])
+    for entry in entries:
+        if was_public_entry(entry):
+            await record_audit(
+                session, AuditAction.ERASED, moderator_id=None, submission_id=entry.id
+            )
 
 
 def _rowcount(result: Any) -> int:

@@ -69,6 +69,8 @@ class AuditAction(enum.StrEnum):
     NEEDS_CHECK = "needs_check"
     REQUEUE = "requeue"
     REMOVAL_DONE = "removal_done"
+    ERASED = "erased"
+    """An apprentice erased an entry that was public: the consent register's last trace."""
 
 
 def _in_values(column: str, enum_class: type[enum.StrEnum]) -> str:
