@@ -7,7 +7,6 @@ run even earlier, in :meth:`SelfieApplication.initialize`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import (
@@ -27,15 +26,12 @@ from bot.config import Settings
 from bot.consent import record_consent_texts
 from bot.followup import catch_up_with_telegram
 from bot.i18n import LANGUAGES, plain
-from bot.image_workers import ImageWorkers, memory_limit
 from bot.persistence import SQLPersistence
 from bot.publisher import Publisher
-from bot.services import SelfieApplication, Services, image_options
-from bot.storage import PhotoStore
+from bot.services import SelfieApplication, make_services
 from handlers import register_handlers
 from handlers.common import CONTEXT_TYPES
-from models.db import dialect_name, make_engine, make_sessionmaker
-from models.submissions import photo_paths
+from models.db import dialect_name
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +52,7 @@ def flood_safe_limiter() -> AIORateLimiter:
 
 
 def build_application(settings: Settings) -> SelfieApplication:
-    engine = make_engine(settings.database.url)
-    sessions = make_sessionmaker(engine)
-    images = image_options(settings)
-    services = Services(
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        images=images,
-        image_workers=ImageWorkers(memory_limit(images)),
-        photos=PhotoStore(settings.storage.path),
-    )
+    services = make_services(settings)
     api_url = settings.telegram.api_url
     application = (
         ApplicationBuilder()
@@ -77,7 +63,7 @@ def build_application(settings: Settings) -> SelfieApplication:
         .rate_limiter(flood_safe_limiter())
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(CONTEXT_TYPES)
-        .persistence(SQLPersistence(sessions))
+        .persistence(SQLPersistence(services.sessions))
         .concurrent_updates(PerUserUpdateProcessor())
         .connection_pool_size(CONNECTIONS)
         .post_init(_on_startup)
@@ -93,7 +79,6 @@ async def _on_startup(application: Application) -> None:
     assert isinstance(application, SelfieApplication)
     settings = application.services.settings
     await record_consent_texts(application.services.sessions, settings)
-    await sweep_orphan_photos(application.services)
     await Publisher(application.services).recover(application.bot)
     # What the last run left undone (cards, removals, alerts), before any new update.
     await catch_up_with_telegram(application.bot, application.services)
@@ -107,16 +92,6 @@ async def _on_startup(application: Application) -> None:
         settings.moderation.chat_id,
         dialect_name(settings.database.url),
     )
-
-
-async def sweep_orphan_photos(services: Services) -> None:
-    """Photos no row refers to (a crash between a commit and a file operation, e.g. during
-    an erasure) are deleted; before polling starts, so no photo is being saved meanwhile."""
-    async with services.sessions() as session:
-        referenced = await photo_paths(session)
-    removed = await asyncio.to_thread(services.photos.sweep, referenced)
-    if removed:
-        log.warning("%s photo files without an entry deleted", removed)
 
 
 async def _on_shutdown(application: Application) -> None:

@@ -88,6 +88,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if not settings.token:
         print(f"telegram.token: empty (set it in the file or in {TOKEN_ENV})", file=sys.stderr)
         return EXIT_CONFIG
+    if settings.campaign.ends is None:
+        print(
+            "campaign.ends: not set, so personal data is never erased on the ground that the "
+            "campaign is over (retention.months_after_campaign): set the campaign's last day",
+            file=sys.stderr,
+        )
     if not args.connect:
         print("ok")
         return 0
@@ -232,6 +238,32 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Apply the retention rules now (the bot also does it daily): counts, never names."""
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_CONFIG
+    if _database(settings) is None:
+        return EXIT_CONFIG
+    from bot.retention import purge
+    from bot.services import make_services
+    from models.db import upgrade
+
+    async def apply() -> list[str]:
+        services = make_services(settings)
+        try:
+            await upgrade(services.engine)
+            return (await purge(services, dry_run=args.dry_run)).lines()
+        finally:
+            await services.engine.dispose()
+
+    lines = asyncio.run(apply())
+    if args.dry_run:
+        print("dry run: nothing removed; a purge now would remove:")
+    print("\n".join(lines))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfie-bot",
@@ -291,6 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
     db.add_argument("revision", nargs="?", help="target revision (default: head / one step down)")
     db.set_defaults(handler=cmd_db)
+
+    purge = add(
+        "purge",
+        "Apply the retention rules of [retention] now (the bot does it daily); prints what "
+        "it removed, as counts. Safe while the bot runs.",
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="remove nothing; print what would be removed"
+    )
+    purge.set_defaults(handler=cmd_purge)
     return parser
 
 

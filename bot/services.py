@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.image_workers import ImageWorkers
+from bot.image_workers import ImageWorkers, memory_limit
 from bot.images import ImageOptions
+from bot.retention import log_report, purge
 from bot.storage import PhotoStore
 from models.apprentices import banned_ids
-from models.db import upgrade
+from models.db import make_engine, make_sessionmaker, upgrade
 
 
 @dataclass
@@ -34,6 +35,21 @@ class Services:
     """Card message id → entry id, while a moderator types an "other" refusal reason."""
     card_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Serialises card posting: the submit handler and the retry job never post twice."""
+
+
+def make_services(settings: Settings) -> Services:
+    """The services of one process: the bot, or a command such as ``selfie-bot purge``
+    (image workers start only when a photo comes)."""
+    engine = make_engine(settings.database.url)
+    images = image_options(settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        images=images,
+        image_workers=ImageWorkers(memory_limit(images)),
+        photos=PhotoStore(settings.storage.path),
+    )
 
 
 def image_options(settings: Settings) -> ImageOptions:
@@ -57,8 +73,10 @@ class SelfieApplication(Application):
         self.services = services
 
     async def initialize(self) -> None:
-        """Migrate the database first: PTB loads the persisted conversations from it."""
+        """Migrate the database first and apply retention: PTB then loads the persisted
+        conversations, none of them older than ``retention.draft_hours``."""
         await upgrade(self.services.engine)
+        log_report(await purge(self.services))
         async with self.services.sessions() as session:
             self.services.banned = await banned_ids(session)
         await super().initialize()

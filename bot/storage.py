@@ -38,16 +38,15 @@ class PhotoStore:
         if relative:
             (self.root / relative).unlink(missing_ok=True)
 
-    def sweep(self, keep: set[str]) -> int:
-        """Delete every stored file (and left-over temporary one) not in ``keep``; the count."""
-        if not self.root.is_dir():
-            return 0
-        removed = 0
-        for path in self.root.glob("*/*"):
-            if (
-                path.suffix in (".jpg", ".tmp")
-                and path.relative_to(self.root).as_posix() not in keep
-            ):
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed
+    def stored(self, before: float) -> list[str]:
+        """Stored files (and left-over temporary ones) last written before ``before`` (a
+        Unix time): the candidates of the orphan sweep."""
+        found = []
+        for path in self.root.glob("*/*") if self.root.is_dir() else ():
+            try:
+                written = path.stat().st_mtime
+            except FileNotFoundError:  # deleted meanwhile
+                continue
+            if path.suffix in (".jpg", ".tmp") and written < before:
+                found.append(path.relative_to(self.root).as_posix())
+        return found

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import account, apprentice, erasure, errors, guard, moderation, publishing
+from handlers import (
+    account,
+    apprentice,
+    erasure,
+    errors,
+    guard,
+    moderation,
+    publishing,
+    retention,
+)
 
 
 def register_handlers(application: Application) -> None:
@@ -18,6 +27,7 @@ def register_handlers(application: Application) -> None:
     account.register(application)
     moderation.register(application)
     publishing.register(application)
+    retention.register(application)
     account.register_last(application)
     guard.register_last(application)
     application.add_error_handler(errors.on_error)

@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import warnings
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -36,6 +40,8 @@ from bot.i18n import plain, t, tn
 from bot.images import ImageOptions, ImageRejected, ProcessedImage, TooManyPixels
 from bot.matching import close_matches, exact
 from bot.photos import PhotoProblem, photo_to_download
+from bot.retention import campaign_over
+from bot.services import SelfieApplication
 from handlers.common import (
     Context,
     answers,
@@ -102,6 +108,11 @@ async def start(update: Update, context: Context) -> str | int:
     assert update.effective_user
     settings = services(context).settings
     lang = language(update, context)
+    if campaign_over(settings, utcnow()):
+        await discard_draft(context, answers(context))
+        forget_answers(context)
+        await reply(update, context, t(lang, "campaign.closed", campaign=settings.campaign.name))
+        return END
     async with services(context).sessions() as session:
         pending = await count_pending(session, update.effective_user.id)
     if pending >= settings.apprentices.max_pending:
@@ -685,8 +696,54 @@ async def erasure_from_conversation(update: Update, context: Context) -> int:
     return END
 
 
-def build_conversation() -> ConversationHandler:
+OWN_BUTTONS = re.compile(r"^(consent|age|guardian|name|tpage|trade|centre|quote|preview):")
+
+
+class AnswersGone(BaseHandler[Update, Context, object]):
+    """Takes the apprentice's next message or button at a step whose answers retention
+    forgot (the daily purge reaches conversations PTB does not time out, such as those
+    restored after a restart): they are told, the conversation ends. Commands pass by, so
+    /supprimer and /annuler always work."""
+
+    def __init__(self, user_data: Mapping[int, dict[Any, Any]]) -> None:
+        super().__init__(on_answers_gone)
+        self.user_data = user_data
+
+    def check_update(self, update: object) -> bool:
+        if not isinstance(update, Update) or update.effective_user is None:
+            return False
+        if update.callback_query is not None:
+            ours = OWN_BUTTONS.match(update.callback_query.data or "") is not None
+        else:
+            ours = update.message is not None and not (update.message.text or "").startswith("/")
+        return ours and "entry" not in self.user_data.get(update.effective_user.id, {})
+
+
+async def on_answers_gone(update: Update, context: Context) -> int:
+    if update.callback_query is not None:
+        await pressed(update, context)
+    await reply(update, context, t(language(update, context), "draft.expired"))
+    return END
+
+
+async def on_timeout(update: Update, context: Context) -> None:
+    """PTB's ``conversation_timeout`` ran out: the unfinished entry is forgotten."""
+    await discard_draft(context, answers(context))
+    forget_answers(context)
+    user = update.effective_user
+    try:
+        await reply(update, context, t(language(update, context), "draft.expired"))
+    except TelegramError as error:
+        log.info("user %s not told their draft expired: %s", user.id if user else None, error)
+
+
+def build_conversation(
+    timeout: timedelta, user_data: Mapping[int, dict[Any, Any]]
+) -> ConversationHandler:
+    """The apprentice's steps; ``timeout`` of silence ends one (``retention.draft_hours``),
+    ``user_data`` is the application's, read to notice answers retention forgot."""
     text = filters.TEXT & ~filters.COMMAND
+    gone = AnswersGone(user_data)
     with warnings.catch_warnings():
         # PTB warns that buttons are tracked per chat, not per message: that is the intent
         # (one conversation per apprentice; stale buttons are answered elsewhere).
@@ -694,29 +751,40 @@ def build_conversation() -> ConversationHandler:
         return ConversationHandler(
             entry_points=[CommandHandler(START.all_names, start, filters=filters.ChatType.PRIVATE)],
             states={
-                CONSENT: [CallbackQueryHandler(on_consent, pattern=r"^consent:(yes|more|no)$")],
-                AGE: [CallbackQueryHandler(on_age, pattern=r"^age:(adult|minor)$")],
-                GUARDIAN: [CallbackQueryHandler(on_guardian, pattern=r"^guardian:(yes|no)$")],
-                NAME: [CallbackQueryHandler(on_name_choice, pattern=r"^name:(first|other|anon)$")],
-                NAME_TYPED: [MessageHandler(text, on_name_typed)],
+                CONSENT: [
+                    gone,
+                    CallbackQueryHandler(on_consent, pattern=r"^consent:(yes|more|no)$"),
+                ],
+                AGE: [gone, CallbackQueryHandler(on_age, pattern=r"^age:(adult|minor)$")],
+                GUARDIAN: [gone, CallbackQueryHandler(on_guardian, pattern=r"^guardian:(yes|no)$")],
+                NAME: [
+                    gone,
+                    CallbackQueryHandler(on_name_choice, pattern=r"^name:(first|other|anon)$"),
+                ],
+                NAME_TYPED: [gone, MessageHandler(text, on_name_typed)],
                 TRADE: [
+                    gone,
                     CallbackQueryHandler(on_trade_page, pattern=r"^tpage:\d+$"),
                     CallbackQueryHandler(on_trade_button, pattern=r"^trade:(\d+:\d+|typed)$"),
                     MessageHandler(text, on_trade_typed),
                 ],
                 CENTRE: [
+                    gone,
                     CallbackQueryHandler(on_centre_button, pattern=r"^centre:(\d+|typed)$"),
                     MessageHandler(text, on_centre_typed),
                 ],
                 QUOTE: [
+                    gone,
                     CallbackQueryHandler(on_quote_skip, pattern=r"^quote:skip$"),
                     MessageHandler(text, on_quote_typed),
                 ],
-                PHOTO: [MessageHandler(~filters.COMMAND, on_photo)],
+                PHOTO: [gone, MessageHandler(~filters.COMMAND, on_photo)],
                 PREVIEW: [
+                    gone,
                     CallbackQueryHandler(on_preview, pattern=r"^preview:(send|photo|edit|cancel)$"),
                     MessageHandler(~filters.COMMAND & ~filters.TEXT, on_photo),
                 ],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
             },
             fallbacks=[
                 CommandHandler(CANCEL.all_names, cancel),
@@ -726,8 +794,11 @@ def build_conversation() -> ConversationHandler:
             name="apprentice",
             persistent=True,
             allow_reentry=True,
+            conversation_timeout=timeout,
         )
 
 
 def register(application: Application) -> None:
-    application.add_handler(build_conversation())
+    assert isinstance(application, SelfieApplication)
+    hours = application.services.settings.retention.draft_hours
+    application.add_handler(build_conversation(timedelta(hours=hours), application.user_data))

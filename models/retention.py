@@ -136,9 +136,10 @@ _PHOTO_GONE = {
 
 async def purge_refused(
     session: AsyncSession, before: datetime, listed_reasons: Collection[str]
-) -> list[str]:
+) -> tuple[int, list[str]]:
     """Refused entries decided before ``before`` lose photo, quote and typed reason (and
-    the name unless they were public: the register keeps it); their photo paths.
+    the name unless they were public: the register keeps it); how many, and their photo
+    paths.
 
     Trade, centre and dates stay for the statistics; the audit keeps who decided.
     """
@@ -149,7 +150,7 @@ async def purge_refused(
     )
     rows = (await session.execute(selected)).all()
     if not rows:
-        return []
+        return 0, []
     ids = [row.id for row in rows]
     now = utcnow()
     await session.execute(
@@ -165,7 +166,7 @@ async def purge_refused(
         .execution_options(synchronize_session=False)
     )
     await blank_typed_reasons(session, listed_reasons, submission_ids=ids)
-    return [row.photo_path for row in rows if row.photo_path]
+    return len(rows), [row.photo_path for row in rows if row.photo_path]
 
 
 async def blank_typed_reasons(

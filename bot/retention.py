@@ -1,0 +1,166 @@
+"""The retention rules of ``[retention]``, applied at start, every day and by
+``selfie-bot purge``: each rule in its own short transaction, files deleted after the
+commit, so running it while the bot works (or twice) is safe.
+
+A dry run carries out the very same statements and rolls them back: the counts it prints
+are exactly what a real run would remove.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from models.base import utcnow
+from models.retention import (
+    expire_conversations,
+    expire_drafts,
+    purge_campaign,
+    purge_refused,
+)
+from models.submissions import photo_paths
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SWEEP_GRACE_SECONDS = 600
+"""A photo is saved a moment before the row naming it is committed: files younger than
+this are never swept, so a photo being stored is never mistaken for an orphan."""
+
+T = TypeVar("T")
+
+
+@dataclass
+class PurgeReport:
+    """What a purge removed (or would remove): counts only, never names."""
+
+    drafts: int = 0
+    conversations: int = 0
+    refused: int = 0
+    campaign_deleted: int = 0
+    campaign_register: int = 0
+    files: int = 0
+    forgotten_users: list[int] = field(default_factory=list)
+    """Apprentices whose unfinished answers went (the running bot forgets them too)."""
+    campaign_over: bool = False
+
+    def lines(self) -> list[str]:
+        return [
+            f"unfinished drafts deleted: {self.drafts}",
+            f"unfinished conversations forgotten: {self.conversations}",
+            f"refused entries emptied: {self.refused}",
+            f"entries deleted after the campaign: {self.campaign_deleted}",
+            f"entries reduced to the consent register: {self.campaign_register}",
+            f"photo files deleted: {self.files}",
+        ]
+
+    @property
+    def total(self) -> int:
+        return (
+            self.drafts
+            + self.conversations
+            + self.refused
+            + self.campaign_deleted
+            + self.campaign_register
+            + self.files
+        )
+
+
+def campaign_retention_ends(settings: Settings) -> date | None:
+    """The day everything but the consent register goes (None: no campaign end set)."""
+    ends = settings.campaign.ends
+    if ends is None:
+        return None
+    months = ends.month - 1 + settings.retention.months_after_campaign
+    year, month = ends.year + months // 12, months % 12 + 1
+    day = min(ends.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day) + timedelta(days=1)
+
+
+def campaign_over(settings: Settings, now: datetime) -> bool:
+    """The campaign's last day is behind us (in the campaign's time zone)."""
+    ends = settings.campaign.ends
+    local = now.astimezone(ZoneInfo(settings.schedule.timezone)).date()
+    return ends is not None and local > ends
+
+
+async def purge(
+    services: Services, *, dry_run: bool = False, now: datetime | None = None
+) -> PurgeReport:
+    """Apply every retention rule once; with ``dry_run`` nothing changes."""
+    settings = services.settings
+    now = now or utcnow()
+    retention = settings.retention
+    reasons = settings.moderation.reason_codes()
+    report = PurgeReport()
+    freed: list[str] = []
+
+    async def rule(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with services.sessions() as session:
+            result = await work(session)
+            await (session.rollback() if dry_run else session.commit())
+            return result
+
+    before = now - timedelta(hours=retention.draft_hours)
+    paths = await rule(lambda session: expire_drafts(session, before))
+    report.drafts, freed = len(paths), freed + paths
+    report.forgotten_users = await rule(lambda session: expire_conversations(session, before))
+    report.conversations = len(report.forgotten_users)
+    refused_before = now - timedelta(days=retention.refused_days)
+    report.refused, paths = await rule(
+        lambda session: purge_refused(session, refused_before, reasons)
+    )
+    freed += paths
+    last_day = campaign_retention_ends(settings)
+    local_today = now.astimezone(ZoneInfo(settings.schedule.timezone)).date()
+    if last_day is not None and local_today >= last_day:
+        report.campaign_over = True
+        deleted, register, paths = await rule(lambda session: purge_campaign(session, reasons))
+        report.campaign_deleted, report.campaign_register = deleted, register
+        freed += paths
+    if dry_run:
+        report.files = len(set(freed) | set(await orphan_photos(services)))
+        return report
+    for path in freed:
+        await asyncio.to_thread(services.photos.delete, path)
+    report.files = len(freed) + await sweep_orphan_photos(services)
+    return report
+
+
+def log_report(report: PurgeReport) -> None:
+    if report.total:
+        log.info("retention: %s", "; ".join(report.lines()))
+
+
+async def orphan_photos(services: Services) -> list[str]:
+    """Stored photos that no row names. The files are listed first and the rows read
+    after: a row naming a file listed was committed before the read, so it is seen."""
+    candidates = await asyncio.to_thread(services.photos.stored, time.time() - SWEEP_GRACE_SECONDS)
+    if not candidates:
+        return []
+    async with services.sessions() as session:
+        referenced = await photo_paths(session)
+    return [path for path in candidates if path not in referenced]
+
+
+async def sweep_orphan_photos(services: Services) -> int:
+    """Delete the files :func:`orphan_photos` finds (a crash between a commit and a file
+    operation leaves them); the count."""
+    orphans = await orphan_photos(services)
+    for path in orphans:
+        await asyncio.to_thread(services.photos.delete, path)
+    if orphans:
+        log.warning("%s photo files without an entry deleted", len(orphans))
+    return len(orphans)
