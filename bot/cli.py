@@ -1,6 +1,7 @@
 """The ``selfie-bot`` command: run the bot, try it in the sandbox, check a configuration,
-manage the database. Without a subcommand it runs the bot when a token is configured, and
-otherwise starts the sandbox (the real bot against an emulated Telegram, in the browser)."""
+manage the database, export the consent register. Without a subcommand it runs the bot
+when a token is configured, and otherwise starts the sandbox (the real bot against an
+emulated Telegram, in the browser)."""
 
 from __future__ import annotations
 
@@ -232,6 +233,24 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.photos and args.out is None:
+        args.usage_error("--photos writes a ZIP file: give it --out FILE")
+    settings = _load(args.config)
+    if settings is None or _database(settings) is None:
+        return EXIT_CONFIG
+    from bot.export import ExportProblem, export
+
+    try:
+        summary = export(settings, args.out, photos=args.photos, stdout=sys.stdout.buffer)
+    except ExportProblem as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    if args.out is not None:
+        print(summary, file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfie-bot",
@@ -291,6 +310,22 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
     db.add_argument("revision", nargs="?", help="target revision (default: head / one step down)")
     db.set_defaults(handler=cmd_db)
+
+    export = add(
+        "export",
+        "Export the consent register (every entry that is or was public) as a CSV for a "
+        "spreadsheet, to stdout or to --out FILE (mode 0600).",
+    )
+    export.add_argument(
+        "--out", type=Path, metavar="FILE", help="file to write (default: the CSV on stdout)"
+    )
+    export.add_argument(
+        "--photos",
+        action="store_true",
+        help="write a ZIP instead (needs --out): the register, the consent texts and the photos "
+        "still on disk",
+    )
+    export.set_defaults(handler=cmd_export, usage_error=export.error)
     return parser
 
 

@@ -97,6 +97,7 @@ async def register_lines(session: AsyncSession) -> list[RegisterLine]:
             approval.created_at.label("approval_at"),
             removal.created_at.label("removal_at"),
         )
+        .select_from(Submission)
         .outerjoin(approval, approval.id == _latest(AuditAction.APPROVE))
         .outerjoin(removal, removal.id == _latest(AuditAction.UNPUBLISH))
         .where(was_public())
@@ -115,7 +116,8 @@ async def register_lines(session: AsyncSession) -> list[RegisterLine]:
         .group_by(ModerationAudit.submission_id)
     )
     for number, at in (await session.execute(erased)).all():
-        lines.append(RegisterLine(entry=number, status=RegisterStatus.ERASED, removed_at=at))
+        assert number is not None  # the WHERE above
+        lines.append(RegisterLine(number, RegisterStatus.ERASED, removed_at=at))
     lines.sort(key=lambda line: (line.entry, line.status is not RegisterStatus.ERASED))
     return lines
 
