@@ -1,6 +1,7 @@
 """The ``selfie-bot`` command: run the bot, try it in the sandbox, check a configuration,
-manage the database. Without a subcommand it runs the bot when a token is configured, and
-otherwise starts the sandbox (the real bot against an emulated Telegram, in the browser)."""
+manage the database, export the consent register. Without a subcommand it runs the bot
+when a token is configured, and otherwise starts the sandbox (the real bot against an
+emulated Telegram, in the browser)."""
 
 from __future__ import annotations
 
@@ -264,6 +265,24 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.photos and args.out is None:
+        args.usage_error("--photos writes a ZIP file: give it --out FILE")
+    settings = _load(args.config)
+    if settings is None or _database(settings) is None:
+        return EXIT_CONFIG
+    from bot.export import ExportProblem, export
+
+    try:
+        summary = export(settings, args.out, photos=args.photos, stdout=sys.stdout.buffer)
+    except ExportProblem as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    if args.out is not None:
+        print(summary, file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfie-bot",
@@ -333,6 +352,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="remove nothing; print what would be removed"
     )
     purge.set_defaults(handler=cmd_purge)
+
+    export = add(
+        "export",
+        "Export the consent register (every entry that is or was public) as a CSV for a "
+        "spreadsheet, to stdout or to --out FILE (mode 0600).",
+    )
+    export.add_argument(
+        "--out", type=Path, metavar="FILE", help="file to write (default: the CSV on stdout)"
+    )
+    export.add_argument(
+        "--photos",
+        action="store_true",
+        help="write a ZIP instead (needs --out): the register, the consent texts and the photos "
+        "still on disk",
+    )
+    export.set_defaults(handler=cmd_export, usage_error=export.error)
     return parser
 
 

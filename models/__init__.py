@@ -4,7 +4,7 @@ No Telegram imports here. The mapped classes are in :mod:`models.tables`; the st
 changes of a submission in :mod:`models.lifecycle`; the other queries in one module per
 concern (:mod:`models.apprentices`, :mod:`models.submissions`, :mod:`models.moderation`,
 :mod:`models.publishing`, :mod:`models.audit`, :mod:`models.removals`, :mod:`models.stats`,
-:mod:`models.settings`, :mod:`models.state`).
+:mod:`models.settings`, :mod:`models.state`, :mod:`models.register`).
 """
 
 from models.base import Base, UTCDateTime, utcnow
