@@ -85,6 +85,8 @@ async def _on_startup(application: Application) -> None:
     await register_commands(application.bot, settings)
     for problem in await check_chats(application.bot, settings):
         log.warning("%s", problem)
+    if settings.campaign.ends is None:
+        log.warning("campaign.ends is not set: data is never erased for the campaign's end")
     log.info(
         "selfie-bot ready: @%s, channel %s, moderation chat %s, database %s",
         application.bot.username,

@@ -89,20 +89,21 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if not settings.token:
         print(f"telegram.token: empty (set it in the file or in {TOKEN_ENV})", file=sys.stderr)
         return EXIT_CONFIG
+    database = _database(settings) if args.connect else None
+    if args.connect and database is None:
+        return EXIT_CONFIG
+    _warn_without_campaign_end(settings)
+    print(f"ok (database: {database})" if database else "ok")
+    return 0
+
+
+def _warn_without_campaign_end(settings: Settings) -> None:
     if settings.campaign.ends is None:
         print(
             "campaign.ends: not set, so personal data is never erased on the ground that the "
             "campaign is over (retention.months_after_campaign): set the campaign's last day",
             file=sys.stderr,
         )
-    if not args.connect:
-        print("ok")
-        return 0
-    database = _database(settings)
-    if database is None:
-        return EXIT_CONFIG
-    print(f"ok (database: {database})")
-    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

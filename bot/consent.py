@@ -36,7 +36,8 @@ def retention_text(language: str, settings: Settings) -> str:
 
 
 def consent_details(language: str, settings: Settings) -> str:
-    return f"{t(language, 'consent.details')}\n{retention_text(language, settings)}"
+    details = t(language, "consent.details")
+    return f"{details}\n{retention_text(language, settings)}"
 
 
 def consent_text(language: str, settings: Settings) -> str:

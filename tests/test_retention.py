@@ -394,6 +394,22 @@ async def _cli(argv: list[str]) -> int:
     return await asyncio.to_thread(main, argv)
 
 
+async def test_check_config_warns_when_the_campaign_has_no_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = raw_config(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
+    assert (
+        await _cli(["check-config", "--config", str(write_config(tmp_path / "a.toml", raw))]) == 0
+    )
+    assert capsys.readouterr() == ("ok\n", "")
+    del raw["campaign"]["ends"]
+    assert (
+        await _cli(["check-config", "--config", str(write_config(tmp_path / "b.toml", raw))]) == 0
+    )
+    out, err = capsys.readouterr()
+    assert out == "ok\n" and err.startswith("campaign.ends: not set")
+
+
 # --- the running bot ---------------------------------------------------------------------
 
 
