@@ -215,6 +215,9 @@ class Submission(Base):
         # Duplicate detection.
         Index("ix_submissions_source_file_unique_id", "source_file_unique_id"),
         Index("ix_submissions_dhash", "dhash"),
+        # The audit, the removals and the consent register name entries by number after
+        # they are erased: SQLite must never give a number out twice.
+        {"sqlite_autoincrement": True},
     )
 
 

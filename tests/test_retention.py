@@ -481,3 +481,10 @@ def test_report_lines_name_every_count() -> None:
     )
     assert [line.rsplit(": ", 1)[1] for line in report.lines()] == ["1", "2", "3", "4", "5", "6"]
     assert report.total == 21
+
+
+async def test_an_erased_entry_number_is_never_given_again(svc: Services) -> None:
+    last = await add(svc, S.PUBLISHED, published_at=utcnow())
+    async with svc.sessions() as session, session.begin():
+        await note_erased(session, await delete_apprentice_data(session, 1001), LISTED)
+    assert await add(svc, S.PENDING, apprentice_id=1002) == last + 1
