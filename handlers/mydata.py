@@ -19,7 +19,7 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot.cards import reason_text
 from bot.commands import MY_DATA
-from bot.i18n import LANGUAGES, local_moment, plain, t, tn
+from bot.i18n import local_moment, plain, t, tn
 from bot.services import Services
 from handlers.common import Context, language, reply, services
 from models.apprentices import get_apprentice
@@ -44,42 +44,37 @@ class Listing:
     def when(self, moment: datetime) -> str:
         return local_moment(self.lang, moment, self.timezone)
 
-    def line(self, key: str, **values: object) -> str:
-        return t(self.lang, key, **{name: _short(v) for name, v in values.items()})
-
     def profile(self, apprentice: Apprentice) -> str:
-        lines = [t(self.lang, "mydata.profile")]
+        lang = self.lang
+        lines = [t(lang, "mydata.profile")]
         if apprentice.first_name:
-            lines.append(self.line("mydata.first_name", name=apprentice.first_name))
+            lines.append(t(lang, "mydata.first_name", name=_short(apprentice.first_name)))
         if apprentice.username:
-            lines.append(self.line("mydata.username", username=apprentice.username))
-        language_name = (
-            plain(self.lang, f"mydata.language.{apprentice.language}")
-            if apprentice.language in LANGUAGES
-            else apprentice.language
-        )
-        lines.append(self.line("mydata.language", language=language_name))
+            lines.append(t(lang, "mydata.username", username=apprentice.username))
+        names = {"fr": plain(lang, "mydata.language.fr"), "en": plain(lang, "mydata.language.en")}
+        interface = names.get(apprentice.language, apprentice.language)
+        lines.append(t(lang, "mydata.language", interface=interface))
         return "\n".join(lines)
 
     def entry(self, entry: Submission) -> str:
-        status = plain(self.lang, f"status.{entry.status.value}")
-        lines = [self.line("mydata.entry", number=entry.id, status=status)]
+        lang = self.lang
+        status = plain(lang, f"status.{entry.status.value}")
+        lines = [t(lang, "mydata.entry", number=entry.id, status=status)]
         if entry.purged_at is None or entry.display_name:
             lines.append(self.name(entry.display_name))
         lines += self.details(entry.trade, entry.centre_name, entry.quote, entry.age_band)
-        for key, moment in (
-            ("mydata.sent", entry.submitted_at),
-            ("mydata.decided", entry.decided_at),
-            ("mydata.published", entry.published_at),
-        ):
-            if moment is not None:
-                lines.append(self.line(key, when=self.when(moment)))
+        if entry.submitted_at is not None:
+            lines.append(t(lang, "mydata.sent", when=self.when(entry.submitted_at)))
+        if entry.decided_at is not None:
+            lines.append(t(lang, "mydata.decided", when=self.when(entry.decided_at)))
+        if entry.published_at is not None:
+            lines.append(t(lang, "mydata.published", when=self.when(entry.published_at)))
         if entry.status == SubmissionStatus.REFUSED and entry.refusal_reason:
-            reason = reason_text(entry.refusal_reason, self.lang, self.services)
-            lines.append(self.line("mydata.reason", reason=reason))
+            reason = reason_text(entry.refusal_reason, lang, self.services)
+            lines.append(t(lang, "mydata.reason", reason=_short(reason)))
         lines += self.consent(entry.consent_at, entry.consent_version, entry.guardian_confirmed_at)
         if entry.purged_at is not None:
-            lines.append(self.line("mydata.purged", when=self.when(entry.purged_at)))
+            lines.append(t(lang, "mydata.purged", when=self.when(entry.purged_at)))
         return "\n".join(lines)
 
     def in_progress(self, answers: dict[str, Any]) -> str:
@@ -105,33 +100,32 @@ class Listing:
     def name(self, display_name: str | None) -> str:
         if not display_name:
             return t(self.lang, "mydata.anonymous")
-        return self.line("mydata.name", name=display_name)
+        return t(self.lang, "mydata.name", name=_short(display_name))
 
     def details(
         self, trade: str | None, centre: str | None, quote: str | None, age_band: str | None
     ) -> list[str]:
-        lines = []
+        lang, lines = self.lang, []
         if trade:
-            lines.append(self.line("mydata.trade", trade=trade))
+            lines.append(t(lang, "mydata.trade", trade=_short(trade)))
         if centre:
-            lines.append(self.line("mydata.centre", centre=centre))
+            lines.append(t(lang, "mydata.centre", centre=_short(centre)))
         if quote:
-            lines.append(self.line("mydata.quote", quote=quote))
+            lines.append(t(lang, "mydata.quote", quote=_short(quote)))
         if age_band in ("adult", "minor"):
-            lines.append(self.line("mydata.age", age=plain(self.lang, f"age.{age_band}")))
+            lines.append(t(lang, "mydata.age", age=plain(lang, f"age.{age_band}")))
         return lines
 
     def consent(
         self, consent_at: datetime, version: str | None, guardian_at: datetime | None
     ) -> list[str]:
+        lang, given = self.lang, self.when(consent_at)
         if version:
-            lines = [
-                self.line("mydata.consent_version", when=self.when(consent_at), version=version)
-            ]
+            lines = [t(lang, "mydata.consent_version", when=given, version=_short(version))]
         else:
-            lines = [self.line("mydata.consent", when=self.when(consent_at))]
+            lines = [t(lang, "mydata.consent", when=given)]
         if guardian_at is not None:
-            lines.append(self.line("mydata.guardian", when=self.when(guardian_at)))
+            lines.append(t(lang, "mydata.guardian", when=self.when(guardian_at)))
         return lines
 
 
