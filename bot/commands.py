@@ -19,6 +19,7 @@ class Command:
 
 START = Command({"fr": "start", "en": "start"}, "command.start")
 STATUS = Command({"fr": "statut", "en": "status"}, "command.status")
+MY_DATA = Command({"fr": "mesdonnees", "en": "mydata"}, "command.my_data")
 DELETE = Command({"fr": "supprimer", "en": "delete"}, "command.delete")
 CANCEL = Command({"fr": "annuler", "en": "cancel"}, "command.cancel")
 LANGUAGE = Command({"fr": "langue", "en": "language"}, "command.language")
@@ -32,7 +33,7 @@ PUBLISH_NOW = Command({"fr": "publish_now", "en": "publish_now"}, "command.publi
 PAUSE = Command({"fr": "pause", "en": "pause"}, "command.pause")
 RESUME = Command({"fr": "resume", "en": "resume"}, "command.resume")
 
-PRIVATE_COMMANDS = (START, STATUS, DELETE, CANCEL, LANGUAGE, HELP)
+PRIVATE_COMMANDS = (START, STATUS, MY_DATA, DELETE, CANCEL, LANGUAGE, HELP)
 MODERATION_COMMANDS = (
     QUEUE,
     STATS,

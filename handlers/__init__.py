@@ -15,6 +15,7 @@ from handlers import (
     errors,
     guard,
     moderation,
+    mydata,
     publishing,
     retention,
 )
@@ -25,6 +26,7 @@ def register_handlers(application: Application) -> None:
     apprentice.register(application)
     erasure.register(application)
     account.register(application)
+    mydata.register(application)
     moderation.register(application)
     publishing.register(application)
     retention.register(application)

@@ -6,17 +6,19 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, TypeHandler
 
-from bot.commands import DELETE, HELP, LANGUAGE, STATUS
+from bot.commands import DELETE, HELP, LANGUAGE, MY_DATA, STATUS
 from bot.concurrency import Admission, admission
 from bot.i18n import plain, t
 from handlers.common import Context, language, services
 
-BANNED_MAY_USE = frozenset(name for c in (DELETE, STATUS, HELP, LANGUAGE) for name in c.all_names)
+BANNED_MAY_USE = frozenset(
+    name for c in (DELETE, STATUS, MY_DATA, HELP, LANGUAGE) for name in c.all_names
+)
 """Commands a ban never takes away: erasing one's data is a right, and so is knowing it."""
 
 
 def _always_allowed(update: Update) -> bool:
-    """/supprimer (and its confirmation button), /statut, /aide, /langue."""
+    """/supprimer (and its confirmation button), /statut, /mesdonnees, /aide, /langue."""
     if update.callback_query:
         return (update.callback_query.data or "").startswith("erase:")
     text = update.message.text if update.message else None

@@ -71,6 +71,16 @@ async def entries_of(session: AsyncSession, apprentice_id: int) -> list[Submissi
     return list(await session.scalars(statement))
 
 
+async def held_entries_of(session: AsyncSession, apprentice_id: int) -> list[Submission]:
+    """Every row of the apprentice, drafts included, newest first: what /mesdonnees shows."""
+    statement = (
+        select(Submission)
+        .where(Submission.apprentice_id == apprentice_id)
+        .order_by(Submission.id.desc())
+    )
+    return list(await session.scalars(statement))
+
+
 async def published_of(session: AsyncSession, apprentice_id: int) -> list[int]:
     """Ids of the apprentice's entries that are on the channel now."""
     statement = select(Submission.id).where(

@@ -16,8 +16,8 @@ async def test_commands_are_registered_per_scope_and_language(db_url: str, tmp_p
         private = {"type": "all_private_chats"}
         french = [c["command"] for c in stand.emu.commands(private, "fr")]
         english = [c["command"] for c in stand.emu.commands(private, "en")]
-        assert french == ["start", "statut", "supprimer", "annuler", "langue", "aide"]
-        assert english == ["start", "status", "delete", "cancel", "language", "help"]
+        assert french == ["start", "statut", "mesdonnees", "supprimer", "annuler", "langue", "aide"]
+        assert english == ["start", "status", "mydata", "delete", "cancel", "language", "help"]
         assert stand.emu.commands(private) == stand.emu.commands(private, "fr")
         group = {"type": "chat", "chat_id": stand.group.id}
         assert [c["command"] for c in stand.emu.commands(group, "en")] == [
