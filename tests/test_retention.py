@@ -488,3 +488,24 @@ async def test_an_erased_entry_number_is_never_given_again(svc: Services) -> Non
     async with svc.sessions() as session, session.begin():
         await note_erased(session, await delete_apprentice_data(session, 1001), LISTED)
     assert await add(svc, S.PENDING, apprentice_id=1002) == last + 1
+
+
+async def test_a_purge_while_the_bot_works_takes_nothing_in_use(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path) as stand:
+        svc = stand.app.services
+        user = stand.emu.create_user("Zéphyrine")
+        await walk_to_photo(stand, user, quote="Le pain du matin")
+        await stand.emu.send_photo(user, imagegen.photo_jpeg(800, 1000))
+        preview = await stand.reply(user, has_button("preview:"))
+        orphan = stored_photo(svc)
+
+        report = await purge(svc)
+
+        assert (report.drafts, report.conversations, report.files) == (0, 0, 1)
+        assert not exists(svc, orphan)
+        await stand.press(user, preview, "preview:send")
+        await stand.reply(user, lambda m: m.get("text") == t("fr", "preview.thanks"))
+        [entry] = await stand.stored()
+        assert entry.status == S.PENDING and entry.photo_path and exists(svc, entry.photo_path)
