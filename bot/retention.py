@@ -131,11 +131,11 @@ async def purge(
         report.campaign_deleted, report.campaign_register = deleted, register
         freed += paths
     if dry_run:
-        report.files = len(set(freed) | set(await orphan_photos(services)))
+        on_disk = {path for path in freed if services.photos.exists(path)}
+        report.files = len(on_disk | set(await orphan_photos(services)))
         return report
-    for path in freed:
-        await asyncio.to_thread(services.photos.delete, path)
-    report.files = len(freed) + await sweep_orphan_photos(services)
+    gone = [await asyncio.to_thread(services.photos.delete, path) for path in freed]
+    report.files = sum(gone) + await sweep_orphan_photos(services)
     return report
 
 

@@ -34,9 +34,18 @@ class PhotoStore:
             return file_id
         return await asyncio.to_thread(self.read, relative or "")
 
-    def delete(self, relative: str | None) -> None:
-        if relative:
-            (self.root / relative).unlink(missing_ok=True)
+    def exists(self, relative: str) -> bool:
+        return (self.root / relative).is_file()
+
+    def delete(self, relative: str | None) -> bool:
+        """Delete a stored file; whether there was one."""
+        if not relative:
+            return False
+        try:
+            (self.root / relative).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def stored(self, before: float) -> list[str]:
         """Stored files (and left-over temporary ones) last written before ``before`` (a

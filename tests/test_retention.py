@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from models.db import upgrade
 from models.retention import note_erased
 from models.state import save_states
 from tests import imagegen
+from tests.conftest import AddSubmission
 from tests.stand import (
     CAMPAIGN,
     has_button,
@@ -76,31 +77,18 @@ def exists(svc: Services, path: str) -> bool:
     return (svc.photos.root / path).is_file()
 
 
-async def add(svc: Services, status: S = S.PENDING, **fields: Any) -> int:
-    now = utcnow()
-    values: dict[str, Any] = {
-        "apprentice_id": 1001,
-        "display_name": "Zéphyrine",
-        "trade": "Boulangère",
-        "centre_name": "CFA de Dijon",
-        "quote": "Le pain du matin",
-        "language": "fr",
-        "age_band": "adult",
-        "consent_at": now,
-        "photo_file_id": "file-id",
-        "submitted_at": None if status == S.DRAFT else now,
-        "updated_at": now,
-        **fields,
-    }
-    async with svc.sessions() as session, session.begin():
-        if await session.get(Apprentice, values["apprentice_id"]) is None:
-            session.add(
-                Apprentice(id=values["apprentice_id"], first_name="Zéphyrine", username="zephy")
-            )
-        entry = Submission(status=status, **values)
-        session.add(entry)
-        await session.flush()
-        return entry.id
+Add = Callable[..., Awaitable[int]]
+
+
+@pytest.fixture
+def add(add_submission: AddSubmission) -> Add:
+    """``await add(status, **fields)``: a committed entry of Léa's (id 1001), without a
+    photo file unless ``photo_path`` is given; its number."""
+
+    async def add_entry(status: S = S.PENDING, **fields: Any) -> int:
+        return (await add_submission(status, **{"photo_path": None, **fields})).id
+
+    return add_entry
 
 
 async def entry(svc: Services, submission_id: int) -> Submission | None:
@@ -132,13 +120,15 @@ async def states(svc: Services) -> dict[tuple[str, str], Any]:
 # --- unfinished entries ------------------------------------------------------------------
 
 
-async def test_unfinished_entries_go_after_draft_hours_and_nothing_recent(svc: Services) -> None:
+async def test_unfinished_entries_go_after_draft_hours_and_nothing_recent(
+    add: Add, svc: Services
+) -> None:
     old_photo, new_photo, busy_photo = stored_photo(svc), stored_photo(svc), stored_photo(svc)
-    old = await add(svc, S.DRAFT, photo_path=old_photo, updated_at=utcnow() - 49 * HOUR)
-    new = await add(svc, S.DRAFT, apprentice_id=1002, photo_path=new_photo)
+    old = await add(S.DRAFT, photo_path=old_photo, updated_at=utcnow() - 49 * HOUR)
+    new = await add(S.DRAFT, apprentice_id=1002, photo_path=new_photo)
     # Drafted long ago, but the apprentice is answering the questions again right now.
     busy = await add(
-        svc, S.DRAFT, apprentice_id=1003, photo_path=busy_photo, updated_at=utcnow() - 49 * HOUR
+        S.DRAFT, apprentice_id=1003, photo_path=busy_photo, updated_at=utcnow() - 49 * HOUR
     )
     await set_state(svc, 1001, {"lang": "en", "entry": {"quote": "Le pain"}}, 49 * HOUR)
     await set_state(svc, 1002, {"entry": {"quote": "Frais"}}, HOUR)
@@ -169,17 +159,18 @@ async def test_a_silent_apprentice_without_a_language_choice_loses_the_whole_row
 # --- refused entries ---------------------------------------------------------------------
 
 
-async def test_refused_entries_lose_photo_and_texts_after_refused_days(svc: Services) -> None:
+async def test_refused_entries_lose_photo_and_texts_after_refused_days(
+    add: Add, svc: Services
+) -> None:
     long_ago = utcnow() - timedelta(days=31)
     old_photo, recent_photo, was_public_photo = (stored_photo(svc) for _ in range(3))
     old = await add(
-        svc, S.REFUSED, photo_path=old_photo, decided_at=long_ago, refusal_reason="Zéphyrine?"
+        S.REFUSED, photo_path=old_photo, decided_at=long_ago, refusal_reason="Zéphyrine?"
     )
     recent = await add(
-        svc, S.REFUSED, photo_path=recent_photo, decided_at=utcnow(), refusal_reason="blurry"
+        S.REFUSED, photo_path=recent_photo, decided_at=utcnow(), refusal_reason="blurry"
     )
     unpublished = await add(
-        svc,
         S.REFUSED,
         photo_path=was_public_photo,
         decided_at=long_ago,
@@ -187,7 +178,7 @@ async def test_refused_entries_lose_photo_and_texts_after_refused_days(svc: Serv
         channel_message_id=77,
         refusal_reason="unpublished",
     )
-    listed = await add(svc, S.REFUSED, decided_at=long_ago, refusal_reason="blurry")
+    listed = await add(S.REFUSED, decided_at=long_ago, refusal_reason="blurry")
     async with svc.sessions() as session, session.begin():
         await record_audit(
             session,
@@ -213,12 +204,12 @@ async def test_refused_entries_lose_photo_and_texts_after_refused_days(svc: Serv
     assert gone is not None and gone.purged_at is not None
     assert (gone.display_name, gone.quote, gone.photo_path, gone.photo_file_id) == (None,) * 4
     assert gone.refusal_reason is None, "a typed reason may quote the person"
-    assert (gone.trade, gone.centre_name) == ("Boulangère", "CFA de Dijon"), "kept for /stats"
+    assert (gone.trade, gone.centre_name) == ("coiffeuse", "CFA de Dijon"), "kept for /stats"
     assert not exists(svc, old_photo) and not exists(svc, was_public_photo)
     kept = await entry(svc, recent)
     assert kept is not None and kept.purged_at is None and exists(svc, recent_photo)
     register = await entry(svc, unpublished)
-    assert register is not None and register.display_name == "Zéphyrine", "the register keeps it"
+    assert register is not None and register.display_name == "Léa", "the register keeps it"
     assert register.quote is None and register.refusal_reason == "unpublished"
     listed_row = await entry(svc, listed)
     assert listed_row is not None and listed_row.refusal_reason == "blurry"
@@ -247,18 +238,19 @@ def test_campaign_retention_ends_counts_months_from_the_last_day(tmp_path: Path)
     assert last_day(date(2027, 12, 15), 1) == date(2028, 1, 16)
 
 
-async def test_after_the_campaign_only_the_consent_register_is_left(svc: Services) -> None:
+async def test_after_the_campaign_only_the_consent_register_is_left(
+    add: Add, svc: Services
+) -> None:
     published_photo, pending_photo = stored_photo(svc), stored_photo(svc)
     published = await add(
-        svc,
         S.PUBLISHED,
         photo_path=published_photo,
         published_at=utcnow(),
         channel_message_id=5,
         consent_version="abc123",
     )
-    pending = await add(svc, S.PENDING, photo_path=pending_photo)
-    refused = await add(svc, S.REFUSED, apprentice_id=1002, decided_at=utcnow())
+    pending = await add(S.PENDING, photo_path=pending_photo)
+    refused = await add(S.REFUSED, apprentice_id=1002, decided_at=utcnow())
     await set_state(svc, 1003, {"lang": "fr"}, timedelta(0))
     async with svc.sessions() as session, session.begin():
         await record_audit(
@@ -274,11 +266,7 @@ async def test_after_the_campaign_only_the_consent_register_is_left(svc: Service
     assert await entry(svc, pending) is None and await entry(svc, refused) is None
     kept = await entry(svc, published)
     assert kept is not None and kept.purged_at is not None
-    assert (kept.display_name, kept.trade, kept.consent_version) == (
-        "Zéphyrine",
-        "Boulangère",
-        "abc123",
-    )
+    assert (kept.display_name, kept.trade, kept.consent_version) == ("Léa", "coiffeuse", "abc123")
     assert (kept.quote, kept.photo_path, kept.photo_file_id) == (None, None, None)
     assert kept.channel_message_id == 5, "an apprentice's /supprimer can still remove the post"
     assert not exists(svc, published_photo) and not exists(svc, pending_photo)
@@ -295,12 +283,13 @@ async def test_after_the_campaign_only_the_consent_register_is_left(svc: Service
 
 
 async def test_a_dry_run_counts_exactly_what_a_purge_removes_and_removes_nothing(
+    add: Add,
     svc: Services,
 ) -> None:
     photo = stored_photo(svc)
     orphan = stored_photo(svc)
-    draft = await add(svc, S.DRAFT, photo_path=photo, updated_at=utcnow() - 50 * HOUR)
-    await add(svc, S.REFUSED, apprentice_id=1002, decided_at=utcnow() - timedelta(days=40))
+    draft = await add(S.DRAFT, photo_path=photo, updated_at=utcnow() - 50 * HOUR)
+    await add(S.REFUSED, apprentice_id=1002, decided_at=utcnow() - timedelta(days=40))
     await set_state(svc, 1001, {"entry": {}}, 50 * HOUR)
     before = await states(svc)
 
@@ -313,11 +302,11 @@ async def test_a_dry_run_counts_exactly_what_a_purge_removes_and_removes_nothing
     assert (real.drafts, real.conversations, real.refused, real.files) == (1, 1, 1, 2)
 
 
-async def test_the_sweep_deletes_old_orphans_only(svc: Services) -> None:
+async def test_the_sweep_deletes_old_orphans_only(add: Add, svc: Services) -> None:
     referenced = stored_photo(svc, age=timedelta(days=300))
     orphan = stored_photo(svc)
     being_saved = stored_photo(svc, age=timedelta(seconds=5))  # its row not committed yet
-    await add(svc, S.PENDING, photo_path=referenced)
+    await add(S.PENDING, photo_path=referenced)
 
     report = await purge(svc)
 
@@ -325,10 +314,12 @@ async def test_the_sweep_deletes_old_orphans_only(svc: Services) -> None:
     assert exists(svc, referenced) and exists(svc, being_saved) and not exists(svc, orphan)
 
 
-async def test_erasure_blanks_typed_reasons_and_leaves_erased_lines(svc: Services) -> None:
-    public = await add(svc, S.PUBLISHED, published_at=utcnow(), channel_message_id=9)
-    refused = await add(svc, S.REFUSED, decided_at=utcnow(), refusal_reason="Zéphyrine floue")
-    other = await add(svc, S.REFUSED, apprentice_id=1002, refusal_reason="Tom de dos")
+async def test_erasure_blanks_typed_reasons_and_leaves_erased_lines(
+    add: Add, svc: Services
+) -> None:
+    public = await add(S.PUBLISHED, published_at=utcnow(), channel_message_id=9)
+    refused = await add(S.REFUSED, decided_at=utcnow(), refusal_reason="Zéphyrine floue")
+    other = await add(S.REFUSED, apprentice_id=1002, refusal_reason="Tom de dos")
     async with svc.sessions() as session, session.begin():
         for submission_id, reason in ((refused, "Zéphyrine floue"), (other, "Tom de dos")):
             await record_audit(
@@ -368,13 +359,13 @@ async def test_erasure_blanks_typed_reasons_and_leaves_erased_lines(svc: Service
 
 
 async def test_purge_command_prints_counts_and_never_names(
-    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    add: Add, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path / "config.toml", raw_config(db_url, tmp_path))
     svc = make_services(settings_from_dict(raw_config(db_url, tmp_path), base_dir=tmp_path))
     await upgrade(svc.engine)
     photo = stored_photo(svc)
-    await add(svc, S.DRAFT, photo_path=photo, updated_at=utcnow() - 50 * HOUR)
+    await add(S.DRAFT, photo_path=photo, updated_at=utcnow() - 50 * HOUR)
     await svc.engine.dispose()
 
     assert await _cli(["purge", "--config", str(config), "--dry-run"]) == 0
@@ -383,7 +374,7 @@ async def test_purge_command_prints_counts_and_never_names(
     assert await _cli(["purge", "--config", str(config)]) == 0
     out = capsys.readouterr()
     assert "unfinished drafts deleted: 1" in out.out and "photo files deleted: 1" in out.out
-    assert "Zéphyrine" not in out.out + out.err and photo not in out.out + out.err
+    assert "Léa" not in out.out + out.err and photo not in out.out + out.err
     assert not exists(svc, photo)
     assert await _cli(["purge", "--config", str(config)]) == 0
     assert "unfinished drafts deleted: 0" in capsys.readouterr().out
@@ -483,11 +474,11 @@ def test_report_lines_name_every_count() -> None:
     assert report.total == 21
 
 
-async def test_an_erased_entry_number_is_never_given_again(svc: Services) -> None:
-    last = await add(svc, S.PUBLISHED, published_at=utcnow())
+async def test_an_erased_entry_number_is_never_given_again(add: Add, svc: Services) -> None:
+    last = await add(S.PUBLISHED, published_at=utcnow())
     async with svc.sessions() as session, session.begin():
         await note_erased(session, await delete_apprentice_data(session, 1001), LISTED)
-    assert await add(svc, S.PENDING, apprentice_id=1002) == last + 1
+    assert await add(S.PENDING, apprentice_id=1002) == last + 1
 
 
 async def test_a_purge_while_the_bot_works_takes_nothing_in_use(
