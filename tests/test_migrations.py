@@ -274,3 +274,46 @@ async def test_0005_maps_withdrawn_entries_to_refused_and_back(engine: AsyncEngi
         assert await connection.run_sync(_submissions_schema) == schema_0004
     async with engine.begin() as connection:
         await connection.exec_driver_sql("UPDATE submissions SET status = 'withdrawn' WHERE id = 2")
+
+
+async def test_0006_keeps_entries_and_never_reuses_a_number(engine: AsyncEngine) -> None:
+    """SQLite rebuilds ``submissions`` with AUTOINCREMENT: rows, indexes and CHECKs stay,
+    and the number of the last entry, once deleted, is not given again (PostgreSQL's
+    sequences never did). The downgrade gives back 0005's schema."""
+    await downgrade(engine, "base")
+    await upgrade(engine, "0005")
+    async with engine.connect() as connection:
+        schema_0005 = await connection.run_sync(_submissions_schema)
+    at = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    insert = text(
+        "INSERT INTO submissions (apprentice_id, status, trade, centre_name, language,"
+        " age_band, consent_at, created_at, updated_at)"
+        " VALUES (1, 'pending', 'boulanger', 'CFA', 'fr', 'adult', :at, :at, :at)"
+    ).bindparams(bindparam("at", type_=UTCDateTime()))
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql(
+            "INSERT INTO apprentices (id, first_name, language, created_at, updated_at)"
+            " VALUES (1, 'Léa', 'fr', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+        for _ in range(2):
+            await connection.execute(insert, {"at": at})
+
+    await upgrade(engine, "0006")
+    async with engine.begin() as connection:
+        rows = await connection.execute(
+            text("SELECT id, status, consent_version, purged_at FROM submissions ORDER BY id")
+        )
+        assert [tuple(row) for row in rows] == [
+            (1, "pending", None, None),
+            (2, "pending", None, None),
+        ]
+        await connection.exec_driver_sql("DELETE FROM submissions WHERE id = 2")
+        await connection.execute(insert, {"at": at})
+        assert await connection.scalar(text("SELECT max(id) FROM submissions")) == 3
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("UPDATE submissions SET status = 'withdrawn'")
+
+    await downgrade(engine, "0005")
+    async with engine.connect() as connection:
+        assert await connection.run_sync(_submissions_schema) == schema_0005
