@@ -30,35 +30,45 @@ the environment variable {TOKEN_ENV}, which wins over the file. Then add the bot
 campaign channel as an administrator allowed to post, and to the moderators' group."""
 
 
-class _RedactToken(logging.Filter):
-    """Keeps the token out of every log line, whatever library writes it."""
+# Loggers capped because their lower levels write what must stay private: the token, and
+# the apprentices' names, captions, quotes and photos' metadata.
+CAPPED_LOGGERS = {
+    "httpx": logging.WARNING,  # every request URL at INFO, and Bot API URLs hold the token
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "telegram.Bot": logging.INFO,  # DEBUG: every call's parameters and every answer
+    "telegram.ext.ExtBot": logging.INFO,  # the same for the bot the Application uses
+    "telegram.ext.Application": logging.INFO,  # DEBUG: every update, names and texts included
+    "aiosqlite": logging.INFO,  # DEBUG: every statement with its parameters
+    "PIL": logging.INFO,  # DEBUG: the photos' EXIF tags (camera, place, author)
+}
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Blanks the token in the whole formatted record, traceback included: ``InvalidToken``
+    quotes it, and an httpx error shows the request URL, ``…/bot<token>/…``."""
 
     def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # The secret half too: the bot's id before the colon is public, and an encoded URL
+        # may show the token with its colon escaped.
+        self.secrets = [s for s in (token, token.partition(":")[2]) if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg = message.replace(self.token, "<token>")
-            record.args = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "<token>")
+        return text
 
 
 def configure_logging(token: str, level: int = logging.INFO) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    if token:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_RedactToken(token))
+    """Log to stderr, token blanked, ids only: the capped loggers stay quiet below their cap
+    even at DEBUG (``-v``), which is then the bot's own lines and PTB's flow."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_RedactingFormatter(token))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for name, cap in CAPPED_LOGGERS.items():
+        logging.getLogger(name).setLevel(cap)
 
 
 def _load(path: Path) -> Settings | None:
