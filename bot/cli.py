@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from telegram.error import InvalidToken
 from telegram.ext import Application
 
 from bot import __version__
@@ -21,6 +22,10 @@ from bot.config import TOKEN_ENV, ConfigError, Settings, default_config_path, lo
 EXIT_CONFIG = 2
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
+TOKEN_REFUSED = (
+    f"Telegram refused the token: check telegram.token or {TOKEN_ENV}; "
+    "get a new one from @BotFather"
+)
 NO_TOKEN_HELP = f"""\
 selfie-bot needs a bot token to talk to Telegram, and none is configured.
 Get one in two minutes: open Telegram, write to @BotFather, send /newbot, choose a name and a \
@@ -29,6 +34,8 @@ username ending in "bot"; BotFather answers with a token like 123456789:AAH…. 
 the environment variable {TOKEN_ENV}, which wins over the file. Then add the bot to your \
 campaign channel as an administrator allowed to post, and to the moderators' group."""
 
+
+log = logging.getLogger(__name__)
 
 # Loggers capped because their lower levels write what must stay private: the token, and
 # the apprentices' names, captions, quotes and photos' metadata.
@@ -118,8 +125,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     if _database(settings) is None:
         return EXIT_CONFIG
     configure_logging(settings.token, logging.DEBUG if args.verbose else logging.INFO)
-    serve(settings)
+    ptb = logging.getLogger("telegram.ext")
+    ptb.addFilter(_refused_at_start)
+    try:
+        serve(settings, on_ready=lambda _: ptb.removeFilter(_refused_at_start))
+    except InvalidToken:
+        print(TOKEN_REFUSED, file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception:
+        # Through the logging, whose formatter blanks the token; Python's own report would not.
+        log.critical("selfie-bot stopped by an unexpected error", exc_info=True)
+        return 1
     return 0
+
+
+def _refused_at_start(record: logging.LogRecord) -> bool:
+    """Drops PTB's traceback for a token refused at start, which ``run`` says in one line;
+    removed once the bot is up, so a token revoked later is still logged."""
+    return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
 
 
 def serve(settings: Settings, on_ready: Callable[[Application], Any] | None = None) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +19,11 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.cli import configure_logging
+from bot.cli import EXIT_CONFIG, TOKEN_REFUSED, configure_logging
+from bot.config import TOKEN_ENV
 from bot.i18n import t
 from bot.publisher import Publisher
-from bot.sandbox import User
+from bot.sandbox import Emulator, User
 from models import SubmissionStatus
 from tests import imagegen
 from tests.stand import (
@@ -30,7 +32,9 @@ from tests.stand import (
     data_of,
     has_button,
     running_stand,
+    stand_config,
     walk_to_photo,
+    write_config,
 )
 
 FIRST_NAME = "Zéphyrine"
@@ -149,3 +153,73 @@ async def test_a_whole_campaign_logs_ids_only(
 def written(word: str) -> set[str]:
     """``word`` as a log line may show it: as is, escaped by JSON or repr, or in a URL."""
     return {word, json.dumps(word)[1:-1], ascii(word)[1:-1], quote(word)}
+
+
+async def run_bot(raw: dict, tmp_path: Path) -> tuple[int, str, str]:
+    """``selfie-bot run`` with this configuration: its exit status, stdout and stderr."""
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "run", "--config"),
+        str(write_config(tmp_path / "config.toml", raw)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def run_config(emu: Emulator, tmp_path: Path, **telegram: str) -> dict:
+    moderator = emu.create_user("Camille")
+    group = emu.create_group("Modération", members=[moderator])
+    emu.create_channel("Fiers d'être apprentis", username="fiers_test")
+    return stand_config(
+        api_url=emu.api_url,
+        db_url="sqlite+aiosqlite:///data/bot.sqlite3",
+        data_dir=tmp_path,
+        group_id=group.id,
+        moderators=[moderator.id],
+        telegram=telegram,
+    )
+
+
+async def test_a_refused_token_stops_run_with_one_line_and_never_shows_it(tmp_path: Path) -> None:
+    wrong = "987654:AAH-revoked-Mistral-secret"
+    async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
+        code, out, err = await run_bot(run_config(emu, tmp_path, token=wrong), tmp_path)
+    assert code == EXIT_CONFIG
+    assert err.splitlines()[-1] == TOKEN_REFUSED
+    assert "Traceback" not in err and "InvalidToken" not in err
+    assert "Mistral" not in out + err
+
+
+async def test_an_unexpected_error_in_run_goes_through_the_logging(tmp_path: Path) -> None:
+    """Here Telegram cannot be reached at start: logged, as a critical error, exit 1."""
+    async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
+        raw = run_config(emu, tmp_path)
+    code, out, err = await run_bot(raw, tmp_path)  # the emulator has stopped listening
+    assert code == 1
+    assert "CRITICAL bot.cli: selfie-bot stopped by an unexpected error" in err
+    assert "Traceback" in err and "telegram.error.NetworkError" in err
+    assert SECRET not in out + err
+
+
+def test_the_token_is_blanked_in_logged_tracebacks(bot_log: io.StringIO) -> None:
+    """An exception naming the token, or a URL holding it, logged with its traceback."""
+    try:
+        try:
+            raise RuntimeError(f"GET {stand_url()}/getMe failed")
+        except RuntimeError as error:
+            raise ValueError(f"The token `{TOKEN}` was rejected") from error
+    except ValueError:
+        logging.getLogger("bot.anything").exception("start failed for %s", TOKEN)
+    log = bot_log.getvalue()
+    assert "start failed for <token>" in log
+    assert "The token `<token>` was rejected" in log and "<token>/getMe failed" in log
+    assert "RuntimeError" in log and SECRET not in log
+
+
+def stand_url() -> str:
+    """A Bot API URL as PTB builds it, the token in its path, its colon escaped."""
+    return f"http://127.0.0.1:8081/bot{TOKEN.replace(':', '%3A')}"
