@@ -18,13 +18,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import EXIT_CONFIG, TOKEN_REFUSED, configure_logging
 from bot.config import TOKEN_ENV
 from bot.i18n import t
 from bot.publisher import Publisher
 from bot.sandbox import Emulator, User
-from models import SubmissionStatus
+from models import Apprentice, SubmissionStatus
 from tests import imagegen
 from tests.stand import (
     TOKEN,
@@ -218,6 +220,24 @@ def test_the_token_is_blanked_in_logged_tracebacks(bot_log: io.StringIO) -> None
     assert "start failed for <token>" in log
     assert "The token `<token>` was rejected" in log and "<token>/getMe failed" in log
     assert "RuntimeError" in log and SECRET not in log
+
+
+async def test_a_database_error_logged_shows_no_parameters(
+    session_factory: async_sessionmaker[AsyncSession], bot_log: io.StringIO
+) -> None:
+    """SQLAlchemy writes a failed statement's parameters (names, quotes, saved conversations)
+    into its error message, which the error handler and the persistence log with the
+    traceback."""
+    for attempt in range(2):  # the second one breaks the primary key
+        try:
+            async with session_factory() as session, session.begin():
+                session.add(Apprentice(id=1001, first_name=FIRST_NAME, username=USERNAME))
+        except IntegrityError:
+            assert attempt == 1
+            logging.getLogger("bot.persistence").exception("apprentice not saved")
+    log = bot_log.getvalue()
+    assert "IntegrityError" in log and "INSERT INTO apprentices" in log
+    assert [word for word in (FIRST_NAME, USERNAME) for form in written(word) if form in log] == []
 
 
 def stand_url() -> str:
