@@ -43,8 +43,9 @@ CAPPED_LOGGERS = {
     "httpx": logging.WARNING,  # every request URL at INFO, and Bot API URLs hold the token
     "httpcore": logging.WARNING,
     "apscheduler": logging.WARNING,
-    "telegram.Bot": logging.INFO,  # DEBUG: every call's parameters and every answer
-    "telegram.ext.ExtBot": logging.INFO,  # the same for the bot the Application uses
+    # DEBUG: every call's parameters and every answer. PTB logs through the bot's class
+    # logger, and the Application's bot is an ExtBot (a plain Bot would log as telegram.Bot).
+    "telegram.ext.ExtBot": logging.INFO,
     "telegram.ext.Application": logging.INFO,  # DEBUG: every update, names and texts included
     "aiosqlite": logging.INFO,  # DEBUG: every statement with its parameters
     "PIL": logging.INFO,  # DEBUG: the photos' EXIF tags (camera, place, author)
