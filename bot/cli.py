@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from telegram.error import InvalidToken
 from telegram.ext import Application
 
 from bot import __version__
@@ -22,6 +23,10 @@ from bot.config import TOKEN_ENV, ConfigError, Settings, default_config_path, lo
 EXIT_CONFIG = 2
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
+TOKEN_REFUSED = (
+    f"Telegram refused the token: check telegram.token or {TOKEN_ENV}; "
+    "get a new one from @BotFather"
+)
 NO_TOKEN_HELP = f"""\
 selfie-bot needs a bot token to talk to Telegram, and none is configured.
 Get one in two minutes: open Telegram, write to @BotFather, send /newbot, choose a name and a \
@@ -31,35 +36,48 @@ the environment variable {TOKEN_ENV}, which wins over the file. Then add the bot
 campaign channel as an administrator allowed to post, and to the moderators' group."""
 
 
-class _RedactToken(logging.Filter):
-    """Keeps the token out of every log line, whatever library writes it."""
+log = logging.getLogger(__name__)
+
+# Loggers capped because their lower levels write what must stay private: the token, and
+# the apprentices' names, captions, quotes and photos' metadata.
+CAPPED_LOGGERS = {
+    "httpx": logging.WARNING,  # every request URL at INFO, and Bot API URLs hold the token
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    # DEBUG: every call's parameters and every answer. PTB logs through the bot's class
+    # logger, and the Application's bot is an ExtBot (a plain Bot would log as telegram.Bot).
+    "telegram.ext.ExtBot": logging.INFO,
+    "telegram.ext.Application": logging.INFO,  # DEBUG: every update, names and texts included
+    "aiosqlite": logging.INFO,  # DEBUG: every statement with its parameters
+    "PIL": logging.INFO,  # DEBUG: the photos' EXIF tags (camera, place, author)
+}
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Blanks the token in the whole formatted record, traceback included: ``InvalidToken``
+    quotes it, and an httpx error shows the request URL, ``…/bot<token>/…``."""
 
     def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # The secret half too: the bot's id before the colon is public, and an encoded URL
+        # may show the token with its colon escaped.
+        self.secrets = [s for s in (token, token.partition(":")[2]) if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg = message.replace(self.token, "<token>")
-            record.args = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "<token>")
+        return text
 
 
 def configure_logging(token: str, level: int = logging.INFO) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    if token:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_RedactToken(token))
+    """Log to stderr, token blanked, ids only: the capped loggers stay quiet below their cap
+    even at DEBUG (``-v``), which is then the bot's own lines and PTB's flow."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_RedactingFormatter(token))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for name, cap in CAPPED_LOGGERS.items():
+        logging.getLogger(name).setLevel(cap)
 
 
 def _load(path: Path) -> Settings | None:
@@ -116,8 +134,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     if _database(settings) is None:
         return EXIT_CONFIG
     configure_logging(settings.token, logging.DEBUG if args.verbose else logging.INFO)
-    serve(settings)
+    ptb = logging.getLogger("telegram.ext")
+    ptb.addFilter(_refused_at_start)
+    try:
+        serve(settings, on_ready=lambda _: ptb.removeFilter(_refused_at_start))
+    except InvalidToken:
+        print(TOKEN_REFUSED, file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception:
+        # Through the logging, whose formatter blanks the token; Python's own report would not.
+        log.critical("selfie-bot stopped by an unexpected error", exc_info=True)
+        return 1
     return 0
+
+
+def _refused_at_start(record: logging.LogRecord) -> bool:
+    """Drops PTB's traceback for a token refused at start, which ``run`` says in one line;
+    removed once the bot is up, so a token revoked later is still logged."""
+    return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
 
 
 def serve(settings: Settings, on_ready: Callable[[Application], Any] | None = None) -> None:

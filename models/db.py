@@ -91,6 +91,9 @@ def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     of failing with "database is locked". That is what makes the one-winner transitions of
     :mod:`models.lifecycle` behave the same on SQLite as on PostgreSQL.
     """
+    # A failed statement's parameters (names, quotes, saved conversations) would otherwise be
+    # written into its error, which is logged with its traceback.
+    kwargs = {"hide_parameters": True, **kwargs}
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(parsed, **kwargs)

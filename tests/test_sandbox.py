@@ -112,6 +112,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         assert process.stop() == 0, process.log
+        assert demo.TOKEN.split(":")[1] not in process.log
 
 
 # -- the bare command ----------------------------------------------------------------------
@@ -267,6 +268,32 @@ def test_api_plays_a_submission_from_a_new_persona_to_the_channel(sandbox: str) 
     assert shown.height > shown.width  # the sideways mechanic photo, upright
     assert not shown.getexif().get_ifd(ExifTags.IFD.GPSInfo)
     assert post(f"{url}/sandbox/api/slot", {})["published"] == []
+
+
+def test_the_page_and_its_api_never_show_the_token(sandbox: str) -> None:
+    """The page reads chats, files and news through its own API, never through Bot API
+    URLs (``/bot<token>/…``, ``/file/bot<token>/…``), so the token is nowhere in it."""
+    url = sandbox
+    kim = post(f"{url}/sandbox/api/persona", {"name": "Kim", "language": "fr"})["persona"]
+    post(f"{url}/sandbox/api/send", {"user": kim["id"], "chat": "private", "text": "/start"})
+    for prefix in ("consent:yes", "age:adult", "name:first", "trade:0:0", "centre:0", "quote:"):
+        press(url, kim["id"], "private", prefix, kim["id"])
+    upload_sample(url, kim["id"], "mecanicien")
+    press(url, kim["id"], "private", "preview:send", kim["id"])
+    card, _ = wait_for_button(url, "group", "mod:ok:", kim["id"])
+    page = get(url + "/")
+    shown = [page, get(url + "/sandbox/static/app.js"), get(url + "/sandbox/static/style.css")]
+    view = get(f"{url}/sandbox/api/view?apprentice={kim['id']}")
+    shown.append(json.dumps(view))
+    files = {
+        m["photo"][-1]["file_id"] for chat in view["chats"].values() for m in chat if "photo" in m
+    }
+    assert files and card["photo"][-1]["file_id"] in files
+    shown += [get_bytes(f"{url}/sandbox/file/{file_id}").decode("latin-1") for file_id in files]
+    with urllib.request.urlopen(f"{url}/sandbox/api/events", timeout=10) as events:
+        shown.append(events.readline().decode())
+    secret = demo.TOKEN.split(":")[1]
+    assert [text[:80] for text in shown if secret in text] == []
 
 
 def get_bytes(url: str) -> bytes:
