@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.captions import FIELDS, template_fields
 from bot.schedule import check_crontab
@@ -243,6 +250,33 @@ class RetentionSettings(_Section):
     """Local time (``schedule.timezone``) of the daily purge."""
 
 
+class GallerySettings(_Section):
+    """The campaign's public site (:mod:`bot.gallery`): a static folder kept in step with
+    the channel."""
+
+    enabled: bool = False
+    path: Path = Path("data/site")
+    base_url: str = ""
+    """Public address of the folder, for links shared elsewhere (feeds, OpenGraph, sitemap)."""
+    indexable: bool = True
+    language: Literal["fr", "en"] = "fr"
+    per_page: Annotated[int, Field(ge=6, le=200)] = 48
+    widget_count: Annotated[int, Field(ge=1, le=24)] = 6
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_shape(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError("must be an http(s) URL such as https://www.example.org/selfies/")
+        return value.rstrip("/") + "/" if value else ""
+
+    @model_validator(mode="after")
+    def _enabled_needs_base_url(self) -> GallerySettings:
+        if self.enabled and not self.base_url:
+            raise ValueError("base_url: required when the site is enabled")
+        return self
+
+
 class Settings(_Section):
     telegram: TelegramSettings = TelegramSettings()
     campaign: CampaignSettings
@@ -253,6 +287,7 @@ class Settings(_Section):
     apprentices: ApprenticeSettings = ApprenticeSettings()
     images: ImageSettings = ImageSettings()
     retention: RetentionSettings = RetentionSettings()
+    gallery: GallerySettings = GallerySettings()
 
     @property
     def token(self) -> str:
@@ -339,11 +374,15 @@ def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
     frame = settings.images.frame
     if frame is not None and not frame.is_absolute():
         frame = base_dir / frame
+    site = settings.gallery.path
+    if not site.is_absolute():
+        site = base_dir / site
     return settings.model_copy(
         update={
             "storage": StorageSettings(path=storage),
             "database": DatabaseSettings(url=url),
             "images": settings.images.model_copy(update={"frame": frame}),
+            "gallery": settings.gallery.model_copy(update={"path": site}),
         }
     )
 

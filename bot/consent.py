@@ -40,9 +40,20 @@ def consent_details(language: str, settings: Settings) -> str:
     return f"{details}\n{retention_text(language, settings)}"
 
 
+def consent_pitch(language: str, settings: Settings) -> str:
+    """The question itself: where the selfie will be shown, and how to take it back."""
+    gallery = settings.gallery
+    where = (
+        t(language, "consent.where_site", url=gallery.base_url)
+        if gallery.enabled
+        else t(language, "consent.where_channel")
+    )
+    return t(language, "consent.pitch", campaign=settings.campaign.name, where=where)
+
+
 def consent_text(language: str, settings: Settings) -> str:
     """Everything the apprentice may read before agreeing: the pitch and its details."""
-    pitch = t(language, "consent.pitch", campaign=settings.campaign.name)
+    pitch = consent_pitch(language, settings)
     return f"{pitch}\n\n{consent_details(language, settings)}"
 
 
@@ -62,4 +73,5 @@ async def record_consent_texts(
                 consent_version(language, settings),
                 language,
                 consent_text(language, settings),
+                names_site=settings.gallery.enabled,
             )

@@ -47,7 +47,7 @@ REGISTER_HEADER = (
     "removed_at",
     "channel_message_id",
 )
-CONSENT_TEXTS_HEADER = ("version", "language", "first_shown_at", "text")
+CONSENT_TEXTS_HEADER = ("version", "language", "first_shown_at", "names_site", "text")
 
 REGISTER_CSV = "register.csv"
 CONSENT_TEXTS_CSV = "consent-texts.csv"
@@ -66,6 +66,7 @@ class ConsentTextRow:
     version: str
     language: str
     first_shown_at: datetime
+    names_site: bool
     text: str
 
 
@@ -99,6 +100,8 @@ def cell(value: object, zone: ZoneInfo) -> str:
     """One CSV cell: empty for None, dates in ``zone`` with their offset, text guarded."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, datetime):
         return value.astimezone(zone).isoformat(timespec="seconds")
     return safe_cell(str(value))
@@ -197,7 +200,9 @@ async def read_register(url: str, *, consent_texts: bool) -> Register:
             texts = await all_consent_texts(session) if consent_texts else []
     finally:
         await engine.dispose()
-    rows = [ConsentTextRow(t.version, t.language, t.first_shown_at, t.text) for t in texts]
+    rows = [
+        ConsentTextRow(t.version, t.language, t.first_shown_at, t.names_site, t.text) for t in texts
+    ]
     return Register(lines, rows)
 
 

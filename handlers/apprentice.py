@@ -35,7 +35,7 @@ from telegram.warnings import PTBUserWarning
 from bot.cards import entry_caption, post_card
 from bot.commands import CANCEL, DELETE, START
 from bot.concurrency import slot_released
-from bot.consent import consent_details, consent_version
+from bot.consent import consent_details, consent_pitch, consent_version
 from bot.i18n import plain, t, tn
 from bot.images import ImageOptions, ImageRejected, ProcessedImage, TooManyPixels
 from bot.matching import close_matches, exact
@@ -131,11 +131,10 @@ async def start(update: Update, context: Context) -> str | int:
 
 async def ask_consent(update: Update, context: Context) -> str:
     lang = language(update, context)
-    campaign = services(context).settings.campaign
     await reply(
         update,
         context,
-        t(lang, "consent.pitch", campaign=campaign.name),
+        consent_pitch(lang, services(context).settings),
         keyboard(
             [
                 [(plain(lang, "consent.accept"), "consent:yes")],

@@ -297,6 +297,9 @@ class ConsentText(Base):
     language: Mapped[str] = mapped_column(String(8))
     text: Mapped[str] = mapped_column(Text)
     first_shown_at: Mapped[datetime] = mapped_column(default=utcnow)
+    names_site: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The wording tells that published selfies also go on the public site
+    (:mod:`bot.gallery`): only entries agreed to under such a version are shown there."""
 
 
 class Setting(Base):

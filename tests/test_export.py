@@ -190,8 +190,8 @@ async def world(
         await note_erased(session, entries, [])
 
     async with sessions() as session, session.begin():
-        await remember_consent_text(session, "a1b2c3d4e5f6", "fr", CONSENT_FR)
-        await remember_consent_text(session, "0f0f0f0f0f0f", "en", CONSENT_EN)
+        await remember_consent_text(session, "a1b2c3d4e5f6", "fr", CONSENT_FR, names_site=False)
+        await remember_consent_text(session, "0f0f0f0f0f0f", "en", CONSENT_EN, names_site=True)
 
     async with sessions() as session:
         for row in await session.scalars(select(Submission)):
@@ -350,8 +350,8 @@ async def test_zip_with_photos(
         header, *texts = parse(archive.read("consent-texts.csv"))
     assert tuple(header) == CONSENT_TEXTS_HEADER
     assert {row[0]: row[1:2] + row[3:] for row in texts} == {
-        "a1b2c3d4e5f6": ["fr", CONSENT_FR],
-        "0f0f0f0f0f0f": ["en", "'" + CONSENT_EN],
+        "a1b2c3d4e5f6": ["fr", "no", CONSENT_FR],
+        "0f0f0f0f0f0f": ["en", "yes", "'" + CONSENT_EN],
     }
     for row in texts:
         shown = datetime.fromisoformat(row[2])

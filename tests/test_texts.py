@@ -151,7 +151,7 @@ def test_plural_forms_follow_each_language() -> None:
 
 
 def test_values_are_escaped_for_html() -> None:
-    text = t("fr", "consent.pitch", campaign="<b>Fiers</b> & co")
+    text = t("fr", "consent.pitch", campaign="<b>Fiers</b> & co", where="ici")
     assert "&lt;b&gt;Fiers&lt;/b&gt; &amp; co" in text
 
 

@@ -5,7 +5,8 @@ Revises: 0005
 Create Date: 2026-11-29
 
 - ``consent_texts``: each wording of the consent, by version (a hash of the text), so the
-  consent register shows what an apprentice agreed to;
+  consent register shows what an apprentice agreed to, and whether it named the public
+  site (entries agreed to without it stay off the site);
 - ``submissions.consent_version``: the version agreed to (NULL for earlier entries);
 - ``submissions.purged_at``: when retention removed the entry's photo and texts;
 - on SQLite, ``submissions`` gets AUTOINCREMENT: an erased entry's number (kept by the
@@ -39,6 +40,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("first_shown_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("names_site", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("version", name=op.f("pk_consent_texts")),
     )
     with op.batch_alter_table("submissions", **_autoincrement(True)) as batch:
