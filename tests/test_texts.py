@@ -67,6 +67,20 @@ def keys_used_with_a_count() -> set[str]:
             method_map=[("**.py", "python")],
             keywords={"tn": (2,), "plain_n": (2,)},
         )
+    } | keys_used_in_templates(counted=True)
+
+
+def keys_used_in_templates(*, counted: bool = False) -> set[str]:
+    """The public site's templates (bot/gallery/templates) call ``_(key)`` and
+    ``_n(key, count)``."""
+    keywords = {"_n": (1,)} if counted else {"_": (1,), "_n": (1,)}
+    return {
+        message if isinstance(message, str) else message[0]
+        for _, _, message, _, _ in extract_from_dir(
+            ROOT / "bot" / "gallery" / "templates",
+            method_map=[("**.html", "jinja2.ext:babel_extract")],
+            keywords=keywords,
+        )
     }
 
 
@@ -86,6 +100,7 @@ def keys_used_in_code() -> set[str]:
             },
         ):
             used.add(message if isinstance(message, str) else message[0])
+    used |= keys_used_in_templates()
     # Keys built at run time from a code: every code of each family.
     for command in PRIVATE_COMMANDS + MODERATION_COMMANDS:
         used.add(command.description_key)

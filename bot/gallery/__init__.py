@@ -1,0 +1,175 @@
+"""The campaign's public site: a static folder any web server can serve, kept in step with
+the channel.
+
+:class:`Gallery` is what the bot and the CLI call: :meth:`Gallery.build` rebuilds the whole
+folder from the database, :meth:`Gallery.sync` brings it up to date after entries were
+published or removed. Both hold one lock, read the database, then do the rendering and the
+disk work in a thread, off the event loop. What the site shows is
+:func:`models.gallery.gallery_entries`; its layout is :mod:`bot.gallery.site`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.gallery.files import GalleryFolderProblem, SiteFolder
+from bot.gallery.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
+from bot.gallery.site import Plan, Profile, make_plan, profile_url
+from bot.storage import PhotoStore
+from models.gallery import GalleryEntry, gallery_entries
+
+__all__ = ["BuildReport", "Gallery", "GalleryFolderProblem"]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """Counts only (it may be printed or logged): never a name."""
+
+    profiles: int
+    written: int
+    removed: int
+
+    def __str__(self) -> str:
+        return (
+            f"site: {self.profiles} profiles, {self.written} files written, {self.removed} removed"
+        )
+
+
+class Gallery:
+    """The site of one configuration (``settings.gallery``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        photos: PhotoStore,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.photos = photos
+        self.renderer = Renderer(settings)
+        self._lock = asyncio.Lock()
+        self._plan: Plan | None = None
+        """The site as last written: :meth:`sync` redraws only what differs from it."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.gallery.enabled
+
+    async def build(self) -> BuildReport:
+        """Rebuild everything from the database: write what changed, remove every file that
+        should no longer be there. Raises :class:`GalleryFolderProblem`."""
+        if not self.enabled:
+            return BuildReport(0, 0, 0)
+        async with self._lock:
+            entries = await self._entries()
+            self._plan, report = await asyncio.to_thread(self._build, entries)
+            return report
+
+    async def sync(self, entry_ids: Collection[int]) -> None:
+        """After a publication or a removal of ``entry_ids``: their files added, updated or
+        removed, and the pages, feeds and sitemap they appear in redrawn (a full build the
+        first time, when there is no earlier state to compare with)."""
+        if not self.enabled:
+            return
+        async with self._lock:
+            entries = await self._entries()
+            if self._plan is None:
+                self._plan, _ = await asyncio.to_thread(self._build, entries)
+            else:
+                self._plan = await asyncio.to_thread(self._sync, entries, entry_ids, self._plan)
+
+    async def _entries(self) -> list[GalleryEntry]:
+        async with self.sessions() as session:
+            return await gallery_entries(session)
+
+    def _folder(self) -> SiteFolder:
+        return SiteFolder(self.settings.gallery.path, self.photos)
+
+    def _plan_of(self, entries: list[GalleryEntry]) -> Plan:
+        """The site for the entries whose photo is on disk (one being erased may be gone)."""
+        present, sizes = [], {}
+        for entry in entries:
+            source = self.photos.root / entry.photo_path
+            if entry.width and entry.height:
+                if source.is_file():
+                    present.append(entry)
+                continue
+            try:
+                with Image.open(source) as image:
+                    sizes[entry.id] = image.size
+            except (FileNotFoundError, OSError):
+                continue
+            present.append(entry)
+        return make_plan(present, self.settings, sizes)
+
+    def _build(self, entries: list[GalleryEntry]) -> tuple[Plan, BuildReport]:
+        plan = self._plan_of(entries)
+        folder = self._folder()
+        folder.claim()
+        self._photos(folder, plan.profiles)
+        expected: list[str] = []
+        for profile in plan.profiles:
+            folder.write(page_file(profile.url), self.renderer.profile(profile))
+            expected += [page_file(profile.url), photo_file(profile.id), *thumb_files(profile.id)]
+        for page in plan.listings.values():
+            folder.write(page_file(page.url), self.renderer.listing(page))
+            expected.append(page_file(page.url))
+        for name in STATIC_FILES:
+            folder.write(f"assets/{name}", (STATIC / name).read_bytes())
+            expected.append(f"assets/{name}")
+        folder.write("404.html", self.renderer.not_found())
+        expected += ["404.html", *self._shared(folder, plan)]
+        folder.remove_all_but(expected)
+        return plan, BuildReport(len(plan.profiles), folder.written, folder.removed)
+
+    def _sync(self, entries: list[GalleryEntry], entry_ids: Collection[int], before: Plan) -> Plan:
+        plan = self._plan_of(entries)
+        folder = self._folder()
+        previous = {profile.id: profile for profile in before.profiles}
+        changed = [p for p in plan.profiles if p.id in entry_ids or previous.get(p.id) != p]
+        self._photos(folder, changed)
+        for profile in changed:
+            folder.write(page_file(profile.url), self.renderer.profile(profile))
+        kept = {profile.id for profile in plan.profiles}
+        for gone in (previous.keys() | set(entry_ids)) - kept:
+            for name in (page_file(profile_url(gone)), photo_file(gone), *thumb_files(gone)):
+                folder.remove(name)
+        for url, page in plan.listings.items():
+            if before.listings.get(url) != page:
+                folder.write(page_file(url), self.renderer.listing(page))
+        for url in before.listings.keys() - plan.listings.keys():
+            folder.remove(page_file(url))
+        self._shared(folder, plan)
+        return plan
+
+    def _photos(self, folder: SiteFolder, profiles: Iterable[Profile]) -> None:
+        """Photos and thumbnails in parallel threads (Pillow releases the GIL while it
+        decodes and encodes)."""
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            folder.written += sum(pool.map(folder.photo, profiles))
+
+    def _shared(self, folder: SiteFolder, plan: Plan) -> list[str]:
+        """The files every change may touch: widget, feeds, robots.txt and the sitemap
+        (only when search engines are welcome); their names."""
+        files = {
+            "widget.html": self.renderer.widget(plan),
+            "feed.xml": self.renderer.atom(plan.profiles),
+            "feed.json": self.renderer.json_feed(plan.profiles),
+            "robots.txt": self.renderer.robots(),
+        }
+        if self.settings.gallery.indexable:
+            files["sitemap.xml"] = self.renderer.sitemap(plan)
+        else:
+            folder.remove("sitemap.xml")
+        for name, content in files.items():
+            folder.write(name, content)
+        return list(files)

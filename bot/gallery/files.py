@@ -1,0 +1,139 @@
+"""The site's folder on disk: atomic writes of changed files only, photos and thumbnails,
+removal of what no longer belongs.
+
+A file is written to a temporary name in its own folder and then renamed over the old one
+(``os.replace``), so a visitor gets the old file or the new one, never half of one, and a
+crash mid-build leaves the previous site whole (a left-over temporary file is removed by
+the next build). A file whose content is unchanged is not touched.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from bot.gallery.render import photo_file, thumb_files
+from bot.gallery.site import THUMB_SIDE, Profile
+from bot.images import thumbnail
+from bot.storage import PhotoStore
+
+MARKER = ".selfie-bot-site"
+"""Written in a folder the bot made: only such a folder is ever emptied of stray files."""
+
+
+class GalleryFolderProblem(Exception):
+    """The folder cannot be used for the site; the message is one line for the operator."""
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Replace ``path`` by ``content`` in one step (readable by the web server: 0644)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        os.fchmod(descriptor, 0o644)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class SiteFolder:
+    """The site's folder, counting what it writes and removes."""
+
+    def __init__(self, root: Path, photos: PhotoStore) -> None:
+        self.root = root
+        self.photos = photos
+        self.written = 0
+        self.removed = 0
+
+    def claim(self) -> None:
+        """Make sure the folder is the site's: new, empty, or marked by an earlier build."""
+        marker = self.root / MARKER
+        if marker.is_file():
+            return
+        if self.root.is_dir() and any(self.root.iterdir()):
+            raise GalleryFolderProblem(
+                f"gallery.path: {self.root} is not empty and was not made by selfie-bot (no "
+                f"{MARKER} in it); the site's build removes every file it did not write, so "
+                "give it a new or empty folder"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        marker.write_bytes(b"")
+
+    def write(self, relative: str, content: bytes) -> None:
+        """Write a file unless it already holds ``content``."""
+        path = self.root / relative
+        try:
+            if path.stat().st_size == len(content) and path.read_bytes() == content:
+                return
+        except FileNotFoundError:
+            pass
+        write_atomically(path, content)
+        self.written += 1
+
+    def photo(self, profile: Profile) -> int:
+        """The profile's photo (a copy of the processed JPEG, never the upload) and its
+        thumbnails, made again whenever the copy is. A photo gone meanwhile (erased) is
+        skipped: the removal that follows takes the page too. The number of files written
+        (safe in parallel threads: it changes no count itself)."""
+        source = self.photos.root / profile.photo_path
+        copy = self.root / photo_file(profile.id)
+        thumbs = [self.root / name for name in thumb_files(profile.id)]
+        try:
+            stat = source.stat()
+            current = copy.stat()
+            if (
+                current.st_size == stat.st_size
+                and current.st_mtime_ns >= stat.st_mtime_ns
+                and all(thumb.is_file() for thumb in thumbs)
+            ):
+                return 0
+        except FileNotFoundError:
+            pass
+        try:
+            jpeg = source.read_bytes()
+        except FileNotFoundError:
+            return 0
+        small = thumbnail(jpeg, THUMB_SIDE)
+        write_atomically(copy, jpeg)
+        write_atomically(thumbs[0], small.webp)
+        write_atomically(thumbs[1], small.jpeg)
+        return 3
+
+    def remove(self, relative: str) -> None:
+        """Delete a file, and its folders left empty."""
+        path = self.root / relative
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        self.removed += 1
+        self._prune(path.parent)
+
+    def remove_all_but(self, keep: Iterable[str]) -> None:
+        """Delete every file not in ``keep`` (left-over temporary files included), and the
+        folders left empty."""
+        wanted = {*keep, MARKER}
+        for folder, _subfolders, files in os.walk(self.root, topdown=False):
+            base = Path(folder)
+            for name in files:
+                path = base / name
+                if path.relative_to(self.root).as_posix() not in wanted:
+                    path.unlink(missing_ok=True)
+                    self.removed += 1
+            if base != self.root and not any(base.iterdir()):
+                base.rmdir()
+
+    def _prune(self, folder: Path) -> None:
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty
+                return
+            folder = folder.parent

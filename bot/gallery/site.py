@@ -1,0 +1,270 @@
+"""What the site holds, computed from the database's entries: pure data, no disk, no
+templates, so a publication can compare the site before and after and redraw only the
+pages that differ.
+
+Pagination is numbered from the oldest entry: ``page/1/`` holds the oldest
+``per_page`` selfies and keeps them whatever is published later, and ``index.html`` holds
+the newest (``per_page`` to ``2 * per_page - 1`` of them once there are enough). So one
+publication changes the index and at most one archive page, not every page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from bot.config import Settings
+from bot.i18n import plain
+from bot.images import thumbnail_size
+from models.gallery import GalleryEntry
+
+THUMB_SIDE = 480
+"""Long side of a thumbnail: two columns on a phone, four on a desktop, sharp at 2x."""
+FEED_SIZE = 50
+"""Profiles in the feeds (the newest)."""
+SLUG_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One selfie as every page shows it (all its texts already decided)."""
+
+    id: int
+    name: str
+    anonymous: bool
+    trade: str
+    trade_slug: str
+    centre: str
+    centre_slug: str
+    quote: str | None
+    published_at: datetime
+    date: str
+    """``published_at`` as a visitor reads it, in the campaign's time zone."""
+    channel_url: str | None
+    alt: str
+    thumb_width: int
+    thumb_height: int
+    photo_width: int
+    photo_height: int
+    photo_path: str
+    """Source: the processed JPEG, relative to the storage path."""
+
+    @property
+    def url(self) -> str:
+        """Path from the site's root."""
+        return profile_url(self.id)
+
+
+@dataclass(frozen=True)
+class Group:
+    """The selfies of one trade or one training centre."""
+
+    kind: str
+    """``trades`` or ``centres``: the folder of its pages."""
+    slug: str
+    name: str
+    count: int
+
+    @property
+    def url(self) -> str:
+        return f"{self.kind}/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """A page of thumbnails: the index, a trade's or a centre's page, or an older page.
+
+    Only the first page of a listing carries counts (they change at each publication);
+    the older pages carry what never changes, so they are written once.
+    """
+
+    url: str
+    profiles: tuple[Profile, ...]
+    group: Group | None
+    first: bool
+    newer: str | None
+    older: str | None
+    total: int | None = None
+    groups: tuple[Group, ...] = ()
+    """On the site's first page: every trade and centre, for the filter and the links."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole site for a list of entries."""
+
+    profiles: tuple[Profile, ...]
+    """Newest first."""
+    trades: tuple[Group, ...]
+    centres: tuple[Group, ...]
+    listings: dict[str, ListingPage]
+    """By URL."""
+
+
+def profile_url(entry_id: int) -> str:
+    return f"selfies/{entry_id}/"
+
+
+def slugify(text: str) -> str:
+    """A URL segment for a free text: ASCII, lower case, dashes; a hash when nothing is
+    left (a name in another script)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    slug = slug[:SLUG_LENGTH].rstrip("-")
+    return slug or "x-" + hashlib.sha256(text.casefold().encode()).hexdigest()[:10]
+
+
+def channel_post_url(channel: str | int, message_id: int) -> str | None:
+    """The public link of a post; None for a channel known only by its numeric id."""
+    if isinstance(channel, str) and channel.startswith("@"):
+        return f"https://t.me/{channel[1:]}/{message_id}"
+    return None
+
+
+def make_plan(
+    entries: Sequence[GalleryEntry], settings: Settings, sizes: dict[int, tuple[int, int]]
+) -> Plan:
+    """The site for ``entries`` (newest first); ``sizes`` gives the photo size of entries
+    whose row does not hold it."""
+    language = settings.gallery.language
+    zone = ZoneInfo(settings.schedule.timezone)
+    anonymous = plain(language, "caption.anonymous_name")
+    configured = {centre.code: centre.name for centre in settings.campaign.centres}
+    trade_slugs = {entry.trade: slugify(entry.trade) for entry in entries}
+    centre_slugs = {
+        (entry.centre_code, entry.centre_name): (
+            entry.centre_code.lower() if entry.centre_code else slugify(entry.centre_name)
+        )
+        for entry in entries
+    }
+    trade_names = _names((trade_slugs[e.trade], e.trade) for e in entries)
+    centre_names = _names(
+        (
+            centre_slugs[e.centre_code, e.centre_name],
+            configured.get(e.centre_code or "", e.centre_name),
+        )
+        for e in entries
+    )
+    profiles = []
+    for entry in entries:
+        name = entry.display_name or anonymous
+        trade_slug = trade_slugs[entry.trade]
+        centre_slug = centre_slugs[entry.centre_code, entry.centre_name]
+        trade, centre = trade_names[trade_slug], centre_names[centre_slug]
+        width, height = (
+            (entry.width, entry.height) if entry.width and entry.height else sizes[entry.id]
+        )
+        thumb = thumbnail_size((width, height), THUMB_SIDE)
+        local = entry.published_at.astimezone(zone)
+        profiles.append(
+            Profile(
+                id=entry.id,
+                name=name,
+                anonymous=entry.display_name is None,
+                trade=trade,
+                trade_slug=trade_slug,
+                centre=centre,
+                centre_slug=centre_slug,
+                quote=entry.quote,
+                published_at=entry.published_at,
+                date=format_date(local.date(), "long", locale=language),
+                channel_url=channel_post_url(settings.campaign.channel, entry.channel_message_id),
+                alt=plain(language, "gallery.alt", name=name, trade=trade, centre=centre),
+                thumb_width=thumb[0],
+                thumb_height=thumb[1],
+                photo_width=width,
+                photo_height=height,
+                photo_path=entry.photo_path,
+            )
+        )
+    trades = _groups("trades", profiles, lambda p: (p.trade_slug, p.trade))
+    centres = _groups("centres", profiles, lambda p: (p.centre_slug, p.centre))
+    per_page = settings.gallery.per_page
+    listings: dict[str, ListingPage] = {}
+    for page in _paginate(
+        "", profiles, per_page, None, total=len(profiles), groups=(*trades, *centres)
+    ):
+        listings[page.url] = page
+    for group in (*trades, *centres):
+        members = [p for p in profiles if _slug_of(p, group.kind) == group.slug]
+        for page in _paginate(group.url, members, per_page, group, total=group.count):
+            listings[page.url] = page
+    return Plan(tuple(profiles), trades, centres, listings)
+
+
+def _slug_of(profile: Profile, kind: str) -> str:
+    return profile.trade_slug if kind == "trades" else profile.centre_slug
+
+
+def _names(spellings: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The spelling a group shows, of those sharing its slug (``Coiffure``, ``coiffure``):
+    the most used one, the newest among equals."""
+    counts: dict[str, Counter[str]] = {}
+    for slug, name in spellings:
+        counts.setdefault(slug, Counter())[name] += 1
+    return {slug: counter.most_common(1)[0][0] for slug, counter in counts.items()}
+
+
+def _groups(
+    kind: str, profiles: Sequence[Profile], key: Callable[[Profile], tuple[str, str]]
+) -> tuple[Group, ...]:
+    counts: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for profile in profiles:
+        slug, name = key(profile)
+        counts[slug] += 1
+        names[slug] = name
+    groups = [Group(kind, slug, names[slug], count) for slug, count in counts.items()]
+    return tuple(sorted(groups, key=lambda g: (-g.count, g.name.casefold(), g.slug)))
+
+
+def _paginate(
+    prefix: str,
+    profiles: Sequence[Profile],
+    per_page: int,
+    group: Group | None,
+    *,
+    total: int,
+    groups: tuple[Group, ...] = (),
+) -> list[ListingPage]:
+    """``prefix`` (the first page: the newest) and ``prefix/page/N/`` (older pages,
+    numbered from the oldest so that their content stays put)."""
+    oldest_first = list(reversed(profiles))
+    archived = max(0, len(profiles) // per_page - 1)
+
+    def archive_url(number: int) -> str:
+        return f"{prefix}page/{number}/"
+
+    pages = [
+        ListingPage(
+            url=prefix,
+            profiles=tuple(reversed(oldest_first[archived * per_page :])),
+            group=group,
+            first=True,
+            newer=None,
+            older=archive_url(archived) if archived else None,
+            total=total,
+            groups=groups,
+        )
+    ]
+    for number in range(1, archived + 1):
+        chunk = oldest_first[(number - 1) * per_page : number * per_page]
+        pages.append(
+            ListingPage(
+                url=archive_url(number),
+                profiles=tuple(reversed(chunk)),
+                group=group,
+                first=False,
+                newer=archive_url(number + 1) if number < archived else prefix,
+                older=archive_url(number - 1) if number > 1 else None,
+            )
+        )
+    return pages

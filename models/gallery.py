@@ -1,0 +1,67 @@
+"""What the public site (:mod:`bot.gallery`) shows: read only, nothing here commits.
+
+An entry is on the site exactly while it is on the channel and its apprentice agreed to the
+site: published with a channel post, its photo still on disk (retention has not taken it),
+its apprentice not banned, and agreed to under a consent wording that named the site
+(:attr:`ConsentText.names_site`). Entries agreed to before the site was named stay off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import Apprentice, ConsentText, Submission, SubmissionStatus
+
+
+@dataclass(frozen=True)
+class GalleryEntry:
+    """One published selfie as the site shows it; ``display_name`` None is anonymous."""
+
+    id: int
+    display_name: str | None
+    trade: str
+    centre_code: str | None
+    centre_name: str
+    quote: str | None
+    published_at: datetime
+    channel_message_id: int
+    photo_path: str
+    """Processed JPEG, relative to the storage path."""
+    width: int | None
+    height: int | None
+
+
+async def gallery_entries(session: AsyncSession) -> list[GalleryEntry]:
+    """Every entry the site shows, newest first."""
+    named_site = select(ConsentText.version).where(ConsentText.names_site.is_(True))
+    statement = (
+        select(
+            Submission.id,
+            Submission.display_name,
+            Submission.trade,
+            Submission.centre_code,
+            Submission.centre_name,
+            Submission.quote,
+            Submission.published_at,
+            Submission.channel_message_id,
+            Submission.photo_path,
+            Submission.width,
+            Submission.height,
+        )
+        .join(Apprentice, Apprentice.id == Submission.apprentice_id)
+        .where(
+            Submission.status == SubmissionStatus.PUBLISHED,
+            Submission.channel_message_id.is_not(None),
+            Submission.photo_path.is_not(None),
+            Submission.published_at.is_not(None),
+            Apprentice.banned_at.is_(None),
+            Submission.consent_version.in_(named_site),
+        )
+        .order_by(Submission.published_at.desc(), Submission.id.desc())
+    )
+    # The WHERE makes the nullable columns present: the row fits the dataclass as it is.
+    return [GalleryEntry(**row._asdict()) for row in await session.execute(statement)]
