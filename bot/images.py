@@ -317,7 +317,7 @@ def thumbnail(jpeg: bytes, long_side: int, quality: int = 75) -> Thumbnail:
             target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP
         )
     webp = io.BytesIO()
-    small.save(webp, "WEBP", quality=quality, method=4)
+    small.save(webp, "WEBP", quality=quality, method=2)
     return Thumbnail(webp.getvalue(), _encode(small, quality), *small.size)
 
 

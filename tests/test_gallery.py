@@ -3,8 +3,10 @@ kept in step by sync, written atomically; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,12 +15,13 @@ from typing import Any
 import feedparser
 import pytest
 from PIL import Image
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, settings_from_dict
-from bot.gallery import Gallery
+from bot.gallery import Gallery, GalleryFolderProblem
 from bot.storage import PhotoStore
-from models import ConsentText, Submission, SubmissionStatus
+from models import Apprentice, ConsentText, Submission, SubmissionStatus
 from tests.conftest import AddSubmission
 from tests.imagegen import photo_jpeg
 
@@ -168,3 +171,284 @@ async def test_build_writes_pages_photos_thumbnails_and_feeds(site: Site) -> Non
     assert all(item["id"] for item in feed["items"])
     assert f"<loc>{BASE_URL}selfies/{lea.id}/</loc>" in site.text("sitemap.xml")
     assert f"Sitemap: {BASE_URL}sitemap.xml" in site.text("robots.txt")
+
+
+async def test_entries_not_on_the_channel_or_not_agreed_for_the_site_stay_off(
+    site: Site, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    shown = await site.publish()
+    pending = await site.add(SubmissionStatus.PENDING, photo_path=site.store.save(jpeg(1)))
+    older_consent = await site.publish(consent_version=CHANNEL_VERSION)
+    no_consent_version = await site.publish(consent_version=None)
+    purged = await site.publish(photo_path=None)
+    without_post = await site.publish(channel_message_id=None)
+    async with session_factory() as session, session.begin():
+        session.add(Apprentice(id=2002, first_name="Banni", banned_at=START))
+    banned = await site.publish(apprentice_id=2002)
+
+    report = await site.gallery.build()
+
+    assert report.profiles == 1
+    files = site.files()
+    assert profile_files(shown.id) <= files
+    for entry in (pending, older_consent, no_consent_version, purged, without_post, banned):
+        assert not profile_files(entry.id) & files, entry.id
+        assert f"selfies/{entry.id}/" not in site.text("index.html")
+
+
+async def test_sync_after_a_publication_adds_exactly_that_profile(site: Site) -> None:
+    first = await site.publish(trade="coiffeuse")
+    await site.gallery.build()
+    before = site.mtimes()
+
+    second = await site.publish(trade="menuisier", display_name="Hugo")
+    await site.gallery.sync([second.id])
+
+    after = site.mtimes()
+    added = after.keys() - before.keys()
+    assert added == profile_files(second.id) | {"trades/menuisier/index.html"}
+    changed = {name for name in before if after[name] != before[name]}
+    assert changed == {
+        "index.html", "centres/cfa-dijon/index.html", "widget.html", "feed.xml",
+        "feed.json", "sitemap.xml",
+    }  # fmt: skip
+    assert f"selfies/{first.id}/index.html" not in changed
+    assert "Hugo" in site.text("index.html")
+    newest = feedparser.parse(site.text("feed.xml")).entries[0]
+    assert newest.link == f"{BASE_URL}selfies/{second.id}/"
+
+
+@pytest.mark.parametrize("how", ["erased", "unpublished", "banned"])
+async def test_sync_after_a_removal_takes_every_trace_of_the_entry(
+    site: Site, session_factory: async_sessionmaker[AsyncSession], how: str
+) -> None:
+    kept = await site.publish(trade="coiffeuse")
+    async with session_factory() as session, session.begin():
+        session.add(Apprentice(id=3003, first_name="Zoé"))
+    gone = await site.publish(trade="Ébéniste", apprentice_id=3003, display_name="Zoé")
+    await site.gallery.build()
+    assert "trades/ebeniste/index.html" in site.files()
+
+    async with session_factory() as session, session.begin():
+        if how == "erased":  # /supprimer: the rows go
+            await session.execute(delete(Apprentice).where(Apprentice.id == 3003))
+        elif how == "unpublished":
+            await session.execute(
+                update(Submission)
+                .where(Submission.id == gone.id)
+                .values(status=SubmissionStatus.REFUSED, refusal_reason="unpublished")
+            )
+        else:
+            await session.execute(
+                update(Apprentice).where(Apprentice.id == 3003).values(banned_at=START)
+            )
+    await site.gallery.sync([gone.id])
+
+    files = site.files()
+    assert not profile_files(gone.id) & files
+    assert not any(name.startswith("trades/ebeniste") for name in files)
+    assert not (site.root / "trades" / "ebeniste").exists()
+    assert not (site.root / "selfies" / str(gone.id)).exists()
+    assert profile_files(kept.id) <= files
+    for name in ("index.html", "feed.xml", "feed.json", "sitemap.xml", "widget.html"):
+        assert f"selfies/{gone.id}/" not in site.text(name), name
+        assert "Zoé" not in site.text(name), name
+    assert [e.link for e in feedparser.parse(site.text("feed.xml")).entries] == [
+        f"{BASE_URL}selfies/{kept.id}/"
+    ]
+    # A later rebuild agrees with what sync left.
+    assert (await site.gallery.build()).written == 0
+
+
+async def test_a_rebuild_with_nothing_changed_writes_no_file(
+    site: Site,
+    tmp_path: Path,
+    session_factory: async_sessionmaker[AsyncSession],
+    add_submission: AddSubmission,
+) -> None:
+    for trade in ("coiffeuse", "menuisier", "coiffeuse"):
+        await site.publish(trade=trade)
+    await site.gallery.build()
+    before = site.mtimes()
+
+    assert (await site.gallery.build()).written == 0
+    # As after a restart: a new Gallery, nothing in memory.
+    again = Gallery(site.settings, session_factory, site.store)
+    report = await again.build()
+
+    assert (report.profiles, report.written, report.removed) == (3, 0, 0)
+    assert site.mtimes() == before
+
+
+async def test_a_build_removes_what_should_no_longer_be_there(
+    site: Site, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    kept = await site.publish()
+    gone = await site.publish(trade="menuisier")
+    await site.gallery.build()
+    (site.root / "selfies" / "old.html").write_text("stale")
+    (site.root / "photos" / ".9.jpg.1234.tmp").write_bytes(b"half")  # a crash's leftover
+    async with session_factory() as session, session.begin():
+        await session.execute(delete(Submission).where(Submission.id == gone.id))
+
+    report = await site.gallery.build()
+
+    files = site.files()
+    assert profile_files(kept.id) <= files and not profile_files(gone.id) & files
+    assert "selfies/old.html" not in files and "photos/.9.jpg.1234.tmp" not in files
+    assert not any(name.startswith("trades/menuisier") for name in files)
+    assert report.removed == 4 + 1 + 2  # the profile's files, its trade page, the strays
+
+
+async def test_names_and_quotes_are_escaped(site: Site) -> None:
+    entry = await site.publish(
+        display_name="<script>alert(1)</script>",
+        trade='Cuisinier "chef" & co',
+        quote="<img src=x onerror=alert(1)>",
+    )
+    await site.gallery.build()
+
+    for name in (f"selfies/{entry.id}/index.html", "index.html", "widget.html"):
+        page = site.text(name)
+        assert "<script>alert" not in page and "<img src=x" not in page, name
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, name
+    assert "Cuisinier &#34;chef&#34; &amp; co" in site.text(f"selfies/{entry.id}/index.html")
+    atom = feedparser.parse(site.text("feed.xml"))
+    assert not atom.bozo
+    assert atom.entries[0].title == '<script>alert(1)</script>, Cuisinier "chef" & co'
+    item = json.loads(site.text("feed.json"))["items"][0]
+    assert "<script>" not in item["content_html"]
+
+
+async def test_the_index_is_paginated_and_a_publication_leaves_older_pages_alone(
+    tmp_path: Path,
+    session_factory: async_sessionmaker[AsyncSession],
+    add_submission: AddSubmission,
+) -> None:
+    site = await make_site(tmp_path, session_factory, add_submission, per_page=6)
+    entries = [await site.publish(display_name=f"N{i}") for i in range(14)]
+    await site.gallery.build()
+
+    def shown(name: str) -> list[int]:
+        """The entries a page links to, in its order."""
+        prefix = "../../" if name.startswith("page/") else ""
+        page = site.text(name)
+        found = [(page.find(f'href="{prefix}selfies/{e.id}/"'), e.id) for e in entries]
+        return [entry_id for position, entry_id in sorted(found) if position >= 0]
+
+    ids = [e.id for e in entries]
+    assert shown("index.html") == ids[6:][::-1]  # the newest 8 (6 to 11 of them)
+    assert shown("page/1/index.html") == ids[:6][::-1]
+    assert not (site.root / "page/2").exists()
+    assert 'rel="next" href="page/1/"' in site.text("index.html")
+    assert 'rel="prev" href="../../"' in site.text("page/1/index.html")
+    first_page = (site.root / "page/1/index.html").stat().st_mtime_ns
+
+    async def publish() -> None:
+        entry = await site.publish(display_name=f"N{len(entries)}")
+        entries.append(entry)
+        await site.gallery.sync([entry.id])
+
+    for _ in range(3):
+        await publish()
+    assert (site.root / "page/1/index.html").stat().st_mtime_ns == first_page
+    await publish()  # the 18th: the index passes 6 to a new page/2/
+
+    ids = [e.id for e in entries]
+    assert shown("index.html") == ids[12:][::-1]
+    assert shown("page/2/index.html") == ids[6:12][::-1]
+    assert shown("page/1/index.html") == ids[:6][::-1]
+    assert 'rel="prev" href="../../page/2/"' in site.text("page/1/index.html")
+    assert "18 selfies publiés" in site.text("index.html")
+
+
+async def test_a_site_kept_out_of_search_engines(
+    tmp_path: Path,
+    session_factory: async_sessionmaker[AsyncSession],
+    add_submission: AddSubmission,
+) -> None:
+    site = await make_site(tmp_path, session_factory, add_submission, indexable=False)
+    entry = await site.publish()
+    await site.gallery.build()
+
+    assert site.text("robots.txt") == "User-agent: *\nDisallow: /\n"
+    assert "sitemap.xml" not in site.files()
+    for name in ("index.html", f"selfies/{entry.id}/index.html", "404.html"):
+        assert '<meta name="robots" content="noindex, nofollow">' in site.text(name)
+
+
+async def test_an_interrupted_write_leaves_the_previous_file_whole(
+    site: Site, session_factory: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = await site.publish(quote="Avant")
+    await site.gallery.build()
+    page = f"selfies/{entry.id}/index.html"
+    previous = site.text(page)
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(Submission).where(Submission.id == entry.id).values(quote="Après")
+        )
+    real_replace = os.replace
+
+    def crash_once(source: str, target: str) -> None:
+        monkeypatch.setattr("bot.gallery.files.os.replace", real_replace)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("bot.gallery.files.os.replace", crash_once)
+    with pytest.raises(OSError):
+        await site.gallery.sync([entry.id])
+
+    assert site.text(page) == previous
+    assert not [name for name in site.files() if name.endswith(".tmp")]
+    await site.gallery.build()
+    assert "Après" in site.text(page)
+
+
+async def test_the_widget_shows_the_latest_selfies_opening_in_a_new_tab(
+    tmp_path: Path,
+    session_factory: async_sessionmaker[AsyncSession],
+    add_submission: AddSubmission,
+) -> None:
+    site = await make_site(tmp_path, session_factory, add_submission, widget_count=2)
+    entries = [await site.publish() for _ in range(3)]
+    await site.gallery.build()
+
+    widget = site.text("widget.html")
+    assert widget.count('class="card"') == 2
+    assert f"selfies/{entries[0].id}/" not in widget
+    assert f'href="selfies/{entries[2].id}/" target="_blank" rel="noopener"' in widget
+
+
+async def test_a_disabled_site_is_never_written(
+    tmp_path: Path,
+    session_factory: async_sessionmaker[AsyncSession],
+    add_submission: AddSubmission,
+) -> None:
+    site = await make_site(tmp_path, session_factory, add_submission, enabled=False)
+    entry = await site.publish()
+
+    assert not site.gallery.enabled
+    assert (await site.gallery.build()).written == 0
+    await site.gallery.sync([entry.id])
+    assert not site.root.exists()
+
+
+async def test_a_folder_not_made_by_the_bot_is_left_alone(site: Site) -> None:
+    site.root.mkdir(parents=True)
+    (site.root / "precious.txt").write_text("mine")
+    await site.publish()
+
+    with pytest.raises(GalleryFolderProblem, match="not made by selfie-bot"):
+        await site.gallery.build()
+    assert site.files() == {"precious.txt"}
+
+
+async def test_builds_and_syncs_at_once_leave_one_consistent_site(site: Site) -> None:
+    first = await site.publish()
+    second = await site.publish(trade="menuisier")
+    await asyncio.gather(
+        site.gallery.build(), site.gallery.sync([second.id]), site.gallery.sync([first.id])
+    )
+
+    assert profile_files(first.id) | profile_files(second.id) <= site.files()
+    assert (await site.gallery.build()).written == 0

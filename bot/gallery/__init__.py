@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.gallery.files import GalleryFolderProblem, SiteFolder
 from bot.gallery.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
-from bot.gallery.site import Plan, Profile, make_plan, profile_url
+from bot.gallery.site import ListingPage, Plan, Profile, make_plan, profile_url
 from bot.storage import PhotoStore
 from models.gallery import GalleryEntry, gallery_entries
 
@@ -118,10 +118,10 @@ class Gallery:
         self._photos(folder, plan.profiles)
         expected: list[str] = []
         for profile in plan.profiles:
-            folder.write(page_file(profile.url), self.renderer.profile(profile))
+            self._profile_page(folder, profile)
             expected += [page_file(profile.url), photo_file(profile.id), *thumb_files(profile.id)]
         for page in plan.listings.values():
-            folder.write(page_file(page.url), self.renderer.listing(page))
+            self._listing_page(folder, page)
             expected.append(page_file(page.url))
         for name in STATIC_FILES:
             folder.write(f"assets/{name}", (STATIC / name).read_bytes())
@@ -138,18 +138,26 @@ class Gallery:
         changed = [p for p in plan.profiles if p.id in entry_ids or previous.get(p.id) != p]
         self._photos(folder, changed)
         for profile in changed:
-            folder.write(page_file(profile.url), self.renderer.profile(profile))
+            self._profile_page(folder, profile)
         kept = {profile.id for profile in plan.profiles}
         for gone in (previous.keys() | set(entry_ids)) - kept:
             for name in (page_file(profile_url(gone)), photo_file(gone), *thumb_files(gone)):
                 folder.remove(name)
         for url, page in plan.listings.items():
             if before.listings.get(url) != page:
-                folder.write(page_file(url), self.renderer.listing(page))
+                self._listing_page(folder, page)
         for url in before.listings.keys() - plan.listings.keys():
             folder.remove(page_file(url))
         self._shared(folder, plan)
         return plan
+
+    def _profile_page(self, folder: SiteFolder, profile: Profile) -> None:
+        digest = self.renderer.digest(profile)
+        folder.page(page_file(profile.url), digest, lambda: self.renderer.profile(profile))
+
+    def _listing_page(self, folder: SiteFolder, page: ListingPage) -> None:
+        digest = self.renderer.digest(page)
+        folder.page(page_file(page.url), digest, lambda: self.renderer.listing(page))
 
     def _photos(self, folder: SiteFolder, profiles: Iterable[Profile]) -> None:
         """Photos and thumbnails in parallel threads (Pillow releases the GIL while it

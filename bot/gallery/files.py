@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bot.gallery.render import photo_file, thumb_files
@@ -76,6 +76,20 @@ class SiteFolder:
             pass
         write_atomically(path, content)
         self.written += 1
+
+    def page(self, relative: str, digest: str, render: Callable[[], bytes]) -> None:
+        """Write an HTML page stamped with the digest of what it is made of, rendering it
+        only when the page on disk bears another stamp (a rebuild with nothing changed
+        reads a few bytes per page and renders nothing)."""
+        stamp = f"<!-- {digest} -->\n".encode()
+        try:
+            with (self.root / relative).open("rb") as file:
+                file.seek(-len(stamp), os.SEEK_END)
+                if file.read() == stamp:
+                    return
+        except OSError:  # missing, or shorter than a stamp
+            pass
+        self.write(relative, render() + stamp)
 
     def photo(self, profile: Profile) -> int:
         """The profile's photo (a copy of the processed JPEG, never the upload) and its

@@ -8,23 +8,30 @@ configuration, so a rebuild with nothing changed produces the same bytes and wri
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote, urlencode
-from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import escape
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup, escape
+from markupsafe import Markup
+from markupsafe import escape as html_escape
 
 from bot.config import Settings
 from bot.gallery.site import FEED_SIZE, ListingPage, Plan, Profile
-from bot.i18n import plain, translations
+from bot.i18n import catalog_files, plain, translations
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 STATIC_FILES = ("style.css", "filter.js")
 """Copied as they are into ``assets/``."""
+
+
+def xml_escape(text: str) -> str:
+    """Text for XML content and double-quoted attributes."""
+    return escape(text, {'"': "&quot;"})
 
 
 def page_file(url: str) -> str:
@@ -45,6 +52,7 @@ class Renderer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.fingerprint = _fingerprint(settings)
         self.language = settings.gallery.language
         self.base_url = settings.gallery.base_url
         self.env = Environment(
@@ -70,11 +78,16 @@ class Renderer:
 
     def text(self, key: str, **values: object) -> Markup:
         """A catalog text for HTML: the text escaped, then the values, escaped."""
-        return escape(plain(self.language, key)).format(**values)
+        return html_escape(plain(self.language, key)).format(**values)
 
     def text_n(self, key: str, count: int, **values: object) -> Markup:
         text = translations(self.language).ngettext(key, key, count)
-        return escape(text).format(count=count, **values)
+        return html_escape(text).format(count=count, **values)
+
+    def digest(self, data: object) -> str:
+        """What a page is made of (its data, the templates, the texts, the configuration),
+        in a few characters: a page stamped with the same digest needs no rendering."""
+        return hashlib.sha256(f"{self.fingerprint}{data!r}".encode()).hexdigest()[:24]
 
     def absolute(self, path: str) -> str:
         return self.base_url + path
@@ -213,3 +226,20 @@ class Renderer:
             "items": items,
         }
         return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode()
+
+
+def _fingerprint(settings: Settings) -> str:
+    """Everything besides its own data that a page depends on: the templates, the assets,
+    this package's code, the texts of the site's language and the configuration."""
+    digest = hashlib.sha256()
+    sources = [
+        *sorted(TEMPLATES.iterdir()),
+        *sorted(STATIC.iterdir()),
+        *sorted(Path(__file__).parent.glob("*.py")),
+        *catalog_files(settings.gallery.language),
+    ]
+    for path in sources:
+        digest.update(path.read_bytes())
+    for part in (settings.campaign, settings.gallery, settings.schedule):
+        digest.update(part.model_dump_json().encode())
+    return digest.hexdigest()

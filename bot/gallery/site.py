@@ -4,19 +4,21 @@ pages that differ.
 
 Pagination is numbered from the oldest entry: ``page/1/`` holds the oldest
 ``per_page`` selfies and keeps them whatever is published later, and ``index.html`` holds
-the newest (``per_page`` to ``2 * per_page - 1`` of them once there are enough). So one
-publication changes the index and at most one archive page, not every page.
+the newest (``per_page`` to ``2 * per_page - 1`` of them once there are enough). So a
+publication changes the index only, and once every ``per_page`` publications adds an
+archive page (and the link to it from the one before), never rewrites them all.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -113,6 +115,7 @@ def profile_url(entry_id: int) -> str:
     return f"selfies/{entry_id}/"
 
 
+@functools.lru_cache(maxsize=4096)
 def slugify(text: str) -> str:
     """A URL segment for a free text: ASCII, lower case, dashes; a hash when nothing is
     left (a name in another script)."""
@@ -175,7 +178,7 @@ def make_plan(
                 centre_slug=centre_slug,
                 quote=entry.quote,
                 published_at=entry.published_at,
-                date=format_date(local.date(), "long", locale=language),
+                date=_long_date(local.date(), language),
                 channel_url=channel_post_url(settings.campaign.channel, entry.channel_message_id),
                 alt=plain(language, "gallery.alt", name=name, trade=trade, centre=centre),
                 thumb_width=thumb[0],
@@ -198,6 +201,12 @@ def make_plan(
         for page in _paginate(group.url, members, per_page, group, total=group.count):
             listings[page.url] = page
     return Plan(tuple(profiles), trades, centres, listings)
+
+
+@functools.lru_cache(maxsize=4096)
+def _long_date(day: date, language: str) -> str:
+    """Babel's long date ("2 mars 2026"); cached: a campaign publishes a few a day."""
+    return format_date(day, "long", locale=language)
 
 
 def _slug_of(profile: Profile, kind: str) -> str:
