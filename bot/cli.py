@@ -1,7 +1,7 @@
 """The ``selfie-bot`` command: run the bot, try it in the sandbox, check a configuration,
-manage the database, export the consent register. Without a subcommand it runs the bot
-when a token is configured, and otherwise starts the sandbox (the real bot against an
-emulated Telegram, in the browser)."""
+manage the database, export the consent register, build and preview the public site.
+Without a subcommand it runs the bot when a token is configured, and otherwise starts the
+sandbox (the real bot against an emulated Telegram, in the browser)."""
 
 from __future__ import annotations
 
@@ -318,6 +318,100 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gallery_build(args: argparse.Namespace) -> int:
+    """Rebuild the public site from the database: into ``gallery.path``, or into ``--out``
+    for a preview (then even with the site disabled)."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.config import GallerySettings
+    from bot.gallery import GalleryFolderProblem, build_once
+
+    settings = _load(args.config)
+    if settings is None or _database(settings) is None:
+        return EXIT_CONFIG
+    gallery = settings.gallery
+    if args.out is None and not gallery.enabled:
+        print(
+            f"gallery.enabled: false, so the bot would not keep {gallery.path} in step with the "
+            "channel (withdrawn selfies would stay online); build a preview with --out DIR",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        checked = GallerySettings(base_url=args.base_url or gallery.base_url)
+    except ValidationError:
+        print(
+            "--base-url: must be an http(s) URL such as https://www.example.org/selfies/",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if not checked.base_url:
+        print(
+            "gallery.base_url: required (feeds, shares and the sitemap need absolute links): "
+            "set it, or give --base-url URL",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    site = gallery.model_copy(
+        update={
+            "enabled": True,
+            "base_url": checked.base_url,
+            "path": args.out.resolve() if args.out else gallery.path,
+        }
+    )
+    try:
+        report = asyncio.run(build_once(settings.model_copy(update={"gallery": site})))
+    except GalleryFolderProblem as problem:
+        print(
+            str(problem).replace("gallery.path", "--out" if args.out else "gallery.path"),
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except DBAPIError as error:
+        reason = (str(error.orig) or type(error.orig).__name__).splitlines()[0]
+        print(
+            f"database.url: cannot read the entries ({reason}); is the database up to date? "
+            "(selfie-bot db upgrade)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    print(f"{report} in {site.path}")
+    return 0
+
+
+def cmd_gallery_serve(args: argparse.Namespace) -> int:
+    """Preview the site's folder on loopback until Ctrl-C."""
+    from bot.gallery.preview import preview_server
+
+    folder: Path | None = args.dir
+    if folder is None:
+        settings = _load(args.config)
+        if settings is None:
+            return EXIT_CONFIG
+        folder = settings.gallery.path
+    if not (folder / "index.html").is_file():
+        print(f"{folder}: no site there yet: run selfie-bot gallery build first", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        server = preview_server(folder, args.port)
+    except OSError as error:
+        print(
+            f"gallery serve: cannot listen on 127.0.0.1:{args.port} ({error.strerror})",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    port = server.server_address[1]
+    print(f"Site preview: open http://127.0.0.1:{port}/ (Ctrl-C to stop; {folder})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfie-bot",
@@ -330,8 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+    def config_option(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sub.add_argument(
             "--config",
             type=Path,
@@ -339,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
             help="configuration file (default: $SELFIE_BOT_CONFIG or ./config.toml)",
         )
         return sub
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return config_option(commands.add_parser(name, help=help_text, description=help_text))
 
     run = add("run", "Run the bot (long polling); upgrades the database first.")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -403,6 +499,38 @@ def build_parser() -> argparse.ArgumentParser:
         "still on disk",
     )
     export.set_defaults(handler=cmd_export, usage_error=export.error)
+
+    gallery = commands.add_parser(
+        "gallery",
+        help="The public site ([gallery]): rebuild it from the database, or preview it.",
+        description="The campaign's public site: a static folder the bot keeps in step with "
+        "the channel while it runs ([gallery] enabled).",
+    )
+    actions = gallery.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build_help = (
+        "Rebuild the whole site from the database into gallery.path (or --out DIR), removing "
+        "what should no longer be there; prints counts. Safe while the bot runs."
+    )
+    build = config_option(actions.add_parser("build", help=build_help, description=build_help))
+    build.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="build a preview into DIR instead (allowed with the site disabled)",
+    )
+    build.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="public address of the site (default: gallery.base_url)",
+    )
+    build.set_defaults(handler=cmd_gallery_build)
+    serve_help = "Preview the site's folder on http://127.0.0.1 (not for production)."
+    serve_site = config_option(actions.add_parser("serve", help=serve_help, description=serve_help))
+    serve_site.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve_site.add_argument(
+        "--dir", type=Path, metavar="DIR", help="folder to serve (default: gallery.path)"
+    )
+    serve_site.set_defaults(handler=cmd_gallery_serve)
     return parser
 
 

@@ -7,6 +7,9 @@ import asyncio
 import functools
 import json
 import os
+import threading
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +21,10 @@ from PIL import Image
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cli import main
 from bot.config import Settings, settings_from_dict
 from bot.gallery import Gallery, GalleryFolderProblem
+from bot.gallery.preview import preview_server
 from bot.storage import PhotoStore
 from models import Apprentice, ConsentText, Submission, SubmissionStatus
 from tests.conftest import AddSubmission
@@ -452,3 +457,77 @@ async def test_builds_and_syncs_at_once_leave_one_consistent_site(site: Site) ->
 
     assert profile_files(first.id) | profile_files(second.id) <= site.files()
     assert (await site.gallery.build()).written == 0
+
+
+def write_config(tmp_path: Path, db_url: str, **gallery: Any) -> Path:
+    lines = [
+        "[campaign]",
+        'channel = "@fiersdetreapprentis"',
+        "[moderation]",
+        "chat_id = -100123",
+        "moderators = [1]",
+        "[database]",
+        f'url = "{db_url}"',
+        "[storage]",
+        'path = "photos"',
+        "[gallery]",
+        *(f"{key} = {json.dumps(value)}" for key, value in gallery.items()),
+    ]
+    config = tmp_path / "config.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
+async def test_cli_builds_a_preview_even_with_the_site_disabled(
+    site: Site, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = await site.publish()
+    config = write_config(tmp_path, db_url, path="site")  # enabled = false, no base_url
+
+    assert await asyncio.to_thread(main, ["gallery", "build", "--config", str(config)]) == 2
+    assert "gallery.enabled: false" in capsys.readouterr().err
+    out = tmp_path / "preview"
+    command = ["gallery", "build", "--config", str(config), "--out", str(out)]
+    assert await asyncio.to_thread(main, command) == 2
+    assert "--base-url URL" in capsys.readouterr().err
+
+    command += ["--base-url", "https://preview.example.org/site"]
+    assert await asyncio.to_thread(main, command) == 0
+    assert capsys.readouterr().out.startswith("site: 1 profiles, ")
+    profile = (out / f"selfies/{entry.id}/index.html").read_text(encoding="utf-8")
+    assert f'content="https://preview.example.org/site/photos/{entry.id}.jpg"' in profile
+    assert not site.root.exists()  # gallery.path untouched
+
+    assert await asyncio.to_thread(main, command) == 0
+    assert ", 0 files written, 0 removed" in capsys.readouterr().out
+
+
+async def test_the_preview_server_serves_the_folder_and_its_404_page(site: Site) -> None:
+    entry = await site.publish()
+    await site.gallery.build()
+    server = preview_server(site.root, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+
+    def get(path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    try:
+        assert (await asyncio.to_thread(get, ""))[0] == 200
+        status, body = await asyncio.to_thread(get, f"selfies/{entry.id}/")
+        assert status == 200 and b"og:image" in body
+        status, body = await asyncio.to_thread(get, "selfies/999999/")
+        assert status == 404 and b"Page introuvable" in body
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_cli_serve_needs_a_built_site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["gallery", "serve", "--dir", str(tmp_path)]) == 2
+    assert "gallery build first" in capsys.readouterr().err

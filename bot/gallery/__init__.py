@@ -24,9 +24,10 @@ from bot.gallery.files import GalleryFolderProblem, SiteFolder
 from bot.gallery.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
 from bot.gallery.site import ListingPage, Plan, Profile, make_plan, profile_url
 from bot.storage import PhotoStore
+from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
 
-__all__ = ["BuildReport", "Gallery", "GalleryFolderProblem"]
+__all__ = ["BuildReport", "Gallery", "GalleryFolderProblem", "build_once"]
 
 
 @dataclass(frozen=True)
@@ -181,3 +182,13 @@ class Gallery:
         for name, content in files.items():
             folder.write(name, content)
         return list(files)
+
+
+async def build_once(settings: Settings) -> BuildReport:
+    """One full build with an engine of its own (``selfie-bot gallery build``)."""
+    engine = make_engine(settings.database.url)
+    try:
+        sessions = make_sessionmaker(engine)
+        return await Gallery(settings, sessions, PhotoStore(settings.storage.path)).build()
+    finally:
+        await engine.dispose()
