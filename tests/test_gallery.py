@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cli import main
 from bot.config import Settings, settings_from_dict
 from bot.gallery import Gallery, GalleryFolderProblem
+from bot.gallery.files import claim_and_lock
 from bot.gallery.preview import preview_server
 from bot.storage import PhotoStore
 from models import Apprentice, ConsentText, Submission, SubmissionStatus
@@ -531,3 +532,14 @@ async def test_the_preview_server_serves_the_folder_and_its_404_page(site: Site)
 def test_cli_serve_needs_a_built_site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gallery", "serve", "--dir", str(tmp_path)]) == 2
     assert "gallery build first" in capsys.readouterr().err
+
+
+async def test_another_process_building_the_same_folder_takes_turns(site: Site) -> None:
+    await site.publish()
+    held = claim_and_lock(site.root)  # as a `gallery build` in another process would
+    build = asyncio.create_task(site.gallery.build())
+    await asyncio.sleep(0.3)
+    assert not build.done() and "index.html" not in site.files()
+
+    os.close(held)
+    assert (await asyncio.wait_for(build, 10)).profiles == 1

@@ -11,8 +11,9 @@ disk work in a thread, off the event loop. What the site shows is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.gallery.files import GalleryFolderProblem, SiteFolder
+from bot.gallery.files import GalleryFolderProblem, SiteFolder, claim_and_lock
 from bot.gallery.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
 from bot.gallery.site import ListingPage, Plan, Profile, make_plan, profile_url
 from bot.storage import PhotoStore
@@ -70,7 +71,7 @@ class Gallery:
         should no longer be there. Raises :class:`GalleryFolderProblem`."""
         if not self.enabled:
             return BuildReport(0, 0, 0)
-        async with self._lock:
+        async with self._lock, self._folder_lock():
             entries = await self._entries()
             self._plan, report = await asyncio.to_thread(self._build, entries)
             return report
@@ -81,12 +82,22 @@ class Gallery:
         first time, when there is no earlier state to compare with)."""
         if not self.enabled:
             return
-        async with self._lock:
+        async with self._lock, self._folder_lock():
             entries = await self._entries()
             if self._plan is None:
                 self._plan, _ = await asyncio.to_thread(self._build, entries)
             else:
                 self._plan = await asyncio.to_thread(self._sync, entries, entry_ids, self._plan)
+
+    @contextlib.asynccontextmanager
+    async def _folder_lock(self) -> AsyncIterator[None]:
+        """The folder's lock, shared with other processes (a ``gallery build`` while the
+        bot runs), held from the database read to the last write."""
+        descriptor = await asyncio.to_thread(claim_and_lock, self.settings.gallery.path)
+        try:
+            yield
+        finally:
+            os.close(descriptor)
 
     async def _entries(self) -> list[GalleryEntry]:
         async with self.sessions() as session:
@@ -115,7 +126,6 @@ class Gallery:
     def _build(self, entries: list[GalleryEntry]) -> tuple[Plan, BuildReport]:
         plan = self._plan_of(entries)
         folder = self._folder()
-        folder.claim()
         self._photos(folder, plan.profiles)
         expected: list[str] = []
         for profile in plan.profiles:

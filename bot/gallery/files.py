@@ -9,6 +9,7 @@ the next build). A file whose content is unchanged is not touched.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -25,6 +26,28 @@ MARKER = ".selfie-bot-site"
 
 class GalleryFolderProblem(Exception):
     """The folder cannot be used for the site; the message is one line for the operator."""
+
+
+def claim_and_lock(root: Path) -> int:
+    """Make sure the folder is the site's (new, empty, or marked by an earlier build) and
+    take its lock: the bot and a ``gallery build`` run at the same time take turns, so
+    neither writes back what the other just removed. Blocks until the lock is free; the
+    descriptor to close to release it."""
+    marker = root / MARKER
+    root.mkdir(parents=True, exist_ok=True)
+    if not marker.is_file() and any(root.iterdir()):
+        raise GalleryFolderProblem(
+            f"gallery.path: {root} is not empty and was not made by selfie-bot (no "
+            f"{MARKER} in it); the site's build removes every file it did not write, so "
+            "give it a new or empty folder"
+        )
+    descriptor = os.open(marker, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
 
 
 def write_atomically(path: Path, content: bytes) -> None:
@@ -51,20 +74,6 @@ class SiteFolder:
         self.photos = photos
         self.written = 0
         self.removed = 0
-
-    def claim(self) -> None:
-        """Make sure the folder is the site's: new, empty, or marked by an earlier build."""
-        marker = self.root / MARKER
-        if marker.is_file():
-            return
-        if self.root.is_dir() and any(self.root.iterdir()):
-            raise GalleryFolderProblem(
-                f"gallery.path: {self.root} is not empty and was not made by selfie-bot (no "
-                f"{MARKER} in it); the site's build removes every file it did not write, so "
-                "give it a new or empty folder"
-            )
-        self.root.mkdir(parents=True, exist_ok=True)
-        marker.write_bytes(b"")
 
     def write(self, relative: str, content: bytes) -> None:
         """Write a file unless it already holds ``content``."""
