@@ -543,3 +543,14 @@ async def test_another_process_building_the_same_folder_takes_turns(site: Site) 
 
     os.close(held)
     assert (await asyncio.wait_for(build, 10)).profiles == 1
+
+
+async def test_a_photo_size_missing_from_the_row_is_read_from_the_photo(site: Site) -> None:
+    entry = await site.publish(width=None, height=None)
+    await site.gallery.build()
+    later = await site.publish()
+    await site.gallery.sync([later.id])
+
+    page = site.text(f"selfies/{entry.id}/index.html")
+    assert 'width="480" height="600"' in page  # the stored photo's own size
+    assert 'width="384" height="480"' in site.text("index.html")

@@ -106,22 +106,26 @@ class Gallery:
     def _folder(self) -> SiteFolder:
         return SiteFolder(self.settings.gallery.path, self.photos)
 
-    def _plan_of(self, entries: list[GalleryEntry]) -> Plan:
-        """The site for the entries whose photo is on disk (one being erased may be gone)."""
+    def _plan_of(self, entries: list[GalleryEntry], previous: Plan | None = None) -> Plan:
+        """The site for the entries whose photo is on disk (one being erased may be gone;
+        those of ``previous`` were there already)."""
+        known = previous.sources if previous else {}
         present, sizes = [], {}
         for entry in entries:
             source = self.photos.root / entry.photo_path
-            if entry.width and entry.height:
+            if known.get(entry.id) == entry:
+                present.append(entry)
+            elif entry.width and entry.height:
                 if source.is_file():
                     present.append(entry)
-                continue
-            try:
-                with Image.open(source) as image:
-                    sizes[entry.id] = image.size
-            except (FileNotFoundError, OSError):
-                continue
-            present.append(entry)
-        return make_plan(present, self.settings, sizes)
+            else:
+                try:
+                    with Image.open(source) as image:
+                        sizes[entry.id] = image.size
+                except OSError:  # missing, or not an image
+                    continue
+                present.append(entry)
+        return make_plan(present, self.settings, sizes, previous)
 
     def _build(self, entries: list[GalleryEntry]) -> tuple[Plan, BuildReport]:
         plan = self._plan_of(entries)
@@ -143,7 +147,7 @@ class Gallery:
         return plan, BuildReport(len(plan.profiles), folder.written, folder.removed)
 
     def _sync(self, entries: list[GalleryEntry], entry_ids: Collection[int], before: Plan) -> Plan:
-        plan = self._plan_of(entries)
+        plan = self._plan_of(entries, before)
         folder = self._folder()
         previous = {profile.id: profile for profile in before.profiles}
         changed = [p for p in plan.profiles if p.id in entry_ids or previous.get(p.id) != p]

@@ -109,6 +109,8 @@ class Plan:
     centres: tuple[Group, ...]
     listings: dict[str, ListingPage]
     """By URL."""
+    sources: dict[int, GalleryEntry]
+    """The entries the profiles were made from, by id."""
 
 
 def profile_url(entry_id: int) -> str:
@@ -133,10 +135,14 @@ def channel_post_url(channel: str | int, message_id: int) -> str | None:
 
 
 def make_plan(
-    entries: Sequence[GalleryEntry], settings: Settings, sizes: dict[int, tuple[int, int]]
+    entries: Sequence[GalleryEntry],
+    settings: Settings,
+    sizes: dict[int, tuple[int, int]],
+    previous: Plan | None = None,
 ) -> Plan:
     """The site for ``entries`` (newest first); ``sizes`` gives the photo size of entries
-    whose row does not hold it."""
+    whose row does not hold it. The profiles of ``previous`` whose entry did not change are
+    taken as they are (a publication costs one new profile, not thousands)."""
     language = settings.gallery.language
     zone = ZoneInfo(settings.schedule.timezone)
     anonymous = plain(language, "caption.anonymous_name")
@@ -156,15 +162,24 @@ def make_plan(
         )
         for e in entries
     )
+    known = previous.sources if previous else {}
+    reused = {p.id: p for p in previous.profiles} if previous else {}
     profiles = []
     for entry in entries:
         name = entry.display_name or anonymous
         trade_slug = trade_slugs[entry.trade]
         centre_slug = centre_slugs[entry.centre_code, entry.centre_name]
         trade, centre = trade_names[trade_slug], centre_names[centre_slug]
-        width, height = (
-            (entry.width, entry.height) if entry.width and entry.height else sizes[entry.id]
-        )
+        same = reused.get(entry.id)
+        if same and known.get(entry.id) == entry and (same.trade, same.centre) == (trade, centre):
+            profiles.append(same)
+            continue
+        if entry.width and entry.height:
+            width, height = entry.width, entry.height
+        else:  # measured now, or when the profile was first made
+            width, height = (
+                sizes[entry.id] if same is None else (same.photo_width, same.photo_height)
+            )
         thumb = thumbnail_size((width, height), THUMB_SIDE)
         local = entry.published_at.astimezone(zone)
         profiles.append(
@@ -196,21 +211,22 @@ def make_plan(
         "", profiles, per_page, None, total=len(profiles), groups=(*trades, *centres)
     ):
         listings[page.url] = page
+    members: dict[tuple[str, str], list[Profile]] = {}
+    for profile in profiles:
+        members.setdefault(("trades", profile.trade_slug), []).append(profile)
+        members.setdefault(("centres", profile.centre_slug), []).append(profile)
     for group in (*trades, *centres):
-        members = [p for p in profiles if _slug_of(p, group.kind) == group.slug]
-        for page in _paginate(group.url, members, per_page, group, total=group.count):
+        own = members[group.kind, group.slug]
+        for page in _paginate(group.url, own, per_page, group, total=group.count):
             listings[page.url] = page
-    return Plan(tuple(profiles), trades, centres, listings)
+    sources = {entry.id: entry for entry in entries}
+    return Plan(tuple(profiles), trades, centres, listings, sources)
 
 
 @functools.lru_cache(maxsize=4096)
 def _long_date(day: date, language: str) -> str:
     """Babel's long date ("2 mars 2026"); cached: a campaign publishes a few a day."""
     return format_date(day, "long", locale=language)
-
-
-def _slug_of(profile: Profile, kind: str) -> str:
-    return profile.trade_slug if kind == "trades" else profile.centre_slug
 
 
 def _names(spellings: Iterable[tuple[str, str]]) -> dict[str, str]:
