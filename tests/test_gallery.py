@@ -554,3 +554,19 @@ async def test_a_photo_size_missing_from_the_row_is_read_from_the_photo(site: Si
     page = site.text(f"selfies/{entry.id}/index.html")
     assert 'width="480" height="600"' in page  # the stored photo's own size
     assert 'width="384" height="480"' in site.text("index.html")
+
+
+async def test_every_page_has_sharing_tags_with_absolute_links(site: Site) -> None:
+    await site.publish()
+    await site.gallery.build()
+
+    pages = [name for name in site.files() if name.endswith(".html")]
+    assert len(pages) >= 6
+    for name in pages:
+        page = site.text(name)
+        assert '<html lang="fr">' in page, name
+        assert f'<meta property="og:url" content="{BASE_URL}' in page, name
+        assert '<meta property="og:title" content="' in page, name
+        assert '<meta name="twitter:card" content="summary' in page, name
+        assert 'src="http' not in page.replace(f'src="{BASE_URL}', ""), name  # no CDN
+        assert "<script" not in page or 'src="assets/filter.js"' in page, name

@@ -112,15 +112,14 @@ class Gallery:
         known = previous.sources if previous else {}
         present, sizes = [], {}
         for entry in entries:
-            source = self.photos.root / entry.photo_path
             if known.get(entry.id) == entry:
                 present.append(entry)
             elif entry.width and entry.height:
-                if source.is_file():
+                if (self.photos.root / entry.photo_path).is_file():
                     present.append(entry)
             else:
                 try:
-                    with Image.open(source) as image:
+                    with Image.open(self.photos.root / entry.photo_path) as image:
                         sizes[entry.id] = image.size
                 except OSError:  # missing, or not an image
                     continue
