@@ -313,9 +313,9 @@ def thumbnail(jpeg: bytes, long_side: int, quality: int = 75) -> Thumbnail:
     with Image.open(io.BytesIO(jpeg)) as source:
         target = _fit(source.size, long_side)
         source.draft("RGB", target)
-        small = source.convert("RGB").resize(
-            target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP
-        )
+        small = source.convert("RGB")
+        if small.size != target:
+            small = small.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
     webp = io.BytesIO()
     small.save(webp, "WEBP", quality=quality, method=2)
     return Thumbnail(webp.getvalue(), _encode(small, quality), *small.size)

@@ -145,7 +145,7 @@ async def test_build_writes_pages_photos_thumbnails_and_feeds(site: Site) -> Non
         "centres/cfa-auxerre/index.html", "centres/lycee-jean-moulin/index.html",
     } <= files  # fmt: skip
     with Image.open(site.root / f"thumbs/{lea.id}.webp") as webp:
-        assert webp.format == "WEBP" and max(webp.size) <= 480
+        assert webp.format == "WEBP" and webp.size == (320, 400)
     with Image.open(site.root / f"thumbs/{lea.id}.jpg") as thumb:
         assert thumb.format == "JPEG"
     assert (site.root / f"photos/{lea.id}.jpg").read_bytes() == site.store.read(lea.photo_path)
@@ -160,7 +160,7 @@ async def test_build_writes_pages_photos_thumbnails_and_feeds(site: Site) -> Non
     assert "noindex" not in profile
     index = site.text("index.html")
     assert 'alt="Apprenti·e anonyme, coiffeuse (Lycée Jean Moulin)"' in index
-    assert 'loading="lazy"' in index and 'width="384" height="480"' in index
+    assert 'loading="lazy"' in index and 'width="320" height="400"' in index
     assert "2 selfies publiés" in index
     assert index.index(f"selfies/{anonymous.id}/") < index.index(f"selfies/{lea.id}/")
 
@@ -553,7 +553,7 @@ async def test_a_photo_size_missing_from_the_row_is_read_from_the_photo(site: Si
 
     page = site.text(f"selfies/{entry.id}/index.html")
     assert 'width="480" height="600"' in page  # the stored photo's own size
-    assert 'width="384" height="480"' in site.text("index.html")
+    assert 'width="320" height="400"' in site.text("index.html")
 
 
 async def test_every_page_has_sharing_tags_with_absolute_links(site: Site) -> None:
@@ -570,3 +570,20 @@ async def test_every_page_has_sharing_tags_with_absolute_links(site: Site) -> No
         assert '<meta name="twitter:card" content="summary' in page, name
         assert 'src="http' not in page.replace(f'src="{BASE_URL}', ""), name  # no CDN
         assert "<script" not in page or 'src="assets/filter.js"' in page, name
+
+
+async def test_a_build_with_many_photos_makes_them_in_worker_processes(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.gallery.PROCESS_POOL_FROM", 2)
+    entries = [await site.publish() for _ in range(3)]
+
+    report = await site.gallery.build()
+
+    assert report.written >= 3 * 4
+    for entry in entries:
+        with Image.open(site.root / f"thumbs/{entry.id}.webp") as webp:
+            assert webp.format == "WEBP" and webp.size == (320, 400)
+        assert (site.root / f"photos/{entry.id}.jpg").read_bytes() == site.store.read(
+            entry.photo_path
+        )

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 from collections.abc import AsyncIterator, Collection, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.gallery.files import GalleryFolderProblem, SiteFolder, claim_and_lock
+from bot.gallery.files import GalleryFolderProblem, SiteFolder, claim_and_lock, make_photo
 from bot.gallery.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
 from bot.gallery.site import ListingPage, Plan, Profile, make_plan, profile_url
 from bot.storage import PhotoStore
@@ -29,6 +30,9 @@ from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
 
 __all__ = ["BuildReport", "Gallery", "GalleryFolderProblem", "build_once"]
+
+PROCESS_POOL_FROM = 64
+"""Photos to make from which a build starts worker processes (each takes ~0.5 s to start)."""
 
 
 @dataclass(frozen=True)
@@ -174,10 +178,15 @@ class Gallery:
         folder.page(page_file(page.url), digest, lambda: self.renderer.listing(page))
 
     def _photos(self, folder: SiteFolder, profiles: Iterable[Profile]) -> None:
-        """Photos and thumbnails in parallel threads (Pillow releases the GIL while it
-        decodes and encodes)."""
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            folder.written += sum(pool.map(folder.photo, profiles))
+        """Photos and thumbnails: one by one for a publication, in worker processes for a
+        build with many to make (WebP encoding holds the GIL: threads would take turns)."""
+        jobs = [job for profile in profiles if (job := folder.photo_job(profile))]
+        if len(jobs) < PROCESS_POOL_FROM:
+            folder.written += sum(map(make_photo, jobs))
+            return
+        context = multiprocessing.get_context("spawn")  # never fork the bot's threads
+        with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context) as pool:
+            folder.written += sum(pool.map(make_photo, jobs, chunksize=16))
 
     def _shared(self, folder: SiteFolder, plan: Plan) -> list[str]:
         """The files every change may touch: widget, feeds, robots.txt and the sitemap

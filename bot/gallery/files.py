@@ -13,6 +13,7 @@ import fcntl
 import os
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.gallery.render import photo_file, thumb_files
@@ -48,6 +49,31 @@ def claim_and_lock(root: Path) -> int:
         os.close(descriptor)
         raise
     return descriptor
+
+
+@dataclass(frozen=True)
+class PhotoJob:
+    """The photo files of one profile to make; plain paths, so a worker process takes it."""
+
+    source: Path
+    """The processed JPEG (never the upload)."""
+    copy: Path
+    thumbs: tuple[Path, ...]
+    """WebP, then JPEG."""
+
+
+def make_photo(job: PhotoJob) -> int:
+    """Copy the processed photo and make its thumbnails; the number of files written. A
+    photo gone meanwhile (erased) is skipped: the removal that follows takes its page."""
+    try:
+        jpeg = job.source.read_bytes()
+    except FileNotFoundError:
+        return 0
+    small = thumbnail(jpeg, THUMB_SIDE)
+    write_atomically(job.copy, jpeg)
+    for path, content in zip(job.thumbs, (small.webp, small.jpeg), strict=True):
+        write_atomically(path, content)
+    return 3
 
 
 def write_atomically(path: Path, content: bytes) -> None:
@@ -100,34 +126,21 @@ class SiteFolder:
             pass
         self.write(relative, render() + stamp)
 
-    def photo(self, profile: Profile) -> int:
-        """The profile's photo (a copy of the processed JPEG, never the upload) and its
-        thumbnails, made again whenever the copy is. A photo gone meanwhile (erased) is
-        skipped: the removal that follows takes the page too. The number of files written
-        (safe in parallel threads: it changes no count itself)."""
-        source = self.photos.root / profile.photo_path
-        copy = self.root / photo_file(profile.id)
-        thumbs = [self.root / name for name in thumb_files(profile.id)]
+    def photo_job(self, profile: Profile) -> PhotoJob | None:
+        """What making the profile's photo files takes, or None when they are up to date:
+        the copy is as large as the processed JPEG and newer, and the thumbnails are there
+        (made again whenever the copy is)."""
+        job = PhotoJob(
+            self.photos.root / profile.photo_path,
+            self.root / photo_file(profile.id),
+            tuple(self.root / name for name in thumb_files(profile.id)),
+        )
         try:
-            stat = source.stat()
-            current = copy.stat()
-            if (
-                current.st_size == stat.st_size
-                and current.st_mtime_ns >= stat.st_mtime_ns
-                and all(thumb.is_file() for thumb in thumbs)
-            ):
-                return 0
+            source, copy = job.source.stat(), job.copy.stat()
         except FileNotFoundError:
-            pass
-        try:
-            jpeg = source.read_bytes()
-        except FileNotFoundError:
-            return 0
-        small = thumbnail(jpeg, THUMB_SIDE)
-        write_atomically(copy, jpeg)
-        write_atomically(thumbs[0], small.webp)
-        write_atomically(thumbs[1], small.jpeg)
-        return 3
+            return job
+        fresh = copy.st_size == source.st_size and copy.st_mtime_ns >= source.st_mtime_ns
+        return None if fresh and all(thumb.is_file() for thumb in job.thumbs) else job
 
     def remove(self, relative: str) -> None:
         """Delete a file, and its folders left empty."""
