@@ -77,6 +77,7 @@ class Gallery:
             return BuildReport(0, 0, 0)
         async with self._lock, self._folder_lock():
             entries = await self._entries()
+            self._plan = None
             self._plan, report = await asyncio.to_thread(self._build, entries)
             return report
 
@@ -88,10 +89,11 @@ class Gallery:
             return
         async with self._lock, self._folder_lock():
             entries = await self._entries()
-            if self._plan is None:
+            before, self._plan = self._plan, None  # a failure half-way: rebuild next time
+            if before is None:
                 self._plan, _ = await asyncio.to_thread(self._build, entries)
             else:
-                self._plan = await asyncio.to_thread(self._sync, entries, entry_ids, self._plan)
+                self._plan = await asyncio.to_thread(self._sync, entries, entry_ids, before)
 
     @contextlib.asynccontextmanager
     async def _folder_lock(self) -> AsyncIterator[None]:
