@@ -20,7 +20,6 @@ from bot.storage import PhotoStore
 from models.apprentices import banned_ids
 from models.db import make_engine, make_sessionmaker, upgrade
 
-
 log = logging.getLogger(__name__)
 
 
