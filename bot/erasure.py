@@ -49,6 +49,7 @@ async def erase_apprentice(bot: Bot, services: Services, user_id: int) -> Erasur
             for entry in entries
             for removal in await owe_removals_of(session, entry, **where, cause="erased")
         ]
+    await services.update_site([entry.id for entry in entries])
     for entry in entries:
         await asyncio.to_thread(services.photos.delete, entry.photo_path)
     results = await carry_out(bot, services, owed)

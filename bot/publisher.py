@@ -207,6 +207,7 @@ class Publisher:
             await carry_out(bot, self.services, [removal.id])
             return Outcome.SKIPPED
         log.info("entry %s posted as message %s", entry.id, message.message_id)
+        await self.services.update_site([entry.id])
         await refresh_card(bot, self.services, entry.id)
         await tell_published(bot, self.services, entry.apprentice_id, message.message_id)
         return Outcome.PUBLISHED

@@ -136,6 +136,9 @@ async def purge(
         return report
     gone = [await asyncio.to_thread(services.photos.delete, path) for path in freed]
     report.files = sum(gone) + await sweep_orphan_photos(services)
+    # Retention may have taken photos off the site; a full build also mends any update
+    # that failed since the last one (it writes only what changed).
+    await services.gallery.build()
     return report
 
 

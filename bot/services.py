@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,12 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.gallery import Gallery
 from bot.image_workers import ImageWorkers, memory_limit
 from bot.images import ImageOptions
 from bot.retention import log_report, purge
 from bot.storage import PhotoStore
 from models.apprentices import banned_ids
 from models.db import make_engine, make_sessionmaker, upgrade
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,6 +32,8 @@ class Services:
     image_workers: ImageWorkers
     """Where uploads are processed: worker processes, each job bounded in time and memory."""
     photos: PhotoStore
+    gallery: Gallery
+    """The public site, kept in step with the channel (:meth:`update_site`)."""
     banned: set[int] = field(default_factory=set)
     """Banned apprentices' ids, loaded at start and kept current by the ban commands."""
     moderation_unreachable: bool = False
@@ -36,19 +43,31 @@ class Services:
     card_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Serialises card posting: the submit handler and the retry job never post twice."""
 
+    async def update_site(self, entry_ids: Collection[int]) -> None:
+        """Put these entries on the public site, or take them off, as they now are. A
+        failure (a full disk, say) must not stop a publication or an erasure: it is logged,
+        and the next full build (at start, after each daily purge) mends the site."""
+        try:
+            await self.gallery.sync(entry_ids)
+        except Exception:
+            log.exception("public site not updated for entries %s", sorted(entry_ids))
+
 
 def make_services(settings: Settings) -> Services:
     """The services of one process: the bot, or a command such as ``selfie-bot purge``
     (image workers start only when a photo comes)."""
     engine = make_engine(settings.database.url)
+    sessions = make_sessionmaker(engine)
     images = image_options(settings)
+    photos = PhotoStore(settings.storage.path)
     return Services(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         images=images,
         image_workers=ImageWorkers(memory_limit(images)),
-        photos=PhotoStore(settings.storage.path),
+        photos=photos,
+        gallery=Gallery(settings, sessions, photos),
     )
 
 

@@ -325,9 +325,18 @@ async def ban(update: Update, context: Context, apprentice_id: int) -> list[int]
     log.info(
         "apprentice %s banned by %s (%s entries refused)", apprentice_id, moderator.id, len(refused)
     )
+    await update_site_of(svc, apprentice_id)
     for refused_id in refused:
         await refresh_card(context.bot, svc, refused_id)
     return refused
+
+
+async def update_site_of(svc: Services, apprentice_id: int) -> None:
+    """A ban takes the person's posts off the public site at once (the channel keeps them
+    until a moderator says so); lifting it puts them back."""
+    async with svc.sessions() as session:
+        published = await published_of(session, apprentice_id)
+    await svc.update_site(published)
 
 
 async def offer_to_unpublish(update: Update, context: Context, apprentice_id: int) -> None:
@@ -527,6 +536,7 @@ async def unban_command(update: Update, context: Context) -> None:
         apprentice_id=user_id,
     )
     svc.banned.discard(user_id)
+    await update_site_of(svc, user_id)
     if lifted:
         await update.effective_message.reply_text(t(lang, "mod.unbanned", user=user_id))
     else:

@@ -81,6 +81,7 @@ async def take_off_channel(update: Update, context: Context, submission_id: int)
     )
     if not won:
         return None
+    await svc.update_site([submission_id])
     [result] = await carry_out(context.bot, svc, owed)
     await refresh_card(context.bot, svc, submission_id)
     async with svc.sessions() as session:
@@ -167,6 +168,7 @@ async def on_forwarded_post(update: Update, context: Context) -> None:
         await message.reply_text(t(lang, "publishing.already_checked"))
         return
     log.info("entry %s: post %s confirmed by a moderator", entry.id, origin.message_id)
+    await svc.update_site([entry.id])
     await message.reply_text(t(lang, "publishing.forward_recorded", number=entry.id))
     try:  # the group keeps no copy of the post: its author may erase it one day
         await message.delete()

@@ -268,6 +268,15 @@ def test_api_plays_a_submission_from_a_new_persona_to_the_channel(sandbox: str) 
     assert shown.height > shown.width  # the sideways mechanic photo, upright
     assert not shown.getexif().get_ifd(ExifTags.IFD.GPSInfo)
     assert post(f"{url}/sandbox/api/slot", {})["published"] == []
+    # The fourth pane: the public site, written by the bot as it published.
+    [number] = result["published"]
+    assert get(f"{url}/sandbox/api/view")["site"] > 0
+    assert "Ed" in get_bytes(f"{url}/site/").decode()
+    assert "Ed" in get_bytes(f"{url}/site/selfies/{number}/").decode()
+    for missing in ("/site/selfies/999999/", "/site/%2e%2e/%2e%2e/etc/passwd"):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            get_bytes(url + missing)
+        assert error.value.code == 404
 
 
 def test_the_page_and_its_api_never_show_the_token(sandbox: str) -> None:

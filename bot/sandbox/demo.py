@@ -67,7 +67,7 @@ class NotASandboxFolder(Exception):
 
 
 def reset_data(data: Path) -> None:
-    """Empty what a previous sandbox left: the database and the processed photos.
+    """Empty what a previous sandbox left: the database, the processed photos, the site.
 
     Only in a folder the sandbox made itself (it leaves :data:`MARKER` in it), or an empty
     one: ``--data`` pointed at the bot's real data folder must not cost its database.
@@ -79,13 +79,13 @@ def reset_data(data: Path) -> None:
     (data / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     for suffix in ("", "-journal", "-wal", "-shm"):
         (data / f"{DATABASE_FILE}{suffix}").unlink(missing_ok=True)
-    photos = data / "photos"
-    if photos.is_dir():
-        for path in sorted(photos.rglob("*"), reverse=True):
-            if path.is_dir():
-                path.rmdir()
-            else:
-                path.unlink()
+    for folder in (data / "photos", data / "site"):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*"), reverse=True):
+                if path.is_dir():
+                    path.rmdir()
+                else:
+                    path.unlink()
 
 
 @dataclass
@@ -240,4 +240,10 @@ def sandbox_settings(
     }
     raw["database"] = {"url": f"sqlite+aiosqlite:///{(data / DATABASE_FILE).resolve()}"}
     raw["storage"] = {"path": str((data / "photos").resolve())}
+    raw["gallery"] = {
+        **raw.get("gallery", {}),
+        "enabled": True,
+        "path": str((data / "site").resolve()),
+        "base_url": f"{api_url}/site/",
+    }
     return settings_from_dict(raw, base_dir=base_dir, environ={})

@@ -7,7 +7,8 @@ the emulator holds them, and the campaign's timezone for their times), listens t
 driver: ``send`` (text, commands, replies), ``upload`` (photo or file, from the computer or a
 sample), ``press`` (an inline button), ``persona`` (a new apprentice) and ``slot`` (the next
 publication slot now). Photos come from the emulator's file store
-(``/sandbox/file/<file_id>``).
+(``/sandbox/file/<file_id>``). ``/site/`` serves the campaign's public site as the bot
+writes it (:mod:`bot.gallery`), shown in the fourth pane.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def install(app: web.Application, world: DemoWorld) -> None:
     app.router.add_post("/sandbox/api/slot", slot)
     app.router.add_get("/sandbox/file/{file_id}", stored_file)
     app.router.add_get("/sandbox/samples/{name}", sample_file)
+    app.router.add_get("/site/{path:.*}", site_file)
 
 
 def _error(message: str, status: int = 400) -> web.Response:
@@ -115,9 +117,27 @@ def _commands(world: DemoWorld, scope_type: str, language: str) -> list[dict[str
     return found.get(language) or found.get("") or []
 
 
+def _site(world: DemoWorld) -> Path | None:
+    """The public site's folder, once the bot runs with it enabled."""
+    if not world.ready:
+        return None
+    gallery = world.bot_app.services.settings.gallery
+    return Path(gallery.path) if gallery.enabled else None
+
+
+def _site_stamp(world: DemoWorld) -> int:
+    """Changes whenever the bot rewrites the site's front page (each publication, removal)."""
+    root = _site(world)
+    try:
+        return (root / "index.html").stat().st_mtime_ns if root else 0
+    except FileNotFoundError:
+        return 0
+
+
 def _version(world: DemoWorld) -> list[int]:
     w = world.emu.world
-    return [len(w.events), sum(len(m) for m in w.messages.values()), len(w.users)]
+    stamp = _site_stamp(world)
+    return [len(w.events), sum(len(m) for m in w.messages.values()), len(w.users), stamp]
 
 
 async def view(request: web.Request) -> web.Response:
@@ -133,6 +153,7 @@ async def view(request: web.Request) -> web.Response:
     payload = {
         "ok": True,
         "ready": world.ready,
+        "site": _site_stamp(world),
         "timezone": timezone,
         "version": _version(world),
         "bot": {"id": emu.bot.id, "name": emu.bot.first_name, "username": emu.bot.username},
@@ -214,6 +235,24 @@ async def stored_file(request: web.Request) -> web.StreamResponse:
         content_type=ctype or "application/octet-stream",
         headers={"Cache-Control": "max-age=3600"},
     )
+
+
+async def site_file(request: web.Request) -> web.StreamResponse:
+    """A file of the public site as a web server would serve it: a folder's index.html,
+    the site's own 404 page for anything missing (and nothing outside the folder)."""
+    root = _site(_world(request))
+    if root is None:
+        raise web.HTTPNotFound(text="The public site is not built yet.")
+    root = root.resolve()
+    target = (root / request.match_info["path"]).resolve()
+    if target.is_dir():
+        target = target / "index.html"
+    if not target.is_relative_to(root) or not target.is_file():
+        missing = root / "404.html"
+        if missing.is_file():
+            return web.FileResponse(missing, status=404, headers={"Cache-Control": "no-store"})
+        raise web.HTTPNotFound()
+    return web.FileResponse(target, headers={"Cache-Control": "no-store"})
 
 
 async def sample_file(request: web.Request) -> web.StreamResponse:

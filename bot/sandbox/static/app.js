@@ -98,8 +98,20 @@ function render(view) {
   renderChat("private", view.chats.private, view);
   renderChat("group", view.chats.group, view);
   renderChat("channel", view.chats.channel, view);
+  renderSite(view.site);
   renderMenu("private", view.commands.private);
   renderMenu("group", view.commands.group);
+}
+
+// The site pane follows the bot's writes: reloaded (at the page the visitor is on) when
+// the site's front page changed.
+function renderSite(stamp) {
+  if (state.site === stamp) return;
+  const first = state.site === undefined;
+  state.site = stamp;
+  const frame = $("site-frame");
+  if (first) return;
+  try { frame.contentWindow.location.reload(); } catch (e) { frame.src = "/site/"; }
 }
 
 function fillSelect(select, people, current, label) {
