@@ -138,7 +138,7 @@ async def purge(
     report.files = sum(gone) + await sweep_orphan_photos(services)
     # Retention may have taken photos off the site; a full build also mends any update
     # that failed since the last one (it writes only what changed).
-    await services.gallery.build()
+    await services.rebuild_site()
     return report
 
 

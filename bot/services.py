@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.gallery import Gallery
+from bot.gallery import Gallery, GalleryFolderProblem
 from bot.image_workers import ImageWorkers, memory_limit
 from bot.images import ImageOptions
 from bot.retention import log_report, purge
@@ -49,8 +49,23 @@ class Services:
         and the next full build (at start, after each daily purge) mends the site."""
         try:
             await self.gallery.sync(entry_ids)
+        except GalleryFolderProblem as problem:
+            log.error("public site not updated: %s", problem)
         except Exception:
             log.exception("public site not updated for entries %s", sorted(entry_ids))
+
+    async def rebuild_site(self) -> None:
+        """The whole public site from the database (writes only what changed): at start,
+        after each purge; a failure is logged like :meth:`update_site`'s."""
+        try:
+            report = await self.gallery.build()
+        except GalleryFolderProblem as problem:
+            log.error("public site not built: %s", problem)
+        except Exception:
+            log.exception("public site not built")
+        else:
+            if report.written or report.removed:
+                log.info("public site built: %s", report)
 
 
 def make_services(settings: Settings) -> Services:
