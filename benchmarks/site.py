@@ -112,7 +112,7 @@ def _rows(
                 "apprentice_id": 10_000_000 + i,
                 "status": S.PUBLISHED,
                 "display_name": NAMES[i % len(NAMES)] if i % 9 else None,
-                "trade": TRADES[i % 4 if trades == 4 else i * 3 % trades],
+                "trade": TRADES[i % 4 if trades == 4 else i * 7 % trades],
                 "centre_code": code,
                 "centre_name": centre,
                 "quote": "J'aime mon métier" if i % 2 else None,
