@@ -10,6 +10,9 @@ faults and ``kill -9``, so it is a subcommand of its own, never part of the defa
 ``python -m benchmarks hostile [--corpus DIR]`` (:mod:`benchmarks.hostile`) runs the image
 pipeline over hostile files, each in a child process with a time limit, and checks its
 bounds on time and memory; a subcommand too.
+
+``python -m benchmarks site --screenshots DIR`` (:mod:`benchmarks.site`) writes the
+screenshots of the public site kept in ``docs/``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import logging
 import sys
 import time
 
-from benchmarks import capacity, images, memory, scale, updates
+from benchmarks import capacity, images, memory, scale, site, updates
 from benchmarks.common import Figure, machine, table
 
 FIGURES = {
@@ -30,6 +33,7 @@ FIGURES = {
     "capacity": capacity.run,
     "scale": scale.run,
     "memory": memory.run,
+    "site": site.run,
 }
 
 
@@ -50,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import chaos
 
         return chaos.main(argv[1:])
+    if argv[:1] == ["site"]:
+        return site.main(argv[1:])
     if argv[:1] == ["hostile"]:
         from benchmarks import hostile
 
