@@ -17,6 +17,7 @@ import os
 from collections.abc import AsyncIterator, Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -84,16 +85,21 @@ class Gallery:
     async def sync(self, entry_ids: Collection[int]) -> None:
         """After a publication or a removal of ``entry_ids``: their files added, updated or
         removed, and the pages, feeds and sitemap they appear in redrawn (a full build the
-        first time, when there is no earlier state to compare with)."""
+        first time, when there is no earlier state to compare with).
+
+        Only the entries named are read again: the others are those of the plan kept from
+        the last build or sync, whose state only a change named to :meth:`sync` (or the
+        next full build) alters."""
         if not self.enabled:
             return
         async with self._lock, self._folder_lock():
-            entries = await self._entries()
             before, self._plan = self._plan, None  # a failure half-way: rebuild next time
             if before is None:
+                entries = await self._entries()
                 self._plan, _ = await asyncio.to_thread(self._build, entries)
             else:
-                self._plan = await asyncio.to_thread(self._sync, entries, entry_ids, before)
+                named = await self._entries(entry_ids)
+                self._plan = await asyncio.to_thread(self._sync, named, entry_ids, before)
 
     @contextlib.asynccontextmanager
     async def _folder_lock(self) -> AsyncIterator[None]:
@@ -105,9 +111,9 @@ class Gallery:
         finally:
             os.close(descriptor)
 
-    async def _entries(self) -> list[GalleryEntry]:
+    async def _entries(self, ids: Collection[int] | None = None) -> list[GalleryEntry]:
         async with self.sessions() as session:
-            return await gallery_entries(session)
+            return await gallery_entries(session, ids)
 
     def _folder(self) -> SiteFolder:
         return SiteFolder(self.settings.gallery.path, self.photos)
@@ -151,16 +157,21 @@ class Gallery:
         folder.remove_all_but(expected)
         return plan, BuildReport(len(plan.profiles), folder.written, folder.removed)
 
-    def _sync(self, entries: list[GalleryEntry], entry_ids: Collection[int], before: Plan) -> Plan:
+    def _sync(self, named: list[GalleryEntry], entry_ids: Collection[int], before: Plan) -> Plan:
+        """``named``: those of ``entry_ids`` the site shows now (the others are off it)."""
+        ids = set(entry_ids)
+        kept = [entry for entry in before.sources.values() if entry.id not in ids]
+        # Newest first, as the database orders them (nearly sorted already: linear).
+        entries = sorted([*kept, *named], key=_newest_first, reverse=True)
         plan = self._plan_of(entries, before)
         folder = self._folder()
         previous = {profile.id: profile for profile in before.profiles}
-        changed = [p for p in plan.profiles if p.id in entry_ids or previous.get(p.id) != p]
+        changed = [p for p in plan.profiles if p.id in ids or previous.get(p.id) is not p]
         self._photos(folder, changed)
         for profile in changed:
             self._profile_page(folder, profile)
         kept = {profile.id for profile in plan.profiles}
-        for gone in (previous.keys() | set(entry_ids)) - kept:
+        for gone in (previous.keys() | ids) - kept:
             for name in (page_file(profile_url(gone)), photo_file(gone), *thumb_files(gone)):
                 folder.remove(name)
         for url, page in plan.listings.items():
@@ -206,6 +217,10 @@ class Gallery:
         for name, content in files.items():
             folder.write(name, content)
         return list(files)
+
+
+def _newest_first(entry: GalleryEntry) -> tuple[datetime, int]:
+    return entry.published_at, entry.id
 
 
 async def build_once(settings: Settings) -> BuildReport:

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -86,7 +86,8 @@ class ListingPage:
     """A page of thumbnails: the index, a trade's or a centre's page, or an older page.
 
     Only the first page of a listing carries counts (they change at each publication);
-    the older pages carry what never changes, so they are written once.
+    the older pages carry what never changes (their group without its count), so they are
+    written once.
     """
 
     url: str
@@ -281,13 +282,14 @@ def _paginate(
             groups=groups,
         )
     ]
+    heading = replace(group, count=0) if group else None  # the count is the first page's
     for number in range(1, archived + 1):
         chunk = oldest_first[(number - 1) * per_page : number * per_page]
         pages.append(
             ListingPage(
                 url=archive_url(number),
                 profiles=tuple(reversed(chunk)),
-                group=group,
+                group=heading,
                 first=False,
                 newer=archive_url(number + 1) if number < archived else prefix,
                 older=archive_url(number - 1) if number > 1 else None,
