@@ -39,8 +39,9 @@ class GalleryEntry:
 async def gallery_entries(
     session: AsyncSession, ids: Collection[int] | None = None
 ) -> list[GalleryEntry]:
-    """Every entry the site shows, newest first; only those of ``ids`` when given (a sync
-    reads the few entries it was told of, not the thousands it already knows).
+    """Every entry the site shows, newest first; only those of ``ids`` when given, in no
+    particular order (a sync reads the few entries it was told of, not the thousands it
+    already knows).
 
     A Core select of the columns the site needs, run on the session's connection: plain
     tuples, no ORM identity map. The listing is served by
@@ -69,11 +70,12 @@ async def gallery_entries(
             Apprentice.banned_at.is_(None),
             Submission.consent_version.in_(named_site),
         )
-        .order_by(Submission.published_at.desc(), Submission.id.desc())
     )
-    if ids is not None:
-        if not ids:
-            return []
+    if ids is None:
+        statement = statement.order_by(Submission.published_at.desc(), Submission.id.desc())
+    elif not ids:
+        return []
+    else:  # unordered: an ORDER BY would make SQLite walk the published_at index instead
         statement = statement.where(Submission.id.in_(sorted(ids)))
     connection = await session.connection()
     # The WHERE makes the nullable columns present, and the columns are in the dataclass's

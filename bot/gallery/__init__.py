@@ -122,20 +122,23 @@ class Gallery:
         """The site for the entries whose photo is on disk (one being erased may be gone;
         those of ``previous`` were there already)."""
         known = previous.sources if previous else {}
+        root = os.fspath(self.photos.root)
         present, sizes = [], {}
         for entry in entries:
             if known.get(entry.id) == entry:
                 present.append(entry)
-            elif entry.width and entry.height:
-                if (self.photos.root / entry.photo_path).is_file():
+                continue
+            source = os.path.join(root, entry.photo_path)  # strings: 10,000 of them at start
+            if entry.width and entry.height:
+                if os.path.isfile(source):
                     present.append(entry)
-            else:
-                try:
-                    with Image.open(self.photos.root / entry.photo_path) as image:
-                        sizes[entry.id] = image.size
-                except OSError:  # missing, or not an image
-                    continue
-                present.append(entry)
+                continue
+            try:
+                with Image.open(source) as image:
+                    sizes[entry.id] = image.size
+            except OSError:  # missing, or not an image
+                continue
+            present.append(entry)
         return make_plan(present, self.settings, sizes, previous)
 
     def _build(self, entries: list[GalleryEntry]) -> tuple[Plan, BuildReport]:

@@ -16,8 +16,8 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -36,9 +36,12 @@ FEED_SIZE = 50
 SLUG_LENGTH = 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Profile:
-    """One selfie as every page shows it (all its texts already decided)."""
+    """One selfie as every page shows it (all its texts already decided).
+
+    Its ``repr`` (what a page's digest is made of) is computed once: a profile is kept
+    from plan to plan, and each listing page it is on repeats it."""
 
     id: int
     name: str
@@ -64,6 +67,14 @@ class Profile:
     def url(self) -> str:
         """Path from the site's root."""
         return profile_url(self.id)
+
+    @functools.cached_property
+    def _repr(self) -> str:
+        values = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"Profile({values})"
+
+    def __repr__(self) -> str:
+        return self._repr
 
 
 @dataclass(frozen=True)
@@ -149,21 +160,27 @@ def make_plan(
     zone = ZoneInfo(settings.schedule.timezone)
     anonymous = plain(language, "caption.anonymous_name")
     configured = {centre.code: centre.name for centre in settings.campaign.centres}
-    trade_slugs = {entry.trade: slugify(entry.trade) for entry in entries}
-    centre_slugs = {
-        (entry.centre_code, entry.centre_name): (
-            entry.centre_code.lower() if entry.centre_code else slugify(entry.centre_name)
+    # One pass: each entry's group slugs, and how each group is spelled how many times.
+    trade_slugs: dict[str, str] = {}
+    centre_slugs: dict[tuple[str | None, str], str] = {}
+    spellings: dict[tuple[str, str], Counter[str]] = {}
+    for entry in entries:
+        trade_slug = trade_slugs.get(entry.trade)
+        if trade_slug is None:
+            trade_slug = trade_slugs[entry.trade] = slugify(entry.trade)
+        centre_key = entry.centre_code, entry.centre_name
+        centre_slug = centre_slugs.get(centre_key)
+        if centre_slug is None:
+            centre_slug = centre_slugs[centre_key] = (
+                entry.centre_code.lower() if entry.centre_code else slugify(entry.centre_name)
+            )
+        _spelled(spellings, ("trades", trade_slug), entry.trade)
+        _spelled(
+            spellings,
+            ("centres", centre_slug),
+            configured.get(entry.centre_code or "", entry.centre_name),
         )
-        for entry in entries
-    }
-    trade_names = _names((trade_slugs[e.trade], e.trade) for e in entries)
-    centre_names = _names(
-        (
-            centre_slugs[e.centre_code, e.centre_name],
-            configured.get(e.centre_code or "", e.centre_name),
-        )
-        for e in entries
-    )
+    names = {key: counter.most_common(1)[0][0] for key, counter in spellings.items()}
     known = previous.sources if previous else {}
     reused = {p.id: p for p in previous.profiles} if previous else {}
     profiles = []
@@ -171,7 +188,7 @@ def make_plan(
         name = entry.display_name or anonymous
         trade_slug = trade_slugs[entry.trade]
         centre_slug = centre_slugs[entry.centre_code, entry.centre_name]
-        trade, centre = trade_names[trade_slug], centre_names[centre_slug]
+        trade, centre = names["trades", trade_slug], names["centres", centre_slug]
         same = reused.get(entry.id)
         if same and known.get(entry.id) == entry and (same.trade, same.centre) == (trade, centre):
             profiles.append(same)
@@ -205,18 +222,23 @@ def make_plan(
                 photo_path=entry.photo_path,
             )
         )
-    trades = _groups("trades", profiles, lambda p: (p.trade_slug, p.trade))
-    centres = _groups("centres", profiles, lambda p: (p.centre_slug, p.centre))
+    # One pass: the members of each group, newest first.
+    members: dict[tuple[str, str], list[Profile]] = {}
+    for profile in profiles:
+        for key in (("trades", profile.trade_slug), ("centres", profile.centre_slug)):
+            own = members.get(key)
+            if own is None:
+                members[key] = [profile]
+            else:
+                own.append(profile)
+    trades = _groups("trades", members, names)
+    centres = _groups("centres", members, names)
     per_page = settings.gallery.per_page
     listings: dict[str, ListingPage] = {}
     for page in _paginate(
         "", profiles, per_page, None, total=len(profiles), groups=(*trades, *centres)
     ):
         listings[page.url] = page
-    members: dict[tuple[str, str], list[Profile]] = {}
-    for profile in profiles:
-        members.setdefault(("trades", profile.trade_slug), []).append(profile)
-        members.setdefault(("centres", profile.centre_slug), []).append(profile)
     for group in (*trades, *centres):
         own = members[group.kind, group.slug]
         for page in _paginate(group.url, own, per_page, group, total=group.count):
@@ -231,25 +253,26 @@ def _long_date(day: date, language: str) -> str:
     return format_date(day, "long", locale=language)
 
 
-def _names(spellings: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """The spelling a group shows, of those sharing its slug (``Coiffure``, ``coiffure``):
-    the most used one, the newest among equals."""
-    counts: dict[str, Counter[str]] = {}
-    for slug, name in spellings:
-        counts.setdefault(slug, Counter())[name] += 1
-    return {slug: counter.most_common(1)[0][0] for slug, counter in counts.items()}
+def _spelled(
+    spellings: dict[tuple[str, str], Counter[str]], key: tuple[str, str], name: str
+) -> None:
+    """Count a spelling of a group: it shows the most used of those sharing its slug
+    (``Coiffure``, ``coiffure``), the newest among equals (entries come newest first)."""
+    counter = spellings.get(key)
+    if counter is None:
+        spellings[key] = Counter({name: 1})
+    else:
+        counter[name] += 1
 
 
 def _groups(
-    kind: str, profiles: Sequence[Profile], key: Callable[[Profile], tuple[str, str]]
+    kind: str, members: dict[tuple[str, str], list[Profile]], names: dict[tuple[str, str], str]
 ) -> tuple[Group, ...]:
-    counts: Counter[str] = Counter()
-    names: dict[str, str] = {}
-    for profile in profiles:
-        slug, name = key(profile)
-        counts[slug] += 1
-        names[slug] = name
-    groups = [Group(kind, slug, names[slug], count) for slug, count in counts.items()]
+    groups = [
+        Group(kind, slug, names[kind, slug], len(own))
+        for (of, slug), own in members.items()
+        if of == kind
+    ]
     return tuple(sorted(groups, key=lambda g: (-g.count, g.name.casefold(), g.slug)))
 
 
