@@ -78,6 +78,7 @@ async def gallery_entries(
     else:  # unordered: an ORDER BY would make SQLite walk the published_at index instead
         statement = statement.where(Submission.id.in_(sorted(ids)))
     connection = await session.connection()
-    # The WHERE makes the nullable columns present, and the columns are in the dataclass's
-    # order: each row fits it as it is.
-    return [GalleryEntry(*row) for row in await connection.execute(statement)]
+    # The WHERE makes the nullable columns present (mypy cannot know), and the columns are
+    # in the dataclass's order: each row fits it as it is.
+    rows = await connection.execute(statement)
+    return [GalleryEntry(*row) for row in rows]  # type: ignore[arg-type]

@@ -158,3 +158,21 @@ async def test_a_sync_of_entries_the_site_does_not_show_changes_nothing(
 
     assert site.mtimes() == before
     await agrees_with_a_full_build(site)
+
+
+async def test_a_second_spelling_of_a_trade_redraws_every_profile_it_names(
+    tmp_path: Path,
+    session_factory: async_sessionmaker[AsyncSession],
+    add_submission: AddSubmission,
+) -> None:
+    site, ids = await six_per_page(tmp_path, session_factory, add_submission)
+    # 6 "menuisier" against 7 "Menuisier": the group is shown as "Menuisier" now.
+    newer = []
+    for _ in range(7):
+        newer.append(await site.publish(trade="Menuisier"))
+        await site.gallery.sync([newer[-1].id])
+        await agrees_with_a_full_build(site)
+    assert "Menuisier" in site.text(f"selfies/{ids[3]}/index.html")
+    await set_status(session_factory, newer[0].id, S.REFUSED)
+    await site.gallery.sync([newer[0].id])  # 6 and 6: the newest spelling
+    await agrees_with_a_full_build(site)

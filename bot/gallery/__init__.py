@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.gallery.files import GalleryFolderProblem, SiteFolder, claim_and_lock, make_photo
 from bot.gallery.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
-from bot.gallery.site import ListingPage, Plan, Profile, make_plan, profile_url
+from bot.gallery.site import ListingPage, Plan, Profile, make_plan, profile_url, update_plan
 from bot.storage import PhotoStore
 from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
@@ -118,9 +118,16 @@ class Gallery:
     def _folder(self) -> SiteFolder:
         return SiteFolder(self.settings.gallery.path, self.photos)
 
-    def _plan_of(self, entries: list[GalleryEntry], previous: Plan | None = None) -> Plan:
-        """The site for the entries whose photo is on disk (one being erased may be gone;
-        those of ``previous`` were there already)."""
+    def _plan_of(self, entries: list[GalleryEntry]) -> Plan:
+        """The site for the entries whose photo is on disk (one being erased may be gone)."""
+        present, sizes = self._present(entries)
+        return make_plan(present, self.settings, sizes)
+
+    def _present(
+        self, entries: list[GalleryEntry], previous: Plan | None = None
+    ) -> tuple[list[GalleryEntry], dict[int, tuple[int, int]]]:
+        """Those of ``entries`` whose photo is on disk (those of ``previous`` were there
+        already), and the size of the photos their row does not give."""
         known = previous.sources if previous else {}
         root = os.fspath(self.photos.root)
         present, sizes = [], {}
@@ -139,7 +146,7 @@ class Gallery:
             except OSError:  # missing, or not an image
                 continue
             present.append(entry)
-        return make_plan(present, self.settings, sizes, previous)
+        return present, sizes
 
     def _build(self, entries: list[GalleryEntry]) -> tuple[Plan, BuildReport]:
         plan = self._plan_of(entries)
@@ -163,22 +170,26 @@ class Gallery:
     def _sync(self, named: list[GalleryEntry], entry_ids: Collection[int], before: Plan) -> Plan:
         """``named``: those of ``entry_ids`` the site shows now (the others are off it)."""
         ids = set(entry_ids)
-        kept = [entry for entry in before.sources.values() if entry.id not in ids]
-        # Newest first, as the database orders them (nearly sorted already: linear).
-        entries = sorted([*kept, *named], key=_newest_first, reverse=True)
-        plan = self._plan_of(entries, before)
+        present, sizes = self._present(named, before)
+        plan = update_plan(before, present, ids, self.settings, sizes)
+        if plan is None:  # a group's name changes: every profile is looked at again
+            kept = [entry for entry in before.sources.values() if entry.id not in ids]
+            # Newest first, as the database orders them (nearly sorted already: linear).
+            entries = sorted([*kept, *present], key=_newest_first, reverse=True)
+            plan = make_plan(entries, self.settings, sizes, before)
         folder = self._folder()
         previous = {profile.id: profile for profile in before.profiles}
         changed = [p for p in plan.profiles if p.id in ids or previous.get(p.id) is not p]
         self._photos(folder, changed)
         for profile in changed:
             self._profile_page(folder, profile)
-        kept = {profile.id for profile in plan.profiles}
-        for gone in (previous.keys() | ids) - kept:
+        shown = {profile.id for profile in plan.profiles}
+        for gone in (previous.keys() | ids) - shown:
             for name in (page_file(profile_url(gone)), photo_file(gone), *thumb_files(gone)):
                 folder.remove(name)
         for url, page in plan.listings.items():
-            if before.listings.get(url) != page:
+            old = before.listings.get(url)
+            if old is not page and old != page:
                 self._listing_page(folder, page)
         for url in before.listings.keys() - plan.listings.keys():
             folder.remove(page_file(url))
