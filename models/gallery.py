@@ -8,6 +8,7 @@ its apprentice not banned, and agreed to under a consent wording that named the 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,8 +36,16 @@ class GalleryEntry:
     height: int | None
 
 
-async def gallery_entries(session: AsyncSession) -> list[GalleryEntry]:
-    """Every entry the site shows, newest first."""
+async def gallery_entries(
+    session: AsyncSession, ids: Collection[int] | None = None
+) -> list[GalleryEntry]:
+    """Every entry the site shows, newest first; only those of ``ids`` when given, in no
+    particular order (a sync reads the few entries it was told of, not the thousands it
+    already knows).
+
+    A Core select of the columns the site needs, run on the session's connection: plain
+    tuples, no ORM identity map. The listing is served by
+    ``ix_submissions_status_published_at_id``, ``ids`` by the primary key."""
     named_site = select(ConsentText.version).where(ConsentText.names_site.is_(True))
     statement = (
         select(
@@ -61,7 +70,15 @@ async def gallery_entries(session: AsyncSession) -> list[GalleryEntry]:
             Apprentice.banned_at.is_(None),
             Submission.consent_version.in_(named_site),
         )
-        .order_by(Submission.published_at.desc(), Submission.id.desc())
     )
-    # The WHERE makes the nullable columns present: the row fits the dataclass as it is.
-    return [GalleryEntry(**row._asdict()) for row in await session.execute(statement)]
+    if ids is None:
+        statement = statement.order_by(Submission.published_at.desc(), Submission.id.desc())
+    elif not ids:
+        return []
+    else:  # unordered: an ORDER BY would make SQLite walk the published_at index instead
+        statement = statement.where(Submission.id.in_(sorted(ids)))
+    connection = await session.connection()
+    # The WHERE makes the nullable columns present (mypy cannot know), and the columns are
+    # in the dataclass's order: each row fits it as it is.
+    rows = await connection.execute(statement)
+    return [GalleryEntry(*row) for row in rows]  # type: ignore[arg-type]

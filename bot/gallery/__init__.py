@@ -17,6 +17,7 @@ import os
 from collections.abc import AsyncIterator, Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.gallery.files import GalleryFolderProblem, SiteFolder, claim_and_lock, make_photo
 from bot.gallery.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
-from bot.gallery.site import ListingPage, Plan, Profile, make_plan, profile_url
+from bot.gallery.site import ListingPage, Plan, Profile, make_plan, profile_url, update_plan
 from bot.storage import PhotoStore
 from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
@@ -84,16 +85,21 @@ class Gallery:
     async def sync(self, entry_ids: Collection[int]) -> None:
         """After a publication or a removal of ``entry_ids``: their files added, updated or
         removed, and the pages, feeds and sitemap they appear in redrawn (a full build the
-        first time, when there is no earlier state to compare with)."""
+        first time, when there is no earlier state to compare with).
+
+        Only the entries named are read again: the others are those of the plan kept from
+        the last build or sync, whose state only a change named to :meth:`sync` (or the
+        next full build) alters."""
         if not self.enabled:
             return
         async with self._lock, self._folder_lock():
-            entries = await self._entries()
             before, self._plan = self._plan, None  # a failure half-way: rebuild next time
             if before is None:
+                entries = await self._entries()
                 self._plan, _ = await asyncio.to_thread(self._build, entries)
             else:
-                self._plan = await asyncio.to_thread(self._sync, entries, entry_ids, before)
+                named = await self._entries(entry_ids)
+                self._plan = await asyncio.to_thread(self._sync, named, entry_ids, before)
 
     @contextlib.asynccontextmanager
     async def _folder_lock(self) -> AsyncIterator[None]:
@@ -105,32 +111,42 @@ class Gallery:
         finally:
             os.close(descriptor)
 
-    async def _entries(self) -> list[GalleryEntry]:
+    async def _entries(self, ids: Collection[int] | None = None) -> list[GalleryEntry]:
         async with self.sessions() as session:
-            return await gallery_entries(session)
+            return await gallery_entries(session, ids)
 
     def _folder(self) -> SiteFolder:
         return SiteFolder(self.settings.gallery.path, self.photos)
 
-    def _plan_of(self, entries: list[GalleryEntry], previous: Plan | None = None) -> Plan:
-        """The site for the entries whose photo is on disk (one being erased may be gone;
-        those of ``previous`` were there already)."""
+    def _plan_of(self, entries: list[GalleryEntry]) -> Plan:
+        """The site for the entries whose photo is on disk (one being erased may be gone)."""
+        present, sizes = self._present(entries)
+        return make_plan(present, self.settings, sizes)
+
+    def _present(
+        self, entries: list[GalleryEntry], previous: Plan | None = None
+    ) -> tuple[list[GalleryEntry], dict[int, tuple[int, int]]]:
+        """Those of ``entries`` whose photo is on disk (those of ``previous`` were there
+        already), and the size of the photos their row does not give."""
         known = previous.sources if previous else {}
+        root = os.fspath(self.photos.root)
         present, sizes = [], {}
         for entry in entries:
             if known.get(entry.id) == entry:
                 present.append(entry)
-            elif entry.width and entry.height:
-                if (self.photos.root / entry.photo_path).is_file():
+                continue
+            source = os.path.join(root, entry.photo_path)  # strings: 10,000 of them at start
+            if entry.width and entry.height:
+                if os.path.isfile(source):
                     present.append(entry)
-            else:
-                try:
-                    with Image.open(self.photos.root / entry.photo_path) as image:
-                        sizes[entry.id] = image.size
-                except OSError:  # missing, or not an image
-                    continue
-                present.append(entry)
-        return make_plan(present, self.settings, sizes, previous)
+                continue
+            try:
+                with Image.open(source) as image:
+                    sizes[entry.id] = image.size
+            except OSError:  # missing, or not an image
+                continue
+            present.append(entry)
+        return present, sizes
 
     def _build(self, entries: list[GalleryEntry]) -> tuple[Plan, BuildReport]:
         plan = self._plan_of(entries)
@@ -151,20 +167,29 @@ class Gallery:
         folder.remove_all_but(expected)
         return plan, BuildReport(len(plan.profiles), folder.written, folder.removed)
 
-    def _sync(self, entries: list[GalleryEntry], entry_ids: Collection[int], before: Plan) -> Plan:
-        plan = self._plan_of(entries, before)
+    def _sync(self, named: list[GalleryEntry], entry_ids: Collection[int], before: Plan) -> Plan:
+        """``named``: those of ``entry_ids`` the site shows now (the others are off it)."""
+        ids = set(entry_ids)
+        present, sizes = self._present(named, before)
+        plan = update_plan(before, present, ids, self.settings, sizes)
+        if plan is None:  # a group's name changes: every profile is looked at again
+            kept = [entry for entry in before.sources.values() if entry.id not in ids]
+            # Newest first, as the database orders them (nearly sorted already: linear).
+            entries = sorted([*kept, *present], key=_newest_first, reverse=True)
+            plan = make_plan(entries, self.settings, sizes, before)
         folder = self._folder()
         previous = {profile.id: profile for profile in before.profiles}
-        changed = [p for p in plan.profiles if p.id in entry_ids or previous.get(p.id) != p]
+        changed = [p for p in plan.profiles if p.id in ids or previous.get(p.id) is not p]
         self._photos(folder, changed)
         for profile in changed:
             self._profile_page(folder, profile)
-        kept = {profile.id for profile in plan.profiles}
-        for gone in (previous.keys() | set(entry_ids)) - kept:
+        shown = {profile.id for profile in plan.profiles}
+        for gone in (previous.keys() | ids) - shown:
             for name in (page_file(profile_url(gone)), photo_file(gone), *thumb_files(gone)):
                 folder.remove(name)
         for url, page in plan.listings.items():
-            if before.listings.get(url) != page:
+            old = before.listings.get(url)
+            if old is not page and old != page:
                 self._listing_page(folder, page)
         for url in before.listings.keys() - plan.listings.keys():
             folder.remove(page_file(url))
@@ -206,6 +231,10 @@ class Gallery:
         for name, content in files.items():
             folder.write(name, content)
         return list(files)
+
+
+def _newest_first(entry: GalleryEntry) -> tuple[datetime, int]:
+    return entry.published_at, entry.id
 
 
 async def build_once(settings: Settings) -> BuildReport:

@@ -9,6 +9,7 @@ the next build). A file whose content is unchanged is not touched.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import tempfile
@@ -118,7 +119,7 @@ class SiteFolder:
         reads a few bytes per page and renders nothing)."""
         stamp = f"<!-- {digest} -->\n".encode()
         try:
-            with (self.root / relative).open("rb") as file:
+            with open(os.path.join(self.root, relative), "rb") as file:
                 file.seek(-len(stamp), os.SEEK_END)
                 if file.read() == stamp:
                     return
@@ -154,17 +155,25 @@ class SiteFolder:
 
     def remove_all_but(self, keep: Iterable[str]) -> None:
         """Delete every file not in ``keep`` (left-over temporary files included), and the
-        folders left empty."""
+        folders left empty. One walk of the folder, names compared as strings: a folder is
+        known empty when all it held was removed, without listing it again."""
         wanted = {*keep, MARKER}
-        for folder, _subfolders, files in os.walk(self.root, topdown=False):
-            base = Path(folder)
+        root = os.fspath(self.root)
+        emptied: set[str] = set()
+        for folder, subfolders, files in os.walk(root, topdown=False):
+            prefix = "" if folder == root else folder[len(root) + 1 :] + "/"
+            left = len(files)
             for name in files:
-                path = base / name
-                if path.relative_to(self.root).as_posix() not in wanted:
-                    path.unlink(missing_ok=True)
+                if prefix + name not in wanted:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(folder, name))
                     self.removed += 1
-            if base != self.root and not any(base.iterdir()):
-                base.rmdir()
+                    left -= 1
+            left += sum(1 for sub in subfolders if os.path.join(folder, sub) not in emptied)
+            if folder != root and left == 0:
+                with contextlib.suppress(OSError):  # not empty after all (written meanwhile)
+                    os.rmdir(folder)
+                    emptied.add(folder)
 
     def _prune(self, folder: Path) -> None:
         while folder != self.root and folder.is_relative_to(self.root):

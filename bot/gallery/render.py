@@ -8,9 +8,11 @@ configuration, so a rebuild with nothing changed produces the same bytes and wri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape
@@ -55,6 +57,7 @@ class Renderer:
         self.fingerprint = _fingerprint(settings)
         self.language = settings.gallery.language
         self.base_url = settings.gallery.base_url
+        self._sitemap_lines: dict[tuple[str, str | None], str] = {}
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=True,
@@ -149,11 +152,18 @@ class Renderer:
         for url in plan.listings:
             lines.append(self._sitemap_url(url, newest))
         for profile in plan.profiles:
-            lines.append(self._sitemap_url(profile.url, profile.published_at.date().isoformat()))
+            lines.append(self._sitemap_url(profile.url, _day(profile.published_at)))
         lines.append("</urlset>\n")
         return "\n".join(lines).encode()
 
     def _sitemap_url(self, url: str, lastmod: str | None) -> str:
+        """One URL's line; remembered (a sync writes the same 10,000 lines again)."""
+        line = self._sitemap_lines.get((url, lastmod))
+        if line is None:
+            line = self._sitemap_lines[url, lastmod] = self._sitemap_line(url, lastmod)
+        return line
+
+    def _sitemap_line(self, url: str, lastmod: str | None) -> str:
         modified = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
         return f"<url><loc>{xml_escape(self.absolute(url))}</loc>{modified}</url>"
 
@@ -226,6 +236,11 @@ class Renderer:
             "items": items,
         }
         return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode()
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()
 
 
 def _fingerprint(settings: Settings) -> str:

@@ -16,8 +16,8 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -36,9 +36,12 @@ FEED_SIZE = 50
 SLUG_LENGTH = 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Profile:
-    """One selfie as every page shows it (all its texts already decided)."""
+    """One selfie as every page shows it (all its texts already decided).
+
+    Its ``repr`` (what a page's digest is made of) is computed once: a profile is kept
+    from plan to plan, and each listing page it is on repeats it."""
 
     id: int
     name: str
@@ -65,6 +68,14 @@ class Profile:
         """Path from the site's root."""
         return profile_url(self.id)
 
+    @functools.cached_property
+    def _repr(self) -> str:
+        values = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"Profile({values})"
+
+    def __repr__(self) -> str:
+        return self._repr
+
 
 @dataclass(frozen=True)
 class Group:
@@ -86,7 +97,8 @@ class ListingPage:
     """A page of thumbnails: the index, a trade's or a centre's page, or an older page.
 
     Only the first page of a listing carries counts (they change at each publication);
-    the older pages carry what never changes, so they are written once.
+    the older pages carry what never changes (their group without its count), so they are
+    written once.
     """
 
     url: str
@@ -112,6 +124,10 @@ class Plan:
     """By URL."""
     sources: dict[int, GalleryEntry]
     """The entries the profiles were made from, by id."""
+    members: dict[tuple[str, str], tuple[Profile, ...]] = field(default_factory=dict)
+    """The profiles of each group, by (kind, slug), newest first."""
+    spellings: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    """How many entries spell each group each way (the most used is shown)."""
 
 
 def profile_url(entry_id: int) -> str:
@@ -144,84 +160,237 @@ def make_plan(
     """The site for ``entries`` (newest first); ``sizes`` gives the photo size of entries
     whose row does not hold it. The profiles of ``previous`` whose entry did not change are
     taken as they are (a publication costs one new profile, not thousands)."""
-    language = settings.gallery.language
-    zone = ZoneInfo(settings.schedule.timezone)
-    anonymous = plain(language, "caption.anonymous_name")
     configured = {centre.code: centre.name for centre in settings.campaign.centres}
-    trade_slugs = {entry.trade: slugify(entry.trade) for entry in entries}
-    centre_slugs = {
-        (entry.centre_code, entry.centre_name): (
-            entry.centre_code.lower() if entry.centre_code else slugify(entry.centre_name)
+    # One pass: each entry's group slugs, and how each group is spelled how many times.
+    trade_slugs: dict[str, str] = {}
+    centre_slugs: dict[tuple[str | None, str], str] = {}
+    spellings: dict[tuple[str, str], Counter[str]] = {}
+    for entry in entries:
+        trade_slug = trade_slugs.get(entry.trade)
+        if trade_slug is None:
+            trade_slug = trade_slugs[entry.trade] = slugify(entry.trade)
+        centre_key = entry.centre_code, entry.centre_name
+        centre_slug = centre_slugs.get(centre_key)
+        if centre_slug is None:
+            centre_slug = centre_slugs[centre_key] = (
+                entry.centre_code.lower() if entry.centre_code else slugify(entry.centre_name)
+            )
+        _spelled(spellings, ("trades", trade_slug), entry.trade)
+        _spelled(
+            spellings,
+            ("centres", centre_slug),
+            configured.get(entry.centre_code or "", entry.centre_name),
         )
-        for entry in entries
-    }
-    trade_names = _names((trade_slugs[e.trade], e.trade) for e in entries)
-    centre_names = _names(
-        (
-            centre_slugs[e.centre_code, e.centre_name],
-            configured.get(e.centre_code or "", e.centre_name),
-        )
-        for e in entries
-    )
+    names = {key: counter.most_common(1)[0][0] for key, counter in spellings.items()}
     known = previous.sources if previous else {}
     reused = {p.id: p for p in previous.profiles} if previous else {}
     profiles = []
     for entry in entries:
-        name = entry.display_name or anonymous
         trade_slug = trade_slugs[entry.trade]
         centre_slug = centre_slugs[entry.centre_code, entry.centre_name]
-        trade, centre = trade_names[trade_slug], centre_names[centre_slug]
+        trade, centre = names["trades", trade_slug], names["centres", centre_slug]
         same = reused.get(entry.id)
         if same and known.get(entry.id) == entry and (same.trade, same.centre) == (trade, centre):
             profiles.append(same)
             continue
-        if entry.width and entry.height:
-            width, height = entry.width, entry.height
-        else:  # measured now, or when the profile was first made
-            width, height = (
-                sizes[entry.id] if same is None else (same.photo_width, same.photo_height)
-            )
-        thumb = thumbnail_size((width, height), THUMB_SIDE)
-        local = entry.published_at.astimezone(zone)
-        profiles.append(
-            Profile(
-                id=entry.id,
-                name=name,
-                anonymous=entry.display_name is None,
-                trade=trade,
-                trade_slug=trade_slug,
-                centre=centre,
-                centre_slug=centre_slug,
-                quote=entry.quote,
-                published_at=entry.published_at,
-                date=_long_date(local.date(), language),
-                channel_url=channel_post_url(settings.campaign.channel, entry.channel_message_id),
-                alt=plain(language, "gallery.alt", name=name, trade=trade, centre=centre),
-                thumb_width=thumb[0],
-                thumb_height=thumb[1],
-                photo_width=width,
-                photo_height=height,
-                photo_path=entry.photo_path,
-            )
+        profiles.append(_profile(entry, settings, names, sizes, same))
+    # One pass: the members of each group, newest first.
+    members: dict[tuple[str, str], list[Profile]] = {}
+    for profile in profiles:
+        for key in (("trades", profile.trade_slug), ("centres", profile.centre_slug)):
+            own = members.get(key)
+            if own is None:
+                members[key] = [profile]
+            else:
+                own.append(profile)
+    trades = _groups("trades", members, names)
+    centres = _groups("centres", members, names)
+    frozen = {key: tuple(own) for key, own in members.items()}
+    listings = _listings(profiles, trades, centres, frozen, settings.gallery.per_page)
+    sources = {entry.id: entry for entry in entries}
+    return Plan(tuple(profiles), trades, centres, listings, sources, frozen, spellings)
+
+
+def update_plan(
+    previous: Plan,
+    named: Sequence[GalleryEntry],
+    ids: Collection[int],
+    settings: Settings,
+    sizes: dict[int, tuple[int, int]],
+) -> Plan | None:
+    """``previous`` with the entries of ``ids`` replaced by ``named`` (those of them the
+    site shows now): the profiles kept, only the groups they are in paginated again, the
+    other pages taken as they are. None when a group's shown name may change (a second
+    spelling of it is involved): then :func:`make_plan` redraws everything."""
+    configured = {centre.code: centre.name for centre in settings.campaign.centres}
+    old = [previous.sources[i] for i in ids if i in previous.sources]
+    spellings = dict(previous.spellings)
+    touched: set[tuple[str, str]] = set()
+    for entry, step in [*((e, -1) for e in old), *((e, 1) for e in named)]:
+        trade_key = "trades", slugify(entry.trade)
+        centre_key = (
+            "centres",
+            (entry.centre_code.lower() if entry.centre_code else slugify(entry.centre_name)),
         )
-    trades = _groups("trades", profiles, lambda p: (p.trade_slug, p.trade))
-    centres = _groups("centres", profiles, lambda p: (p.centre_slug, p.centre))
-    per_page = settings.gallery.per_page
+        centre_name = configured.get(entry.centre_code or "", entry.centre_name)
+        for key, name in ((trade_key, entry.trade), (centre_key, centre_name)):
+            counter = spellings[key] = Counter(spellings.get(key, ()))  # a copy
+            counter[name] += step
+            if counter[name] <= 0:
+                del counter[name]
+            if not counter:
+                del spellings[key]
+            elif len(counter) > 1:
+                return None
+            touched.add(key)
+    names = {key: next(iter(spellings[key])) for key in touched if key in spellings}
+    for key, name in names.items():
+        before = previous.spellings.get(key)
+        if before is not None and (len(before) != 1 or next(iter(before)) != name):
+            return None  # the name shown changes: every profile of the group with it
+    reused = {p.id: p for p in previous.profiles if p.id in ids}
+    added = []
+    for entry in named:
+        trade_slug = slugify(entry.trade)
+        centre_slug = entry.centre_code.lower() if entry.centre_code else slugify(entry.centre_name)
+        same = reused.get(entry.id)
+        trade, centre = names["trades", trade_slug], names["centres", centre_slug]
+        if (
+            same
+            and previous.sources.get(entry.id) == entry
+            and (same.trade, same.centre) == (trade, centre)
+        ):
+            added.append(same)
+        else:
+            added.append(
+                _profile(entry, settings, {**names}, sizes, same, (trade_slug, centre_slug))
+            )
+    profiles = _replaced(previous.profiles, ids, added)
+    members = dict(previous.members)
+    for key in touched:
+        mine = [
+            p for p in added if (p.trade_slug if key[0] == "trades" else p.centre_slug) == key[1]
+        ]
+        own = _replaced(members.get(key, ()), ids, mine)
+        if own:
+            members[key] = own
+        else:
+            members.pop(key, None)
+    groups = {g.kind + "/" + g.slug: g for g in (*previous.trades, *previous.centres)}
+    for kind, slug in touched:
+        if (kind, slug) in members:
+            groups[kind + "/" + slug] = Group(
+                kind, slug, names[kind, slug], len(members[kind, slug])
+            )
+        else:
+            groups.pop(kind + "/" + slug, None)
+    order = lambda g: (-g.count, g.name.casefold(), g.slug)  # noqa: E731
+    trades = tuple(sorted((g for g in groups.values() if g.kind == "trades"), key=order))
+    centres = tuple(sorted((g for g in groups.values() if g.kind == "centres"), key=order))
+    listings = _listings(
+        profiles, trades, centres, members, settings.gallery.per_page, previous.listings, touched
+    )
+    sources = {p.id: previous.sources[p.id] for p in profiles if p.id in previous.sources}
+    sources.update((entry.id, entry) for entry in named)
+    return Plan(profiles, trades, centres, listings, sources, members, spellings)
+
+
+def _replaced(
+    profiles: Sequence[Profile], ids: Collection[int], added: Sequence[Profile]
+) -> tuple[Profile, ...]:
+    """``profiles`` (newest first) without those of ``ids``, with ``added`` in place, in
+    the database's order (``published_at``, then ``id``, descending)."""
+    kept = [p for p in profiles if p.id not in ids]
+    for profile in added:
+        key = profile.published_at, profile.id
+        low, high = 0, len(kept)
+        while low < high:
+            middle = (low + high) // 2
+            if (kept[middle].published_at, kept[middle].id) > key:
+                low = middle + 1
+            else:
+                high = middle
+        kept.insert(low, profile)
+    return tuple(kept)
+
+
+def _listings(
+    profiles: Sequence[Profile],
+    trades: tuple[Group, ...],
+    centres: tuple[Group, ...],
+    members: dict[tuple[str, str], tuple[Profile, ...]],
+    per_page: int,
+    previous: dict[str, ListingPage] | None = None,
+    touched: Collection[tuple[str, str]] = (),
+) -> dict[str, ListingPage]:
+    """Every listing page, in the site's order: the index's, then each group's; those of a
+    group not ``touched`` are taken from ``previous`` as they are."""
     listings: dict[str, ListingPage] = {}
     for page in _paginate(
         "", profiles, per_page, None, total=len(profiles), groups=(*trades, *centres)
     ):
         listings[page.url] = page
-    members: dict[tuple[str, str], list[Profile]] = {}
-    for profile in profiles:
-        members.setdefault(("trades", profile.trade_slug), []).append(profile)
-        members.setdefault(("centres", profile.centre_slug), []).append(profile)
     for group in (*trades, *centres):
         own = members[group.kind, group.slug]
+        if previous is not None and (group.kind, group.slug) not in touched:
+            urls = [group.url] + [
+                f"{group.url}page/{n}/" for n in range(1, max(0, len(own) // per_page - 1) + 1)
+            ]
+            listings.update((url, previous[url]) for url in urls)
+            continue
         for page in _paginate(group.url, own, per_page, group, total=group.count):
             listings[page.url] = page
-    sources = {entry.id: entry for entry in entries}
-    return Plan(tuple(profiles), trades, centres, listings, sources)
+    return listings
+
+
+def _profile(
+    entry: GalleryEntry,
+    settings: Settings,
+    names: dict[tuple[str, str], str],
+    sizes: dict[int, tuple[int, int]],
+    same: Profile | None,
+    slugs: tuple[str, str] | None = None,
+) -> Profile:
+    """The profile of an entry (``same``: its previous one, for a photo size measured then)."""
+    language = settings.gallery.language
+    if slugs is None:
+        slugs = (
+            slugify(entry.trade),
+            entry.centre_code.lower() if entry.centre_code else slugify(entry.centre_name),
+        )
+    trade_slug, centre_slug = slugs
+    trade, centre = names["trades", trade_slug], names["centres", centre_slug]
+    name = entry.display_name or plain(language, "caption.anonymous_name")
+    if entry.width and entry.height:
+        width, height = entry.width, entry.height
+    else:  # measured now, or when the profile was first made
+        width, height = sizes[entry.id] if same is None else (same.photo_width, same.photo_height)
+    thumb = thumbnail_size((width, height), THUMB_SIDE)
+    local = entry.published_at.astimezone(_zone(settings.schedule.timezone))
+    return Profile(
+        id=entry.id,
+        name=name,
+        anonymous=entry.display_name is None,
+        trade=trade,
+        trade_slug=trade_slug,
+        centre=centre,
+        centre_slug=centre_slug,
+        quote=entry.quote,
+        published_at=entry.published_at,
+        date=_long_date(local.date(), language),
+        channel_url=channel_post_url(settings.campaign.channel, entry.channel_message_id),
+        alt=plain(language, "gallery.alt", name=name, trade=trade, centre=centre),
+        thumb_width=thumb[0],
+        thumb_height=thumb[1],
+        photo_width=width,
+        photo_height=height,
+        photo_path=entry.photo_path,
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -230,25 +399,26 @@ def _long_date(day: date, language: str) -> str:
     return format_date(day, "long", locale=language)
 
 
-def _names(spellings: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """The spelling a group shows, of those sharing its slug (``Coiffure``, ``coiffure``):
-    the most used one, the newest among equals."""
-    counts: dict[str, Counter[str]] = {}
-    for slug, name in spellings:
-        counts.setdefault(slug, Counter())[name] += 1
-    return {slug: counter.most_common(1)[0][0] for slug, counter in counts.items()}
+def _spelled(
+    spellings: dict[tuple[str, str], Counter[str]], key: tuple[str, str], name: str
+) -> None:
+    """Count a spelling of a group: it shows the most used of those sharing its slug
+    (``Coiffure``, ``coiffure``), the newest among equals (entries come newest first)."""
+    counter = spellings.get(key)
+    if counter is None:
+        spellings[key] = Counter({name: 1})
+    else:
+        counter[name] += 1
 
 
 def _groups(
-    kind: str, profiles: Sequence[Profile], key: Callable[[Profile], tuple[str, str]]
+    kind: str, members: dict[tuple[str, str], list[Profile]], names: dict[tuple[str, str], str]
 ) -> tuple[Group, ...]:
-    counts: Counter[str] = Counter()
-    names: dict[str, str] = {}
-    for profile in profiles:
-        slug, name = key(profile)
-        counts[slug] += 1
-        names[slug] = name
-    groups = [Group(kind, slug, names[slug], count) for slug, count in counts.items()]
+    groups = [
+        Group(kind, slug, names[kind, slug], len(own))
+        for (of, slug), own in members.items()
+        if of == kind
+    ]
     return tuple(sorted(groups, key=lambda g: (-g.count, g.name.casefold(), g.slug)))
 
 
@@ -281,13 +451,14 @@ def _paginate(
             groups=groups,
         )
     ]
+    heading = replace(group, count=0) if group else None  # the count is the first page's
     for number in range(1, archived + 1):
         chunk = oldest_first[(number - 1) * per_page : number * per_page]
         pages.append(
             ListingPage(
                 url=archive_url(number),
                 profiles=tuple(reversed(chunk)),
-                group=group,
+                group=heading,
                 first=False,
                 newer=archive_url(number + 1) if number < archived else prefix,
                 older=archive_url(number - 1) if number > 1 else None,
