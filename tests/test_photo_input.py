@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import ExifTags, Image
 
+from bot.consent import consent_pitch
 from bot.i18n import t
 from bot.sandbox import User
 from tests import imagegen
@@ -298,7 +299,7 @@ async def test_bot_keeps_serving_others_during_hostile_uploads(db_url: str, tmp_
             await emu.send_document(ines, data, filename, mime)
         pitch = await stand.reply(karim, has_button("consent:"), timeout=5.0)
         assert time.monotonic() - started < 5.0
-        assert pitch.get("text") == t("fr", "consent.pitch", campaign=stand.settings.campaign.name)
+        assert pitch.get("text") == consent_pitch("fr", stand.settings)
 
         # Every hostile file got its own refusal, in order, and nothing was stored.
         for _data, _filename, _mime, code in hostile:
