@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.storage import photo_of_thumbnail
 from models.base import utcnow
 from models.retention import (
     expire_conversations,
@@ -148,14 +149,33 @@ def log_report(report: PurgeReport) -> None:
 
 
 async def orphan_photos(services: Services) -> list[str]:
-    """Stored photos that no row names. The files are listed first and the rows read
-    after: a row naming a file listed was committed before the read, so it is seen."""
-    candidates = await asyncio.to_thread(services.photos.stored, time.time() - SWEEP_GRACE_SECONDS)
+    """Stored photos that no row names (their thumbnails go with them), and thumbnails
+    left without their photo. The files are listed first and the rows read after: a row
+    naming a file listed was committed before the read, so it is seen."""
+    store = services.photos
+    candidates = await asyncio.to_thread(store.stored, time.time() - SWEEP_GRACE_SECONDS)
     if not candidates:
         return []
     async with services.sessions() as session:
         referenced = await photo_paths(session)
-    return [path for path in candidates if path not in referenced]
+    listed = set(candidates)
+    orphans, lone = [], []
+    for path in candidates:
+        photo = photo_of_thumbnail(path)
+        if photo is None:
+            if path not in referenced:
+                orphans.append(path)
+        # A thumbnail goes with its photo when the photo is listed; otherwise it is an
+        # orphan when its photo is gone (a photo younger than the grace may be on disk,
+        # its row not committed yet).
+        elif photo not in referenced and photo not in listed:
+            lone.append(path)
+    if lone:
+        gone = await asyncio.to_thread(
+            lambda: [path for path in lone if not store.exists(photo_of_thumbnail(path) or "")]
+        )
+        orphans += gone
+    return orphans
 
 
 async def sweep_orphan_photos(services: Services) -> int:
