@@ -4,8 +4,9 @@ Rows are bulk-inserted into a SQLite database; each points to its own photo file
 link to one of four real JPEGs (the sandbox's drawn samples with film grain, 960 px
 long side, ~150 KB: what the bot stores, a little smaller). Measured, in this process:
 
-- cold build: an empty folder and a new :class:`~bot.gallery.Gallery` (every page, photo
-  copy and WebP + JPEG thumbnail written). Baseline: a plain copy of the same photos into
+- cold build: an empty folder and a new :class:`~bot.gallery.Gallery` (every page
+  written, every photo and its WebP + JPEG thumbnails, which the image pipeline stored
+  beside it, linked into the site). Baseline: a plain copy of the same photos into
   an empty folder, the least any site holding them must do; ratio = build / copy.
 - rebuild with nothing changed (a new Gallery, as at the bot's start). Baseline: a
   ``stat`` of every file of the site, the least a check for changes costs.
@@ -43,8 +44,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from benchmarks.common import Figure
 from bot.config import Settings, settings_from_dict
 from bot.gallery import Gallery
+from bot.images import THUMB_SIDE, Thumbnail, thumbnail_of
 from bot.sandbox.samples import SAMPLES, draw_sample
-from bot.storage import PhotoStore
+from bot.storage import PhotoStore, thumbnail_names
 from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.gallery import gallery_entries
@@ -64,16 +66,17 @@ CENTRES = [(f"cfa-{i}", f"CFA numéro {i}") for i in range(40)]
 TARGETS = {"cold": 30.0, "warm": 3.0, "sync": 0.300, "first_view": 300 * 1024}
 
 
-def _photos() -> list[tuple[bytes, tuple[int, int]]]:
+def _photos() -> list[tuple[bytes, tuple[int, int], Thumbnail]]:
     """The sandbox's four good samples (a baker, a mechanic, a hairdresser, an
-    electrician) as the bot stores photos (no EXIF, quality 85), and their sizes."""
+    electrician) as the bot stores photos (no EXIF, quality 85), their sizes, and the
+    thumbnails the image pipeline makes from the same pixels."""
     photos = []
     for sample in SAMPLES[:4]:
         image = draw_sample(sample).convert("RGB")
         image.thumbnail((LONG_SIDE, LONG_SIDE))
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=85, optimize=True)
-        photos.append((buffer.getvalue(), image.size))
+        photos.append((buffer.getvalue(), image.size, thumbnail_of(image, THUMB_SIDE)))
     return photos
 
 
@@ -166,12 +169,16 @@ class Campaign:
         async with self.sessions() as session, session.begin():
             session.add(ConsentText(version=VERSION, language="fr", text="…", names_site=True))
         photos = _photos()
-        sources = [self.store.save(jpeg) for jpeg, _size in photos]
+        # Stored as the bot stores a processed photo: with its thumbnails beside it.
+        sources = [self.store.save(jpeg, thumbs) for jpeg, _size, thumbs in photos]
         root = self.store.root
         for i in range(self.count + extra):
             relative = f"bench/{i // 1000}/{i}.jpg"
             (root / relative).parent.mkdir(parents=True, exist_ok=True)
-            os.link(root / sources[i % len(sources)], root / relative)
+            source = sources[i % len(sources)]
+            stored = (source, *thumbnail_names(source))
+            for name, link in zip(stored, (relative, *thumbnail_names(relative)), strict=True):
+                os.link(root / name, root / link)
             self.paths.append(relative)
             self.sizes.append(photos[i % len(photos)][1])
         rows = _rows(self.count, self.paths, self.sizes, trades=self.trades)

@@ -40,11 +40,13 @@ __all__ = [
     "BLUR_THRESHOLD",
     "MAX_JPEG_SCANS",
     "MAX_JPEG_SCAN_PIXELS",
+    "THUMB_SIDE",
     "AnimatedImage",
     "ImageOptions",
     "ImageRejected",
     "NotAnImage",
     "ProcessedImage",
+    "Thumbnail",
     "TooManyPixels",
     "TooSmall",
     "Upload",
@@ -53,6 +55,7 @@ __all__ = [
     "process_image",
     "sharpness",
     "thumbnail",
+    "thumbnail_of",
     "thumbnail_size",
 ]
 
@@ -96,6 +99,15 @@ took 5.4 s on one loaded core, over the 10 s worker limit when four came at once
 limit keeps any accepted JPEG under ~2 s. At 48 MP it allows 31 scans, three times the
 standard script's 10; a 12 MP photo keeps the full :data:`MAX_JPEG_SCANS`.
 """
+
+THUMB_SIDE = 400
+"""Long side of the public site's thumbnails, made here with the photo (see
+:attr:`ProcessedImage.thumbnail`) so that the site's build only links files: two columns
+on a phone, four on a desktop; a quarter of the default 1600, so an older photo's JPEG is
+decoded at 1/4 scale straight to that size."""
+
+THUMB_QUALITY = 75
+"""WebP and JPEG quality of the thumbnails."""
 
 BLUR_THRESHOLD = 100.0
 """Default :func:`is_blurry` threshold, in the units of :func:`sharpness`.
@@ -236,6 +248,17 @@ class ImageOptions:
 
 
 @dataclass(frozen=True)
+class Thumbnail:
+    """A small copy of a processed photo for the public site: WebP, and JPEG for the
+    browsers without WebP."""
+
+    webp: bytes
+    jpeg: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class ProcessedImage:
     """The publishable JPEG and the facts moderators and duplicate detection need.
 
@@ -244,7 +267,10 @@ class ProcessedImage:
     ``original_width``/``original_height`` are the upload's size as displayed (after EXIF
     rotation); ``format`` is Pillow's name for it (JPEG, MPO, PNG, WEBP, GIF, HEIF).
     ``draft_scale`` is the JPEG DCT reduction used while decoding (1 = full decode; 2, 4,
-    8 = decoded at 1/2, 1/4, 1/8 size), kept for benchmarks and tests.
+    8 = decoded at 1/2, 1/4, 1/8 size), kept for benchmarks and tests. ``thumbnail`` is
+    the public site's small copy of the published photo (branding included), made from
+    the pixels in memory rather than from the JPEG; None only where a caller built this
+    object itself.
     """
 
     jpeg: bytes
@@ -256,6 +282,7 @@ class ProcessedImage:
     original_height: int
     format: str
     draft_scale: int = 1
+    thumbnail: Thumbnail | None = None
 
 
 def process_image(data: Upload, options: ImageOptions) -> ProcessedImage:
@@ -287,18 +314,8 @@ def process_image(data: Upload, options: ImageOptions) -> ProcessedImage:
         original_height=original_size[1],
         format=fmt,
         draft_scale=draft_scale,
+        thumbnail=thumbnail_of(img, THUMB_SIDE),
     )
-
-
-@dataclass(frozen=True)
-class Thumbnail:
-    """A small copy of a processed photo for the public site: WebP, and JPEG for the
-    browsers without WebP."""
-
-    webp: bytes
-    jpeg: bytes
-    width: int
-    height: int
 
 
 def thumbnail_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
@@ -307,15 +324,22 @@ def thumbnail_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
     return _fit(size, long_side)
 
 
-def thumbnail(jpeg: bytes, long_side: int, quality: int = 75) -> Thumbnail:
+def thumbnail(jpeg: bytes, long_side: int, quality: int = THUMB_QUALITY) -> Thumbnail:
     """Thumbnails of a JPEG this pipeline made (trusted: no hostile-input checks), decoded
-    at a reduced DCT scale when the JPEG is much larger."""
+    at a reduced DCT scale when the JPEG is much larger. For photos stored before the
+    pipeline made them (:attr:`ProcessedImage.thumbnail`)."""
     with Image.open(io.BytesIO(jpeg)) as source:
         target = _fit(source.size, long_side)
         source.draft("RGB", target)
-        small = source.convert("RGB")
-        if small.size != target:
-            small = small.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+        return thumbnail_of(source.convert("RGB"), long_side, quality)
+
+
+def thumbnail_of(img: Image.Image, long_side: int, quality: int = THUMB_QUALITY) -> Thumbnail:
+    """Thumbnails of decoded pixels (RGB or L): Lanczos to ``long_side``, WebP and JPEG."""
+    target = _fit(img.size, long_side)
+    small = img if img.mode == "RGB" else img.convert("RGB")
+    if small.size != target:
+        small = small.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
     webp = io.BytesIO()
     small.save(webp, "WEBP", quality=quality, method=2)
     return Thumbnail(webp.getvalue(), _encode(small, quality), *small.size)

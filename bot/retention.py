@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.storage import photo_of_thumbnail
 from models.base import utcnow
 from models.retention import (
     expire_conversations,
@@ -97,9 +98,14 @@ def campaign_over(settings: Settings, now: datetime) -> bool:
 
 
 async def purge(
-    services: Services, *, dry_run: bool = False, now: datetime | None = None
+    services: Services,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    sweep_grace: float = SWEEP_GRACE_SECONDS,
 ) -> PurgeReport:
-    """Apply every retention rule once; with ``dry_run`` nothing changes."""
+    """Apply every retention rule once; with ``dry_run`` nothing changes. ``sweep_grace``:
+    0 only where no photo can be being stored (the bot's start, before polling)."""
     settings = services.settings
     now = now or utcnow()
     retention = settings.retention
@@ -132,10 +138,10 @@ async def purge(
         freed += paths
     if dry_run:
         on_disk = {path for path in freed if services.photos.exists(path)}
-        report.files = len(on_disk | set(await orphan_photos(services)))
+        report.files = len(on_disk | set(await orphan_photos(services, sweep_grace)))
         return report
     gone = [await asyncio.to_thread(services.photos.delete, path) for path in freed]
-    report.files = sum(gone) + await sweep_orphan_photos(services)
+    report.files = sum(gone) + await sweep_orphan_photos(services, sweep_grace)
     # Retention may have taken photos off the site; a full build also mends any update
     # that failed since the last one (it writes only what changed).
     await services.rebuild_site()
@@ -147,21 +153,40 @@ def log_report(report: PurgeReport) -> None:
         log.info("retention: %s", "; ".join(report.lines()))
 
 
-async def orphan_photos(services: Services) -> list[str]:
-    """Stored photos that no row names. The files are listed first and the rows read
-    after: a row naming a file listed was committed before the read, so it is seen."""
-    candidates = await asyncio.to_thread(services.photos.stored, time.time() - SWEEP_GRACE_SECONDS)
+async def orphan_photos(services: Services, grace: float = SWEEP_GRACE_SECONDS) -> list[str]:
+    """Stored photos that no row names (their thumbnails go with them), and thumbnails
+    left without their photo. The files are listed first and the rows read after: a row
+    naming a file listed was committed before the read, so it is seen."""
+    store = services.photos
+    candidates = await asyncio.to_thread(store.stored, time.time() - grace)
     if not candidates:
         return []
     async with services.sessions() as session:
         referenced = await photo_paths(session)
-    return [path for path in candidates if path not in referenced]
+    listed = set(candidates)
+    orphans, lone = [], []
+    for path in candidates:
+        photo = photo_of_thumbnail(path)
+        if photo is None:
+            if path not in referenced:
+                orphans.append(path)
+        # A thumbnail goes with its photo when the photo is listed; otherwise it is an
+        # orphan when its photo is gone (a photo younger than the grace may be on disk,
+        # its row not committed yet).
+        elif photo not in referenced and photo not in listed:
+            lone.append(path)
+    if lone:
+        gone = await asyncio.to_thread(
+            lambda: [path for path in lone if not store.exists(photo_of_thumbnail(path) or "")]
+        )
+        orphans += gone
+    return orphans
 
 
-async def sweep_orphan_photos(services: Services) -> int:
+async def sweep_orphan_photos(services: Services, grace: float = SWEEP_GRACE_SECONDS) -> int:
     """Delete the files :func:`orphan_photos` finds (a crash between a commit and a file
     operation leaves them); the count."""
-    orphans = await orphan_photos(services)
+    orphans = await orphan_photos(services, grace)
     for path in orphans:
         await asyncio.to_thread(services.photos.delete, path)
     if orphans:

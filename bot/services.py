@@ -110,7 +110,9 @@ class SelfieApplication(Application):
         """Migrate the database first and apply retention: PTB then loads the persisted
         conversations, none of them older than ``retention.draft_hours``."""
         await upgrade(self.services.engine)
-        log_report(await purge(self.services))
+        # Before polling: no photo is being stored, so every orphan (a crash between a
+        # commit and a file operation) goes at once, however young.
+        log_report(await purge(self.services, sweep_grace=0))
         async with self.services.sessions() as session:
             self.services.banned = await banned_ids(session)
         await super().initialize()

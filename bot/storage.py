@@ -1,4 +1,12 @@
-"""Processed photos on disk. Originals never reach this folder."""
+"""Processed photos on disk, each with the public site's two thumbnails beside it.
+Originals never reach this folder.
+
+A photo ``ab/<id>.jpg`` has its thumbnails at ``ab/<id>.t.webp`` and ``ab/<id>.t.jpg``
+(see :func:`thumbnail_names`), made by the image pipeline with the photo; photos stored
+before the pipeline made them have none (the site's build makes them). Every file is
+written to a temporary name and renamed, never rewritten in place: the site may hard-link
+them (:mod:`bot.gallery.files`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,32 @@ import asyncio
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Pillow stays out of the modules that only read files
+    from bot.images import Thumbnail
+
+PHOTO_SUFFIX = ".jpg"
+THUMB_SUFFIXES = (".t.webp", ".t.jpg")
+"""The thumbnails' suffixes in place of the photo's ``.jpg``: WebP, then JPEG."""
+
+
+def thumbnail_names(relative: str) -> tuple[str, str]:
+    """The paths of a photo's thumbnails (WebP, JPEG), whether they exist or not."""
+    base = relative.removesuffix(PHOTO_SUFFIX)
+    return base + THUMB_SUFFIXES[0], base + THUMB_SUFFIXES[1]
+
+
+def photo_of_thumbnail(relative: str) -> str | None:
+    """The photo a thumbnail's path belongs to; None for any other path."""
+    for suffix in THUMB_SUFFIXES:
+        if relative.endswith(suffix):
+            return relative.removesuffix(suffix) + PHOTO_SUFFIX
+    return None
+
+
+def is_photo(relative: str) -> bool:
+    return relative.endswith(PHOTO_SUFFIX) and photo_of_thumbnail(relative) is None
 
 
 class PhotoStore:
@@ -14,14 +48,35 @@ class PhotoStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def save(self, jpeg: bytes) -> str:
+    def save(self, jpeg: bytes, thumbs: Thumbnail | None = None) -> str:
+        """Store a processed photo and its thumbnails; its relative path.
+
+        The thumbnails are written first and the photo last, each by a rename: a photo
+        on disk has its thumbnails (when given). A failure removes what was written; a
+        crash may leave thumbnails without their photo, which the orphan sweep deletes.
+        """
         name = uuid.uuid4().hex
-        relative = f"{name[:2]}/{name}.jpg"
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(jpeg)
-        os.replace(temporary, target)
+        relative = f"{name[:2]}/{name}{PHOTO_SUFFIX}"
+        files = [(relative, jpeg)]
+        if thumbs is not None:
+            files[:0] = zip(thumbnail_names(relative), (thumbs.webp, thumbs.jpeg), strict=True)
+        (self.root / relative).parent.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        try:
+            for path, content in files:
+                target = self.root / path
+                temporary = target.with_name(target.name + ".tmp")
+                try:
+                    temporary.write_bytes(content)
+                    os.replace(temporary, target)
+                except BaseException:
+                    temporary.unlink(missing_ok=True)
+                    raise
+                written.append(target)
+        except BaseException:
+            for target in written:
+                target.unlink(missing_ok=True)
+            raise
         return relative
 
     def read(self, relative: str) -> bytes:
@@ -37,10 +92,19 @@ class PhotoStore:
     def exists(self, relative: str) -> bool:
         return (self.root / relative).is_file()
 
+    def thumbnails(self, relative: str) -> tuple[Path, Path] | None:
+        """The files of a photo's thumbnails (WebP, JPEG) when both are stored."""
+        webp, jpeg = (self.root / name for name in thumbnail_names(relative))
+        return (webp, jpeg) if webp.is_file() and jpeg.is_file() else None
+
     def delete(self, relative: str | None) -> bool:
-        """Delete a stored file; whether there was one."""
+        """Delete a stored file, and a photo's thumbnails with it; whether there was one
+        (the photo, for a photo)."""
         if not relative:
             return False
+        if is_photo(relative):
+            for name in thumbnail_names(relative):
+                (self.root / name).unlink(missing_ok=True)
         try:
             (self.root / relative).unlink()
         except FileNotFoundError:
@@ -48,14 +112,14 @@ class PhotoStore:
         return True
 
     def stored(self, before: float) -> list[str]:
-        """Stored files (and left-over temporary ones) last written before ``before`` (a
-        Unix time): the candidates of the orphan sweep."""
+        """Stored files (photos, thumbnails and left-over temporary ones) last written
+        before ``before`` (a Unix time): the candidates of the orphan sweep."""
         found = []
         for path in self.root.glob("*/*") if self.root.is_dir() else ():
             try:
                 written = path.stat().st_mtime
             except FileNotFoundError:  # deleted meanwhile
                 continue
-            if path.suffix in (".jpg", ".tmp") and written < before:
+            if path.suffix in (".jpg", ".webp", ".tmp") and written < before:
                 found.append(path.relative_to(self.root).as_posix())
         return found

@@ -500,7 +500,7 @@ async def on_photo(update: Update, context: Context) -> str | int:
         return stay
     entry["media_group"] = message.media_group_id
     store = services(context).photos
-    path = await asyncio.to_thread(store.save, processed.jpeg)
+    path = await asyncio.to_thread(store.save, processed.jpeg, processed.thumbnail)
     try:
         old_path = await _store_draft(update, context, path, source.file_unique_id, processed)
     except BaseException:

@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.i18n import t, tn
+from bot.storage import thumbnail_names
 from models import Apprentice
 from models.state import load_state
 from tests import imagegen
@@ -78,7 +79,7 @@ async def test_delete_erases_rows_files_and_conversation(db_url: str, tmp_path: 
         await emu.send_photo(mia, imagegen.photo_jpeg(1024, 768, seed=9))
         await stand.reply(mia, has_button("preview:"))
         photos = stand.settings.storage.path
-        assert len(list(photos.rglob("*.jpg"))) == 3
+        assert len([p for p in photos.rglob("*") if p.is_file()]) == 3 * 3  # with thumbnails
 
         await emu.send_text(mia, "/supprimer")
         confirm = await stand.reply(mia, has_button("erase:"))
@@ -93,7 +94,10 @@ async def test_delete_erases_rows_files_and_conversation(db_url: str, tmp_path: 
 
         remaining = await stand.stored()
         assert [entry.apprentice_id for entry in remaining] == [other.id]
-        assert list(photos.rglob("*.jpg")) == [photos / remaining[0].photo_path]
+        kept = remaining[0].photo_path
+        assert {p for p in photos.rglob("*") if p.is_file()} == {
+            photos / name for name in (kept, *thumbnail_names(kept))
+        }  # the erased photos' thumbnails went with them
         async with stand.app.services.sessions() as session:
             apprentices = list(await session.scalars(select(Apprentice.id)))
             assert apprentices == [other.id]

@@ -10,6 +10,7 @@ from PIL import Image
 from bot.captions import build_caption
 from bot.concurrency import MAX_CONCURRENT_UPDATES
 from bot.i18n import t
+from bot.storage import thumbnail_names
 from models import AgeBand, SubmissionStatus
 from tests import imagegen
 from tests.stand import buttons, data_of, has_button, running_stand, walk_to_photo
@@ -91,9 +92,14 @@ async def test_full_flow_ends_with_one_pending_entry(db_url: str, tmp_path: Path
         assert not image.getexif() and b"Exif" not in data and b"GPS" not in data
         assert not {"xmp", "comment", "icc_profile", "exif"} & set(image.info)
         assert entry.photo_file_id in emu.world.files.by_id
-        # The original was never written anywhere.
-        files = [p for p in stand.settings.storage.path.rglob("*") if p.is_file()]
-        assert files == [stand.settings.storage.path / entry.photo_path]
+        # The original was never written anywhere: the processed photo and the site's
+        # thumbnails the pipeline made with it (WebP, JPEG), nothing else.
+        store = stand.settings.storage.path
+        files = {p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()}
+        assert files == {entry.photo_path, *thumbnail_names(entry.photo_path)}
+        for name, fmt in zip(thumbnail_names(entry.photo_path), ("WEBP", "JPEG"), strict=True):
+            with Image.open(store / name) as thumb:
+                assert thumb.format == fmt and thumb.size == (267, 400)
 
 
 async def test_every_exif_orientation_ends_upright(db_url: str, tmp_path: Path) -> None:
@@ -116,8 +122,8 @@ async def test_every_exif_orientation_ends_upright(db_url: str, tmp_path: Path) 
             await stand.press(tom, preview, "preview:photo")
             await stand.reply(tom, "📸")
         # Each new photo replaced the previous one on disk.
-        files = [p for p in stand.settings.storage.path.rglob("*.jpg")]
-        assert len(files) == 1
+        files = [p for p in stand.settings.storage.path.rglob("*") if p.is_file()]
+        assert len(files) == 3  # the photo and its two thumbnails
 
 
 async def test_a_slow_moderation_group_holds_up_no_apprentice(db_url: str, tmp_path: Path) -> None:

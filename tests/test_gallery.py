@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import json
 import os
 import threading
@@ -26,6 +27,7 @@ from bot.config import Settings, settings_from_dict
 from bot.gallery import Gallery, GalleryFolderProblem
 from bot.gallery.files import claim_and_lock
 from bot.gallery.preview import preview_server
+from bot.images import THUMB_SIDE, thumbnail_of
 from bot.storage import PhotoStore
 from models import Apprentice, ConsentText, Submission, SubmissionStatus
 from tests.conftest import AddSubmission
@@ -587,3 +589,60 @@ async def test_a_build_with_many_photos_makes_them_in_worker_processes(
         assert (site.root / f"photos/{entry.id}.jpg").read_bytes() == site.store.read(
             entry.photo_path
         )
+
+
+async def test_the_build_links_the_thumbnails_the_pipeline_stored(site: Site) -> None:
+    source = Image.open(io.BytesIO(jpeg(1))).convert("RGB")
+    stored = thumbnail_of(source, THUMB_SIDE, quality=40)  # not what the build would make
+    new = await site.publish(photo_path=site.store.save(jpeg(1), stored))
+    old = await site.publish()  # stored before the pipeline made thumbnails
+
+    await site.gallery.build()
+
+    assert (site.root / f"thumbs/{new.id}.webp").read_bytes() == stored.webp
+    assert (site.root / f"thumbs/{new.id}.jpg").read_bytes() == stored.jpeg
+    photo = site.root / f"photos/{new.id}.jpg"
+    assert photo.stat().st_ino == (site.store.root / new.photo_path).stat().st_ino  # a link
+    assert photo.stat().st_mode & 0o444 == 0o444  # readable by the web server
+    with Image.open(site.root / f"thumbs/{old.id}.webp") as webp:
+        assert webp.format == "WEBP" and webp.size == (320, 400)
+    assert site.store.thumbnails(old.photo_path) is None
+    assert not [p for p in site.root.rglob("*.tmp")]
+    assert (await site.gallery.build()).written == 0
+
+    # The store's files deleted (an erasure): the site's links stay until the site's
+    # own removal, which the sync that follows does.
+    assert site.store.delete(new.photo_path)
+    assert not (site.store.root / new.photo_path).exists()
+    assert photo.is_file() and site.store.thumbnails(new.photo_path) is None
+    async with site.sessions() as session, session.begin():
+        await session.execute(delete(Submission).where(Submission.id == new.id))
+    await site.gallery.sync([new.id])
+    assert not profile_files(new.id) & site.files()
+
+
+async def test_a_lost_thumbnail_is_linked_again_without_leaving_temporary_files(
+    site: Site,
+) -> None:
+    jpeg_bytes = jpeg(2)
+    stored = thumbnail_of(Image.open(io.BytesIO(jpeg_bytes)).convert("RGB"), THUMB_SIDE)
+    entry = await site.publish(photo_path=site.store.save(jpeg_bytes, stored))
+    await site.gallery.build()
+    (site.root / f"thumbs/{entry.id}.jpg").unlink()
+
+    await site.gallery.sync([entry.id])
+
+    assert (site.root / f"thumbs/{entry.id}.jpg").read_bytes() == stored.jpeg
+    assert not [p for p in site.root.rglob("*") if p.name.endswith(".tmp")]
+
+
+async def test_a_photo_the_web_server_could_not_read_is_copied_not_linked(site: Site) -> None:
+    entry = await site.publish()
+    stored = site.store.root / entry.photo_path
+    stored.chmod(0o600)
+
+    await site.gallery.build()
+
+    photo = site.root / f"photos/{entry.id}.jpg"
+    assert photo.stat().st_ino != stored.stat().st_ino
+    assert photo.stat().st_mode & 0o777 == 0o644 and photo.read_bytes() == stored.read_bytes()

@@ -18,6 +18,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat, 
 
 from bot.images import (
     BLUR_THRESHOLD,
+    THUMB_SIDE,
     AnimatedImage,
     ImageOptions,
     ImageRejected,
@@ -30,6 +31,8 @@ from bot.images import (
     is_blurry,
     process_image,
     sharpness,
+    thumbnail,
+    thumbnail_size,
 )
 from models.dhash import hamming
 from tests import imagegen
@@ -527,3 +530,20 @@ def test_too_elongated_is_refused_before_decoding():
     with pytest.raises(TooElongated) as caught:
         process_image(data, PLAIN)
     assert (caught.value.width, caught.value.height) == (500, 10_500)
+
+
+@pytest.mark.parametrize("size", [(3000, 4000), (1200, 900), (500, 500)])
+def test_a_processed_photo_comes_with_its_thumbnails(size: tuple[int, int]) -> None:
+    result = process_image(imagegen.photo_jpeg(*size), ImageOptions(band_text="Fiers"))
+
+    thumbs = result.thumbnail
+    assert thumbs is not None
+    expected = thumbnail_size((result.width, result.height), THUMB_SIDE)
+    assert (thumbs.width, thumbs.height) == expected and max(expected) == min(THUMB_SIDE, max(size))
+    with Image.open(io.BytesIO(thumbs.webp)) as webp, Image.open(io.BytesIO(thumbs.jpeg)) as jpg:
+        assert (webp.format, jpg.format) == ("WEBP", "JPEG")
+        assert webp.size == jpg.size == expected
+        assert not jpg.info.get("exif") and "icc_profile" not in jpg.info
+        # The same picture as the thumbnail of the published JPEG (branding included).
+        from_jpeg = Image.open(io.BytesIO(thumbnail(result.jpeg, THUMB_SIDE).jpeg))
+        assert psnr(jpg.convert("RGB"), from_jpeg.convert("RGB")) > 30

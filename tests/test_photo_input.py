@@ -20,6 +20,7 @@ from PIL import ExifTags, Image
 from bot.consent import consent_pitch
 from bot.i18n import t
 from bot.sandbox import User
+from bot.storage import photo_of_thumbnail
 from tests import imagegen
 from tests.stand import Stand, data_of, has_button, running_stand, walk_to_photo
 
@@ -33,8 +34,14 @@ PNG = "image/png"
 
 
 def stored_files(stand: Stand) -> set[Path]:
+    """Files in the photo store but the thumbnails stored beside their photo."""
     root = stand.settings.storage.path
-    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    files = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    return {
+        p
+        for p in files
+        if (photo := photo_of_thumbnail(p.name)) is None or p.with_name(photo) not in files
+    }
 
 
 def rejected_text(stand: Stand, code: str) -> str:

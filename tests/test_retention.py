@@ -19,8 +19,10 @@ from telegram.ext import ConversationHandler
 from bot.cli import main
 from bot.config import settings_from_dict
 from bot.i18n import t
+from bot.images import THUMB_SIDE, thumbnail
 from bot.retention import PurgeReport, campaign_retention_ends, purge
 from bot.services import Services, make_services
+from bot.storage import PhotoStore, thumbnail_names
 from models import Apprentice, BotState, ModerationAudit, Submission, SubmissionStatus, utcnow
 from models.apprentices import delete_apprentice_data
 from models.audit import record_audit
@@ -65,11 +67,15 @@ async def svc(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     await services.engine.dispose()
 
 
-def stored_photo(svc: Services, age: timedelta = 2 * HOUR) -> str:
-    """A photo file written ``age`` ago (older than the sweep's grace by default)."""
-    path = svc.photos.save(imagegen.photo_jpeg(64, 48))
+def stored_photo(svc: Services, age: timedelta = 2 * HOUR, thumbs: bool = False) -> str:
+    """A photo file written ``age`` ago (older than the sweep's grace by default), with
+    the thumbnails the pipeline makes when ``thumbs``."""
+    jpeg = imagegen.photo_jpeg(64, 48)
+    path = svc.photos.save(jpeg, thumbnail(jpeg, THUMB_SIDE) if thumbs else None)
     written = time.time() - age.total_seconds()
-    os.utime(svc.photos.root / path, (written, written))
+    for name in (path, *thumbnail_names(path)):
+        if (svc.photos.root / name).exists():
+            os.utime(svc.photos.root / name, (written, written))
     return path
 
 
@@ -314,6 +320,68 @@ async def test_the_sweep_deletes_old_orphans_only(add: Add, svc: Services) -> No
     assert exists(svc, referenced) and exists(svc, being_saved) and not exists(svc, orphan)
 
 
+def test_the_store_saves_and_deletes_a_photo_with_its_thumbnails(svc: Services) -> None:
+    jpeg = imagegen.photo_jpeg(640, 480)
+    thumbs = thumbnail(jpeg, THUMB_SIDE)
+    path = svc.photos.save(jpeg, thumbs)
+    webp_name, jpeg_name = thumbnail_names(path)
+    assert (webp_name, jpeg_name) == (path[:-4] + ".t.webp", path[:-4] + ".t.jpg")
+
+    assert svc.photos.read(path) == jpeg
+    assert svc.photos.thumbnails(path) == (svc.photos.root / webp_name, svc.photos.root / jpeg_name)
+    assert (svc.photos.read(webp_name), svc.photos.read(jpeg_name)) == (thumbs.webp, thumbs.jpeg)
+    assert sorted(svc.photos.stored(time.time() + 1)) == sorted([path, webp_name, jpeg_name])
+    assert not list(svc.photos.root.rglob("*.tmp"))
+    assert svc.photos.thumbnails(svc.photos.save(jpeg)) is None  # none given
+
+    assert svc.photos.delete(path) is True
+    assert not any(exists(svc, name) for name in (path, webp_name, jpeg_name))
+    assert svc.photos.delete(path) is False
+
+
+def test_a_failed_save_leaves_no_file(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    jpeg = imagegen.photo_jpeg(640, 480)
+    replace = os.replace
+
+    def fail_on_the_photo(source: Any, target: Any) -> None:
+        if str(target).endswith(".t.jpg") is False and str(target).endswith(".jpg"):
+            raise OSError(28, "No space left on device")
+        replace(source, target)
+
+    monkeypatch.setattr("bot.storage.os.replace", fail_on_the_photo)
+    with pytest.raises(OSError):
+        svc.photos.save(jpeg, thumbnail(jpeg, THUMB_SIDE))
+    assert not [p for p in svc.photos.root.rglob("*") if p.is_file()]
+
+
+async def test_the_sweep_keeps_a_referenced_photos_thumbnails_and_deletes_orphan_ones(
+    add: Add, svc: Services
+) -> None:
+    referenced = stored_photo(svc, thumbs=True)
+    orphan = stored_photo(svc, thumbs=True)
+    young = stored_photo(svc, age=timedelta(seconds=5), thumbs=True)
+    lone = stored_photo(svc, thumbs=True)  # a crash left its thumbnails alone
+    (svc.photos.root / lone).unlink()
+    missing = stored_photo(svc, thumbs=True)  # its row names a photo that is gone
+    (svc.photos.root / missing).unlink()
+    await add(S.PENDING, photo_path=referenced)
+    await add(S.PENDING, photo_path=missing, apprentice_id=1002)
+    # A photo whose row is not committed yet, older thumbnails (a slow save).
+    for name in thumbnail_names(young):
+        written = time.time() - 2 * HOUR.total_seconds()
+        os.utime(svc.photos.root / name, (written, written))
+
+    dry = await purge(svc, dry_run=True)
+    report = await purge(svc)
+
+    assert dry.files == report.files == 3  # the orphan photo, the lone thumbnails
+    for path in (referenced, young):
+        assert exists(svc, path) and svc.photos.thumbnails(path) is not None
+    assert svc.photos.thumbnails(missing) is not None
+    for path in (orphan, lone):
+        assert not any(exists(svc, name) for name in (path, *thumbnail_names(path)))
+
+
 async def test_erasure_blanks_typed_reasons_and_leaves_erased_lines(
     add: Add, svc: Services
 ) -> None:
@@ -500,3 +568,14 @@ async def test_a_purge_while_the_bot_works_takes_nothing_in_use(
         await stand.reply(user, lambda m: m.get("text") == t("fr", "preview.thanks"))
         [entry] = await stand.stored()
         assert entry.status == S.PENDING and entry.photo_path and exists(svc, entry.photo_path)
+
+
+async def test_the_bot_sweeps_even_young_orphans_before_it_polls(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A kill between an erasure's commit and its file deletions leaves files a second old:
+    at the next start nothing can be storing a photo, so they go at once."""
+    store = PhotoStore(tmp_path / "photos")
+    orphan = store.save(imagegen.photo_jpeg(64, 48))
+    async with running_stand(db_url, tmp_path) as stand:
+        assert not stand.app.services.photos.exists(orphan)

@@ -10,17 +10,19 @@ the next build). A file whose content is unchanged is not touched.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.gallery.render import photo_file, thumb_files
-from bot.gallery.site import THUMB_SIDE, Profile
-from bot.images import thumbnail
-from bot.storage import PhotoStore
+from bot.gallery.site import Profile
+from bot.images import THUMB_SIDE, thumbnail
+from bot.storage import PhotoStore, thumbnail_names
 
 MARKER = ".selfie-bot-site"
 """Written in a folder the bot made: only such a folder is ever emptied of stray files."""
@@ -61,20 +63,73 @@ class PhotoJob:
     copy: Path
     thumbs: tuple[Path, ...]
     """WebP, then JPEG."""
+    stored_thumbs: tuple[Path, ...] = ()
+    """The thumbnails the image pipeline stored beside the source (WebP, then JPEG), if
+    it did: photos stored before it made them have none."""
 
 
 def make_photo(job: PhotoJob) -> int:
-    """Copy the processed photo and make its thumbnails; the number of files written. A
-    photo gone meanwhile (erased) is skipped: the removal that follows takes its page."""
+    """Link (or copy) the processed photo and its stored thumbnails into the site, making
+    the thumbnails when none were stored; the number of files written. A photo gone
+    meanwhile (erased) is skipped: the removal that follows takes its page."""
     try:
-        jpeg = job.source.read_bytes()
+        place_file(job.source, job.copy)
     except FileNotFoundError:
         return 0
+    try:
+        if job.stored_thumbs:
+            for stored, path in zip(job.stored_thumbs, job.thumbs, strict=True):
+                place_file(stored, path)
+            return 3
+    except FileNotFoundError:  # an old photo, or erased meanwhile: made from the copy
+        pass
+    try:
+        jpeg = job.copy.read_bytes()
+    except FileNotFoundError:
+        return 1
     small = thumbnail(jpeg, THUMB_SIDE)
-    write_atomically(job.copy, jpeg)
     for path, content in zip(job.thumbs, (small.webp, small.jpeg), strict=True):
         write_atomically(path, content)
     return 3
+
+
+_WORLD_READABLE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+
+
+def place_file(source: Path, path: Path) -> None:
+    """Put ``source`` at ``path`` in one step: a hard link when the two are on the same
+    filesystem and the stored file is readable by all (0644: a link shares the file's
+    mode, owner and content), else a copy (0644). ``FileNotFoundError`` when ``source``
+    is gone.
+
+    Both folders only ever replace files by renaming (the store and
+    :func:`write_atomically`), never write into them: a linked file is never changed
+    through either name, and deleting one name (an erasure in the store, a removal from
+    the site) leaves the other to its own folder's removal.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    found = os.stat(source)
+    if found.st_mode & _WORLD_READABLE == _WORLD_READABLE:
+        try:
+            if os.path.samestat(found, os.stat(path)):
+                return  # linked already
+        except FileNotFoundError:
+            pass
+        temporary = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            os.link(source, temporary)
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+        else:
+            try:
+                os.replace(temporary, path)
+            finally:
+                # Gone once renamed; left by an error, or by a rename onto another link
+                # of the same file (which rename(2) does nothing for).
+                temporary.unlink(missing_ok=True)
+            return
+    write_atomically(path, source.read_bytes())
 
 
 def write_atomically(path: Path, content: bytes) -> None:
@@ -135,6 +190,7 @@ class SiteFolder:
             self.photos.root / profile.photo_path,
             self.root / photo_file(profile.id),
             tuple(self.root / name for name in thumb_files(profile.id)),
+            tuple(self.photos.root / name for name in thumbnail_names(profile.photo_path)),
         )
         try:
             source, copy = job.source.stat(), job.copy.stat()

@@ -25,12 +25,9 @@ from babel.dates import format_date
 
 from bot.config import Settings
 from bot.i18n import plain
-from bot.images import thumbnail_size
+from bot.images import THUMB_SIDE, thumbnail_size
 from models.gallery import GalleryEntry
 
-THUMB_SIDE = 400
-"""Long side of a thumbnail: two columns on a phone, four on a desktop. A quarter of the
-pipeline's default 1600, so the JPEG is decoded at 1/4 scale straight to that size."""
 FEED_SIZE = 50
 """Profiles in the feeds (the newest)."""
 SLUG_LENGTH = 60
