@@ -87,6 +87,7 @@ from bot.captions import visible_text
 from bot.i18n import translations
 from bot.sandbox import Chat, Emulator, User
 from bot.sandbox.faults import Fault
+from bot.storage import photo_of_thumbnail
 from models import Apprentice as ApprenticeRow
 from models import BotState, Removal, Setting, Submission
 from models.settings import PUBLISHING_PAUSED
@@ -1226,12 +1227,17 @@ def leftovers(
 
 
 def unreferenced_photos(snapshot: Snapshot, photos: Path) -> list[str]:
-    """Photo files on disk that no row refers to (an erasure must not leave its file)."""
+    """Photo files on disk (thumbnails included) that no row refers to (an erasure must
+    not leave its files)."""
     referenced = {e.photo_path for e in snapshot.entries if e.photo_path}
     on_disk = (
         {p.relative_to(photos).as_posix() for p in photos.glob("*/*")} if photos.is_dir() else set()
     )
-    return [f"photo file {path} referenced by no entry" for path in sorted(on_disk - referenced)]
+    return [
+        f"photo file {path} referenced by no entry"
+        for path in sorted(on_disk)
+        if (photo_of_thumbnail(path) or path) not in referenced
+    ]
 
 
 def stuck(world: World, snapshot: Snapshot) -> list[str]:
