@@ -8,6 +8,7 @@ import functools
 import io
 import json
 import os
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -81,6 +82,12 @@ class Site:
             **fields,
         }
         return await self.add(SubmissionStatus.PUBLISHED, **values)
+
+    async def set_status(self, entry_id: int, status: SubmissionStatus) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Submission).where(Submission.id == entry_id).values(status=status)
+            )
 
     def files(self) -> set[str]:
         return {p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file()}
@@ -328,46 +335,85 @@ async def test_names_and_quotes_are_escaped(site: Site) -> None:
     assert "<script>" not in item["content_html"]
 
 
+def listing(site: Site, prefix: str, ids: list[int]) -> list[tuple[str, list[int]]]:
+    """A listing's pages as a visitor meets them (its first page, then each "older" link):
+    each page's URL and the entries of ``ids`` it links to, in its order."""
+    pages = []
+    url: str | None = prefix
+    while url is not None:
+        page = site.text(f"{url}index.html")
+        found = [(page.find(f'selfies/{entry_id}/"'), entry_id) for entry_id in ids]
+        pages.append((url, [entry_id for position, entry_id in sorted(found) if position >= 0]))
+        older = re.search(r'rel="next" href="(?:\.\./)*([^"]*)"', page)
+        url = older.group(1) if older else None
+    return pages
+
+
+def assert_paginated(
+    site: Site, prefix: str, members: list[int], ids: list[int], per_page: int
+) -> list[tuple[str, list[int]]]:
+    """``members`` (oldest first) each once, newest first along the pages; every older page
+    named after its oldest entry and holding between half and one and a half pages."""
+    pages = listing(site, prefix, ids)
+    assert [entry_id for _url, shown in pages for entry_id in shown] == members[::-1]
+    for url, shown in pages[1:]:
+        assert url == f"{prefix}page/{shown[-1]}/"
+        assert per_page // 2 <= len(shown) <= per_page + per_page // 2, url
+    assert len(pages[0][1]) <= 3 * per_page
+    return pages
+
+
 async def test_the_index_is_paginated_and_a_publication_leaves_older_pages_alone(
     tmp_path: Path,
     session_factory: async_sessionmaker[AsyncSession],
     add_submission: AddSubmission,
 ) -> None:
     site = await make_site(tmp_path, session_factory, add_submission, per_page=6)
-    entries = [await site.publish(display_name=f"N{i}") for i in range(14)]
+    entries = [await site.publish(display_name=f"N{i}") for i in range(30)]
     await site.gallery.build()
-
-    def shown(name: str) -> list[int]:
-        """The entries a page links to, in its order."""
-        prefix = "../../" if name.startswith("page/") else ""
-        page = site.text(name)
-        found = [(page.find(f'href="{prefix}selfies/{e.id}/"'), e.id) for e in entries]
-        return [entry_id for position, entry_id in sorted(found) if position >= 0]
-
     ids = [e.id for e in entries]
-    assert shown("index.html") == ids[6:][::-1]  # the newest 8 (6 to 11 of them)
-    assert shown("page/1/index.html") == ids[:6][::-1]
-    assert not (site.root / "page/2").exists()
-    assert 'rel="next" href="page/1/"' in site.text("index.html")
-    assert 'rel="prev" href="../../"' in site.text("page/1/index.html")
-    first_page = (site.root / "page/1/index.html").stat().st_mtime_ns
+    pages = assert_paginated(site, "", ids, ids, 6)
+    assert len(pages) >= 3
+    archived = {url: site.mtimes()[f"{url}index.html"] for url, _shown in pages[1:]}
 
-    async def publish() -> None:
-        entry = await site.publish(display_name=f"N{len(entries)}")
-        entries.append(entry)
-        await site.gallery.sync([entry.id])
+    while len(pages) == len(archived) + 1:  # until the index passes a page to the archive
+        entries.append(await site.publish(display_name=f"N{len(entries)}"))
+        await site.gallery.sync([entries[-1].id])
+        ids = [e.id for e in entries]
+        pages = assert_paginated(site, "", ids, ids, 6)
+        if len(pages) == len(archived) + 1:
+            assert all(site.mtimes()[f"{url}index.html"] == at for url, at in archived.items())
 
-    for _ in range(3):
-        await publish()
-    assert (site.root / "page/1/index.html").stat().st_mtime_ns == first_page
-    await publish()  # the 18th: the index passes 6 to a new page/2/
+    # The new page was cut from the index; the one before it links to it, the rest stay.
+    assert len(pages) == len(archived) + 2
+    assert [url for url, _shown in pages[2:]] == list(archived)
+    assert all(site.mtimes()[f"{url}index.html"] == at for url, at in list(archived.items())[1:])
+    assert f"{len(entries)} selfies publiés" in site.text("index.html")
 
+
+async def test_removing_an_old_entry_redraws_its_page_not_those_after_it(
+    tmp_path: Path,
+    session_factory: async_sessionmaker[AsyncSession],
+    add_submission: AddSubmission,
+) -> None:
+    site = await make_site(tmp_path, session_factory, add_submission, per_page=6)
+    entries = [await site.publish(display_name=f"N{i}") for i in range(80)]
+    await site.gallery.build()
     ids = [e.id for e in entries]
-    assert shown("index.html") == ids[12:][::-1]
-    assert shown("page/2/index.html") == ids[6:12][::-1]
-    assert shown("page/1/index.html") == ids[:6][::-1]
-    assert 'rel="prev" href="../../page/2/"' in site.text("page/1/index.html")
-    assert "18 selfies publiés" in site.text("index.html")
+    before = assert_paginated(site, "", ids, ids, 6)
+    mtimes = site.mtimes()
+
+    await site.set_status(ids[2], SubmissionStatus.REFUSED)
+    await site.gallery.sync([ids[2]])
+
+    after = assert_paginated(site, "", [*ids[:2], *ids[3:]], ids, 6)
+    redrawn = [
+        url
+        for url, _shown in after
+        if url and mtimes.get(f"{url}index.html") != site.mtimes()[f"{url}index.html"]
+    ]
+    assert len(before) > 8
+    assert len(redrawn) <= 3, redrawn
 
 
 async def test_a_site_kept_out_of_search_engines(

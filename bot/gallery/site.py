@@ -2,11 +2,14 @@
 templates, so a publication can compare the site before and after and redraw only the
 pages that differ.
 
-Pagination is numbered from the oldest entry: ``page/1/`` holds the oldest
-``per_page`` selfies and keeps them whatever is published later, and ``index.html`` holds
-the newest (``per_page`` to ``2 * per_page - 1`` of them once there are enough). So a
-publication changes the index only, and once every ``per_page`` publications adds an
-archive page (and the link to it from the one before), never rewrites them all.
+Pages are cut by their content, from the oldest entry: a page ends after an entry whose
+id hashes to a cut (once it holds half of ``per_page``; at one and a half times
+``per_page`` at most), and an older page is named after its oldest entry
+(``page/<id>/``). So where the pages end depends on the entries around, not on how many
+came before: a publication changes the index only (now and then it archives a page), and
+removing an entry, even an old one, redraws its page and at most a neighbour or two,
+never the hundreds after it. ``index.html`` holds the newest entries: the last page cut
+and those published since.
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ class Profile:
     def url(self) -> str:
         """Path from the site's root."""
         return profile_url(self.id)
+
+    @functools.cached_property
+    def page_hash(self) -> int:
+        """Where pages are cut: a hash, so cuts fall evenly whatever the ids."""
+        return int.from_bytes(hashlib.blake2b(b"%d" % self.id, digest_size=8).digest(), "big")
 
     @functools.cached_property
     def _repr(self) -> str:
@@ -328,13 +336,13 @@ def _listings(
     ):
         listings[page.url] = page
     for group in (*trades, *centres):
-        own = members[group.kind, group.slug]
         if previous is not None and (group.kind, group.slug) not in touched:
-            urls = [group.url] + [
-                f"{group.url}page/{n}/" for n in range(1, max(0, len(own) // per_page - 1) + 1)
-            ]
-            listings.update((url, previous[url]) for url in urls)
+            kept: ListingPage | None = previous[group.url]
+            while kept is not None:
+                listings[kept.url] = kept
+                kept = previous[kept.older] if kept.older else None
             continue
+        own = members[group.kind, group.slug]
         for page in _paginate(group.url, own, per_page, group, total=group.count):
             listings[page.url] = page
     return listings
@@ -428,37 +436,50 @@ def _paginate(
     total: int,
     groups: tuple[Group, ...] = (),
 ) -> list[ListingPage]:
-    """``prefix`` (the first page: the newest) and ``prefix/page/N/`` (older pages,
-    numbered from the oldest so that their content stays put)."""
-    oldest_first = list(reversed(profiles))
-    archived = max(0, len(profiles) // per_page - 1)
-
-    def archive_url(number: int) -> str:
-        return f"{prefix}page/{number}/"
-
+    """``prefix`` (the first page: the newest) and ``prefix/page/<id>/`` (older pages,
+    each named after its oldest entry), linked newest to oldest."""
+    chunks = _chunks(profiles, per_page)
+    archived = chunks[:-2]  # oldest first; the last two (the newest) make the index
+    newest = tuple(profile for chunk in reversed(chunks[len(archived) :]) for profile in chunk)
+    urls = [f"{prefix}page/{chunk[-1].id}/" for chunk in archived]
     pages = [
         ListingPage(
             url=prefix,
-            profiles=tuple(reversed(oldest_first[archived * per_page :])),
+            profiles=newest,
             group=group,
             first=True,
             newer=None,
-            older=archive_url(archived) if archived else None,
+            older=urls[-1] if urls else None,
             total=total,
             groups=groups,
         )
     ]
     heading = replace(group, count=0) if group else None  # the count is the first page's
-    for number in range(1, archived + 1):
-        chunk = oldest_first[(number - 1) * per_page : number * per_page]
+    for number in range(len(archived) - 1, -1, -1):
         pages.append(
             ListingPage(
-                url=archive_url(number),
-                profiles=tuple(reversed(chunk)),
+                url=urls[number],
+                profiles=archived[number],
                 group=heading,
                 first=False,
-                newer=archive_url(number + 1) if number < archived else prefix,
-                older=archive_url(number - 1) if number > 1 else None,
+                newer=urls[number + 1] if number + 1 < len(urls) else prefix,
+                older=urls[number - 1] if number else None,
             )
         )
     return pages
+
+
+def _chunks(profiles: Sequence[Profile], per_page: int) -> list[tuple[Profile, ...]]:
+    """``profiles`` (newest first) cut into pages from the oldest: the pages oldest first,
+    each newest first; the last one (entries published since the last cut) may be empty."""
+    shortest, longest = per_page // 2, per_page + per_page // 2
+    every = per_page - shortest
+    chunks: list[tuple[Profile, ...]] = []
+    end = len(profiles)
+    for index in range(len(profiles) - 1, -1, -1):
+        size = end - index
+        if size >= longest or (size >= shortest and profiles[index].page_hash % every == 0):
+            chunks.append(tuple(profiles[index:end]))
+            end = index
+    chunks.append(tuple(profiles[:end]))
+    return chunks
