@@ -71,12 +71,28 @@ class Centre(_Section):
     code: Annotated[str, Field(pattern=_CENTRE_CODE_RE)]
     name: Annotated[str, Field(min_length=2, max_length=120)]
 
+    @field_validator("code")
+    @classmethod
+    def _not_a_post_link(cls, value: str) -> str:
+        if re.match(r"^post-\d+$", value):
+            raise ValueError(
+                "post-<number> is the deep link of a channel post: choose another code"
+            )
+        return value
+
+
+def _check_url(value: str) -> None:
+    if not re.match(r"^https?://\S+$", value):
+        raise ValueError("must be an http(s) URL")
+
 
 class CampaignSettings(_Section):
     name: Annotated[str, Field(min_length=1, max_length=80)] = "Fiers d'être apprentis"
     channel: str | int
     hashtags: list[Annotated[str, Field(pattern=r"^#\w+$")]] = []
     offers_url: str | None = None
+    trade_offers: dict[str, str] = {}
+    """A trade's own offers page, by trade name (wins over ``offers_url``)."""
     trades: list[Sector] = []
     centres: list[Centre] = []
     caption: str | None = None
@@ -109,9 +125,30 @@ class CampaignSettings(_Section):
     @field_validator("offers_url")
     @classmethod
     def _offers_url_shape(cls, value: str | None) -> str | None:
-        if value and not re.match(r"^https?://\S+$", value):
-            raise ValueError("must be an http(s) URL")
-        return value or None
+        if not value:
+            return None
+        _check_url(value)
+        try:
+            fields = template_fields(value)
+        except ValueError as error:
+            raise ValueError(f"not a valid template ({error})") from None
+        unknown = fields - {"trade", "trade_slug", "centre"}
+        if unknown:
+            raise ValueError(
+                f"unknown field {{{sorted(unknown)[0]}}}: "
+                "use {trade}, {trade_slug} or {centre}"
+            )
+        return value
+
+    @field_validator("trade_offers")
+    @classmethod
+    def _trade_offers_shape(cls, value: dict[str, str]) -> dict[str, str]:
+        for trade, url in value.items():
+            try:
+                _check_url(url)
+            except ValueError as error:
+                raise ValueError(f"{trade!r}: {error}") from None
+        return value
 
     @field_validator("centres")
     @classmethod

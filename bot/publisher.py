@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.delivery import maybe_delivered, never_left
 from bot.i18n import plain, t
 from bot.notify import tell_apprentice
+from bot.offers import interest_link, offers_url
 from bot.removals import carry_out
 from bot.services import Services
 from models import Submission
@@ -65,6 +66,20 @@ _CHAT_WIDE = (
     "chat_restricted",
     "peer_id_invalid",
 )
+
+
+def post_buttons(
+    settings: Settings, bot_username: str, entry_id: int, trade: str | None
+) -> InlineKeyboardMarkup:
+    """Under a post: its trade's offers (when the campaign has some), and the deep link
+    that opens the bot on this post (« ce métier m'intéresse »), counted as interest."""
+    rows = []
+    offers = offers_url(settings, trade)
+    if offers:
+        rows.append([InlineKeyboardButton(plain(CHANNEL_LANGUAGE, "channel.offers"), url=offers)])
+    interest = interest_link(bot_username, entry_id)
+    rows.append([InlineKeyboardButton(plain(CHANNEL_LANGUAGE, "channel.interest"), url=interest)])
+    return InlineKeyboardMarkup(rows)
 
 
 class Outcome(enum.StrEnum):
@@ -171,18 +186,11 @@ class Publisher:
                 self.settings.campaign.channel,
                 photo,
                 caption=entry_caption(entry, self.services),
-                reply_markup=self._offers_button(),
+                reply_markup=post_buttons(self.settings, bot.username, entry.id, entry.trade),
             )
         except TelegramError as error:
             return await self._failed(bot, entry.id, error)
         return await self._sent(bot, entry, message)
-
-    def _offers_button(self) -> InlineKeyboardMarkup | None:
-        url = self.settings.campaign.offers_url
-        if not url:
-            return None
-        button = InlineKeyboardButton(plain(CHANNEL_LANGUAGE, "channel.offers"), url=url)
-        return InlineKeyboardMarkup([[button]])
 
     async def _failed(self, bot: Bot, submission_id: int, error: TelegramError) -> Outcome:
         outcome = verdict(error)

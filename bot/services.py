@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.gallery import Gallery, GalleryFolderProblem
 from bot.image_workers import ImageWorkers, memory_limit
 from bot.images import ImageOptions
+from bot.interest import VisitorKeys
 from bot.retention import log_report, purge
 from bot.storage import PhotoStore
 from models.apprentices import banned_ids
@@ -42,6 +43,8 @@ class Services:
     """Card message id → entry id, while a moderator types an "other" refusal reason."""
     card_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Serialises card posting: the submit handler and the retry job never post twice."""
+    visitor_keys: VisitorKeys = field(default_factory=VisitorKeys)
+    """Today's key for counting followers' visits once without knowing who they are."""
 
     async def update_site(self, entry_ids: Collection[int]) -> None:
         """Put these entries on the public site, or take them off, as they now are. A

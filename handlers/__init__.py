@@ -14,6 +14,7 @@ from handlers import (
     erasure,
     errors,
     guard,
+    interest,
     moderation,
     mydata,
     publishing,
@@ -23,6 +24,7 @@ from handlers import (
 
 def register_handlers(application: Application) -> None:
     guard.register_first(application)
+    interest.register(application)
     apprentice.register(application)
     erasure.register(application)
     account.register(application)

@@ -9,13 +9,14 @@ Status changes of a submission are NOT made here: they all live in
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -300,6 +301,46 @@ class ConsentText(Base):
     names_site: Mapped[bool] = mapped_column(default=False, server_default=false())
     """The wording tells that published selfies also go on the public site
     (:mod:`bot.gallery`): only entries agreed to under such a version are shown there."""
+
+
+class InterestPost(Base):
+    """Visits through a post's « ce métier m'intéresse » link: counts only, nobody's
+    Telegram id (queries in :mod:`models.interest`)."""
+
+    __tablename__ = "interest_posts"
+
+    submission_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """The post's entry; no foreign key: the figures outlive an erased entry."""
+    trade: Mapped[str] = mapped_column(String(60))
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    visitors: Mapped[int] = mapped_column(Integer, default=0)
+    """Different people each day, added up."""
+
+    __table_args__ = (Index("ix_interest_posts_visits", "visits"),)
+
+
+class InterestDay(Base):
+    """The same visits per trade and per day (the campaign's time zone), for the weekly
+    figures."""
+
+    __tablename__ = "interest_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    trade: Mapped[str] = mapped_column(String(60), primary_key=True)
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InterestVisitor(Base):
+    """Who already visited a post today, as a digest salted with a key that lives in the
+    bot's memory for that day only: enough to count each person once, never to find them
+    again. Rows of past days are deleted."""
+
+    __tablename__ = "interest_visitors"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class Setting(Base):

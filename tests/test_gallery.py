@@ -49,7 +49,8 @@ def make_settings(tmp_path: Path, **gallery: Any) -> Settings:
     raw = {
         "campaign": {
             "channel": "@fiersdetreapprentis",
-            "offers_url": "https://offres.example.org/",
+            "offers_url": "https://offres.example.org/?metier={trade_slug}",
+            "trade_offers": {"Coiffeuse": "https://coiffure.example.org/offres"},
             "centres": [{"code": "cfa-auxerre", "name": "CFA d'Auxerre"}],
         },
         "moderation": {"chat_id": -100123, "moderators": [1]},
@@ -164,7 +165,9 @@ async def test_build_writes_pages_photos_thumbnails_and_feeds(site: Site) -> Non
     assert 'alt="Léa, pâtissière (CFA d&#39;Auxerre)"' in profile
     assert f'content="{BASE_URL}photos/{lea.id}.jpg"' in profile  # og:image, absolute
     assert "https://t.me/fiersdetreapprentis/" in profile
-    assert 'href="https://offres.example.org/"' in profile
+    assert 'href="https://offres.example.org/?metier=patissiere"' in profile  # its trade's
+    other = site.text(f"selfies/{anonymous.id}/index.html")
+    assert 'href="https://coiffure.example.org/offres"' in other  # a page of its own
     assert "J&#39;adore mon métier" in profile
     assert "noindex" not in profile
     index = site.text("index.html")

@@ -235,9 +235,15 @@ async def test_each_tick_posts_per_slot_entries_oldest_first(db_url: str, tmp_pa
             p["message_id"] for p in posts
         ]
         assert all(e.status == S.PUBLISHED and e.published_at for e in stored.values())
+        entry_of = {e.channel_message_id: e.id for e in stored.values()}
         for post in posts:
             assert post["photo"][-1]["file_id"]
-            assert buttons(post) == {t("fr", "channel.offers"): "https://example.org/offres"}
+            assert buttons(post) == {
+                t("fr", "channel.offers"): "https://example.org/offres",
+                t("fr", "channel.interest"): (
+                    f"https://t.me/fiers_bot?start=post-{entry_of[post['message_id']]}"
+                ),
+            }
         # Each publication told the apprentice, with the link of the post.
         links = [m["text"] for m in stand.emu.bot_messages(lea)]
         assert links == [

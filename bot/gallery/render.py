@@ -24,6 +24,7 @@ from markupsafe import escape as html_escape
 from bot.config import Settings
 from bot.gallery.site import FEED_SIZE, ListingPage, Plan, Profile
 from bot.i18n import catalog_files, plain, translations
+from bot.offers import offers_url
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -70,7 +71,7 @@ class Renderer:
             _=self.text,
             _n=self.text_n,
             campaign=settings.campaign.name,
-            offers_url=settings.campaign.offers_url,
+            offers_url=self.offers_of,
             language=self.language,
             indexable=settings.gallery.indexable,
             base_url=self.base_url,
@@ -94,6 +95,10 @@ class Renderer:
 
     def absolute(self, path: str) -> str:
         return self.base_url + path
+
+    def offers_of(self, profile: Profile) -> str | None:
+        """The offers of the profile's trade, as under its channel post."""
+        return offers_url(self.settings, profile.trade, profile.centre)
 
     def share_links(self, profile: Profile) -> list[tuple[str, str]]:
         """Plain links to share a profile: no script of any network is loaded."""
