@@ -1,5 +1,6 @@
 """The ``selfie-bot`` command: run the bot, try it in the sandbox, check a configuration,
-manage the database, export the consent register, build and preview the public site.
+manage the database, export the consent register, build and preview the public site, back
+up and restore.
 Without a subcommand it runs the bot when a token is configured, and otherwise starts the
 sandbox (the real bot against an emulated Telegram, in the browser)."""
 
