@@ -275,6 +275,8 @@ def backup(settings: Settings, out: Path, *, pg_dump: str | None = None) -> Mani
     compressed = out.name.endswith((".gz", ".tgz"))
     if not out.parent.is_dir():
         raise BackupProblem(f"backup: {out.parent} is not a folder")
+    if out.is_relative_to(settings.storage.path.resolve()):
+        raise BackupProblem("backup: --out must be outside the storage folder it archives")
     # Beside the archive, readable by its owner only: the copy is personal data too.
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as work:
         folder = Path(work)

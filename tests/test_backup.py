@@ -129,6 +129,38 @@ async def test_backup_during_a_flow_restores_every_entry_with_its_photo(
         ).read_bytes()
 
 
+@pytest.mark.postgres
+async def test_without_pg_dump_the_photos_alone_come_back(
+    postgres_database_url: str, tmp_path: Path
+) -> None:
+    await _empty_postgres_database(postgres_database_url)
+    async with running_stand(postgres_database_url, tmp_path / "live") as stand:
+        await submit(stand, stand.emu.create_user("Léa"), 1)
+        [entry] = await stand.stored()
+        manifest = await asyncio.to_thread(backup, stand.settings, tmp_path / "photos.tar")
+    assert manifest.database_member is None and manifest.counts["submissions"] == 1
+    target = elsewhere(stand.settings, tmp_path / "restored", postgres_database_url)
+    lines = await asyncio.to_thread(restore, target, tmp_path / "photos.tar", force=True)
+    assert "holds no database" in lines[-1]
+    assert entry.photo_path and (target.storage.path / entry.photo_path).is_file()
+
+
+def test_the_archive_cannot_go_into_the_folder_it_archives(tmp_path: Path) -> None:
+    settings = settings_from_dict(
+        stand_config(
+            api_url="http://127.0.0.1:1",
+            db_url=f"sqlite+aiosqlite:///{tmp_path / 'db'}",
+            data_dir=tmp_path,
+            group_id=-100,
+            moderators=[1],
+        ),
+        base_dir=tmp_path,
+    )
+    settings.storage.path.mkdir()
+    with pytest.raises(BackupProblem, match="outside the storage folder"):
+        backup(settings, settings.storage.path / "backup.tar")
+
+
 async def test_a_second_lock_is_refused(tmp_path: Path) -> None:
     with running_lock(tmp_path / "photos"):
         with pytest.raises(AlreadyRunning, match="stop it first"):
