@@ -121,10 +121,13 @@ def copy_sqlite(source: Path, target: Path) -> None:
     """A consistent copy of a live database (the online backup API), as one plain file."""
     if not source.is_file():
         raise BackupProblem(f"database.url: {source} does not exist")
-    with closing(sqlite3.connect(source, timeout=30)) as live:
-        with closing(sqlite3.connect(target)) as copy:
-            live.backup(copy)
-            copy.execute("PRAGMA journal_mode=DELETE")
+    try:
+        with closing(sqlite3.connect(source, timeout=30)) as live:
+            with closing(sqlite3.connect(target)) as copy:
+                live.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.Error as error:
+        raise BackupProblem(f"database.url: cannot copy {source} ({error})") from None
 
 
 def sqlite_facts(path: Path) -> tuple[str | None, dict[str, int]]:

@@ -339,6 +339,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except BackupProblem as problem:
         print(problem, file=sys.stderr)
         return EXIT_CONFIG
+    except OSError as error:
+        print(f"backup: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"{args.out}: {manifest.describe()}")
     if manifest.database_member is None:
         print(
@@ -364,6 +367,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
         )
     except BackupProblem as problem:
         print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as error:
+        print(f"restore: {error}", file=sys.stderr)
         return EXIT_CONFIG
     print("\n".join(lines))
     return 0
