@@ -1,5 +1,6 @@
 """The ``selfie-bot`` command: run the bot, try it in the sandbox, check a configuration,
-manage the database, export the consent register, build and preview the public site.
+manage the database, export the consent register, build and preview the public site, back
+up and restore.
 Without a subcommand it runs the bot when a token is configured, and otherwise starts the
 sandbox (the real bot against an emulated Telegram, in the browser)."""
 
@@ -136,8 +137,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_logging(settings.token, logging.DEBUG if args.verbose else logging.INFO)
     ptb = logging.getLogger("telegram.ext")
     ptb.addFilter(_refused_at_start)
+    from bot.backup import AlreadyRunning, running_lock
+
     try:
-        serve(settings, on_ready=lambda _: ptb.removeFilter(_refused_at_start))
+        with running_lock(settings.storage.path):
+            serve(settings, on_ready=lambda _: ptb.removeFilter(_refused_at_start))
+    except AlreadyRunning as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
     except InvalidToken:
         print(TOKEN_REFUSED, file=sys.stderr)
         return EXIT_CONFIG
@@ -315,6 +322,56 @@ def cmd_export(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if args.out is not None:
         print(summary, file=sys.stderr)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent archive of the database and the photos, safe while the bot runs."""
+    import shutil
+
+    from bot.backup import BackupProblem, backup
+
+    settings = _load(args.config)
+    if settings is None or _database(settings) is None:
+        return EXIT_CONFIG
+    try:
+        manifest = backup(settings, args.out, pg_dump=shutil.which("pg_dump"))
+    except BackupProblem as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as error:
+        print(f"backup: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{args.out}: {manifest.describe()}")
+    if manifest.database_member is None:
+        print(
+            "pg_dump not found on PATH: the archive holds the photos only; dump the database "
+            "with pg_dump --format=custom before each backup (see the README)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Put a backup back, on a stopped bot."""
+    import shutil
+
+    from bot.backup import BackupProblem, restore
+
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_CONFIG
+    try:
+        lines = restore(
+            settings, args.archive, force=args.force, pg_restore=shutil.which("pg_restore")
+        )
+    except BackupProblem as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as error:
+        print(f"restore: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    print("\n".join(lines))
     return 0
 
 
@@ -499,6 +556,25 @@ def build_parser() -> argparse.ArgumentParser:
         "still on disk",
     )
     export.set_defaults(handler=cmd_export, usage_error=export.error)
+
+    backup = add(
+        "backup",
+        "Archive the database and the photos into one tar file (mode 0600; gzip when FILE "
+        "ends in .gz or .tgz), consistent while the bot runs. PostgreSQL: runs pg_dump.",
+    )
+    backup.add_argument("--out", type=Path, metavar="FILE", required=True, help="archive")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = add(
+        "restore",
+        "Put a backup back on a STOPPED bot: its database and its photos; then run "
+        "selfie-bot db upgrade if the backup is older.",
+    )
+    restore.add_argument("archive", type=Path, metavar="FILE", help="archive from backup")
+    restore.add_argument(
+        "--force", action="store_true", help="replace the database and photos already there"
+    )
+    restore.set_defaults(handler=cmd_restore)
 
     gallery = commands.add_parser(
         "gallery",

@@ -163,8 +163,9 @@ async def running_stand(
 class BotProcess:
     """``selfie-bot run`` as a real subprocess, its log collected line by line."""
 
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, python_args: tuple[str, ...] = ("-m", "bot")) -> None:
         self.config_path = config_path
+        self.python_args = python_args
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -176,8 +177,7 @@ class BotProcess:
         self._ready.clear()
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
+            *self.python_args,
             "run",
             "--config",
             str(self.config_path),
