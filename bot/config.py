@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -205,6 +206,8 @@ class ScheduleSettings(_Section):
     cron: str = "0 9,13,18 * * *"
     per_slot: Annotated[int, Field(ge=1, le=10)] = 1
     ordering: Literal["oldest", "rotate_trades"] = "oldest"
+    digest_cron: str = "0 9 * * 1"
+    """When the moderators get the week's digest (empty: never)."""
 
     @field_validator("timezone")
     @classmethod
@@ -215,9 +218,11 @@ class ScheduleSettings(_Section):
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris)") from None
         return value
 
-    @field_validator("cron")
+    @field_validator("cron", "digest_cron")
     @classmethod
-    def _valid_cron(cls, value: str) -> str:
+    def _valid_cron(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "digest_cron" and not value.strip():
+            return ""
         try:
             check_crontab(value)
         except ValueError as error:

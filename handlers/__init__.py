@@ -11,6 +11,7 @@ from telegram.ext import Application
 from handlers import (
     account,
     apprentice,
+    digest,
     erasure,
     errors,
     guard,
@@ -32,6 +33,7 @@ def register_handlers(application: Application) -> None:
     moderation.register(application)
     publishing.register(application)
     retention.register(application)
+    digest.register(application)
     account.register_last(application)
     guard.register_last(application)
     application.add_error_handler(errors.on_error)

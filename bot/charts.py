@@ -1,0 +1,78 @@
+"""The /stats chart: bars per trade (entries, published, interest) above a line per week
+(entries, interest). matplotlib is imported here only, when a chart is drawn: the bot
+without it stays small while idle (its Agg backend: no display, no GUI toolkit)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from bot.i18n import plain
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+TRADES_SHOWN = 10
+COLOURS = {"chart.entries": "#1f5fa8", "chart.published": "#2e9e5b", "chart.interest": "#e07b00"}
+
+
+@dataclass(frozen=True)
+class TradeBars:
+    trade: str
+    entries: int
+    published: int
+    interest: int
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    week: date
+    """The Monday the week starts on."""
+    entries: int
+    interest: int
+
+
+def stats_figure(trades: Sequence[TradeBars], weeks: Sequence[WeekPoint], language: str) -> Figure:
+    """The chart as a matplotlib figure (what a test reads the bars from)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 7), dpi=100, layout="constrained")
+    bars, line = figure.subplots(2, 1, height_ratios=(3, 2))
+    shown = list(trades[:TRADES_SHOWN])[::-1]  # the largest at the top
+    rows = range(len(shown))
+    height = 0.27
+    for offset, key in enumerate(("chart.interest", "chart.published", "chart.entries")):
+        values = [getattr(trade, key.removeprefix("chart.")) for trade in shown]
+        positions = [row + (offset - 1) * height for row in rows]
+        label = plain(language, key)
+        bars.barh(positions, values, height=height, color=COLOURS[key], label=label, gid=key)
+    bars.set_yticks(list(rows), [_short(t.trade) for t in shown])
+    bars.set_title(plain(language, "chart.by_trade"))
+    bars.xaxis.get_major_locator().set_params(integer=True)
+    figure.legend(loc="outside upper center", ncols=3, reverse=True)
+    labels = [week.week.strftime("%d/%m") for week in weeks]
+    for key in ("chart.entries", "chart.interest"):
+        values = [getattr(week, key.removeprefix("chart.")) for week in weeks]
+        line.plot(labels, values, marker="o", color=COLOURS[key], gid=key)
+    line.set_title(plain(language, "chart.by_week"))
+    line.yaxis.get_major_locator().set_params(integer=True)
+    line.set_ylim(bottom=0)
+    return figure
+
+
+def stats_chart(trades: Sequence[TradeBars], weeks: Sequence[WeekPoint], language: str) -> bytes:
+    """The chart as a PNG, drawn by the Agg backend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = stats_figure(trades, weeks, language)
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _short(trade: str) -> str:
+    return trade if len(trade) <= 28 else trade[:27] + "…"

@@ -1,0 +1,44 @@
+"""The moderators' weekly digest: what the past seven days brought (entries, decisions,
+posts, interest) and what waits (queue, next slots)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.cards import when
+from bot.i18n import t, tn
+from bot.schedule import next_slots
+from bot.services import Services
+from models.stats import queue_summary
+from models.weekly import period_figures
+
+WEEK = timedelta(days=7)
+
+
+async def weekly_digest(services: Services, now: datetime) -> str:
+    settings = services.settings
+    lang, zone = settings.moderation.language, ZoneInfo(settings.schedule.timezone)
+    start = now - WEEK
+    days = (start.astimezone(zone).date() + timedelta(days=1), now.astimezone(zone).date())
+    async with services.sessions() as session:
+        week = await period_figures(session, start, now, days)
+        queue = await queue_summary(session)
+    lines = [
+        t(lang, "digest.title", since=when(start, lang, services)),
+        tn(lang, "digest.entries", week.entries),
+        t(lang, "digest.decisions", approved=week.approved, refused=week.refused),
+    ]
+    if week.median_decision is not None:
+        minutes = round(week.median_decision.total_seconds() / 60)
+        lines.append(t(lang, "stats.median", minutes=minutes))
+    lines += [
+        tn(lang, "digest.posts", week.posts),
+        t(lang, "digest.interest", visits=week.visits, visitors=week.visitors),
+        "",
+        tn(lang, "queue.pending", queue.pending),
+        tn(lang, "queue.approved", queue.approved),
+    ]
+    slots = next_slots(settings.schedule, now, 3)
+    lines.append(t(lang, "queue.next", slots=", ".join(when(s, lang, services) for s in slots)))
+    return "\n".join(lines)

@@ -1,0 +1,37 @@
+"""The weekly digest, sent to the moderation group on ``schedule.digest_cron``."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.digest import weekly_digest
+from bot.schedule import crontab_trigger
+from bot.services import SelfieApplication
+from handlers.common import Context, services
+from models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+
+async def send_weekly_digest(context: Context) -> None:
+    svc = services(context)
+    text = await weekly_digest(svc, utcnow())
+    try:
+        await context.bot.send_message(svc.settings.moderation.chat_id, text)
+    except TelegramError as error:
+        log.warning("weekly digest not sent to the moderation group: %s", error.message)
+        return
+    log.info("weekly digest sent")
+
+
+def register(application: Application) -> None:
+    assert isinstance(application, SelfieApplication) and application.job_queue is not None
+    schedule = application.services.settings.schedule
+    if schedule.digest_cron:
+        trigger = crontab_trigger(schedule.digest_cron, schedule.timezone)
+        application.job_queue.run_custom(
+            send_weekly_digest, job_kwargs={"trigger": trigger}, name="digest"
+        )

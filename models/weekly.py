@@ -1,0 +1,69 @@
+"""What happened over a period, for the moderators' weekly digest and the /stats chart:
+entries received, decisions, posts and interest, read from the indexed dates."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.interest import interest_by_day
+from models.tables import Submission, SubmissionStatus
+
+S = SubmissionStatus
+_APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK, S.HELD)
+
+
+@dataclass(frozen=True)
+class Period:
+    entries: int
+    """Sent to the moderators (drafts left out)."""
+    approved: int
+    refused: int
+    median_decision: timedelta | None
+    posts: int
+    visits: int
+    visitors: int
+
+
+async def _count(session: AsyncSession, *conditions: Any) -> int:
+    return await session.scalar(select(func.count()).where(*conditions)) or 0
+
+
+async def period_figures(
+    session: AsyncSession, start: datetime, end: datetime, days: tuple[date, date]
+) -> Period:
+    """From ``start`` to ``end`` (``days``: the same period as local days, for interest)."""
+    submitted = Submission.submitted_at.between(start, end), Submission.status != S.DRAFT
+    decided = Submission.decided_at.between(start, end)
+    seconds = [
+        value
+        for value in await session.scalars(select(Submission.decision_seconds).where(decided))
+        if value is not None
+    ]
+    interest = await interest_by_day(session, days[0])
+    shown = [figures for day, figures in interest.items() if day <= days[1]]
+    return Period(
+        entries=await _count(session, *submitted),
+        approved=await _count(session, decided, Submission.status.in_(_APPROVED_SIDE)),
+        refused=await _count(session, decided, Submission.status == S.REFUSED),
+        median_decision=timedelta(seconds=statistics.median(seconds)) if seconds else None,
+        posts=await _count(session, Submission.published_at.between(start, end)),
+        visits=sum(f.visits for f in shown),
+        visitors=sum(f.visitors for f in shown),
+    )
+
+
+async def entries_by_day(session: AsyncSession, since: datetime) -> dict[date, int]:
+    """Entries sent per (UTC) day from ``since``: a few hundred rows at most."""
+    day = func.date(Submission.submitted_at)
+    rows = await session.execute(
+        select(day, func.count())
+        .where(Submission.submitted_at >= since, Submission.status != S.DRAFT)
+        .group_by(day)
+    )
+    return {date.fromisoformat(str(value)): count for value, count in rows}
