@@ -47,7 +47,7 @@ def stats_figure(trades: Sequence[TradeBars], weeks: Sequence[WeekPoint], langua
     for offset, key in enumerate(("chart.interest", "chart.published", "chart.entries")):
         values = [getattr(trade, key.removeprefix("chart.")) for trade in shown]
         positions = [row + (offset - 1) * height for row in rows]
-        label = plain(language, key)
+        label = _labels(language)[key]
         bars.barh(positions, values, height=height, color=COLOURS[key], label=label, gid=key)
     bars.set_yticks(list(rows), [_short(t.trade) for t in shown])
     bars.set_title(plain(language, "chart.by_trade"))
@@ -72,6 +72,14 @@ def stats_chart(trades: Sequence[TradeBars], weeks: Sequence[WeekPoint], languag
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _labels(language: str) -> dict[str, str]:
+    return {
+        "chart.entries": plain(language, "chart.entries"),
+        "chart.published": plain(language, "chart.published"),
+        "chart.interest": plain(language, "chart.interest"),
+    }
 
 
 def _short(trade: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.cards import when
-from bot.i18n import t, tn
+from bot.i18n import plain_n, t, tn
 from bot.schedule import next_slots
 from bot.services import Services
 from models.stats import queue_summary
@@ -27,14 +27,24 @@ async def weekly_digest(services: Services, now: datetime) -> str:
     lines = [
         t(lang, "digest.title", since=when(start, lang, services)),
         tn(lang, "digest.entries", week.entries),
-        t(lang, "digest.decisions", approved=week.approved, refused=week.refused),
+        t(
+            lang,
+            "digest.decisions",
+            approved=plain_n(lang, "digest.approved", week.approved),
+            refused=plain_n(lang, "digest.refused", week.refused),
+        ),
     ]
     if week.median_decision is not None:
         minutes = round(week.median_decision.total_seconds() / 60)
         lines.append(t(lang, "stats.median", minutes=minutes))
     lines += [
         tn(lang, "digest.posts", week.posts),
-        t(lang, "digest.interest", visits=week.visits, visitors=week.visitors),
+        t(
+            lang,
+            "digest.interest",
+            visits=plain_n(lang, "digest.visits", week.visits),
+            visitors=plain_n(lang, "digest.visitors", week.visitors),
+        ),
         "",
         tn(lang, "queue.pending", queue.pending),
         tn(lang, "queue.approved", queue.approved),

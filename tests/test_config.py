@@ -152,7 +152,7 @@ def test_check_config_command(tmp_path: Path) -> None:
     assert (good.returncode, good.stdout) == (0, "ok\n")
 
     typo = tmp_path / "typo.toml"
-    typo.write_text(EXAMPLE.read_text(encoding="utf-8").replace("cron =", "crom ="))
+    typo.write_text(EXAMPLE.read_text(encoding="utf-8").replace("\ncron =", "\ncrom ="))
     bad = run_cli("check-config", "--config", str(typo), env={"SELFIE_BOT_TOKEN": "1:abc"})
     assert bad.returncode == 2
     assert bad.stderr.splitlines() == ["schedule.crom: unknown key; did you mean 'cron'?"]

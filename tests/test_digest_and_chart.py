@@ -15,7 +15,7 @@ from PIL import Image
 
 from bot.captions import visible_text as visible
 from bot.charts import TradeBars, WeekPoint, stats_chart, stats_figure
-from bot.i18n import local_moment, t, tn
+from bot.i18n import local_moment, plain_n, t, tn
 from bot.schedule import next_slots
 from models import SubmissionStatus
 from models.base import utcnow
@@ -105,9 +105,14 @@ async def test_the_weekly_digest_runs_on_its_cron_with_the_weeks_figures(
         assert digest["text"].splitlines()[0] == visible(t(lang, "digest.title", since=since))
         text = digest["text"]
         assert tn(lang, "digest.entries", 5) in text  # 2 + 1 refused + 1 waiting + 1 posted
-        assert t(lang, "digest.decisions", approved=3, refused=1) in text
+        approved_refused = (plain_n(lang, "digest.approved", 3), plain_n(lang, "digest.refused", 1))
+        assert (
+            t(lang, "digest.decisions", approved=approved_refused[0], refused=approved_refused[1])
+            in text
+        )
         assert tn(lang, "digest.posts", 1) in text
-        assert t(lang, "digest.interest", visits=2, visitors=1) in text
+        visits = plain_n(lang, "digest.visits", 2), plain_n(lang, "digest.visitors", 1)
+        assert t(lang, "digest.interest", visits=visits[0], visitors=visits[1]) in text
         assert tn(lang, "queue.pending", 2) in text
         assert tn(lang, "queue.approved", len(approved)) in text
         first_slot = local_moment(lang, slots[0], "Europe/Paris")
