@@ -8,6 +8,7 @@ PDFium extracts the page's text and where each character lies.
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import warnings
@@ -87,7 +88,7 @@ def drawn(settings: Settings, centre: Centre | None, language: str, bot: str = B
     """A poster, every glyph in the font: matplotlib warns of a missing one (an accent, a
     curly apostrophe)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.filterwarnings("error", message="Glyph")
         return poster_pdf(settings, bot, centre, language)
 
 
@@ -235,7 +236,9 @@ def test_command_when_telegram_cannot_be_reached(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SELFIE_BOT_TOKEN", raising=False)
-    closed = "http://127.0.0.1:9"  # discard: nothing listens there
+    with socket.socket() as probe:  # a port just free: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
     config = write_config(tmp_path / "config.toml", raw_config(closed))
     assert run("posters", "--config", str(config), "--out", str(tmp_path / "out")) == 2
     [line] = capsys.readouterr().err.splitlines()
