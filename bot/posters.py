@@ -5,9 +5,9 @@ code>``, which opens the apprentice conversation with the centre already chosen
 (handlers/apprentice.py), and the same link in text for a phone that cannot scan. Drawn
 as vector graphics with matplotlib's PDF backend, so the QR code's modules stay sharp at
 any printer's resolution; the QR code itself is black on white with its four-module quiet
-zone, the rest in the campaign's colours. The text stays text (matplotlib's Type 3 fonts,
-with their Unicode map): a viewer can search and copy it. matplotlib and segno are imported
-when a poster is drawn, so they cost the running bot no memory.
+zone, the rest in blue and ink. The text stays text (matplotlib's Type 3 fonts, with their
+Unicode map): a viewer can search and copy it. matplotlib and segno are imported when a
+poster is drawn, so they cost the running bot no memory.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ QR_LARGEST = 340.0  # 12 cm: scanned from a couple of metres away
 
 BLUE, DARK_BLUE, INK, GREY = "#1a5fa0", "#0d3c66", "#1c1c1e", "#4a5561"
 PALE = "#eef4fa"
-SANS, MONO = "DejaVu Sans", "DejaVu Sans Mono"  # shipped with matplotlib, every accent in
+SANS, MONO = "DejaVu Sans", "DejaVu Sans Mono"  # shipped with matplotlib, all accents in
 
 _USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _NO_BREAK = re.compile(r" (?=[?!:;»])|(?<=«) ")
