@@ -1,8 +1,8 @@
 """The ``selfie-bot`` command: run the bot, try it in the sandbox, check a configuration,
-manage the database, export the consent register, build and preview the public site, back
-up and restore.
-Without a subcommand it runs the bot when a token is configured, and otherwise starts the
-sandbox (the real bot against an emulated Telegram, in the browser)."""
+manage the database, export the consent register, build and preview the public site, write
+the printable QR posters, back up and restore. Without a subcommand it runs the bot when a
+token is configured, and otherwise starts the sandbox (the real bot against an emulated
+Telegram, in the browser)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,9 @@ class _RedactingFormatter(logging.Formatter):
         self.secrets = [s for s in (token, token.partition(":")[2]) if s]
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        return self.redact(super().format(record))
+
+    def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "<token>")
         return text
@@ -437,6 +439,63 @@ def cmd_gallery_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_posters(args: argparse.Namespace) -> int:
+    """Write the printable QR posters: one per centre of campaign.centres, one general."""
+    from bot.posters import bot_username, write_posters
+
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_CONFIG
+    try:
+        username = bot_username(args.bot) if args.bot else _asked_username(settings)
+    except ValueError as problem:
+        print(f"--bot: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except _NoAnswer as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        written = write_posters(settings, username, args.out, args.language)
+    except OSError as error:
+        print(f"--out: cannot write posters in {args.out} ({error.strerror})", file=sys.stderr)
+        return EXIT_CONFIG
+    for path, centre in written:
+        print(f"{path}: {centre.name if centre else 'general poster, no centre'}")
+    return 0
+
+
+class _NoAnswer(Exception):
+    """Telegram could not say the bot's username: the reason, in one line."""
+
+
+def _asked_username(settings: Settings) -> str:
+    """The bot's username from Telegram's getMe, with the configured token and API URL."""
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    if not settings.token:
+        raise _NoAnswer(
+            f"telegram.token: empty, so Telegram cannot tell the bot's username: set the token "
+            f"(or {TOKEN_ENV}), or give --bot USERNAME"
+        )
+    api_url = settings.telegram.api_url
+
+    async def ask() -> str:
+        bot = Bot(settings.token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot")
+        async with bot:  # initialize() asks getMe
+            return bot.username
+
+    try:
+        return asyncio.run(ask())
+    except InvalidToken:
+        raise _NoAnswer(TOKEN_REFUSED) from None
+    except TelegramError as error:
+        reason = _RedactingFormatter(settings.token).redact(str(error).splitlines()[0])
+        raise _NoAnswer(
+            f"Telegram cannot be reached at {api_url} ({reason}): try again, or give --bot USERNAME"
+        ) from None
+
+
 def cmd_gallery_serve(args: argparse.Namespace) -> int:
     """Preview the site's folder on loopback until Ctrl-C."""
     from bot.gallery.preview import preview_server
@@ -607,6 +666,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--dir", type=Path, metavar="DIR", help="folder to serve (default: gallery.path)"
     )
     serve_site.set_defaults(handler=cmd_gallery_serve)
+
+    posters = add(
+        "posters",
+        "Write the printable QR posters (A4 PDF): one per training centre of campaign.centres, "
+        "whose QR code opens the bot with that centre chosen, and a general one.",
+    )
+    posters.add_argument(
+        "--out",
+        type=Path,
+        default=Path("posters"),
+        metavar="DIR",
+        help="folder to write them in (default: ./posters)",
+    )
+    posters.add_argument(
+        "--language",
+        choices=["fr", "en"],
+        default="fr",
+        help="language of the posters (default fr); English files end in .en.pdf",
+    )
+    posters.add_argument(
+        "--bot",
+        metavar="USERNAME",
+        help="the bot's username (default: asked to Telegram with the configured token)",
+    )
+    posters.set_defaults(handler=cmd_posters)
     return parser
 
 

@@ -345,3 +345,28 @@ def test_api_refuses_other_origins_and_unknown_users(sandbox: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as unknown:
         post(f"{sandbox}/sandbox/api/send", {"user": 1, "text": "hi"})
     assert unknown.value.code == 400
+
+
+def test_posters_for_each_centre_are_offered_and_nothing_else(sandbox: str) -> None:
+    """The page lists the demo campaign's QR posters, drawn for the emulated bot on request;
+    only the campaign's own poster names are served."""
+    from tests.test_posters import Page
+
+    rows = get(f"{sandbox}/sandbox/api/view")["posters"]
+    centres = demo.demo_campaign()["campaign"]["centres"]
+    assert [row["centre"] for row in rows] == [None, *[c["name"] for c in centres]]
+    assert rows[1] == {
+        "centre": "CFA de Dijon",
+        "fr": "/sandbox/posters/poster-cfa-dijon.pdf",
+        "en": "/sandbox/posters/poster-cfa-dijon.en.pdf",
+    }
+    with urllib.request.urlopen(sandbox + rows[1]["en"], timeout=30) as response:
+        assert response.headers.get_content_type() == "application/pdf"
+        assert "poster-cfa-dijon.en.pdf" in response.headers["Content-Disposition"]
+        page = Page(response.read())
+    assert page.codes() == [f"https://t.me/{demo.BOT_USERNAME}?start=cfa-dijon"]
+    assert "CFA de Dijon" in page.words() and "Apprentice?" in page.words()
+    for wrong in ("poster-nowhere.pdf", "poster-cfa-dijon.de.pdf", "..%2Fapp.js", "index.html"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get_bytes(f"{sandbox}/sandbox/posters/{wrong}")
+        assert refused.value.code == 404, wrong

@@ -383,3 +383,23 @@ def test_replying_with_the_keyboard_alone(browser_page: Any, sandbox_url: str) -
     private = page.request.get(sandbox_url + "/sandbox/api/view").json()["chats"]["private"]
     sent = [m for m in private if m.get("text") == "Merci !"]
     assert sent[-1]["reply_to_message"]["message_id"] == int(target or 0)
+
+
+def test_the_qr_posters_are_offered_for_download(browser_page: Any, sandbox_url: str) -> None:
+    """The header's menu lists a poster per centre and the general one, in both languages;
+    a click downloads the PDF."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(sandbox_url + "/")
+    expect(page.locator("#status")).to_have_class("status ready")
+    page.click("#posters summary")
+    rows = page.locator("#poster-list li")
+    expect(rows).to_have_count(5)  # the demo campaign's four centres and the general one
+    expect(rows.nth(1)).to_contain_text("CFA de Dijon")
+    assert_accessible(page)  # the menu open
+    with page.expect_download() as download:
+        rows.nth(1).get_by_role("link", name="CFA de Dijon — PDF fr").click()
+    assert download.value.suggested_filename == "poster-cfa-dijon.pdf"
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"

@@ -8,7 +8,8 @@ driver: ``send`` (text, commands, replies), ``upload`` (photo or file, from the 
 sample), ``press`` (an inline button), ``persona`` (a new apprentice) and ``slot`` (the next
 publication slot now). Photos come from the emulator's file store
 (``/sandbox/file/<file_id>``). ``/site/`` serves the campaign's public site as the bot
-writes it (:mod:`bot.gallery`), shown in the fourth pane.
+writes it (:mod:`bot.gallery`), shown in the fourth pane. ``/sandbox/posters/<file>`` draws
+the campaign's QR posters (:mod:`bot.posters`) for the emulated bot's username, on request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from typing import Any
 
 from aiohttp import web
 from PIL import Image, ImageDraw
+
+from bot.config import Centre
+from bot.posters import poster_files, poster_pdf
 
 from .demo import DemoWorld
 from .state import Chat, User
@@ -49,6 +53,7 @@ def install(app: web.Application, world: DemoWorld) -> None:
     app.router.add_get("/sandbox/file/{file_id}", stored_file)
     app.router.add_get("/sandbox/samples/{name}", sample_file)
     app.router.add_get("/site/{path:.*}", site_file)
+    app.router.add_get("/sandbox/posters/{name}", poster_file)
 
 
 def _error(message: str, status: int = 400) -> web.Response:
@@ -175,6 +180,7 @@ async def view(request: web.Request) -> web.Response:
             "private": _commands(world, "all_private_chats", language),
             "group": _commands(world, "chat", moderation_language),
         },
+        "posters": _posters(world),
         "samples": [
             {
                 "name": s.name,
@@ -253,6 +259,49 @@ async def site_file(request: web.Request) -> web.StreamResponse:
             return web.FileResponse(missing, status=404, headers={"Cache-Control": "no-store"})
         raise web.HTTPNotFound()
     return web.FileResponse(target, headers={"Cache-Control": "no-store"})
+
+
+def _poster_languages(world: DemoWorld) -> dict[str, tuple[Centre | None, str]]:
+    """File name → (centre, language) of every poster the campaign has, once the bot runs."""
+    if not world.ready:
+        return {}
+    settings = world.bot_app.services.settings
+    return {
+        name: (centre, language)
+        for language in LANGUAGES
+        for name, centre in poster_files(settings, language).items()
+    }
+
+
+def _posters(world: DemoWorld) -> list[dict[str, Any]]:
+    """The page's list: one row per poster, the general one first, with its two languages."""
+    rows: dict[str | None, dict[str, Any]] = {}
+    for name, (centre, language) in _poster_languages(world).items():
+        key = centre.code if centre else None
+        row = rows.setdefault(key, {"centre": centre.name if centre else None})
+        row[language] = f"/sandbox/posters/{name}"
+    return list(rows.values())
+
+
+async def poster_file(request: web.Request) -> web.StreamResponse:
+    """A poster drawn now, in a worker thread (about a second of CPU), for download."""
+    world = _world(request)
+    name = request.match_info["name"]
+    found = _poster_languages(world).get(name)
+    if found is None:
+        raise web.HTTPNotFound(text="No such poster.")
+    centre, language = found
+    settings = world.bot_app.services.settings
+    username = str(world.emu.bot.username)
+    pdf = await asyncio.to_thread(poster_pdf, settings, username, centre, language)
+    return web.Response(
+        body=pdf,
+        content_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 async def sample_file(request: web.Request) -> web.StreamResponse:

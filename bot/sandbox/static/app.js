@@ -99,6 +99,7 @@ function render(view) {
   renderChat("group", view.chats.group, view);
   renderChat("channel", view.chats.channel, view);
   renderSite(view.site);
+  renderPosters(view.posters);
   renderMenu("private", view.commands.private);
   renderMenu("group", view.commands.group);
 }
@@ -112,6 +113,22 @@ function renderSite(stamp) {
   const frame = $("site-frame");
   if (first) return;
   try { frame.contentWindow.location.reload(); } catch (e) { frame.src = "/site/"; }
+}
+
+// The QR posters (selfie-bot posters), drawn by the sandbox on download: general first.
+function renderPosters(posters) {
+  const key = JSON.stringify(posters);
+  const list = $("poster-list");
+  if (!posters.length || list.dataset.key === key) return;
+  list.dataset.key = key;
+  list.replaceChildren(...posters.map((poster) => {
+    const name = poster.centre || "Sans centre / No centre";
+    const link = (language) => el("a", {
+      href: poster[language], download: "", hreflang: language,
+      "aria-label": `${name} — PDF ${language}`,
+    }, `PDF ${language}`);
+    return el("li", {}, el("span", { class: "poster-name" }, name), " ", link("fr"), " ", link("en"));
+  }));
 }
 
 function fillSelect(select, people, current, label) {
