@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -173,10 +174,20 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         expect(post).to_have_count(1)
         expect(post.locator("img.photo")).to_be_visible()
         expect(post).to_contain_text("Léa")
-        expect(post.locator(".keyboard a")).to_have_attribute(
-            "href", "https://www.example.org/offres-apprentissage"
+        offers, interest = post.locator(".keyboard a").all()
+        expect(offers).to_have_attribute(  # the offers for her trade
+            "href", "https://www.example.org/offres-apprentissage?metier=maconne"
         )
+        expect(interest).to_have_attribute("href", re.compile(r"^https://t\.me/\w+\?start=post-1$"))
         expect(phone.locator(".msg").last).to_contain_text("t.me/fiersdetreapprentis/1")
+
+        # A follower taps « Ce métier m'intéresse »: the bot's chat opens on the trade.
+        interest.click()
+        about = phone.locator(".msg").last
+        expect(about).to_contain_text("Maçon·ne · Bâtiment")
+        expect(about.locator(".keyboard a")).to_have_attribute(
+            "href", "https://www.example.org/offres-apprentissage?metier=maconne"
+        )
         page.wait_for_function("[...document.querySelectorAll('img.photo')].every(i => i.complete)")
 
         # Every photo keeps its ratio: the apprentice's, the previews, the card, the post.

@@ -272,14 +272,28 @@ function renderKeyboard(kind, m) {
   return box;
 }
 
-// A link to a post of the sandbox channel scrolls to it; others open in a new tab.
+// A link to a post of the sandbox channel scrolls to it; a deep link to the bot
+// (t.me/<bot>?start=…) opens the bot's chat on the phone, as Telegram's START button does;
+// others open in a new tab.
 function linkTo(url, label) {
   const view = state.view;
   const match = view && url.match(/^https:\/\/t\.me\/([A-Za-z0-9_]+)\/(\d+)/);
   if (match && match[1].toLowerCase() === (view.channel.username || "").toLowerCase()) {
     return el("a", { href: url, onclick: (event) => { event.preventDefault(); showPost(match[2]); } }, label);
   }
+  const deep = view && url.match(/^https:\/\/t\.me\/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})$/);
+  if (deep && deep[1].toLowerCase() === (view.bot.username || "").toLowerCase()) {
+    return el("a", { href: url, onclick: (event) => { event.preventDefault(); startWith(deep[2]); } }, label);
+  }
   return el("a", { href: url, target: "_blank", rel: "noopener" }, label);
+}
+
+async function startWith(payload) {
+  $("messages-private").scrollIntoView({ behavior: "smooth", block: "nearest" });
+  try {
+    await api("/sandbox/api/send", { user: actor("private"), chat: "private", text: `/start ${payload}` });
+  } catch (e) { /* told */ }
+  refresh();
 }
 
 function showPost(messageId) {
