@@ -13,6 +13,7 @@ counter rows, and one index walk for the median (benchmarks/RESULTS.md).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -165,12 +166,22 @@ async def _median_decision_seconds(session: AsyncSession) -> float | None:
 async def campaign_stats(
     sessions: async_sessionmaker[AsyncSession], top: int = 10
 ) -> CampaignStats:
-    """The campaign at a glance for /stats, from the counters (and the median's walk)."""
-    async with sessions() as session:
-        by_status = await _by_status(session)
-        by_trade, trades = await _trades(session, top)
-        by_centre = await _centres(session, top)
-        seconds = await _median_decision_seconds(session)
+    """The campaign at a glance for /stats: the counters' three small queries on one
+    connection while the median walks its index on another (PostgreSQL runs them on two
+    server processes; benchmarks/RESULTS.md)."""
+
+    async def from_counters() -> tuple[dict[str, int], list[TradeFigures], int, list[Any]]:
+        async with sessions() as session:
+            by_trade, trades = await _trades(session, top)
+            return await _by_status(session), by_trade, trades, await _centres(session, top)
+
+    async def median() -> float | None:
+        async with sessions() as session:
+            return await _median_decision_seconds(session)
+
+    (by_status, by_trade, trades, by_centre), seconds = await asyncio.gather(
+        from_counters(), median()
+    )
     approved = sum(by_status.get(status, 0) for status in _APPROVED_SIDE)
     decided = approved + by_status.get(S.REFUSED, 0)
     return CampaignStats(

@@ -16,9 +16,11 @@ Triggers rather than updates written in each transition: entries change status i
 ``/supprimer``, by the FK cascade of an apprentice's deletion and by three retention rules,
 some in bulk statements; a trigger cannot be forgotten by a code path written later.
 
-On PostgreSQL one row's change applies its deltas in ONE statement, in key order, so two
-single-entry transitions never lock two counter rows in opposite orders. On SQLite writers
-are serialised anyway.
+On PostgreSQL the triggers are per statement, with transition tables: a statement's
+changes are summed per counter row and applied in key order, each row once, so a bulk
+DELETE (a purge) does not update the same counter 50,000 times in one transaction, and two
+statements never lock counter rows in opposite orders. On SQLite (per-row triggers only)
+writers are serialised anyway.
 
 A later migration that rebuilds ``submissions`` on SQLite (batch mode with ``recreate``)
 drops these triggers with the old table and must create them again.
@@ -34,24 +36,16 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CHANGED = {
-    "sqlite": (
-        "OLD.status IS NOT NEW.status OR OLD.trade IS NOT NEW.trade"
-        " OR OLD.centre_name IS NOT NEW.centre_name"
-        " OR (OLD.decision_seconds IS NULL) <> (NEW.decision_seconds IS NULL)"
-    ),
-    "postgresql": (
-        "OLD.status IS DISTINCT FROM NEW.status OR OLD.trade IS DISTINCT FROM NEW.trade"
-        " OR OLD.centre_name IS DISTINCT FROM NEW.centre_name"
-        " OR (OLD.decision_seconds IS NULL) <> (NEW.decision_seconds IS NULL)"
-    ),
-}
+SQLITE_CHANGED = (
+    "OLD.status IS NOT NEW.status OR OLD.trade IS NOT NEW.trade"
+    " OR OLD.centre_name IS NOT NEW.centre_name"
+    " OR (OLD.decision_seconds IS NULL) <> (NEW.decision_seconds IS NULL)"
+)
 TRIGGERS = {
     "INSERT": "submission_counts_on_insert",
     "DELETE": "submission_counts_on_delete",
     "UPDATE": "submission_counts_on_update",
 }
-FUNCTION = "submission_counts_apply"
 
 
 def _sqlite_deltas(row: str, sign: str) -> str:
@@ -82,34 +76,31 @@ def _create_sqlite_triggers() -> None:
         ),
     }
     for event, (timing, body) in bodies.items():
-        when = f" WHEN {CHANGED['sqlite']}" if event == "UPDATE" else ""
+        when = f" WHEN {SQLITE_CHANGED}" if event == "UPDATE" else ""
         op.execute(
             f"CREATE TRIGGER {TRIGGERS[event]} {timing} ON submissions"
             f" FOR EACH ROW{when} BEGIN {body} END"
         )
 
 
-# OLD is NULL on INSERT and NEW on DELETE: their rows are then left out by the WHERE.
-_POSTGRESQL_FUNCTION = f"""
-CREATE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+def _postgresql_deltas(table: str, sign: str) -> str:
+    """Each row of a transition table, once as a trade and once as a centre."""
+    decided = f"{sign}(decision_seconds IS NOT NULL)::int"
+    return (
+        f"SELECT 'trade', trade, status, {sign}1, {decided} FROM {table}"
+        f" UNION ALL SELECT 'centre', centre_name, status, {sign}1, {decided} FROM {table}"
+    )
+
+
+def _postgresql_function(name: str, deltas: str) -> str:
+    """A statement's deltas summed per counter (rows whose status, trade and centre did
+    not change cancel out), then applied in key order, each counter row once."""
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO submission_counts AS c (dimension, value, status, entries, decided)
     SELECT d.dimension, d.value, d.status, sum(d.entries), sum(d.decided)
-    FROM (
-        SELECT 'trade', OLD.trade, OLD.status, -1, -(OLD.decision_seconds IS NOT NULL)::int
-        WHERE TG_OP <> 'INSERT'
-        UNION ALL
-        SELECT 'centre', OLD.centre_name, OLD.status, -1,
-            -(OLD.decision_seconds IS NOT NULL)::int
-        WHERE TG_OP <> 'INSERT'
-        UNION ALL
-        SELECT 'trade', NEW.trade, NEW.status, 1, (NEW.decision_seconds IS NOT NULL)::int
-        WHERE TG_OP <> 'DELETE'
-        UNION ALL
-        SELECT 'centre', NEW.centre_name, NEW.status, 1,
-            (NEW.decision_seconds IS NOT NULL)::int
-        WHERE TG_OP <> 'DELETE'
-    ) AS d (dimension, value, status, entries, decided)
+    FROM ({deltas}) AS d (dimension, value, status, entries, decided)
     GROUP BY d.dimension, d.value, d.status
     HAVING sum(d.entries) <> 0 OR sum(d.decided) <> 0
     ORDER BY d.dimension, d.value, d.status
@@ -122,16 +113,22 @@ $$
 
 
 def _create_postgresql_triggers() -> None:
-    op.execute(_POSTGRESQL_FUNCTION)
-    for event, name in TRIGGERS.items():
-        timing = f"AFTER {event}"
-        when = ""
-        if event == "UPDATE":
-            timing = "AFTER UPDATE OF status, trade, centre_name, decision_seconds"
-            when = f" WHEN ({CHANGED['postgresql']})"
+    """Statement-level triggers with transition tables: a bulk statement (a purge, an
+    import) updates each counter row once, not once per entry. PostgreSQL allows no
+    column list on such an UPDATE trigger, so every UPDATE of ``submissions`` runs it;
+    the sum over its one or few rows is then empty."""
+    removed, added = _postgresql_deltas("gone", "-"), _postgresql_deltas("came", "")
+    events = {
+        "INSERT": ("NEW TABLE AS came", added),
+        "DELETE": ("OLD TABLE AS gone", removed),
+        "UPDATE": ("OLD TABLE AS gone NEW TABLE AS came", f"{removed} UNION ALL {added}"),
+    }
+    for event, (tables, deltas) in events.items():
+        name = TRIGGERS[event]
+        op.execute(_postgresql_function(name, deltas))
         op.execute(
-            f"CREATE TRIGGER {name} {timing} ON submissions"
-            f" FOR EACH ROW{when} EXECUTE FUNCTION {FUNCTION}()"
+            f"CREATE TRIGGER {name} AFTER {event} ON submissions REFERENCING {tables}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
         )
 
 
@@ -169,9 +166,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for name in TRIGGERS.values():
-        op.execute(f"DROP TRIGGER {name}" + (" ON submissions" if _postgresql() else ""))
-    if _postgresql():
-        op.execute(f"DROP FUNCTION {FUNCTION}()")
+        if _postgresql():
+            op.execute(f"DROP TRIGGER {name} ON submissions")
+            op.execute(f"DROP FUNCTION {name}()")
+        else:
+            op.execute(f"DROP TRIGGER {name}")
     op.drop_table("submission_counts")
 
 
