@@ -24,7 +24,7 @@ import logging
 import sys
 import time
 
-from benchmarks import capacity, images, memory, scale, site, updates
+from benchmarks import capacity, images, memory, scale, site, stats, updates
 from benchmarks.common import Figure, machine, table
 
 FIGURES = {
@@ -32,6 +32,7 @@ FIGURES = {
     "updates": updates.run,
     "capacity": capacity.run,
     "scale": scale.run,
+    "stats": stats.run,
     "memory": memory.run,
     "site": site.run,
 }

@@ -47,13 +47,16 @@ from models.base import utcnow
 from models.lifecycle import approve, refuse, refuse_banned, undo_decision
 from models.moderation import set_moderation_card
 from models.publishing import queue_position
-from models.stats import campaign_stats, queue_summary
+from models.stats import CampaignStats, campaign_stats, queue_summary
 from models.submissions import get_entry, published_of
 
 log = logging.getLogger(__name__)
 
 CALLBACK = re.compile(r"^mod:([a-z]{2,7}):(\d{1,12})(?::([a-z0-9_]{1,24}))?$")
 REASON_MAX = 200
+STATS_TOP = 10
+"""Trades and centres /stats names; with trades of at most 60 characters and centres of
+120, the message stays well under Telegram's 4096."""
 
 S = SubmissionStatus
 
@@ -471,17 +474,29 @@ async def show_queue(update: Update, context: Context) -> None:
     await update.effective_message.reply_text("\n".join(lines))
 
 
+def trade_lines(lang: str, stats: CampaignStats) -> list[str]:
+    """One line per top trade (entries, published), then how many trades are left out."""
+    if not stats.by_trade:
+        return []
+    lines = [t(lang, "stats.trades")]
+    lines += [
+        t(lang, "stats.trade", trade=f.trade, entries=f.entries, published=f.published)
+        for f in stats.by_trade
+    ]
+    if stats.trades > len(stats.by_trade):
+        lines.append(tn(lang, "stats.trades_more", stats.trades - len(stats.by_trade)))
+    return lines
+
+
 async def show_stats(update: Update, context: Context) -> None:
     assert update.effective_message
     lang = moderation_language(context)
-    stats = await campaign_stats(services(context).sessions)
+    stats = await campaign_stats(services(context).sessions, top=STATS_TOP)
     statuses = ", ".join(
         f"{plain(lang, f'state.{status}')} {count}" for status, count in stats.by_status.items()
     )
     lines = [t(lang, "stats.title"), t(lang, "stats.by_status", statuses=statuses)]
-    if stats.by_trade:
-        trades = ", ".join(f"{trade} {count}" for trade, count in stats.by_trade)
-        lines.append(t(lang, "stats.by_trade", trades=trades))
+    lines += trade_lines(lang, stats)
     if stats.by_centre:
         centres = ", ".join(f"{centre} {count}" for centre, count in stats.by_centre)
         lines.append(t(lang, "stats.by_centre", centres=centres))

@@ -1,25 +1,30 @@
-"""Figures for the moderators' /queue and /stats commands, aggregated in SQL.
+"""Figures for the moderators' /queue and /stats commands.
 
-Nothing here loops over rows in Python: with a national campaign's 100,000 entries every
-figure must come back in milliseconds, from the indexes of :class:`Submission`.
+/stats reads counters instead of counting entries: ``submission_counts`` holds, for each
+trade and each centre name, how many entries have each status and how many of them have a
+decision time. Database triggers keep it exact (migration 0007): entries change in many
+places (drafts edited field by field, the transitions of :mod:`models.lifecycle`,
+``/supprimer`` and the apprentice's deletion cascading, three retention rules, some in bulk
+statements), and a trigger fires for every one of them, including code written later,
+in the same transaction as the change. Explicit updates in each path would have to be
+remembered in each. So /stats costs the same with 100 entries or 100,000: a few hundred
+counter rows, and one index walk for the median (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.tables import Removal, Submission, SubmissionStatus
+from models.tables import Removal, Submission, SubmissionCount, SubmissionStatus
 
 S = SubmissionStatus
-T = TypeVar("T")
+C = SubmissionCount
 
 # Decided in favour: still counted as approved once publishing started (or went unsure).
 _APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK, S.HELD)
@@ -58,87 +63,131 @@ async def queue_summary(session: AsyncSession) -> QueueSummary:
 
 
 @dataclass(frozen=True)
+class TradeFigures:
+    """One trade's line in /stats."""
+
+    trade: str
+    entries: int
+    """Entries sent (drafts left out), whatever became of them."""
+    published: int
+    """Of those, on the channel now (status published)."""
+
+
+@dataclass(frozen=True)
 class CampaignStats:
     by_status: dict[str, int]
     """Every status present, drafts included."""
-    by_trade: list[tuple[str, int]]
-    """Top trades, most entries first (drafts left out)."""
+    by_trade: list[TradeFigures]
+    """Top trades, most entries first, ties by name."""
+    trades: int
+    """How many trades have entries (``by_trade`` shows the first ones)."""
     by_centre: list[tuple[str, int]]
     """Top centres by name, most entries first (drafts left out)."""
     approval_rate: float | None
-    """Approved (incl. publishing, published, needs_check) / decided; None if none decided."""
+    """Approved (incl. publishing, published, needs_check, held) / decided; None if none
+    decided."""
     median_decision: timedelta | None
     """Median of ``decision_seconds`` (``decided_at - submitted_at``); None if none decided."""
 
 
-async def _top(session: AsyncSession, column: Any, top: int) -> list[tuple[str, int]]:
-    """The ``top`` most frequent values of ``column`` among real entries, ties by name."""
-    count = func.count().label("n")
+def _sum_where(condition: Any) -> Any:
+    """``sum(CASE WHEN condition THEN entries ELSE 0 END)``, on both backends."""
+    return func.sum(case((condition, C.entries), else_=0))
+
+
+async def _by_status(session: AsyncSession) -> dict[str, int]:
+    """Entries by status: each entry is counted once among the trades' counters."""
+    entries = func.sum(C.entries)
+    rows = await session.execute(
+        select(C.status, entries).where(C.dimension == "trade").group_by(C.status)
+    )
+    return {status: int(n) for status, n in rows if n}
+
+
+async def _trades(session: AsyncSession, top: int) -> tuple[list[TradeFigures], int]:
+    """The ``top`` trades with most entries, and how many trades have entries at all
+    (a window count over the groups, before the LIMIT)."""
+    entries = func.sum(C.entries).label("entries")
     statement = (
-        select(column, count)
-        .where(Submission.status != S.DRAFT)  # drafts were never sent
-        .group_by(column)
-        .order_by(count.desc(), column)
+        select(
+            C.value,
+            entries,
+            _sum_where(C.status == S.PUBLISHED.value),
+            func.count().over(),
+        )
+        .where(C.dimension == "trade", C.status != S.DRAFT.value)  # drafts were never sent
+        .group_by(C.value)
+        .having(func.sum(C.entries) > 0)
+        .order_by(entries.desc(), C.value)
         .limit(top)
     )
-    return [(value, n) for value, n in await session.execute(statement)]
+    rows = (await session.execute(statement)).all()
+    figures = [TradeFigures(trade, int(n), int(published)) for trade, n, published, _ in rows]
+    return figures, int(rows[0][3]) if rows else 0
+
+
+async def _centres(session: AsyncSession, top: int) -> list[tuple[str, int]]:
+    entries = func.sum(C.entries).label("entries")
+    statement = (
+        select(C.value, entries)
+        .where(C.dimension == "centre", C.status != S.DRAFT.value)
+        .group_by(C.value)
+        .having(func.sum(C.entries) > 0)
+        .order_by(entries.desc(), C.value)
+        .limit(top)
+    )
+    return [(centre, int(n)) for centre, n in await session.execute(statement)]
 
 
 async def _median_decision_seconds(session: AsyncSession) -> float | None:
     """Median seconds from submission to decision, over every entry still in the database
     that was decided (an apprentice's ``/supprimer`` deletes their entries, and with them
-    their decision times)."""
+    their decision times).
+
+    ``n`` comes from the counters; the walk is on ix_submissions_decision_seconds
+    (covering): the middle one or two values, LIMIT 2 - n % 2 OFFSET (n - 1) / 2 (integer
+    division), averaged. One statement, so ``n`` and the walk see the same rows.
+    """
     seconds = Submission.decision_seconds
-    if session.get_bind().dialect.name == "postgresql":
-        # Measured at 100,000 rows: faster than the index walk below, whose count and walk
-        # need heap visits until VACUUM has marked the pages all-visible.
-        value = await session.scalar(select(func.percentile_cont(0.5).within_group(seconds)))
-        return None if value is None else float(value)
-    # SQLite has no percentile: walk ix_submissions_decision_seconds (covering) to the middle
-    # and average the middle one or two values, LIMIT 2 - n % 2 OFFSET (n - 1) / 2
-    # (integer division); n is counted on the same index.
-    n = select(func.count(seconds)).where(seconds.is_not(None)).scalar_subquery()
+    n = select(func.coalesce(func.sum(C.decided), 0)).where(C.dimension == "trade")
+    count = n.scalar_subquery()
     middle = (
         select(seconds.label("seconds"))
         .where(seconds.is_not(None))
         .order_by(seconds)
-        .limit(2 - n % 2)
-        .offset((n - 1) // 2)
+        .limit(2 - count % 2)
+        .offset((count - 1) // 2)
         .subquery("middle")
     )
     value = await session.scalar(select(func.avg(middle.c.seconds)))
     return None if value is None else float(value)
 
 
-async def _by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(
-        select(Submission.status, func.count()).group_by(Submission.status)
-    )
-    return {str(status): n for status, n in rows}
-
-
 async def campaign_stats(
     sessions: async_sessionmaker[AsyncSession], top: int = 10
 ) -> CampaignStats:
-    """The campaign at a glance for /stats: four aggregates run at once, each on its own
-    connection, so that PostgreSQL's server processes share the work (100,000 entries:
-    ~40 ms instead of ~80 ms one after the other; benchmarks/RESULTS.md)."""
+    """The campaign at a glance for /stats: the counters' three small queries on one
+    connection while the median walks its index on another (PostgreSQL runs them on two
+    server processes; benchmarks/RESULTS.md)."""
 
-    async def run(query: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def from_counters() -> tuple[dict[str, int], list[TradeFigures], int, list[Any]]:
         async with sessions() as session:
-            return await query(session)
+            by_trade, trades = await _trades(session, top)
+            return await _by_status(session), by_trade, trades, await _centres(session, top)
 
-    by_status, by_trade, by_centre, seconds = await asyncio.gather(
-        run(_by_status),
-        run(partial(_top, column=Submission.trade, top=top)),
-        run(partial(_top, column=Submission.centre_name, top=top)),
-        run(_median_decision_seconds),
+    async def median() -> float | None:
+        async with sessions() as session:
+            return await _median_decision_seconds(session)
+
+    (by_status, by_trade, trades, by_centre), seconds = await asyncio.gather(
+        from_counters(), median()
     )
     approved = sum(by_status.get(status, 0) for status in _APPROVED_SIDE)
     decided = approved + by_status.get(S.REFUSED, 0)
     return CampaignStats(
         by_status=by_status,
         by_trade=by_trade,
+        trades=trades,
         by_centre=by_centre,
         approval_rate=approved / decided if decided else None,
         # Milliseconds: SQLite's julianday is no finer, and PostgreSQL then agrees.

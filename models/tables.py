@@ -364,3 +364,26 @@ class BotState(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     data: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SubmissionCount(Base):
+    """How many entries have each status, by trade and by centre: what /stats reads
+    (:mod:`models.stats`) instead of counting 100,000 rows.
+
+    Written ONLY by the database's triggers on ``submissions`` (migration 0007), for every
+    insert, delete and change of status, trade, centre or decision time, whatever code
+    made it; never by the application. Rows may fall to zero and stay.
+    """
+
+    __tablename__ = "submission_counts"
+
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    """``trade`` (``value`` is the trade) or ``centre`` (``value`` is the centre's name);
+    each entry is counted once in each."""
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    entries: Mapped[int] = mapped_column(Integer)
+    decided: Mapped[int] = mapped_column(Integer)
+    """Those of them with a ``decision_seconds``: the size of the median's population."""
+
+    __table_args__ = (CheckConstraint("dimension IN ('trade', 'centre')", name="dimension"),)

@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import SubmissionStatus, utcnow
+from models import Submission, SubmissionStatus, utcnow
+from models.lifecycle import unpublish
 from models.removals import owe_removal
-from models.stats import CampaignStats, QueueSummary, campaign_stats, queue_summary
+from models.stats import (
+    CampaignStats,
+    QueueSummary,
+    TradeFigures,
+    campaign_stats,
+    queue_summary,
+)
 
 if TYPE_CHECKING:
     from conftest import AddSubmission
@@ -44,6 +52,7 @@ async def test_empty_campaign(session_factory: async_sessionmaker[AsyncSession])
     assert await campaign_stats(session_factory) == CampaignStats(
         by_status={},
         by_trade=[],
+        trades=0,
         by_centre=[],
         approval_rate=None,
         median_decision=None,
@@ -84,13 +93,19 @@ async def test_campaign_stats(session_factory: AsyncSession, add_submission: Add
         "pending": 1,
         "draft": 3,
     }
-    assert stats.by_trade == [("coiffeuse", 4), ("boulanger", 2), ("maçon", 2)]  # ties by name
+    assert stats.by_trade == [  # ties by name
+        TradeFigures("coiffeuse", entries=4, published=1),
+        TradeFigures("boulanger", entries=2, published=1),
+        TradeFigures("maçon", entries=2, published=0),
+    ]
+    assert stats.trades == 3
     assert stats.by_centre == [("CFA de Dijon", 4), ("CFA de Beaune", 2), ("CFA de Sens", 2)]
     assert stats.approval_rate == 5 / 7
     assert stats.median_decision == timedelta(minutes=40)
 
     top = await campaign_stats(session_factory, top=1)
-    assert top.by_trade == [("coiffeuse", 4)]
+    assert top.by_trade == [TradeFigures("coiffeuse", entries=4, published=1)]
+    assert top.trades == 3
     assert top.by_centre == [("CFA de Dijon", 4)]
 
 
@@ -120,3 +135,28 @@ async def test_median_decision_odd_and_even(
     stats = await campaign_stats(session_factory)
     assert stats.median_decision == timedelta(seconds=(3600 * 3 + 90.25) / 2)
     assert stats.approval_rate == 2 / 4
+
+
+async def test_trade_figures_follow_the_entries(
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
+) -> None:
+    """Published counts the channel now; a trade whose entries all went, or that has only
+    drafts, is neither listed nor counted."""
+    first = await add_submission(S.PUBLISHED, trade="boulanger")
+    await add_submission(S.PENDING, trade="boulanger")
+    await add_submission(S.DRAFT, trade="plombier")
+    gone = await add_submission(S.REFUSED, trade="fleuriste")
+    stats = await campaign_stats(session_factory)
+    assert stats.by_trade == [
+        TradeFigures("boulanger", entries=2, published=1),
+        TradeFigures("fleuriste", entries=1, published=0),
+    ]
+    assert stats.trades == 2
+
+    async with session_factory() as session, session.begin():
+        assert await unpublish(session, first.id, 7, "Camille")
+        await session.execute(delete(Submission).where(Submission.id == gone.id))
+    stats = await campaign_stats(session_factory)
+    assert stats.by_trade == [TradeFigures("boulanger", entries=2, published=0)]
+    assert stats.trades == 1
+    assert stats.by_status == {"pending": 1, "refused": 1, "draft": 1}

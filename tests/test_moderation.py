@@ -15,7 +15,9 @@ from sqlalchemy import select
 from bot.cards import post_missing_cards
 from bot.i18n import t
 from bot.sandbox import User
-from models import Apprentice, ModerationAudit, SubmissionStatus
+from handlers.moderation import trade_lines
+from models import AgeBand, Apprentice, ModerationAudit, Submission, SubmissionStatus, utcnow
+from models.stats import CampaignStats, TradeFigures
 from tests import imagegen
 from tests.stand import Stand, answer_of, data_of, has_button, running_stand, walk_to_photo
 
@@ -322,13 +324,71 @@ async def test_queue_and_stats_commands(db_url: str, tmp_path: Path) -> None:
         await emu.send_text(camille, "/stats", chat=stand.group)
         stats = await emu.wait_for(stand.group, "Statistiques")
         assert "en attente 2" in stats["text"] and "acceptée 1" in stats["text"]
-        assert "Coiffeur·se 3" in stats["text"] and "Taux d’acceptation : 100 %" in stats["text"]
+        assert "Par métier (participations / publiées) :\n• Coiffeur·se : 3 / 0" in stats["text"]
+        assert "Taux d’acceptation : 100 %" in stats["text"]
         outsider = emu.create_user("Curieux")
         stand.group.members[outsider.id] = "member"
         await emu.send_text(outsider, "/stats", chat=stand.group)
         await emu.wait_for(stand.group, t("fr", "mod.only_moderators"))
         answers = [m for m in emu.bot_messages(stand.group) if "Statistiques" in m.get("text", "")]
         assert len(answers) == 1
+
+
+async def test_stats_names_the_top_trades_and_counts_the_others(
+    db_url: str, tmp_path: Path
+) -> None:
+    """13 trades of the longest names, 12 centres too: ten trades with their entries and
+    publications, most first, then how many more; the whole within Telegram's limit."""
+    trades = [f"{chr(65 + i)}{'é' * 59}" for i in range(13)]
+    centres = [f"{chr(65 + i)}{'c' * 119}" for i in range(12)]
+    async with running_stand(db_url, tmp_path) as stand:
+        async with stand.app.services.sessions() as session, session.begin():
+            session.add(Apprentice(id=1, first_name="Léa"))
+            await session.flush()
+            for i, trade in enumerate(trades):
+                for status in [S.PUBLISHED] * (i % 3) + [S.PENDING] * (13 - i) + [S.DRAFT]:
+                    session.add(entry(status, trade=trade, centre_name=centres[i % 12]))
+        await stand.emu.send_text(stand.moderators[0], "/stats", chat=stand.group)
+        text = (await stand.emu.wait_for(stand.group, "Statistiques"))["text"]
+    lines = text.split("\n")
+    start = lines.index("Par métier (participations / publiées) :")
+    assert lines[start + 1 : start + 4] == [
+        f"• {trades[0]} : 13 / 0",
+        f"• {trades[1]} : 13 / 1",
+        f"• {trades[2]} : 13 / 2",
+    ]
+    assert lines[start + 10] == f"• {trades[9]} : 4 / 0"
+    assert lines[start + 11] == "… et 3 autres métiers"
+    assert len(text) <= 4096
+
+
+def entry(status: SubmissionStatus, **fields: str) -> Submission:
+    """A complete entry of apprentice 1, as a test adds it directly to the database."""
+    return Submission(
+        apprentice_id=1,
+        status=status,
+        language="fr",
+        age_band=AgeBand.ADULT,
+        consent_at=utcnow(),
+        submitted_at=None if status is S.DRAFT else utcnow(),
+        **fields,
+    )
+
+
+def test_trade_lines_in_english() -> None:
+    stats = CampaignStats(
+        by_status={"published": 3},
+        by_trade=[TradeFigures("baker & co", entries=3, published=3)],
+        trades=2,
+        by_centre=[],
+        approval_rate=1.0,
+        median_decision=None,
+    )
+    assert trade_lines("en", stats) == [
+        "By trade (entries / published):",
+        "• baker &amp; co: 3 / 3",
+        "… and 1 more trade",
+    ]
 
 
 async def test_decision_survives_a_card_that_cannot_be_edited(db_url: str, tmp_path: Path) -> None:
