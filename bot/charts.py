@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.i18n import plain
+from models.stats import TradeFigures
+from models.weekly import Week
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -19,23 +19,7 @@ TRADES_SHOWN = 10
 COLOURS = {"chart.entries": "#1f5fa8", "chart.published": "#2e9e5b", "chart.interest": "#e07b00"}
 
 
-@dataclass(frozen=True)
-class TradeBars:
-    trade: str
-    entries: int
-    published: int
-    interest: int
-
-
-@dataclass(frozen=True)
-class WeekPoint:
-    week: date
-    """The Monday the week starts on."""
-    entries: int
-    interest: int
-
-
-def stats_figure(trades: Sequence[TradeBars], weeks: Sequence[WeekPoint], language: str) -> Figure:
+def stats_figure(trades: Sequence[TradeFigures], weeks: Sequence[Week], language: str) -> Figure:
     """The chart as a matplotlib figure (what a test reads the bars from)."""
     from matplotlib.figure import Figure
 
@@ -53,9 +37,11 @@ def stats_figure(trades: Sequence[TradeBars], weeks: Sequence[WeekPoint], langua
     bars.set_title(plain(language, "chart.by_trade"))
     bars.xaxis.get_major_locator().set_params(integer=True)
     figure.legend(loc="outside upper center", ncols=3, reverse=True)
-    labels = [week.week.strftime("%d/%m") for week in weeks]
-    for key in ("chart.entries", "chart.interest"):
-        values = [getattr(week, key.removeprefix("chart.")) for week in weeks]
+    labels = [week.monday.strftime("%d/%m") for week in weeks]
+    for key, values in (
+        ("chart.entries", [week.entries for week in weeks]),
+        ("chart.interest", [week.visits for week in weeks]),
+    ):
         line.plot(labels, values, marker="o", color=COLOURS[key], gid=key)
     line.set_title(plain(language, "chart.by_week"))
     line.yaxis.get_major_locator().set_params(integer=True)
@@ -63,7 +49,7 @@ def stats_figure(trades: Sequence[TradeBars], weeks: Sequence[WeekPoint], langua
     return figure
 
 
-def stats_chart(trades: Sequence[TradeBars], weeks: Sequence[WeekPoint], language: str) -> bytes:
+def stats_chart(trades: Sequence[TradeFigures], weeks: Sequence[Week], language: str) -> bytes:
     """The chart as a PNG, drawn by the Agg backend."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

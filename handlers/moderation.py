@@ -8,12 +8,15 @@ so a failing edit or notification never loses it; the loser of a race is told wh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.captions import visible_text
@@ -24,8 +27,10 @@ from bot.cards import (
     refresh_card,
     when,
 )
+from bot.charts import stats_chart
 from bot.commands import BAN, MODERATION_COMMANDS, MODERATION_HELP, QUEUE, STATS, UNBAN
 from bot.followup import catch_up_with_telegram
+from bot.gallery.site import channel_post_url
 from bot.i18n import plain, plain_n, t, tn
 from bot.notify import tell_apprentice
 from bot.removals import Check, Result, confirm_by_hand, remove_lost_card
@@ -49,12 +54,14 @@ from models.moderation import set_moderation_card
 from models.publishing import queue_position
 from models.stats import CampaignStats, campaign_stats, queue_summary
 from models.submissions import get_entry, published_of
+from models.weekly import weeks
 
 log = logging.getLogger(__name__)
 
 CALLBACK = re.compile(r"^mod:([a-z]{2,7}):(\d{1,12})(?::([a-z0-9_]{1,24}))?$")
 REASON_MAX = 200
 STATS_TOP = 10
+CHART_WEEKS = 8
 """Trades and centres /stats names; with trades of at most 60 characters and centres of
 120, the message stays well under Telegram's 4096."""
 
@@ -480,7 +487,14 @@ def trade_lines(lang: str, stats: CampaignStats) -> list[str]:
         return []
     lines = [t(lang, "stats.trades")]
     lines += [
-        t(lang, "stats.trade", trade=f.trade, entries=f.entries, published=f.published)
+        t(
+            lang,
+            "stats.trade",
+            trade=f.trade,
+            entries=f.entries,
+            published=f.published,
+            interest=f.interest,
+        )
         for f in stats.by_trade
     ]
     if stats.trades > len(stats.by_trade):
@@ -505,7 +519,41 @@ async def show_stats(update: Update, context: Context) -> None:
     if stats.median_decision is not None:
         minutes = round(stats.median_decision.total_seconds() / 60)
         lines.append(t(lang, "stats.median", minutes=minutes))
+    lines += top_post_lines(lang, stats, services(context))
     await update.effective_message.reply_text("\n".join(lines))
+    await send_chart(update, context, stats)
+
+
+def top_post_lines(lang: str, stats: CampaignStats, svc: Services) -> list[str]:
+    """The posts whose « ce métier m'intéresse » link was followed most."""
+    if not stats.top_posts:
+        return []
+    lines = [t(lang, "stats.top_posts")]
+    channel = svc.settings.campaign.channel
+    for post in stats.top_posts:
+        visits = plain_n(lang, "stats.visits", post.visits)
+        values = {"number": post.submission_id, "trade": post.trade, "visits": visits}
+        link = channel_post_url(channel, post.channel_message_id or 0)
+        if link and post.channel_message_id:
+            lines.append(t(lang, "stats.top_post_link", link=link, **values))
+        else:
+            lines.append(t(lang, "stats.top_post", **values))
+    return lines
+
+
+async def send_chart(update: Update, context: Context, stats: CampaignStats) -> None:
+    """The figures as a chart, drawn in a thread (a few hundred milliseconds of matplotlib)
+    after the text has gone; a failure costs the chart, never the answer."""
+    assert update.effective_message
+    svc, lang = services(context), moderation_language(context)
+    today = utcnow().astimezone(ZoneInfo(svc.settings.schedule.timezone)).date()
+    async with svc.sessions() as session:
+        last_weeks = await weeks(session, CHART_WEEKS, today)
+    try:
+        png = await asyncio.to_thread(stats_chart, stats.by_trade, last_weeks, lang)
+        await update.effective_message.reply_photo(png)
+    except (TelegramError, ValueError, OSError, RuntimeError) as error:
+        log.warning("the /stats chart was not sent: %s", error)
 
 
 async def moderators_only(update: Update, context: Context) -> None:

@@ -82,13 +82,16 @@ async def forget_visitors_before(session: AsyncSession, day: date) -> int:
     return int(result.rowcount or 0)
 
 
-async def interest_by_trade(session: AsyncSession) -> dict[str, InterestFigures]:
+async def interest_of(session: AsyncSession, trades: list[str]) -> dict[str, int]:
+    """Visits of each of ``trades`` (those /stats shows): their rows of the daily counters."""
+    if not trades:
+        return {}
     rows = await session.execute(
-        select(
-            InterestPost.trade, func.sum(InterestPost.visits), func.sum(InterestPost.visitors)
-        ).group_by(InterestPost.trade)
+        select(InterestDay.trade, func.sum(InterestDay.visits))
+        .where(InterestDay.trade.in_(trades))
+        .group_by(InterestDay.trade)
     )
-    return {trade: InterestFigures(int(v), int(u)) for trade, v, u in rows}
+    return {trade: int(visits) for trade, visits in rows}
 
 
 async def top_posts(session: AsyncSession, count: int = 5) -> list[PostInterest]:

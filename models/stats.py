@@ -14,20 +14,23 @@ counter rows, and one index walk for the median (benchmarks/RESULTS.md).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.interest import PostInterest, interest_of, top_posts
 from models.tables import Removal, Submission, SubmissionCount, SubmissionStatus
 
 S = SubmissionStatus
 C = SubmissionCount
 
 # Decided in favour: still counted as approved once publishing started (or went unsure).
-_APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK, S.HELD)
+APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK, S.HELD)
+TOP_POSTS = 3
+"""Posts /stats names as the most visited."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class TradeFigures:
     """Entries sent (drafts left out), whatever became of them."""
     published: int
     """Of those, on the channel now (status published)."""
+    interest: int = 0
+    """Visits through the « ce métier m'intéresse » link of its posts."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ class CampaignStats:
     decided."""
     median_decision: timedelta | None
     """Median of ``decision_seconds`` (``decided_at - submitted_at``); None if none decided."""
+    top_posts: list[PostInterest] = field(default_factory=list)
+    """The posts visited most through their « ce métier m'intéresse » link."""
 
 
 def _sum_where(condition: Any) -> Any:
@@ -173,16 +180,22 @@ async def campaign_stats(
     async def from_counters() -> tuple[dict[str, int], list[TradeFigures], int, list[Any]]:
         async with sessions() as session:
             by_trade, trades = await _trades(session, top)
+            visits = await interest_of(session, [figures.trade for figures in by_trade])
+            by_trade = [replace(f, interest=visits.get(f.trade, 0)) for f in by_trade]
             return await _by_status(session), by_trade, trades, await _centres(session, top)
+
+    async def most_visited() -> list[PostInterest]:
+        async with sessions() as session:
+            return await top_posts(session, TOP_POSTS)
 
     async def median() -> float | None:
         async with sessions() as session:
             return await _median_decision_seconds(session)
 
-    (by_status, by_trade, trades, by_centre), seconds = await asyncio.gather(
-        from_counters(), median()
+    (by_status, by_trade, trades, by_centre), seconds, posts = await asyncio.gather(
+        from_counters(), median(), most_visited()
     )
-    approved = sum(by_status.get(status, 0) for status in _APPROVED_SIDE)
+    approved = sum(by_status.get(status, 0) for status in APPROVED_SIDE)
     decided = approved + by_status.get(S.REFUSED, 0)
     return CampaignStats(
         by_status=by_status,
@@ -192,4 +205,5 @@ async def campaign_stats(
         approval_rate=approved / decided if decided else None,
         # Milliseconds: SQLite's julianday is no finer, and PostgreSQL then agrees.
         median_decision=None if seconds is None else timedelta(milliseconds=round(seconds * 1000)),
+        top_posts=posts,
     )

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.interest import interest_by_day
+from models.stats import APPROVED_SIDE
 from models.tables import Submission, SubmissionStatus
 
 S = SubmissionStatus
-_APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK, S.HELD)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ async def period_figures(
     shown = [figures for day, figures in interest.items() if day <= days[1]]
     return Period(
         entries=await _count(session, *submitted),
-        approved=await _count(session, decided, Submission.status.in_(_APPROVED_SIDE)),
+        approved=await _count(session, decided, Submission.status.in_(APPROVED_SIDE)),
         refused=await _count(session, decided, Submission.status == S.REFUSED),
         median_decision=timedelta(seconds=statistics.median(seconds)) if seconds else None,
         posts=await _count(session, Submission.published_at.between(start, end)),
@@ -67,3 +67,24 @@ async def entries_by_day(session: AsyncSession, since: datetime) -> dict[date, i
         .group_by(day)
     )
     return {date.fromisoformat(str(value)): count for value, count in rows}
+
+
+@dataclass(frozen=True)
+class Week:
+    monday: date
+    entries: int
+    visits: int
+
+
+async def weeks(session: AsyncSession, count: int, today: date) -> list[Week]:
+    """The last ``count`` weeks (Monday to Sunday, this one included), oldest first."""
+    first = today - timedelta(days=today.weekday(), weeks=count - 1)
+    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    entries, visits = [0] * count, [0] * count
+    for day, n in (await entries_by_day(session, since)).items():
+        if first <= day <= today:
+            entries[(day - first).days // 7] += n
+    for day, figures in (await interest_by_day(session, first)).items():
+        if day <= today:
+            visits[(day - first).days // 7] += figures.visits
+    return [Week(first + timedelta(weeks=n), entries[n], visits[n]) for n in range(count)]

@@ -14,22 +14,24 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 
 from bot.captions import visible_text as visible
-from bot.charts import TradeBars, WeekPoint, stats_chart, stats_figure
+from bot.charts import stats_chart, stats_figure
 from bot.i18n import local_moment, plain_n, t, tn
 from bot.schedule import next_slots
 from models import SubmissionStatus
 from models.base import utcnow
+from models.stats import TradeFigures
+from models.weekly import Week
 from tests.stand import running_stand
 from tests.test_interest import campaign, follow, published
 from tests.test_publishing import add_entries, entry_values
 
 S = SubmissionStatus
 TRADES = [
-    TradeBars("Coiffeur·se", entries=12, published=8, interest=30),
-    TradeBars("Pâtissier·ère", entries=7, published=5, interest=4),
-    TradeBars("Boucher·ère", entries=3, published=0, interest=0),
+    TradeFigures("Coiffeur·se", entries=12, published=8, interest=30),
+    TradeFigures("Pâtissier·ère", entries=7, published=5, interest=4),
+    TradeFigures("Boucher·ère", entries=3, published=0, interest=0),
 ]
-WEEKS = [WeekPoint(date(2026, 9, 7) + timedelta(weeks=n), n % 4, 2 * n) for n in range(8)]
+WEEKS = [Week(date(2026, 9, 7) + timedelta(weeks=n), n % 4, 2 * n) for n in range(8)]
 
 
 def test_the_chart_is_a_png_whose_bars_are_the_figures() -> None:
@@ -47,9 +49,9 @@ def test_the_chart_is_a_png_whose_bars_are_the_figures() -> None:
         assert [p.get_width() for p in drawn] == [getattr(trade, key) for trade in TRADES]
     labels = [label.get_text() for label in bars.get_yticklabels()]
     assert labels == [trade.trade for trade in reversed(TRADES)]
-    for key in ("entries", "interest"):
+    for key, field in (("entries", "entries"), ("interest", "visits")):
         [drawn_line] = [ln for ln in line.get_lines() if ln.get_gid() == f"chart.{key}"]
-        assert list(drawn_line.get_ydata()) == [getattr(week, key) for week in WEEKS]
+        assert list(drawn_line.get_ydata()) == [getattr(week, field) for week in WEEKS]
 
 
 def test_the_bot_does_not_load_matplotlib_until_a_chart_is_drawn() -> None:

@@ -236,3 +236,28 @@ async def test_an_apprentice_half_way_through_an_entry_keeps_their_place(
         await stand.emu.send_photo(lea, imagegen.photo_jpeg(800, 1000))
         preview = await stand.reply(lea, has_button("preview:"), timeout=30)
         assert "Coiffeur·se" in preview["caption"]
+
+
+async def test_stats_shows_the_visits_and_sends_the_chart(db_url: str, tmp_path: Path) -> None:
+    async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
+        first = await published(stand, "Pâtissier·ère", 1)
+        second = await published(stand, "Coiffeur·se", 2)
+        for name in ("Lou", "Kim", "Noa"):
+            await follow(stand, stand.emu.create_user(name), first)
+        await follow(stand, stand.emu.create_user("Eli"), second)
+
+        camille = stand.moderators[0]
+        await stand.emu.send_text(camille, "/stats", chat=stand.group)
+        stats = await stand.emu.wait_for(stand.group, "Statistiques")
+        assert "• Pâtissier·ère : 1 / 1 / 3" in stats["text"]
+        assert "• Coiffeur·se : 1 / 1 / 1" in stats["text"]
+        lines = stats["text"].split("\n")
+        start = lines.index(visible(t("fr", "stats.top_posts")))
+        assert lines[start + 1 : start + 3] == [
+            f"• n° {first} (Pâtissier·ère) : 3 visites",
+            f"• n° {second} (Coiffeur·se) : 1 visite",
+        ]
+        link = next(e for e in stats["entities"] if e["type"] == "text_link")
+        assert link["url"] == f"https://t.me/fiers_test/{post_of(stand, first)['message_id']}"
+        chart = await stand.emu.wait_for(stand.group, lambda m: "photo" in m)
+        assert chart["photo"][-1]["width"] == 800

@@ -257,8 +257,9 @@ async def test_publish_now_posts_to_the_channel(db_url: str, tmp_path: Path) -> 
         post = await emu.wait_for(stand.channel)
         assert post["caption"].startswith("Léa — Coiffeur·se")
         assert "« Fière & heureuse »" in post["caption"]
-        [[button]] = post["reply_markup"]["inline_keyboard"]
-        assert button["url"] == "https://example.org/offres"
+        [[offers], [interest]] = post["reply_markup"]["inline_keyboard"]
+        assert offers["url"] == "https://example.org/offres"
+        assert interest["url"] == "https://t.me/fiers_bot?start=post-1"
         card = await card_now(stand, card, "Publiée le")
         assert data_of(card) == ["mod:unpub:1"]
         told = await stand.reply(lea, "en ligne")
@@ -311,6 +312,9 @@ async def test_unreachable_group_keeps_entries_and_retries(
         assert any("reachable again" in r.getMessage() for r in caplog.records)
 
 
+TRADES_HEADING = "Par métier (participations / publiées / visites « ce métier m’intéresse ») :"
+
+
 async def test_queue_and_stats_commands(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path, apprentices={"max_pending": 5}) as stand:
         emu, camille = stand.emu, stand.moderators[0]
@@ -324,7 +328,7 @@ async def test_queue_and_stats_commands(db_url: str, tmp_path: Path) -> None:
         await emu.send_text(camille, "/stats", chat=stand.group)
         stats = await emu.wait_for(stand.group, "Statistiques")
         assert "en attente 2" in stats["text"] and "acceptée 1" in stats["text"]
-        assert "Par métier (participations / publiées) :\n• Coiffeur·se : 3 / 0" in stats["text"]
+        assert f"{TRADES_HEADING}\n• Coiffeur·se : 3 / 0 / 0" in stats["text"]
         assert "Taux d’acceptation : 100 %" in stats["text"]
         outsider = emu.create_user("Curieux")
         stand.group.members[outsider.id] = "member"
@@ -351,13 +355,13 @@ async def test_stats_names_the_top_trades_and_counts_the_others(
         await stand.emu.send_text(stand.moderators[0], "/stats", chat=stand.group)
         text = (await stand.emu.wait_for(stand.group, "Statistiques"))["text"]
     lines = text.split("\n")
-    start = lines.index("Par métier (participations / publiées) :")
+    start = lines.index(TRADES_HEADING)
     assert lines[start + 1 : start + 4] == [
-        f"• {trades[0]} : 13 / 0",
-        f"• {trades[1]} : 13 / 1",
-        f"• {trades[2]} : 13 / 2",
+        f"• {trades[0]} : 13 / 0 / 0",
+        f"• {trades[1]} : 13 / 1 / 0",
+        f"• {trades[2]} : 13 / 2 / 0",
     ]
-    assert lines[start + 10] == f"• {trades[9]} : 4 / 0"
+    assert lines[start + 10] == f"• {trades[9]} : 4 / 0 / 0"
     assert lines[start + 11] == "… et 3 autres métiers"
     assert len(text) <= 4096
 
@@ -378,15 +382,15 @@ def entry(status: SubmissionStatus, **fields: str) -> Submission:
 def test_trade_lines_in_english() -> None:
     stats = CampaignStats(
         by_status={"published": 3},
-        by_trade=[TradeFigures("baker & co", entries=3, published=3)],
+        by_trade=[TradeFigures("baker & co", entries=3, published=3, interest=5)],
         trades=2,
         by_centre=[],
         approval_rate=1.0,
         median_decision=None,
     )
     assert trade_lines("en", stats) == [
-        "By trade (entries / published):",
-        "• baker &amp; co: 3 / 3",
+        "By trade (entries / published / “this trade interests me” visits):",
+        "• baker &amp; co: 3 / 3 / 5",
         "… and 1 more trade",
     ]
 
