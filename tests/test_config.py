@@ -235,3 +235,22 @@ def test_webhook_secret_from_the_environment_and_never_shown() -> None:
     assert settings_from_dict(minimal(), base_dir=Path("/srv")).telegram.mode == "polling"
     raw["telegram"]["webhook_url"] = "http://127.0.0.1:8080/hook"
     assert settings_from_dict(raw, base_dir=Path("/srv"), environ={WEBHOOK_SECRET_ENV: "x"})
+
+
+def test_check_config_covers_webhook_mode(tmp_path: Path) -> None:
+    webhook = tmp_path / "webhook.toml"
+    webhook.write_text(
+        EXAMPLE.read_text(encoding="utf-8")
+        .replace('mode = "polling"', 'mode = "webhook"')
+        .replace('webhook_url = ""', 'webhook_url = "https://bot.example.org/telegram"')
+    )
+    env = {"SELFIE_BOT_TOKEN": "1:abc"}
+    missing = run_cli("check-config", "--config", str(webhook), env=env)
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("telegram: secret_token: required")
+    secret = "0123456789abcdef_from-env"
+    good = run_cli(
+        "check-config", "--config", str(webhook), env={**env, WEBHOOK_SECRET_ENV: secret}
+    )
+    assert (good.returncode, good.stdout) == (0, "ok\n")
+    assert secret not in good.stdout + good.stderr
