@@ -57,7 +57,7 @@ class TelegramSettings(_Section):
     """How updates arrive: the bot asks (getUpdates), or Telegram posts them (setWebhook)."""
     webhook_url: str = ""
     listen: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=0, le=65535)] = 8443
+    port: Annotated[int, Field(ge=1, le=65535)] = 8443
     secret_token: str = Field(default="", repr=False)
 
     @field_validator("token")
