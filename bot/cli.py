@@ -19,7 +19,14 @@ from telegram.error import InvalidToken
 from telegram.ext import Application
 
 from bot import __version__
-from bot.config import TOKEN_ENV, ConfigError, Settings, default_config_path, load_settings
+from bot.config import (
+    TOKEN_ENV,
+    ConfigError,
+    Settings,
+    TelegramSettings,
+    default_config_path,
+    load_settings,
+)
 
 EXIT_CONFIG = 2
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
@@ -58,26 +65,29 @@ class _RedactingFormatter(logging.Formatter):
     """Blanks the token in the whole formatted record, traceback included: ``InvalidToken``
     quotes it, and an httpx error shows the request URL, ``…/bot<token>/…``."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, webhook_secret: str = "") -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
         # The secret half too: the bot's id before the colon is public, and an encoded URL
         # may show the token with its colon escaped.
-        self.secrets = [s for s in (token, token.partition(":")[2]) if s]
+        self.secrets = [(s, "<token>") for s in (token, token.partition(":")[2]) if s]
+        if webhook_secret:
+            self.secrets.append((webhook_secret, "<secret>"))
 
     def format(self, record: logging.LogRecord) -> str:
         return self.redact(super().format(record))
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "<token>")
+        for secret, blank in self.secrets:
+            text = text.replace(secret, blank)
         return text
 
 
-def configure_logging(token: str, level: int = logging.INFO) -> None:
-    """Log to stderr, token blanked, ids only: the capped loggers stay quiet below their cap
-    even at DEBUG (``-v``), which is then the bot's own lines and PTB's flow."""
+def configure_logging(token: str, level: int = logging.INFO, webhook_secret: str = "") -> None:
+    """Log to stderr, token and webhook secret blanked, ids only: the capped loggers stay
+    quiet below their cap even at DEBUG (``-v``), which is then the bot's own lines and
+    PTB's flow."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_RedactingFormatter(token))
+    handler.setFormatter(_RedactingFormatter(token, webhook_secret))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for name, cap in CAPPED_LOGGERS.items():
         logging.getLogger(name).setLevel(cap)
@@ -136,7 +146,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if _database(settings) is None:
         return EXIT_CONFIG
-    configure_logging(settings.token, logging.DEBUG if args.verbose else logging.INFO)
+    level = logging.DEBUG if args.verbose else logging.INFO
+    configure_logging(settings.token, level, settings.telegram.secret_token)
     ptb = logging.getLogger("telegram.ext")
     ptb.addFilter(_refused_at_start)
     from bot.backup import AlreadyRunning, running_lock
@@ -164,7 +175,7 @@ def _refused_at_start(record: logging.LogRecord) -> bool:
 
 
 def serve(settings: Settings, on_ready: Callable[[Application], Any] | None = None) -> None:
-    """Build the bot and poll until Ctrl-C or SIGTERM (``run`` and ``sandbox`` alike).
+    """Build the bot and run it until Ctrl-C or SIGTERM (``run`` and ``sandbox`` alike).
 
     ``on_ready`` is called in the bot's event loop once it has started (after ``post_init``).
     """
@@ -180,7 +191,37 @@ def serve(settings: Settings, on_ready: Callable[[Application], Any] | None = No
             on_ready(app)
 
         application.post_init = post_init
-    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    receive(application, settings.telegram)
+
+
+def receive(application: Application, telegram: TelegramSettings) -> None:
+    """Run until SIGINT or SIGTERM, updates by polling or on the webhook.
+
+    Either way PTB's stop lets the updates in hand and the running jobs finish (a
+    publication is recorded before the process exits). Polling deletes any webhook first,
+    so going back to polling is changing ``telegram.mode`` alone.
+    """
+    if telegram.mode == "polling":
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        return
+    from bot.webhook import count_refusals
+
+    count_refusals()
+    application.run_webhook(**webhook_options(telegram))
+
+
+def webhook_options(telegram: TelegramSettings) -> dict[str, Any]:
+    """PTB's webhook arguments (``run_webhook``, ``Updater.start_webhook``): the server on
+    ``listen:port`` at the path of ``webhook_url``, the updates polling would get."""
+    return {
+        "listen": telegram.listen,
+        "port": telegram.port,
+        "url_path": telegram.webhook_path,
+        "webhook_url": telegram.webhook_url,
+        "secret_token": telegram.secret_token,
+        "allowed_updates": ALLOWED_UPDATES,
+        "drop_pending_updates": False,
+    }
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

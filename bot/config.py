@@ -15,6 +15,7 @@ import tomllib
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -31,10 +32,16 @@ from bot.captions import FIELDS, template_fields
 from bot.schedule import check_crontab
 
 TOKEN_ENV = "SELFIE_BOT_TOKEN"
+WEBHOOK_SECRET_ENV = "SELFIE_BOT_WEBHOOK_SECRET"
 CONFIG_ENV = "SELFIE_BOT_CONFIG"
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# setWebhook's secret_token: 1-256 characters, A-Z, a-z, 0-9, _ and -.
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# The ports Telegram delivers webhooks to.
+_WEBHOOK_PORTS = (443, 80, 88, 8443)
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Telegram deep-link payloads allow A-Z, a-z, 0-9, _ and - up to 64 characters.
 _CENTRE_CODE_RE = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -46,6 +53,12 @@ class _Section(BaseModel):
 class TelegramSettings(_Section):
     token: str = ""
     api_url: str = "https://api.telegram.org"
+    mode: Literal["polling", "webhook"] = "polling"
+    """How updates arrive: the bot asks (getUpdates), or Telegram posts them (setWebhook)."""
+    webhook_url: str = ""
+    listen: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8443
+    secret_token: str = Field(default="", repr=False)
 
     @field_validator("token")
     @classmethod
@@ -61,6 +74,63 @@ class TelegramSettings(_Section):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http(s) URL such as https://api.telegram.org")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_shape(cls, value: str) -> str:
+        if value:
+            check_webhook_url(value)
+        return value
+
+    @field_validator("secret_token")
+    @classmethod
+    def _secret_shape(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _SECRET_RE.match(value):
+            raise ValueError("1 to 256 characters among A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_url_and_secret(self) -> TelegramSettings:
+        if self.mode != "webhook":
+            return self
+        if not self.webhook_url:
+            raise ValueError(
+                'webhook_url: required when mode = "webhook" (the public HTTPS URL Telegram '
+                "posts to)"
+            )
+        if not self.secret_token:
+            raise ValueError(
+                'secret_token: required when mode = "webhook" (or set the environment variable '
+                f"{WEBHOOK_SECRET_ENV}); e.g. the output of: openssl rand -hex 32"
+            )
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of ``webhook_url``: where the webhook server listens for Telegram."""
+        return urlsplit(self.webhook_url).path or "/"
+
+
+def check_webhook_url(value: str) -> None:
+    """Telegram posts to HTTPS on ports 443, 80, 88 or 8443; plain HTTP only on loopback
+    (a local Bot API server, the emulator)."""
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("not a valid URL (its port)") from None
+    if not parts.hostname or parts.scheme not in ("https", "http") or " " in value:
+        raise ValueError("must be an https:// URL such as https://bot.example.org/telegram")
+    if parts.hostname in _LOOPBACK_HOSTS:
+        return
+    if parts.scheme != "https":
+        raise ValueError("Telegram only posts to https:// URLs")
+    if port is not None and port not in _WEBHOOK_PORTS:
+        raise ValueError(
+            f"Telegram only posts to ports {', '.join(map(str, _WEBHOOK_PORTS))}: "
+            "let the reverse proxy listen on one of them"
+        )
 
 
 class Sector(_Section):
@@ -345,7 +415,8 @@ class ConfigError(Exception):
 
 
 def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings:
-    """Read, validate and resolve a configuration file; the environment's token wins."""
+    """Read, validate and resolve a configuration file; the environment's token and webhook
+    secret win."""
     environ = dict(os.environ) if environ is None else environ
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -362,9 +433,13 @@ def settings_from_dict(
     raw: dict[str, Any], *, base_dir: Path, environ: dict[str, str] | None = None
 ) -> Settings:
     environ = {} if environ is None else environ
-    env_token = environ.get(TOKEN_ENV, "").strip()
-    if env_token:
-        raw = {**raw, "telegram": {**raw.get("telegram", {}), "token": env_token}}
+    from_env = {
+        key: environ.get(name, "").strip()
+        for key, name in (("token", TOKEN_ENV), ("secret_token", WEBHOOK_SECRET_ENV))
+    }
+    from_env = {key: value for key, value in from_env.items() if value}
+    if from_env:
+        raw = {**raw, "telegram": {**raw.get("telegram", {}), **from_env}}
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:

@@ -337,3 +337,9 @@ async def api(emu: Emulator) -> AsyncIterator[ApiClient]:
     """A raw HTTP client of ``emu``."""
     async with ApiClient(emu) as client:
         yield client
+
+
+@pytest.fixture(params=["polling", "webhook"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """How the stand's bot gets its updates: a test taking it runs in both modes."""
+    return str(request.param)

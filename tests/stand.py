@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import tomllib
 from collections.abc import AsyncIterator
@@ -22,12 +23,15 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import build_application
+from bot.cli import webhook_options
 from bot.config import Settings, settings_from_dict
 from bot.sandbox import Chat, Emulator, User
 from bot.services import SelfieApplication
+from bot.webhook import count_refusals
 from models import Submission
 
 TOKEN = "123456:TEST-selfie-token"
+WEBHOOK_SECRET = "stand-webhook-secret_0123456789"
 
 CAMPAIGN: dict[str, Any] = {
     "name": "Fiers d'être apprentis",
@@ -109,6 +113,24 @@ def data_of(message: dict[str, Any]) -> list[str]:
     return list(buttons(message).values())
 
 
+def free_port() -> int:
+    """A port free on loopback now (for a server whose URL must be known before it starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_config(port: int) -> dict[str, Any]:
+    """``[telegram]`` keys of webhook mode, the bot's server on loopback at ``port``."""
+    return {
+        "mode": "webhook",
+        "webhook_url": f"http://127.0.0.1:{port}/telegram",
+        "listen": "127.0.0.1",
+        "port": port,
+        "secret_token": WEBHOOK_SECRET,
+    }
+
+
 @asynccontextmanager
 async def running_stand(
     db_url: str,
@@ -116,12 +138,14 @@ async def running_stand(
     *,
     channel_rights: dict[str, bool] | None = None,
     group_rights: dict[str, bool] | None = None,
+    mode: str = "polling",
     **sections: dict[str, Any],
 ) -> AsyncIterator[Stand]:
     """Start the emulator and the bot (as ``selfie-bot run`` does), stop both after.
 
     The bot is an administrator of the channel; of the group too when ``group_rights`` is
     given (else a plain member). ``*_rights`` change some of its administrator rights.
+    ``mode="webhook"``: the bot's webhook server on loopback, the emulator posting to it.
     """
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
         moderators = [emu.create_user("Camille", username="camille_modo"), emu.create_user("Sam")]
@@ -142,13 +166,19 @@ async def running_stand(
             moderators=[m.id for m in moderators],
             **sections,
         )
+        if mode == "webhook":
+            raw["telegram"].update(webhook_config(free_port()))
         settings = settings_from_dict(raw, base_dir=data_dir)
         app = build_application(settings)
         await app.initialize()
         assert app.post_init is not None
         await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
+        if mode == "webhook":
+            count_refusals()
+            await app.updater.start_webhook(**webhook_options(settings.telegram))
+        else:
+            await app.updater.start_polling(poll_interval=0, timeout=1)
         await app.start()
         try:
             yield Stand(emu, app, settings, group, channel, moderators)

@@ -21,8 +21,10 @@ def stored_image(stand, path: str) -> tuple[Image.Image, bytes]:
     return Image.open(io.BytesIO(data)), data
 
 
-async def test_full_flow_ends_with_one_pending_entry(db_url: str, tmp_path: Path) -> None:
-    async with running_stand(db_url, tmp_path) as stand:
+async def test_full_flow_ends_with_one_pending_entry(
+    db_url: str, tmp_path: Path, mode: str
+) -> None:
+    async with running_stand(db_url, tmp_path, mode=mode) as stand:
         emu = stand.emu
         lea = emu.create_user("Léa", username="lea_coiffe", language_code="fr")
         await emu.send_text(lea, "/start")

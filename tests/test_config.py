@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from bot.config import ConfigError, Settings, load_settings, settings_from_dict
+from bot.config import (
+    WEBHOOK_SECRET_ENV,
+    ConfigError,
+    Settings,
+    load_settings,
+    settings_from_dict,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -196,3 +202,55 @@ def test_db_commands_create_upgrade_and_downgrade(tmp_path: Path) -> None:
     assert (down.returncode, down.stdout) == (0, "empty database\n")
     again = run_cli("db", "upgrade", "--config", str(config))
     assert again.stdout.strip() == head
+
+
+def test_webhook_mode_needs_an_https_url_and_a_secret() -> None:
+    raw = minimal()
+    raw["telegram"]["mode"] = "webhook"
+    assert [p.split(":")[:2] for p in problems_of(raw)] == [["telegram", " webhook_url"]]
+    raw["telegram"]["webhook_url"] = "https://bot.example.org/telegram"
+    [problem] = problems_of(raw)
+    assert problem.startswith("telegram: secret_token: required") and WEBHOOK_SECRET_ENV in problem
+    raw["telegram"]["webhook_url"] = "http://bot.example.org/telegram"
+    raw["telegram"]["secret_token"] = "not a secret!"
+    assert [p.split(":")[0] for p in problems_of(raw)] == [
+        "telegram.webhook_url",
+        "telegram.secret_token",
+    ]
+    raw["telegram"]["webhook_url"] = "https://bot.example.org:9443/telegram"
+    raw["telegram"]["secret_token"] = "s3cret"
+    assert "ports 443, 80, 88, 8443" in problems_of(raw)[0]
+
+
+def test_webhook_secret_from_the_environment_and_never_shown() -> None:
+    raw = minimal()
+    raw["telegram"].update(mode="webhook", webhook_url="https://bot.example.org/tg/hook")
+    settings = settings_from_dict(
+        raw, base_dir=Path("/srv"), environ={WEBHOOK_SECRET_ENV: "from-env_42"}
+    )
+    assert settings.telegram.secret_token == "from-env_42"
+    assert settings.telegram.webhook_path == "/tg/hook"
+    assert "from-env_42" not in repr(settings) and "from-env_42" not in str(settings)
+    # Polling needs neither; loopback may be plain HTTP (a local Bot API server).
+    assert settings_from_dict(minimal(), base_dir=Path("/srv")).telegram.mode == "polling"
+    raw["telegram"]["webhook_url"] = "http://127.0.0.1:8080/hook"
+    assert settings_from_dict(raw, base_dir=Path("/srv"), environ={WEBHOOK_SECRET_ENV: "x"})
+
+
+def test_check_config_covers_webhook_mode(tmp_path: Path) -> None:
+    webhook = tmp_path / "webhook.toml"
+    webhook.write_text(
+        EXAMPLE.read_text(encoding="utf-8")
+        .replace('mode = "polling"', 'mode = "webhook"')
+        .replace('webhook_url = ""', 'webhook_url = "https://bot.example.org/telegram"')
+    )
+    env = {"SELFIE_BOT_TOKEN": "1:abc"}
+    missing = run_cli("check-config", "--config", str(webhook), env=env)
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("telegram: secret_token: required")
+    secret = "0123456789abcdef_from-env"
+    good = run_cli(
+        "check-config", "--config", str(webhook), env={**env, WEBHOOK_SECRET_ENV: secret}
+    )
+    assert (good.returncode, good.stdout) == (0, "ok\n")
+    assert secret not in good.stdout + good.stderr

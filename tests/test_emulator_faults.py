@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -154,3 +155,20 @@ def test_fault_arguments_are_checked() -> None:
         emu.fault_rate(None, 0.1, kinds=["teapot"])
     error = Fault("400").error()
     assert error is not None and error.description == WRONG_FILE
+
+
+async def test_a_delay_holds_the_call_then_runs_it(
+    emu: Emulator, api: ApiClient, channel: Chat
+) -> None:
+    emu.inject_fault("sendPhoto", "delay", hold=30)
+    held = asyncio.create_task(_post(api, channel, "Apprenti 01"))
+    async with asyncio.timeout(5):
+        while emu.faults.pending():
+            await asyncio.sleep(0.01)
+    # Held: other calls go through meanwhile, and nothing is posted yet.
+    assert (await api.call("sendMessage", chat_id=channel.id, text="Apprenti 02"))[0] == 200
+    assert [m.get("text") for m in emu.messages(channel)] == ["Apprenti 02"]
+    assert not held.done()
+    await emu.stop()  # releases the hold: the call runs and is answered
+    status, body = await held
+    assert status == 200 and body["result"]["caption"] == "Apprenti 01"

@@ -104,6 +104,7 @@ class Emulator:
     async def stop(self) -> None:
         """Release long polls and held requests, then close the server."""
         self.stopping.set()
+        await self.api.webhook.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -10,6 +10,9 @@ Kinds:
   60, released early when the emulator stops) and then drops the connection; set the client
   read timeout below ``hold`` and PTB raises ``telegram.error.TimedOut``.
 - ``"drop"``: the connection is closed at once without an answer: PTB raises ``NetworkError``.
+- ``"delay"``: no failure, a slow Telegram: the call waits ``hold`` seconds (released early
+  when the emulator stops), then runs and is answered as usual. For "stop while a send is
+  in flight".
 
 With ``delivered=True`` (5xx, timeout, drop) the method is executed first (the message *is*
 sent) and only the answer is lost: the "did my post go out?" case a publisher must survive.
@@ -27,7 +30,7 @@ from typing import Any
 
 from .errors import ApiError, too_many_requests
 
-KINDS = ("400", "403", "429", "500", "502", "503", "504", "timeout", "drop")
+KINDS = ("400", "403", "429", "500", "502", "503", "504", "timeout", "drop", "delay")
 #: Kinds after which the method may have run anyway (only the answer was lost).
 DELIVERABLE = ("500", "502", "503", "504", "timeout", "drop")
 DEFAULT_DESCRIPTIONS = {
@@ -62,6 +65,8 @@ class Fault:
     @property
     def status(self) -> int:
         """The HTTP status answered; 0 when there is no answer (timeout, drop)."""
+        if self.kind == "delay":
+            return 200
         return int(self.kind) if self.kind.isdigit() else 0
 
     def error(self) -> ApiError | None:

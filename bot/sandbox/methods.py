@@ -16,7 +16,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import media
+from . import media, webhook
 from .errors import ApiError, bad_request, forbidden
 from .formatting import check_caption, check_text
 from .limits import FloodControl
@@ -57,6 +57,7 @@ class BotApi:
         self.world = world
         self.flood = flood
         self.stopping = stopping
+        self.webhook = webhook.Webhook(world.updates, stopping)
 
     async def call(self, method: str, params: Params) -> Any:
         handler = REGISTRY.get(method)
@@ -250,8 +251,26 @@ async def log_out(api: BotApi, p: Params) -> Any:
     return True
 
 
+@api_method("setWebhook")
+async def set_webhook(api: BotApi, p: Params) -> Any:
+    url = p.string("url", required=True) or ""
+    if p.get("certificate") is not None:
+        raise bad_request("the emulator takes no self-signed certificate")
+    if not url:
+        return await delete_webhook(api, p)
+    webhook.check_url(url)
+    secret = p.string("secret_token")
+    webhook.check_secret(secret)
+    if p.boolean("drop_pending_updates"):
+        api.world.updates.pending.clear()
+    api.world.updates.set_allowed(p.json("allowed_updates"))
+    await api.webhook.set(url, secret)
+    return True
+
+
 @api_method("deleteWebhook")
 async def delete_webhook(api: BotApi, p: Params) -> Any:
+    await api.webhook.delete()
     if p.boolean("drop_pending_updates"):
         api.world.updates.pending.clear()
     return True
@@ -259,11 +278,7 @@ async def delete_webhook(api: BotApi, p: Params) -> Any:
 
 @api_method("getWebhookInfo")
 async def get_webhook_info(api: BotApi, p: Params) -> Any:
-    return {
-        "url": "",
-        "has_custom_certificate": False,
-        "pending_update_count": len(api.world.updates.pending),
-    }
+    return api.webhook.info()
 
 
 def _scope_key(p: Params) -> tuple[str, str]:
@@ -331,6 +346,12 @@ _setting("ShortDescription", "short_description", 120)
 
 @api_method("getUpdates")
 async def get_updates(api: BotApi, p: Params) -> Any:
+    if api.webhook.active:
+        raise ApiError(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
+            "to delete the webhook first",
+        )
     queue = api.world.updates
     offset = p.integer("offset")
     if offset is not None:

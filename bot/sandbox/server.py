@@ -146,6 +146,9 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     try:
         params = await call_params(request, emu, method)
         fault = emu.faults.next_fault(method, params)
+        if fault is not None and fault.kind == "delay":
+            await _hold(emu, fault.hold)
+            fault = None
         if fault is None or fault.delivered:
             result = await emu.api.call(method, params)
     except ApiError as error:
@@ -163,14 +166,19 @@ async def _apply_fault(request: web.Request, emu: Emulator, fault: Fault) -> web
     if error is not None:
         return _json(error.payload(), error.code)
     if fault.kind == "timeout":
-        try:
-            await asyncio.wait_for(emu.stopping.wait(), fault.hold)
-        except TimeoutError:
-            pass
+        await _hold(emu, fault.hold)
     # "drop", or the end of a "timeout": close the connection without any answer.
     if request.transport is not None:
         request.transport.abort()
     raise asyncio.CancelledError
+
+
+async def _hold(emu: Emulator, seconds: float) -> None:
+    """Wait ``seconds``, or less if the emulator stops meanwhile."""
+    try:
+        await asyncio.wait_for(emu.stopping.wait(), seconds)
+    except TimeoutError:
+        pass
 
 
 async def handle_file(request: web.Request) -> web.StreamResponse:
