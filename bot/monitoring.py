@@ -47,7 +47,10 @@ TIMED_DECISIONS = frozenset({AuditAction.APPROVE, AuditAction.REFUSE})
 def update_type(update: object) -> str:
     """The kind of an update (``message``, ``callback_query``…), ``other`` for anything else."""
     if isinstance(update, Update):
-        return next((kind for kind in Update.ALL_TYPES if getattr(update, kind, None)), "other")
+        return next(
+            (kind for kind in Update.ALL_TYPES if getattr(update, kind, None) is not None),
+            "other",
+        )
     return "other"
 
 
@@ -131,9 +134,10 @@ class Monitor:
     """A ``getMe`` answer is reused this long, so a burst of probes costs one call."""
     port: int | None = None
     """The port listened on, once started."""
-    _server: asyncio.Server | None = None
-    _telegram: tuple[float, str | None] | None = None
-    _telegram_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _server: asyncio.Server | None = field(default=None, init=False)
+    _telegram: tuple[float, str | None] | None = field(default=None, init=False)
+    """When Telegram was last asked, and its answer."""
+    _telegram_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def start(self) -> None:
         host = self.settings.listen
