@@ -9,6 +9,7 @@ cannot be opened any more.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -125,14 +126,21 @@ async def test_metrics_count_what_a_flow_did(db_url: str, tmp_path: Path) -> Non
         assert not {v for v in labels if any(p in v for p in personal)}
 
 
-async def test_healthz_ok_and_telegram_errors_counted(db_url: str, tmp_path: Path) -> None:
+async def test_healthz_ok_and_telegram_errors_counted(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.monitoring")
     async with running_stand(db_url, tmp_path) as stand:
         monitor = monitor_of(stand)
+        assert f"/metrics on http://127.0.0.1:{monitor.port}" in caplog.text
         calls = len(stand.emu.calls_for("getMe"))
         assert await get(stand, "/healthz") == (200, "ok\n")
         assert await get(stand, "/healthz") == (200, "ok\n")
         assert len(stand.emu.calls_for("getMe")) == calls + 1  # the second answer was cached
         assert (await get(stand, "/nowhere"))[0] == 404
+        url = f"http://127.0.0.1:{monitor.port}/healthz"
+        async with aiohttp.ClientSession() as http, http.post(url) as response:
+            assert response.status == 405
 
         monitor.telegram_cache_seconds = 0
         before = await scrape(stand)
