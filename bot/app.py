@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.consent import record_consent_texts
 from bot.followup import catch_up_with_telegram
 from bot.i18n import LANGUAGES, plain
+from bot.monitoring import CountingRequest, Monitor
 from bot.persistence import SQLPersistence
 from bot.publisher import Publisher
 from bot.services import SelfieApplication, make_services
@@ -65,7 +66,8 @@ def build_application(settings: Settings) -> SelfieApplication:
         .context_types(CONTEXT_TYPES)
         .persistence(SQLPersistence(services.sessions))
         .concurrent_updates(PerUserUpdateProcessor())
-        .connection_pool_size(CONNECTIONS)
+        .request(CountingRequest(connection_pool_size=CONNECTIONS))
+        .get_updates_request(CountingRequest(connection_pool_size=1))
         .post_init(_on_startup)
         .post_shutdown(_on_shutdown)
         .build()
@@ -87,6 +89,9 @@ async def _on_startup(application: Application) -> None:
         log.warning("%s", problem)
     if settings.campaign.ends is None:
         log.warning("campaign.ends is not set: data is never erased for the campaign's end")
+    if settings.monitoring.enabled:
+        application.services.monitor = Monitor(application, settings.monitoring)
+        await application.services.monitor.start()
     log.info(
         "selfie-bot ready: @%s, channel %s, moderation chat %s, database %s",
         application.bot.username,
@@ -98,6 +103,8 @@ async def _on_startup(application: Application) -> None:
 
 async def _on_shutdown(application: Application) -> None:
     assert isinstance(application, SelfieApplication)
+    if application.services.monitor is not None:
+        await application.services.monitor.stop()
     await application.services.image_workers.close()
     await application.services.engine.dispose()
 

@@ -389,6 +389,15 @@ class GallerySettings(_Section):
         return self
 
 
+class MonitoringSettings(_Section):
+    """``/healthz`` and ``/metrics`` over HTTP (:mod:`bot.monitoring`)."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9464
+    """0: any free port (tests)."""
+
+
 class Settings(_Section):
     telegram: TelegramSettings = TelegramSettings()
     campaign: CampaignSettings
@@ -400,6 +409,7 @@ class Settings(_Section):
     images: ImageSettings = ImageSettings()
     retention: RetentionSettings = RetentionSettings()
     gallery: GallerySettings = GallerySettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @property
     def token(self) -> str:

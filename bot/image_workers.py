@@ -39,6 +39,7 @@ from bot.images import (
     Upload,
     process_image,
 )
+from bot.metrics import timed_image
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,10 @@ class ImageWorkers:
     async def process(self, data: Upload, options: ImageOptions) -> ProcessedImage:
         """:func:`process_image` in a worker; a job past its time or memory limit, or whose
         worker died, is refused as :class:`NotAnImage`."""
+        with timed_image():
+            return await self._process(data, options)
+
+    async def _process(self, data: Upload, options: ImageOptions) -> ProcessedImage:
         try:
             return await self.run(_process_in_worker, data, options)
         except JobTimeout:

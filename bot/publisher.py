@@ -29,6 +29,7 @@ from bot.cards import entry_caption, refresh_card
 from bot.config import Settings
 from bot.delivery import maybe_delivered, never_left
 from bot.i18n import plain, t
+from bot.metrics import count_publish
 from bot.notify import tell_apprentice
 from bot.offers import interest_link, offers_url
 from bot.removals import carry_out
@@ -171,6 +172,11 @@ class Publisher:
             return await next_to_publish(session, avoid_trade=avoid)
 
     async def publish(self, bot: Bot, submission_id: int) -> Outcome:
+        outcome = await self._publish(bot, submission_id)
+        count_publish(outcome)
+        return outcome
+
+    async def _publish(self, bot: Bot, submission_id: int) -> Outcome:
         async with self.services.sessions() as session, session.begin():
             if not await claim_for_publishing(session, submission_id):
                 return Outcome.SKIPPED

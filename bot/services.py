@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
@@ -16,10 +16,15 @@ from bot.gallery import Gallery, GalleryFolderProblem
 from bot.image_workers import ImageWorkers, memory_limit
 from bot.images import ImageOptions
 from bot.interest import VisitorKeys
+from bot.metrics import timed_update
+from bot.monitoring import update_type
 from bot.retention import log_report, purge
 from bot.storage import PhotoStore
 from models.apprentices import banned_ids
 from models.db import make_engine, make_sessionmaker, upgrade
+
+if TYPE_CHECKING:
+    from bot.monitoring import Monitor
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,8 @@ class Services:
     """Serialises card posting: the submit handler and the retry job never post twice."""
     visitor_keys: VisitorKeys = field(default_factory=VisitorKeys)
     """Today's key for counting followers' visits once without knowing who they are."""
+    monitor: Monitor | None = None
+    """``/healthz`` and ``/metrics``, while the bot runs (:mod:`bot.monitoring`)."""
 
     async def update_site(self, entry_ids: Collection[int]) -> None:
         """Put these entries on the public site, or take them off, as they now are. A
@@ -119,3 +126,8 @@ class SelfieApplication(Application):
         async with self.services.sessions() as session:
             self.services.banned = await banned_ids(session)
         await super().initialize()
+
+    async def process_update(self, update: object) -> None:
+        """PTB's handling of an update, counted and timed for ``/metrics``."""
+        with timed_update(update_type(update)):
+            await super().process_update(update)

@@ -13,6 +13,8 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.delivery import maybe_delivered, never_left
 from bot.i18n import LANGUAGES, language_from_telegram
+from bot.metrics import observe_decision
+from bot.monitoring import decision_seconds
 from bot.services import SelfieApplication, Services
 from models.audit import record_audit
 
@@ -160,4 +162,6 @@ async def decide(
             apprentice_id=apprentice_id,
             reason=reason,
         )
+        seconds = await decision_seconds(session, action, submission_id)
+    observe_decision(seconds)
     return True

@@ -246,4 +246,6 @@ def sandbox_settings(
         "path": str((data / "site").resolve()),
         "base_url": f"{api_url}/site/",
     }
+    # Any free port (logged): a sandbox never takes a real bot's monitoring port.
+    raw["monitoring"] = {**raw.get("monitoring", {}), "port": 0}
     return settings_from_dict(raw, base_dir=base_dir, environ={})
