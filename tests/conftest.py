@@ -45,6 +45,7 @@ from bot.sandbox.testing import ApiClient, running_emulator_in
 from models import AgeBand, Apprentice, Submission, SubmissionStatus, dhash_to_db
 from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade
+from tests.stand import STAND_MODE
 
 POSTGRES_URL_ENV = "SELFIE_BOT_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "SELFIE_BOT_REQUIRE_POSTGRES"
@@ -343,3 +344,14 @@ async def api(emu: Emulator) -> AsyncIterator[ApiClient]:
 def mode(request: pytest.FixtureRequest) -> str:
     """How the stand's bot gets its updates: a test taking it runs in both modes."""
     return str(request.param)
+
+
+@pytest.fixture
+def both_modes(mode: str) -> Iterator[str]:
+    """Every stand of the test in ``mode``: a module marked with
+    ``pytest.mark.usefixtures("both_modes")`` runs all its tests in polling and webhook mode."""
+    token = STAND_MODE.set(mode)
+    try:
+        yield mode
+    finally:
+        STAND_MODE.reset(token)

@@ -16,6 +16,7 @@ import sys
 import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from bot.webhook import count_refusals
 from models import Submission
 
 TOKEN = "123456:TEST-selfie-token"
+STAND_MODE: ContextVar[str] = ContextVar("stand_mode", default="polling")
+"""How a stand's bot gets its updates unless told: see conftest's ``both_modes``."""
 WEBHOOK_SECRET = "stand-webhook-secret_0123456789"
 
 CAMPAIGN: dict[str, Any] = {
@@ -140,15 +143,18 @@ async def running_stand(
     *,
     channel_rights: dict[str, bool] | None = None,
     group_rights: dict[str, bool] | None = None,
-    mode: str = "polling",
+    mode: str | None = None,
     **sections: dict[str, Any],
 ) -> AsyncIterator[Stand]:
     """Start the emulator and the bot (as ``selfie-bot run`` does), stop both after.
 
     The bot is an administrator of the channel; of the group too when ``group_rights`` is
     given (else a plain member). ``*_rights`` change some of its administrator rights.
-    ``mode="webhook"``: the bot's webhook server on loopback, the emulator posting to it.
+    ``mode="webhook"``: the bot's webhook server on loopback, the emulator posting to it;
+    by default the mode the test runs in (:data:`STAND_MODE`, set by the ``both_modes``
+    fixture), else polling.
     """
+    mode = mode or STAND_MODE.get()
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
         moderators = [emu.create_user("Camille", username="camille_modo"), emu.create_user("Sam")]
         group = emu.create_group(
@@ -242,6 +248,27 @@ class BotProcess:
     @property
     def log(self) -> str:
         return "\n".join(self.lines)
+
+
+def process_config(
+    emu: Emulator,
+    data_dir: Path,
+    db_url: str = "sqlite+aiosqlite:///data/bot.sqlite3",
+    **sections: dict[str, Any],
+) -> dict[str, Any]:
+    """The configuration of a bot run as a process (:class:`BotProcess`): Camille moderating
+    a new group, a new channel, the database ``db_url``."""
+    moderator = emu.create_user("Camille")
+    group = emu.create_group("Modération", members=[moderator])
+    emu.create_channel("Fiers d'être apprentis", username="fiers_test")
+    return stand_config(
+        api_url=emu.api_url,
+        db_url=db_url,
+        data_dir=data_dir,
+        group_id=group.id,
+        moderators=[moderator.id],
+        **sections,
+    )
 
 
 def write_config(path: Path, raw: dict[str, Any]) -> Path:

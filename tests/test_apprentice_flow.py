@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from bot.captions import build_caption
@@ -15,16 +16,16 @@ from models import AgeBand, SubmissionStatus
 from tests import imagegen
 from tests.stand import buttons, data_of, has_button, running_stand, walk_to_photo
 
+pytestmark = pytest.mark.usefixtures("both_modes")  # polling and webhook
+
 
 def stored_image(stand, path: str) -> tuple[Image.Image, bytes]:
     data = (stand.settings.storage.path / path).read_bytes()
     return Image.open(io.BytesIO(data)), data
 
 
-async def test_full_flow_ends_with_one_pending_entry(
-    db_url: str, tmp_path: Path, mode: str
-) -> None:
-    async with running_stand(db_url, tmp_path, mode=mode) as stand:
+async def test_full_flow_ends_with_one_pending_entry(db_url: str, tmp_path: Path) -> None:
+    async with running_stand(db_url, tmp_path) as stand:
         emu = stand.emu
         lea = emu.create_user("Léa", username="lea_coiffe", language_code="fr")
         await emu.send_text(lea, "/start")

@@ -38,6 +38,7 @@ from tests.stand import (
     BotProcess,
     Stand,
     has_button,
+    process_config,
     running_stand,
     stand_config,
     walk_to_photo,
@@ -174,16 +175,7 @@ async def test_restore_refused_while_running_then_without_force(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-        moderator = emu.create_user("Camille")
-        group = emu.create_group("Modération", members=[moderator])
-        emu.create_channel("Fiers d'être apprentis", username="fiers_test")
-        raw = stand_config(
-            api_url=emu.api_url,
-            db_url="sqlite+aiosqlite:///data/bot.sqlite3",
-            data_dir=tmp_path,
-            group_id=group.id,
-            moderators=[moderator.id],
-        )
+        raw = process_config(emu, tmp_path)
         config = write_config(tmp_path / "config.toml", raw)
         bot = BotProcess(config)
         await bot.start()

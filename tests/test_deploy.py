@@ -18,7 +18,7 @@ from bot.cli import build_parser, cmd_run
 from bot.config import TOKEN_ENV
 from bot.sandbox import Emulator
 from tests import imagegen
-from tests.stand import TOKEN, BotProcess, has_button, stand_config, write_config
+from tests.stand import TOKEN, BotProcess, has_button, process_config, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "deploy" / "selfie-bot.service"
@@ -135,16 +135,7 @@ async def test_a_photo_goes_through_the_bot_under_memory_deny_write_execute(
     if not mdwe_available():
         pytest.skip("this kernel has no PR_SET_MDWE (Linux 6.3+) to stand for systemd's filter")
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-        moderator = emu.create_user("Camille")
-        group = emu.create_group("Modération", members=[moderator])
-        emu.create_channel("Fiers d'être apprentis", username="fiers_test")
-        raw = stand_config(
-            api_url=emu.api_url,
-            db_url="sqlite+aiosqlite:///data/bot.sqlite3",
-            data_dir=tmp_path,
-            group_id=group.id,
-            moderators=[moderator.id],
-        )
+        raw = process_config(emu, tmp_path)
         bot = BotProcess(write_config(tmp_path / "config.toml", raw), ("-c", UNDER_MDWE))
         await bot.start()
         try:

@@ -21,6 +21,8 @@ from models.stats import CampaignStats, TradeFigures
 from tests import imagegen
 from tests.stand import Stand, answer_of, data_of, has_button, running_stand, walk_to_photo
 
+pytestmark = pytest.mark.usefixtures("both_modes")  # polling and webhook
+
 S = SubmissionStatus
 
 
@@ -58,10 +60,8 @@ async def audit_actions(stand: Stand) -> list[tuple[str, int | None, str | None]
         return [(row.action, row.moderator_id, row.reason) for row in rows]
 
 
-async def test_card_shows_the_facts_and_approve_tells_everyone(
-    db_url: str, tmp_path: Path, mode: str
-) -> None:
-    async with running_stand(db_url, tmp_path, mode=mode) as stand:
+async def test_card_shows_the_facts_and_approve_tells_everyone(db_url: str, tmp_path: Path) -> None:
+    async with running_stand(db_url, tmp_path) as stand:
         emu, camille = stand.emu, stand.moderators[0]
         lea = emu.create_user("Léa", username="lea_coiffe")
         card = await submit(stand, lea, quote="J'adore mon métier", age="minor")
@@ -89,9 +89,9 @@ async def test_card_shows_the_facts_and_approve_tells_everyone(
 
 
 async def test_refuse_with_a_listed_reason_in_the_apprentice_language(
-    db_url: str, tmp_path: Path, mode: str
+    db_url: str, tmp_path: Path
 ) -> None:
-    async with running_stand(db_url, tmp_path, mode=mode) as stand:
+    async with running_stand(db_url, tmp_path) as stand:
         emu, sam = stand.emu, stand.moderators[1]
         ed = emu.create_user("Ed", language_code="en")
         card = await submit(stand, ed)

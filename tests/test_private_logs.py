@@ -33,8 +33,8 @@ from tests.stand import (
     Stand,
     data_of,
     has_button,
+    process_config,
     running_stand,
-    stand_config,
     walk_to_photo,
     write_config,
 )
@@ -172,24 +172,12 @@ async def run_bot(raw: dict, tmp_path: Path) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-def run_config(emu: Emulator, tmp_path: Path, **telegram: str) -> dict:
-    moderator = emu.create_user("Camille")
-    group = emu.create_group("Modération", members=[moderator])
-    emu.create_channel("Fiers d'être apprentis", username="fiers_test")
-    return stand_config(
-        api_url=emu.api_url,
-        db_url="sqlite+aiosqlite:///data/bot.sqlite3",
-        data_dir=tmp_path,
-        group_id=group.id,
-        moderators=[moderator.id],
-        telegram=telegram,
-    )
-
-
 async def test_a_refused_token_stops_run_with_one_line_and_never_shows_it(tmp_path: Path) -> None:
     wrong = "987654:AAH-revoked-Mistral-secret"
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-        code, out, err = await run_bot(run_config(emu, tmp_path, token=wrong), tmp_path)
+        code, out, err = await run_bot(
+            process_config(emu, tmp_path, telegram={"token": wrong}), tmp_path
+        )
     assert code == EXIT_CONFIG
     assert err.splitlines()[-1] == TOKEN_REFUSED
     assert "Traceback" not in err and "InvalidToken" not in err
@@ -199,7 +187,7 @@ async def test_a_refused_token_stops_run_with_one_line_and_never_shows_it(tmp_pa
 async def test_an_unexpected_error_in_run_goes_through_the_logging(tmp_path: Path) -> None:
     """Here Telegram cannot be reached at start: logged, as a critical error, exit 1."""
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-        raw = run_config(emu, tmp_path)
+        raw = process_config(emu, tmp_path)
     code, out, err = await run_bot(raw, tmp_path)  # the emulator has stopped listening
     assert code == 1
     assert "CRITICAL bot.cli: selfie-bot stopped by an unexpected error" in err

@@ -32,6 +32,8 @@ from models.settings import PUBLISHING_PAUSED, get_setting
 from tests import imagegen
 from tests.stand import Stand, answer_of, buttons, has_button, running_stand
 
+pytestmark = pytest.mark.usefixtures("both_modes")  # polling and webhook
+
 S = SubmissionStatus
 
 # 29 February, 03:00: a crontab that cannot fire while a test runs; ticks are the test's.
@@ -204,12 +206,8 @@ async def test_crontab_weekdays_mean_monday_to_friday() -> None:
     assert trigger.get_next_fire_time(None, friday) == datetime(2026, 6, 8, 9, 0, tzinfo=paris)
 
 
-async def test_each_tick_posts_per_slot_entries_oldest_first(
-    db_url: str, tmp_path: Path, mode: str
-) -> None:
-    async with running_stand(
-        db_url, tmp_path, mode=mode, schedule={**QUIET, "per_slot": 2}
-    ) as stand:
+async def test_each_tick_posts_per_slot_entries_oldest_first(db_url: str, tmp_path: Path) -> None:
+    async with running_stand(db_url, tmp_path, schedule={**QUIET, "per_slot": 2}) as stand:
         photo = await upload_photo(stand.emu)
         lea = started_apprentice(stand.emu, "Léa")
         # Approved in the order 3, 1, 2, 5, 4 (stored 1 to 5): the approval time counts.

@@ -15,7 +15,7 @@ from models import Submission, SubmissionStatus
 from models.db import make_engine, make_sessionmaker
 from models.state import load_state
 from tests import imagegen
-from tests.stand import TOKEN, BotProcess, has_button, stand_config, write_config
+from tests.stand import TOKEN, BotProcess, has_button, process_config, write_config
 
 
 async def persisted_state(db_url: str, user: User, expected: str, timeout: float = 10.0) -> None:
@@ -37,16 +37,7 @@ async def persisted_state(db_url: str, user: User, expected: str, timeout: float
 
 async def test_kill_9_at_each_step_resumes_with_answers_kept(db_url: str, tmp_path: Path) -> None:
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-        moderator = emu.create_user("Camille")
-        group = emu.create_group("Modération", members=[moderator])
-        emu.create_channel("Fiers d'être apprentis", username="fiers_test")
-        raw = stand_config(
-            api_url=emu.api_url,
-            db_url=db_url,
-            data_dir=tmp_path,
-            group_id=group.id,
-            moderators=[moderator.id],
-        )
+        raw = process_config(emu, tmp_path, db_url)
         bot = BotProcess(write_config(tmp_path / "config.toml", raw))
 
         async def crash_and_restart(step: str) -> None:

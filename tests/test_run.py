@@ -6,21 +6,12 @@ import signal
 from pathlib import Path
 
 from bot.sandbox import Emulator
-from tests.stand import TOKEN, BotProcess, stand_config, write_config
+from tests.stand import TOKEN, BotProcess, process_config, write_config
 
 
 async def test_run_answers_start_and_stops_on_sigterm(tmp_path: Path) -> None:
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-        moderator = emu.create_user("Camille")
-        group = emu.create_group("Modération", members=[moderator])
-        emu.create_channel("Fiers d'être apprentis", username="fiers_test")
-        raw = stand_config(
-            api_url=emu.api_url,
-            db_url="sqlite+aiosqlite:///data/bot.sqlite3",
-            data_dir=tmp_path,
-            group_id=group.id,
-            moderators=[moderator.id],
-        )
+        raw = process_config(emu, tmp_path)
         bot = BotProcess(write_config(tmp_path / "config.toml", raw))
         await bot.start()
         lea = emu.create_user("Léa")
@@ -31,7 +22,11 @@ async def test_run_answers_start_and_stops_on_sigterm(tmp_path: Path) -> None:
 
     assert (tmp_path / "data" / "bot.sqlite3").is_file()
     ready = next(line for line in bot.lines if "selfie-bot ready" in line)
-    assert "@fiers_bot" in ready and "@fiers_test" in ready and str(group.id) in ready
+    assert (
+        "@fiers_bot" in ready
+        and "@fiers_test" in ready
+        and str(raw["moderation"]["chat_id"]) in ready
+    )
     assert "database sqlite" in ready
     secret = TOKEN.split(":")[1]
     assert secret not in bot.log
