@@ -7,7 +7,7 @@ Create Date: 2026-11-29
 - ``submission_counts(dimension, value, status, entries)``: how many entries have each
   status, by trade and by centre name;
 - ``decision_time_counts(bucket, decided)``: how many decision times fall in each bucket
-  (a minute for the first day, an hour up to 30 days, then a day), so the median's index
+  (10 minutes for the first day, an hour up to 30 days, then a day), so the median's index
   walk starts at the right bucket instead of the smallest time;
 - both back-filled here from the existing rows, then kept exact by triggers on
   ``submissions``: after every INSERT, DELETE (foreign-key cascades included) and every
@@ -52,8 +52,8 @@ TRIGGERS = {
 
 
 def _bucket(seconds: str, dialect: str) -> str:
-    """The bucket of a decision time: by minute for a day, by hour for 30 days, then by
-    day (a copy of models.stats.decision_bucket, in SQL); negative times go to 0, the
+    """The bucket of a decision time: by 10 minutes for a day, by hour for 30 days, then
+    by day (a copy of models.stats.decision_bucket, in SQL); negative times go to 0, the
     longest stop at 100 years."""
     if dialect == "sqlite":
         floor, low, high = "CAST(({}) AS INTEGER)", f"max({seconds}, 0)", f"min({seconds}, 3e9)"
@@ -61,9 +61,9 @@ def _bucket(seconds: str, dialect: str) -> str:
         floor = "floor({})::int"
         low, high = f"greatest({seconds}, 0)", f"least({seconds}, 3e9)"
     return (
-        f"CASE WHEN {seconds} < 86400 THEN {floor.format(f'{low} / 60')}"
-        f" WHEN {seconds} < 2592000 THEN 1416 + {floor.format(f'{seconds} / 3600')}"
-        f" ELSE 2106 + {floor.format(f'{high} / 86400')} END"
+        f"CASE WHEN {seconds} < 86400 THEN {floor.format(f'{low} / 600')}"
+        f" WHEN {seconds} < 2592000 THEN 120 + {floor.format(f'{seconds} / 3600')}"
+        f" ELSE 810 + {floor.format(f'{high} / 86400')} END"
     )
 
 
