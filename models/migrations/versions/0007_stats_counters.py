@@ -196,8 +196,9 @@ def upgrade() -> None:
         sa.Column("decided", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("bucket", name=op.f("pk_decision_time_counts")),
     )
-    # Counted and watched in one go: on PostgreSQL, rows written between the two would be
-    # missed, so no one writes meanwhile (SQLite's migration already holds the database).
+    # Triggers and back-fill in one go: an entry written between the two would be counted
+    # twice or never, so PostgreSQL's writers wait for this migration's commit (SQLite's
+    # migration already holds the whole database).
     if _postgresql():
         op.execute("LOCK TABLE submissions IN SHARE ROW EXCLUSIVE MODE")
         _create_postgresql_triggers()
