@@ -126,7 +126,7 @@ async def _select_one(session: AsyncSession) -> Any:
 
 QUERIES: dict[str, Callable[[Sessions], Awaitable[Any]]] = {
     "/queue (queue_summary)": _in_a_session(queue_summary),
-    "/stats (campaign_stats)": campaign_stats,  # its own sessions, one per aggregate
+    "/stats (campaign_stats)": campaign_stats,  # opens its own sessions
     "publisher pick": _in_a_session(_pick),
 }
 

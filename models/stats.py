@@ -1,14 +1,15 @@
 """Figures for the moderators' /queue and /stats commands.
 
 /stats reads counters instead of counting entries: ``submission_counts`` holds, for each
-trade and each centre name, how many entries have each status and how many of them have a
-decision time. Database triggers keep it exact (migration 0007): entries change in many
-places (drafts edited field by field, the transitions of :mod:`models.lifecycle`,
-``/supprimer`` and the apprentice's deletion cascading, three retention rules, some in bulk
-statements), and a trigger fires for every one of them, including code written later,
-in the same transaction as the change. Explicit updates in each path would have to be
-remembered in each. So /stats costs the same with 100 entries or 100,000: a few hundred
-counter rows, and one index walk for the median (benchmarks/RESULTS.md).
+trade and each centre name, how many entries have each status; ``decision_time_counts``
+how many decision times fall in each bucket, for the median. Database triggers keep both
+exact (migration 0007): entries change in many places (drafts edited field by field, the
+transitions of :mod:`models.lifecycle`, ``/supprimer`` and the apprentice's deletion
+cascading, three retention rules, some in bulk statements), and a trigger fires for
+every one of them, including code written later, in the same transaction as the change;
+explicit updates would have to be remembered in each path. So /stats reads a few hundred
+counter rows and walks one bucket of an index, with 100 entries or 100,000
+(benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.interest import PostInterest, interest_of, top_posts
-from models.tables import Removal, Submission, SubmissionCount, SubmissionStatus
+from models.tables import DecisionTimeCount, Removal, Submission, SubmissionCount, SubmissionStatus
 
 S = SubmissionStatus
 C = SubmissionCount
+D = DecisionTimeCount
+DAY = 86400
 
 # Decided in favour: still counted as approved once publishing started (or went unsure).
 APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK, S.HELD)
@@ -146,27 +149,67 @@ async def _centres(session: AsyncSession, top: int) -> list[tuple[str, int]]:
     return [(centre, int(n)) for centre, n in await session.execute(statement)]
 
 
+def decision_bucket(seconds: float) -> int:
+    """The bucket the triggers count a decision time in (their SQL, in migration 0007, is
+    this function): by 10 minutes for the first day, by hour up to 30 days, then by day;
+    a few hundred buckets, whose running sum SQLite computes in well under a millisecond."""
+    if seconds < DAY:
+        return int(max(seconds, 0) // 600)
+    if seconds < 30 * DAY:
+        return 120 + int(seconds // 3600)
+    return 810 + int(min(seconds, 3e9) // DAY)
+
+
+def _bucket_start(bucket: Any) -> Any:
+    """The smallest decision time of ``bucket`` (SQL; bucket 0 also holds negative times)."""
+    return cast(
+        case(
+            (bucket == 0, -1e18),
+            (bucket < 144, bucket * 600),
+            (bucket < 840, (bucket - 120) * 3600),
+            else_=(bucket - 810) * cast(DAY, Float),
+        ),
+        Float,
+    )
+
+
 async def _median_decision_seconds(session: AsyncSession) -> float | None:
     """Median seconds from submission to decision, over every entry still in the database
     that was decided (an apprentice's ``/supprimer`` deletes their entries, and with them
     their decision times).
 
-    ``n`` comes from the counters; the walk is on ix_submissions_decision_seconds
-    (covering): the middle one or two values, LIMIT 2 - n % 2 OFFSET (n - 1) / 2 (integer
-    division), averaged. One statement, so ``n`` and the walk see the same rows.
+    The middle is value number ``(n - 1) / 2`` (integer division), with the next one when
+    ``n`` is even. The running sum of the bucket counts finds the bucket holding it and
+    how many values come before that bucket; ix_submissions_decision_seconds (covering) is
+    walked from the bucket's start only, LIMIT 2 - n % 2 OFFSET what is left. One
+    statement, so counts and walk see the same rows.
     """
     seconds = Submission.decision_seconds
-    n = select(func.coalesce(func.sum(C.decided), 0)).where(C.dimension == "trade")
-    count = n.scalar_subquery()
-    middle = (
-        select(seconds.label("seconds"))
-        .where(seconds.is_not(None))
-        .order_by(seconds)
-        .limit(2 - count % 2)
-        .offset((count - 1) // 2)
-        .subquery("middle")
+    n = select(func.coalesce(func.sum(D.decided), 0)).scalar_subquery()
+    middle = (n - 1) // 2
+    running = (
+        select(D.bucket, D.decided, func.sum(D.decided).over(order_by=D.bucket).label("upto"))
+        .where(D.decided > 0)
+        .subquery("running")
     )
-    value = await session.scalar(select(func.avg(middle.c.seconds)))
+    holding = (
+        select(running.c.bucket, (running.c.upto - running.c.decided).label("before"))
+        .where(running.c.upto > middle)
+        .order_by(running.c.bucket)
+        .limit(1)
+        .cte("holding")
+    )
+    start = select(_bucket_start(holding.c.bucket)).scalar_subquery()
+    before = select(holding.c.before).scalar_subquery()
+    walk = (
+        select(seconds.label("seconds"))
+        .where(seconds >= start)
+        .order_by(seconds)
+        .limit(2 - n % 2)
+        .offset(middle - func.coalesce(before, 0))
+        .subquery("walk")
+    )
+    value = await session.scalar(select(func.avg(walk.c.seconds)))
     return None if value is None else float(value)
 
 
@@ -177,7 +220,9 @@ async def campaign_stats(
     connection while the median walks its index on another (PostgreSQL runs them on two
     server processes; benchmarks/RESULTS.md)."""
 
-    async def from_counters() -> tuple[dict[str, int], list[TradeFigures], int, list[Any]]:
+    async def from_counters() -> tuple[
+        dict[str, int], list[TradeFigures], int, list[tuple[str, int]]
+    ]:
         async with sessions() as session:
             by_trade, trades = await _trades(session, top)
             visits = await interest_of(session, [figures.trade for figures in by_trade])

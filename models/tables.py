@@ -371,8 +371,8 @@ class SubmissionCount(Base):
     (:mod:`models.stats`) instead of counting 100,000 rows.
 
     Written ONLY by the database's triggers on ``submissions`` (migration 0007), for every
-    insert, delete and change of status, trade, centre or decision time, whatever code
-    made it; never by the application. Rows may fall to zero and stay.
+    insert, delete and change of status, trade or centre, whatever code made it; never by
+    the application. Rows may fall to zero and stay.
     """
 
     __tablename__ = "submission_counts"
@@ -383,7 +383,16 @@ class SubmissionCount(Base):
     value: Mapped[str] = mapped_column(Text, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     entries: Mapped[int] = mapped_column(Integer)
-    decided: Mapped[int] = mapped_column(Integer)
-    """Those of them with a ``decision_seconds``: the size of the median's population."""
 
     __table_args__ = (CheckConstraint("dimension IN ('trade', 'centre')", name="dimension"),)
+
+
+class DecisionTimeCount(Base):
+    """How many ``decision_seconds`` fall in each bucket (:func:`models.stats.decision_bucket`):
+    the median's walk starts at the bucket holding the middle. Kept by the same triggers
+    as :class:`SubmissionCount`, never written by the application."""
+
+    __tablename__ = "decision_time_counts"
+
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    decided: Mapped[int] = mapped_column(Integer)

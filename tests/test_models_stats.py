@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import statistics
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -160,3 +163,23 @@ async def test_trade_figures_follow_the_entries(
     assert stats.by_trade == [TradeFigures("boulanger", entries=2, published=0)]
     assert stats.trades == 1
     assert stats.by_status == {"pending": 1, "refused": 1, "draft": 1}
+
+
+async def test_median_across_the_buckets(
+    session_factory: async_sessionmaker[AsyncSession], add_submission: AddSubmission
+) -> None:
+    """Decision times from seconds to months (every kind of bucket, several per bucket):
+    the median is the exact one, for odd and even counts."""
+    rng = random.Random(3)
+    submitted = utcnow() - timedelta(days=400)
+    delays: list[float] = []
+    for _ in range(41):
+        delay = round(10 ** rng.uniform(0, 7.3), 3)  # 1 s to ~230 days
+        delays.append(delay)
+        await add_submission(
+            S.REFUSED, submitted_at=submitted, decided_at=submitted + timedelta(seconds=delay)
+        )
+        if len(delays) in (1, 2, 17, 40, 41):
+            median = (await campaign_stats(session_factory)).median_decision
+            assert median is not None
+            assert median.total_seconds() == pytest.approx(statistics.median(delays), abs=0.002)

@@ -16,38 +16,44 @@ from models import lifecycle as lc
 from models.apprentices import ban_apprentice, delete_apprentice_data
 from models.db import downgrade, upgrade
 from models.retention import expire_drafts, purge_campaign, purge_refused
+from models.stats import decision_bucket
 from models.submissions import create_draft, delete_draft
-from models.tables import SubmissionCount
+from models.tables import DecisionTimeCount, SubmissionCount
 
 if TYPE_CHECKING:
     from conftest import AddSubmission
 
 S = SubmissionStatus
-Counts = dict[tuple[str, str, str], tuple[int, int]]
+Counts = dict[Any, int]
 MOD = (7, "Camille")
 
 
 async def counters(session: AsyncSession) -> Counts:
     """What the triggers kept, rows at zero left out."""
-    rows = await session.execute(select(SubmissionCount))
-    counts = {
-        (c.dimension, c.value, c.status): (c.entries, c.decided)
-        for (c,) in rows
-        if c.entries or c.decided
-    }
-    assert all(entries >= 0 and decided >= 0 for entries, decided in counts.values())
-    return counts
+    counts: Counts = {}
+    for (c,) in await session.execute(select(SubmissionCount)):
+        counts[(c.dimension, c.value, c.status)] = c.entries
+    for (d,) in await session.execute(select(DecisionTimeCount)):
+        counts[("decision", d.bucket)] = d.decided
+    assert all(n >= 0 for n in counts.values())
+    return {key: n for key, n in counts.items() if n}
 
 
 async def recount(session: AsyncSession) -> Counts:
-    """The same figures counted from ``submissions`` now."""
+    """The same figures counted from ``submissions`` now (the buckets in Python)."""
     counts: Counts = {}
     for dimension, column in (("trade", Submission.trade), ("centre", Submission.centre_name)):
-        statement = select(
-            column, Submission.status, func.count(), func.count(Submission.decision_seconds)
-        ).group_by(column, Submission.status)
-        for value, status, entries, decided in await session.execute(statement):
-            counts[(dimension, value, str(status))] = (entries, decided)
+        statement = select(column, Submission.status, func.count()).group_by(
+            column, Submission.status
+        )
+        for value, status, entries in await session.execute(statement):
+            counts[(dimension, value, str(status))] = entries
+    times = await session.scalars(
+        select(Submission.decision_seconds).where(Submission.decision_seconds.is_not(None))
+    )
+    for seconds in times:
+        key = ("decision", decision_bucket(seconds))
+        counts[key] = counts.get(key, 0) + 1
     return counts
 
 
@@ -95,6 +101,14 @@ async def test_counters_follow_every_change(
 
         return step
 
+    def set_decision(seconds: float | None) -> Step:
+        async def step(session: AsyncSession) -> None:
+            await session.execute(
+                update(Submission).where(Submission.id == ids["d"]).values(decision_seconds=seconds)
+            )
+
+        return step
+
     steps: list[Step] = [
         lambda s: new_draft(s, "a", 1),
         lambda s: new_draft(s, "b", 1, trade="maçon"),
@@ -133,9 +147,8 @@ async def test_counters_follow_every_change(
         lambda s: s.execute(
             update(Submission).where(Submission.status == S.DRAFT).values(centre_name="CFA X")
         ),
-        lambda s: s.execute(
-            update(Submission).where(Submission.id == ids["d"]).values(decision_seconds=12.5)
-        ),
+        # Decision times in every bucket tier, below zero and past the cap.
+        *(set_decision(value) for value in (12.5, -3.0, 90_000.0, 5e6, 1e12, 61.0, None, 7200.0)),
         lambda s: delete_apprentice_data(s, 3),  # /supprimer
         lambda s: s.execute(delete(Apprentice).where(Apprentice.id == 4)),  # FK cascade
         lambda s: purge_campaign(s, []),
@@ -176,8 +189,9 @@ async def test_migration_counts_existing_entries_and_goes_back(
     async with sessions() as session:
         counted = await counters(session)
         assert counted == await recount(session)
-    assert counted[("trade", "couvreur", "draft")] == (1, 0)
-    assert counted[("centre", "CFA de Dijon", "published")] == (1, 1)
+    assert counted[("trade", "couvreur", "draft")] == 1
+    assert counted[("centre", "CFA de Dijon", "published")] == 1
+    assert counted[("decision", 0)] == 1
 
 
 @pytest.mark.parametrize("statuses", [[S.PENDING] * 3, [S.APPROVED, S.REFUSED]])
