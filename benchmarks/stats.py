@@ -1,6 +1,7 @@
 """``/stats`` at 100,000 entries: the counters (:func:`models.stats.campaign_stats`)
 against the aggregate queries it ran before (frozen below), side by side on the same
-database, on SQLite and on a throwaway PostgreSQL server.
+database, on SQLite and on a throwaway PostgreSQL server; the counters' side includes the
+interest figures (visits per trade, the posts visited most) of a 120-day campaign.
 
 Same data as figure 4 (:mod:`benchmarks.scale`): 55 % published, 60 trades, 150
 centres, loaded at revision 0006 and then counted by migration 0007 (as an existing
@@ -19,12 +20,12 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from benchmarks.common import Figure
@@ -32,7 +33,7 @@ from benchmarks.scale import _fill, _postgres, _time
 from models import lifecycle
 from models.db import downgrade, make_engine, make_sessionmaker, upgrade
 from models.stats import campaign_stats
-from models.tables import Submission, SubmissionStatus
+from models.tables import InterestDay, InterestPost, Submission, SubmissionStatus
 
 S = SubmissionStatus
 T = TypeVar("T")
@@ -144,6 +145,41 @@ async def _decision_ms(sessions: Sessions, ids: list[int], repeat: int) -> list[
     return samples
 
 
+async def _fill_interest(sessions: Sessions, days: int = 120) -> None:
+    """« Ce métier m'intéresse » visits as a campaign of ``days`` days leaves them: a row per
+    published post, and one per trade and day (so /stats reads its interest figures too)."""
+    async with sessions() as session, session.begin():
+        posts = (
+            await session.execute(
+                select(Submission.id, Submission.trade).where(Submission.status == S.PUBLISHED)
+            )
+        ).all()
+        if not posts:
+            return
+        await session.execute(
+            insert(InterestPost),
+            [
+                {"submission_id": i, "trade": trade, "visits": i * 7 % 50, "visitors": i % 20}
+                for i, trade in posts
+            ],
+        )
+        trades = sorted({trade for _id, trade in posts})
+        first = date(2026, 6, 1)
+        await session.execute(
+            insert(InterestDay),
+            [
+                {
+                    "day": first + timedelta(days=d),
+                    "trade": trade,
+                    "visits": d % 40,
+                    "visitors": d % 9,
+                }
+                for d in range(days)
+                for trade in trades
+            ],
+        )
+
+
 async def _analyze(engine: AsyncEngine) -> None:
     """Statistics for the new table too, as autovacuum would have them."""
     async with engine.connect() as connection:
@@ -164,6 +200,7 @@ async def _backend(name: str, url: str, rows: int, repeat: int, quick: bool) -> 
         started = time.perf_counter()
         await upgrade(engine)
         counted = time.perf_counter() - started
+        await _fill_interest(sessions)
         await _analyze(engine)
         await _same_figures(sessions)
         new = statistics.median(await _time(sessions, campaign_stats, repeat)) * 1000
