@@ -82,18 +82,6 @@ async def forget_visitors_before(session: AsyncSession, day: date) -> int:
     return int(result.rowcount or 0)
 
 
-async def interest_of(session: AsyncSession, trades: list[str]) -> dict[str, int]:
-    """Visits of each of ``trades`` (those /stats shows): their rows of the daily counters."""
-    if not trades:
-        return {}
-    rows = await session.execute(
-        select(InterestDay.trade, func.sum(InterestDay.visits))
-        .where(InterestDay.trade.in_(trades))
-        .group_by(InterestDay.trade)
-    )
-    return {trade: int(visits) for trade, visits in rows}
-
-
 async def top_posts(session: AsyncSession, count: int = 5) -> list[PostInterest]:
     """The posts most visited, with their channel message when still published."""
     posted = select(Submission.channel_message_id).where(

@@ -15,15 +15,22 @@ counter rows and walks one bucket of an index, with 100 entries or 100,000
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.interest import PostInterest, interest_of, top_posts
-from models.tables import DecisionTimeCount, Removal, Submission, SubmissionCount, SubmissionStatus
+from models.interest import PostInterest, top_posts
+from models.tables import (
+    DecisionTimeCount,
+    InterestDay,
+    Removal,
+    Submission,
+    SubmissionCount,
+    SubmissionStatus,
+)
 
 S = SubmissionStatus
 C = SubmissionCount
@@ -115,24 +122,36 @@ async def _by_status(session: AsyncSession) -> dict[str, int]:
 
 
 async def _trades(session: AsyncSession, top: int) -> tuple[list[TradeFigures], int]:
-    """The ``top`` trades with most entries, and how many trades have entries at all
-    (a window count over the groups, before the LIMIT)."""
+    """The ``top`` trades with most entries, their interest visits, and how many trades
+    have entries at all (a window count over the groups, before the LIMIT). One statement:
+    the visits are added up for the top trades only (``ix_interest_days_trade_visits``)."""
     entries = func.sum(C.entries).label("entries")
-    statement = (
+    first = (
         select(
-            C.value,
+            C.value.label("trade"),
             entries,
-            _sum_where(C.status == S.PUBLISHED.value),
-            func.count().over(),
+            _sum_where(C.status == S.PUBLISHED.value).label("published"),
+            func.count().over().label("trades"),
         )
         .where(C.dimension == "trade", C.status != S.DRAFT.value)  # drafts were never sent
         .group_by(C.value)
         .having(func.sum(C.entries) > 0)
         .order_by(entries.desc(), C.value)
         .limit(top)
+        .subquery("top")
+    )
+    visits = func.coalesce(func.sum(InterestDay.visits), 0)
+    statement = (
+        select(first.c.trade, first.c.entries, first.c.published, first.c.trades, visits)
+        .outerjoin(InterestDay, InterestDay.trade == first.c.trade)
+        .group_by(first.c.trade, first.c.entries, first.c.published, first.c.trades)
+        .order_by(first.c.entries.desc(), first.c.trade)
     )
     rows = (await session.execute(statement)).all()
-    figures = [TradeFigures(trade, int(n), int(published)) for trade, n, published, _ in rows]
+    figures = [
+        TradeFigures(trade, int(n), int(published), int(interest))
+        for trade, n, published, _, interest in rows
+    ]
     return figures, int(rows[0][3]) if rows else 0
 
 
@@ -225,8 +244,6 @@ async def campaign_stats(
     ]:
         async with sessions() as session:
             by_trade, trades = await _trades(session, top)
-            visits = await interest_of(session, [figures.trade for figures in by_trade])
-            by_trade = [replace(f, interest=visits.get(f.trade, 0)) for f in by_trade]
             return await _by_status(session), by_trade, trades, await _centres(session, top)
 
     async def most_visited() -> list[PostInterest]:

@@ -316,7 +316,7 @@ class InterestPost(Base):
     visitors: Mapped[int] = mapped_column(Integer, default=0)
     """Different people each day, added up."""
 
-    __table_args__ = (Index("ix_interest_posts_visits", "visits"),)
+    __table_args__ = (Index("ix_interest_posts_visits", "visits", "submission_id"),)
 
 
 class InterestDay(Base):
@@ -329,6 +329,8 @@ class InterestDay(Base):
     trade: Mapped[str] = mapped_column(String(60), primary_key=True)
     visits: Mapped[int] = mapped_column(Integer, default=0)
     visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_interest_days_trade_visits", "trade", "visits"),)
 
 
 class InterestVisitor(Base):

@@ -188,6 +188,13 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         expect(about.locator(".keyboard a")).to_have_attribute(
             "href", "https://www.example.org/offres-apprentissage?metier=maconne"
         )
+        # The moderators' /stats counts that visit, then sends its chart.
+        page.fill("#text-group", "/stats")
+        page.press("#text-group", "Enter")
+        expect(group.locator(".msg", has_text="Statistiques").last).to_contain_text(
+            "Maçon·ne : 1 / 1 / 1"
+        )
+        expect(group.locator(".msg").last.locator("img.photo")).to_be_visible()  # the chart
         page.wait_for_function("[...document.querySelectorAll('img.photo')].every(i => i.complete)")
 
         # Every photo keeps its ratio: the apprentice's, the previews, the card, the post.

@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("visitors", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("submission_id", name=op.f("pk_interest_posts")),
     )
-    op.create_index("ix_interest_posts_visits", "interest_posts", ["visits"])
+    op.create_index("ix_interest_posts_visits", "interest_posts", ["visits", "submission_id"])
     op.create_table(
         "interest_days",
         sa.Column("day", sa.Date(), nullable=False),
@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("visitors", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "trade", name=op.f("pk_interest_days")),
     )
+    op.create_index("ix_interest_days_trade_visits", "interest_days", ["trade", "visits"])
     op.create_table(
         "interest_visitors",
         sa.Column("day", sa.Date(), nullable=False),
@@ -52,6 +53,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("interest_visitors")
+    op.drop_index("ix_interest_days_trade_visits", table_name="interest_days")
     op.drop_table("interest_days")
     op.drop_index("ix_interest_posts_visits", table_name="interest_posts")
     op.drop_table("interest_posts")
