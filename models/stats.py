@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, select
+from sqlalchemy import Float, case, cast, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.interest import PostInterest, top_posts
@@ -112,60 +112,81 @@ def _sum_where(condition: Any) -> Any:
     return func.sum(case((condition, C.entries), else_=0))
 
 
-async def _by_status(session: AsyncSession) -> dict[str, int]:
-    """Entries by status: each entry is counted once among the trades' counters."""
+@dataclass(frozen=True)
+class _Counted:
+    by_status: dict[str, int]
+    by_trade: list[TradeFigures]
+    trades: int
+    by_centre: list[tuple[str, int]]
+
+
+def _ranked(dimension: str, top: int) -> Any:
+    """The ``top`` values of ``dimension`` with most entries (drafts were never sent),
+    ranked, ties by name; with their published entries and how many values have entries
+    (window functions over the groups); a trade's interest visits, added up for the top
+    ones only (``ix_interest_days_trade_visits``)."""
     entries = func.sum(C.entries)
-    rows = await session.execute(
-        select(C.status, entries).where(C.dimension == "trade").group_by(C.status)
-    )
-    return {status: int(n) for status, n in rows if n}
-
-
-async def _trades(session: AsyncSession, top: int) -> tuple[list[TradeFigures], int]:
-    """The ``top`` trades with most entries, their interest visits, and how many trades
-    have entries at all (a window count over the groups, before the LIMIT). One statement:
-    the visits are added up for the top trades only (``ix_interest_days_trade_visits``)."""
-    entries = func.sum(C.entries).label("entries")
-    first = (
+    ranked = (
         select(
-            C.value.label("trade"),
-            entries,
+            literal(dimension).label("kind"),
+            C.value.label("value"),
+            entries.label("entries"),
             _sum_where(C.status == S.PUBLISHED.value).label("published"),
-            func.count().over().label("trades"),
+            func.count().over().label("total"),
+            func.row_number().over(order_by=(entries.desc(), C.value)).label("rank"),
         )
-        .where(C.dimension == "trade", C.status != S.DRAFT.value)  # drafts were never sent
+        .where(C.dimension == dimension, C.status != S.DRAFT.value)
         .group_by(C.value)
-        .having(func.sum(C.entries) > 0)
-        .order_by(entries.desc(), C.value)
-        .limit(top)
-        .subquery("top")
+        .having(entries > 0)
+        .subquery()
     )
-    visits = func.coalesce(func.sum(InterestDay.visits), 0)
-    statement = (
-        select(first.c.trade, first.c.entries, first.c.published, first.c.trades, visits)
-        .outerjoin(InterestDay, InterestDay.trade == first.c.trade)
-        .group_by(first.c.trade, first.c.entries, first.c.published, first.c.trades)
-        .order_by(first.c.entries.desc(), first.c.trade)
+    visits = (
+        select(func.coalesce(func.sum(InterestDay.visits), 0))
+        .where(InterestDay.trade == ranked.c.value)
+        .scalar_subquery()
+        if dimension == "trade"
+        else literal(0)
     )
-    rows = (await session.execute(statement)).all()
-    figures = [
-        TradeFigures(trade, int(n), int(published), int(interest))
-        for trade, n, published, _, interest in rows
-    ]
-    return figures, int(rows[0][3]) if rows else 0
+    return select(ranked, visits.label("interest")).where(ranked.c.rank <= top)
 
 
-async def _centres(session: AsyncSession, top: int) -> list[tuple[str, int]]:
-    entries = func.sum(C.entries).label("entries")
-    statement = (
-        select(C.value, entries)
-        .where(C.dimension == "centre", C.status != S.DRAFT.value)
-        .group_by(C.value)
-        .having(func.sum(C.entries) > 0)
-        .order_by(entries.desc(), C.value)
-        .limit(top)
+async def _from_counters(session: AsyncSession, top: int) -> _Counted:
+    """Statuses (each entry is counted once among the trades' counters), top trades and
+    top centres: one statement, one round trip."""
+    statuses = (
+        select(
+            literal("status"),
+            C.status,
+            func.sum(C.entries),
+            literal(0),
+            literal(0),
+            literal(0),
+            literal(0),
+        )
+        .where(C.dimension == "trade")
+        .group_by(C.status)
     )
-    return [(centre, int(n)) for centre, n in await session.execute(statement)]
+    rows = await session.execute(union_all(statuses, _ranked("trade", top), _ranked("centre", top)))
+    by_status: dict[str, int] = {}
+    trades: list[tuple[int, TradeFigures]] = []
+    centres: list[tuple[int, str, int]] = []
+    total = 0
+    for kind, value, entries, published, count, rank, interest in rows:
+        if kind == "status":
+            if entries:
+                by_status[value] = int(entries)
+        elif kind == "trade":
+            figures = TradeFigures(value, int(entries), int(published), int(interest))
+            trades.append((rank, figures))
+            total = int(count)
+        else:
+            centres.append((rank, value, int(entries)))
+    return _Counted(
+        by_status=by_status,
+        by_trade=[figures for _, figures in sorted(trades, key=lambda t: t[0])],
+        trades=total,
+        by_centre=[(centre, n) for _, centre, n in sorted(centres)],
+    )
 
 
 def decision_bucket(seconds: float) -> int:
@@ -235,35 +256,31 @@ async def _median_decision_seconds(session: AsyncSession) -> float | None:
 async def campaign_stats(
     sessions: async_sessionmaker[AsyncSession], top: int = 10
 ) -> CampaignStats:
-    """The campaign at a glance for /stats: the counters' three small queries on one
-    connection while the median walks its index on another (PostgreSQL runs them on two
-    server processes; benchmarks/RESULTS.md)."""
+    """The campaign at a glance for /stats: one statement over the counters on one
+    connection while the median walks its bucket on another, and the posts visited most
+    on a third (benchmarks/RESULTS.md)."""
 
-    async def from_counters() -> tuple[
-        dict[str, int], list[TradeFigures], int, list[tuple[str, int]]
-    ]:
+    async def from_counters() -> _Counted:
         async with sessions() as session:
-            by_trade, trades = await _trades(session, top)
-            return await _by_status(session), by_trade, trades, await _centres(session, top)
-
-    async def most_visited() -> list[PostInterest]:
-        async with sessions() as session:
-            return await top_posts(session, TOP_POSTS)
+            return await _from_counters(session, top)
 
     async def median() -> float | None:
         async with sessions() as session:
             return await _median_decision_seconds(session)
 
-    (by_status, by_trade, trades, by_centre), seconds, posts = await asyncio.gather(
-        from_counters(), median(), most_visited()
-    )
+    async def most_visited() -> list[PostInterest]:
+        async with sessions() as session:
+            return await top_posts(session, TOP_POSTS)
+
+    counted, seconds, posts = await asyncio.gather(from_counters(), median(), most_visited())
+    by_status = counted.by_status
     approved = sum(by_status.get(status, 0) for status in APPROVED_SIDE)
     decided = approved + by_status.get(S.REFUSED, 0)
     return CampaignStats(
         by_status=by_status,
-        by_trade=by_trade,
-        trades=trades,
-        by_centre=by_centre,
+        by_trade=counted.by_trade,
+        trades=counted.trades,
+        by_centre=counted.by_centre,
         approval_rate=approved / decided if decided else None,
         # Milliseconds: SQLite's julianday is no finer, and PostgreSQL then agrees.
         median_decision=None if seconds is None else timedelta(milliseconds=round(seconds * 1000)),
