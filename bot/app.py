@@ -80,6 +80,7 @@ def build_application(settings: Settings) -> SelfieApplication:
 async def _on_startup(application: Application) -> None:
     assert isinstance(application, SelfieApplication)
     settings = application.services.settings
+    application.services.bot_username = application.bot.username
     await record_consent_texts(application.services.sessions, settings)
     await Publisher(application.services).recover(application.bot)
     # What the last run left undone (cards, removals, alerts), before any new update.

@@ -192,7 +192,9 @@ class Publisher:
                 self.settings.campaign.channel,
                 photo,
                 caption=entry_caption(entry, self.services),
-                reply_markup=post_buttons(self.settings, bot.username, entry.id, entry.trade),
+                reply_markup=post_buttons(
+                    self.settings, self.services.bot_username, entry.id, entry.trade
+                ),
             )
         except TelegramError as error:
             return await self._failed(bot, entry.id, error)

@@ -48,6 +48,8 @@ class Services:
     """Card message id → entry id, while a moderator types an "other" refusal reason."""
     card_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Serialises card posting: the submit handler and the retry job never post twice."""
+    bot_username: str = ""
+    """The bot's @username (from getMe at start): the posts' deep links name it."""
     visitor_keys: VisitorKeys = field(default_factory=VisitorKeys)
     """Today's key for counting followers' visits once without knowing who they are."""
     monitor: Monitor | None = None
