@@ -32,6 +32,7 @@ from tests.stand import (
     BotProcess,
     free_port,
     has_button,
+    process_config,
     running_stand,
     stand_config,
     webhook_config,
@@ -106,17 +107,7 @@ async def test_run_registers_the_webhook_and_polling_deletes_it(
     db_url: str, tmp_path: Path
 ) -> None:
     async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-        camille = emu.create_user("Camille")
-        group = emu.create_group("Modération", members=[camille])
-        emu.create_channel("Fiers d'être apprentis", username="fiers_test")
-        raw = stand_config(
-            api_url=emu.api_url,
-            db_url=db_url,
-            data_dir=tmp_path,
-            group_id=group.id,
-            moderators=[camille.id],
-            schedule=QUIET,
-        )
+        raw = process_config(emu, tmp_path, db_url, schedule=QUIET)
         hook = webhook_config(free_port())
         raw["telegram"].update(hook)
         config = write_config(tmp_path / "config.toml", raw)
