@@ -4,10 +4,10 @@ posts, interest) and what waits (queue, next slots)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.cards import when
 from bot.i18n import plain_n, t, tn
+from bot.interest import local_day
 from bot.schedule import next_slots
 from bot.services import Services
 from models.stats import queue_summary
@@ -18,9 +18,9 @@ WEEK = timedelta(days=7)
 
 async def weekly_digest(services: Services, now: datetime) -> str:
     settings = services.settings
-    lang, zone = settings.moderation.language, ZoneInfo(settings.schedule.timezone)
+    lang = settings.moderation.language
     start = now - WEEK
-    days = (start.astimezone(zone).date() + timedelta(days=1), now.astimezone(zone).date())
+    days = (local_day(settings, start) + timedelta(days=1), local_day(settings, now))
     async with services.sessions() as session:
         week = await period_figures(session, start, now, days)
         queue = await queue_summary(session)

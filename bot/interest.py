@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -76,10 +76,10 @@ async def trade_info(session: AsyncSession, settings: Settings, trade: str) -> T
     published = (Submission.trade == trade, Submission.status == SubmissionStatus.PUBLISHED)
     apprentices = await session.scalar(select(func.count()).where(*published)) or 0
     rows = await session.execute(
-        select(Submission.centre_name, func.count(distinct(Submission.id)).label("n"))
+        select(Submission.centre_name, func.count())
         .where(*published)
         .group_by(Submission.centre_name)
-        .order_by(func.count(distinct(Submission.id)).desc(), Submission.centre_name)
+        .order_by(func.count().desc(), Submission.centre_name)
         .limit(5)
     )
     wanted = slugify(trade)

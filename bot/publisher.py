@@ -28,6 +28,7 @@ from bot.captions import CHANNEL_LANGUAGE
 from bot.cards import entry_caption, refresh_card
 from bot.config import Settings
 from bot.delivery import maybe_delivered, never_left
+from bot.gallery.site import channel_post_url
 from bot.i18n import plain, t
 from bot.metrics import count_publish
 from bot.notify import tell_apprentice
@@ -108,16 +109,9 @@ def verdict(error: TelegramError) -> Outcome:
     return Outcome.PAUSED  # chat migrated, conflict, token...: nothing a next entry would fix
 
 
-def post_link(channel: str | int, message_id: int) -> str | None:
-    """``t.me`` link of a post in a public channel (None for a numeric, private channel)."""
-    if isinstance(channel, str) and channel.startswith("@"):
-        return f"https://t.me/{channel[1:]}/{message_id}"
-    return None
-
-
 async def tell_published(bot: Bot, services: Services, apprentice_id: int, post_id: int) -> None:
     """The apprentice learns their post is out, with its link when the channel is public."""
-    link = post_link(services.settings.campaign.channel, post_id)
+    link = channel_post_url(services.settings.campaign.channel, post_id)
     if link:
         await tell_apprentice(bot, services, apprentice_id, "published.with_link", link=link)
     else:

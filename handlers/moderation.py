@@ -12,7 +12,6 @@ import asyncio
 import logging
 import re
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
@@ -32,6 +31,7 @@ from bot.commands import BAN, MODERATION_COMMANDS, MODERATION_HELP, QUEUE, STATS
 from bot.followup import catch_up_with_telegram
 from bot.gallery.site import channel_post_url
 from bot.i18n import plain, plain_n, t, tn
+from bot.interest import local_day
 from bot.notify import tell_apprentice
 from bot.removals import Check, Result, confirm_by_hand, remove_lost_card
 from bot.schedule import next_slots, slot_for_position
@@ -546,7 +546,7 @@ async def send_chart(update: Update, context: Context, stats: CampaignStats) -> 
     after the text has gone; a failure costs the chart, never the answer."""
     assert update.effective_message
     svc, lang = services(context), moderation_language(context)
-    today = utcnow().astimezone(ZoneInfo(svc.settings.schedule.timezone)).date()
+    today = local_day(svc.settings, utcnow())
     async with svc.sessions() as session:
         last_weeks = await weeks(session, CHART_WEEKS, today)
     try:
