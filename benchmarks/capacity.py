@@ -225,7 +225,7 @@ def costly_photo(quick: bool) -> bytes:
     path = CACHE_DIR / f"scan-bomb-{width}x{height}-{scans}.jpg"
     if path.exists():
         return path.read_bytes()
-    from tests.hostile import scan_bomb
+    from tests.support.hostile import scan_bomb
 
     data = scan_bomb(width, height, scans)
     path.parent.mkdir(parents=True, exist_ok=True)

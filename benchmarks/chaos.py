@@ -92,7 +92,7 @@ from models import Apprentice as ApprenticeRow
 from models import BotState, Removal, Setting, Submission
 from models.settings import PUBLISHING_PAUSED
 from models.state import USER_KIND
-from tests.stand import TOKEN, stand_config, write_config
+from tests.support.stand import TOKEN, stand_config, write_config
 
 Message = dict[str, Any]
 
@@ -1400,7 +1400,7 @@ def flow_summary(people: list[Apprentice]) -> str:
 
 def photos_for(plan: Plan) -> list[PreparedPhoto]:
     """A few distinct selfies, their Telegram renditions computed once."""
-    from tests import imagegen
+    from tests.support import imagegen
 
     count = 3 if plan.apprentices <= 20 else 8
     return [

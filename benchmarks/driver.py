@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.sandbox import Chat, Emulator, User
 from bot.sandbox import media as sandbox_media
-from tests.stand import TOKEN, stand_config, write_config
+from tests.support.stand import TOKEN, stand_config, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 Message = dict[str, Any]

@@ -155,7 +155,7 @@ def run_isolated(
 def run_corpus(folder: Path) -> list[Run]:
     """Every file under ``folder`` (subfolders included), one child each, in name order;
     expectations for the files named like a case of :mod:`tests.hostile`."""
-    from tests import hostile
+    from tests.support import hostile
 
     cases = hostile.by_name()
     runs = []
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hostile-") as scratch:
         folder = args.corpus
         if folder is None:
-            from tests import hostile
+            from tests.support import hostile
 
             folder = Path(scratch)
             print(f"generating {len(hostile.CASES)} files into {folder}...", file=sys.stderr)

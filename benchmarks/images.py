@@ -58,7 +58,7 @@ def photo(width: int, height: int) -> bytes:
     path = CACHE_DIR / f"photo-{width}x{height}-o6-q90.jpg"
     if path.exists():
         return path.read_bytes()
-    from tests import imagegen  # the test suite's generator: one source of test photos
+    from tests.support import imagegen  # the test suite's generator: one source of test photos
 
     data = imagegen.photo_jpeg(width, height, orientation=6, quality=90, seed=width)
     path.parent.mkdir(parents=True, exist_ok=True)

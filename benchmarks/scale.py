@@ -176,13 +176,13 @@ async def _backend(name: str, url: str, rows: int, repeat: int) -> list[Figure]:
 
 def _postgres() -> Any:
     """A started throwaway PostgreSQL (the test suite's helper), or None without binaries."""
-    from tests.conftest import _find_postgres_bindir, _server_user, _ThrowawayPostgres
+    from tests.support.postgres import ThrowawayPostgres, find_postgres_bindir, server_user
 
-    bindir = _find_postgres_bindir()
+    bindir = find_postgres_bindir()
     if bindir is None:
         return None
-    server = _ThrowawayPostgres(
-        bindir=bindir, root=Path(tempfile.mkdtemp(prefix="selfie-bench-pg-")), user=_server_user()
+    server = ThrowawayPostgres(
+        bindir=bindir, root=Path(tempfile.mkdtemp(prefix="selfie-bench-pg-")), user=server_user()
     )
     try:
         server.start()

@@ -252,8 +252,8 @@ def _met(value: float, target: float) -> bool:
 async def first_view(root: Path) -> dict[str, tuple[int, int]] | None:
     """Bytes Chromium receives for the index: (as loaded, with every thumbnail), by
     viewport; None without a browser."""
-    from tests.sitehttp import serve_site
-    from tests.test_sandbox_browser import ARGS, CHROMIUM, _browser_missing
+    from tests.support.browser import ARGS, CHROMIUM, _browser_missing
+    from tests.support.sitehttp import serve_site
 
     if _browser_missing():
         return None
@@ -387,8 +387,8 @@ async def screenshots(folder: Path) -> list[Path]:
     ``site-profile-desktop.png`` and ``site-index.png`` (a desktop)."""
     from playwright.async_api import async_playwright
 
-    from tests.sitehttp import serve_site
-    from tests.test_sandbox_browser import ARGS, CHROMIUM, _browser_missing
+    from tests.support.browser import ARGS, CHROMIUM, _browser_missing
+    from tests.support.sitehttp import serve_site
 
     missing = _browser_missing()
     if missing:

@@ -1,11 +1,17 @@
-"""Shared fixtures: a fresh database per test, on SQLite AND on a real PostgreSQL server.
+"""Shared fixtures: a fresh database per test, on SQLite AND on a real PostgreSQL server;
+the emulator; the modes a stand runs in.
+
+Every fixture here is its worker's own when the suite runs in parallel (pytest-xdist):
+each worker is a pytest session of its own, with its own temporary folders, its own
+throwaway PostgreSQL server and its own template database; emulators and bots listen on
+ports the system picks.
 
 Where PostgreSQL comes from, in order:
 
 1. ``SELFIE_BOT_TEST_POSTGRES_URL``, e.g. ``postgresql+asyncpg://user@127.0.0.1:5432/postgres``
-   (any existing database of the server; the user needs CREATEDB: the session creates its
+   (any existing database of the server; the user needs CREATEDB: each worker creates its
    own database, emptied before each test; PostgreSQL >= 13 for ``DROP … WITH (FORCE)``);
-2. otherwise a throwaway server started once per test session from local binaries
+2. otherwise a throwaway server started once per worker from local binaries
    (``initdb``/``pg_ctl`` found on PATH, via ``pg_config --bindir``, or in Debian's
    ``/usr/lib/postgresql/<version>/bin``), stopped and deleted at the end;
 3. otherwise the PostgreSQL variants are skipped, unless ``SELFIE_BOT_REQUIRE_POSTGRES=1``
@@ -16,36 +22,33 @@ Run only one backend with ``-k sqlite`` / ``-k postgresql`` (or ``-m "not postgr
 
 from __future__ import annotations
 
-import asyncio
 import os
-import pwd
 import shutil
-import socket
-import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.sandbox import Emulator
 from bot.sandbox.testing import ApiClient, running_emulator_in
 from models import AgeBand, Apprentice, Submission, SubmissionStatus, dhash_to_db
 from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade
-from tests.stand import STAND_MODE
+from tests.support.data import AddSubmission
+from tests.support.postgres import (
+    ThrowawayPostgres,
+    empty_postgres_database,
+    execute,
+    find_postgres_bindir,
+    run_in_own_loop,
+    server_user,
+)
+from tests.support.stand import STAND_MODE
 
 POSTGRES_URL_ENV = "SELFIE_BOT_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "SELFIE_BOT_REQUIRE_POSTGRES"
@@ -53,102 +56,11 @@ HOW_TO_PROVIDE = (
     f"set {POSTGRES_URL_ENV}=postgresql+asyncpg://user@host:port/db, or install the "
     "PostgreSQL server binaries (Debian: apt-get install postgresql)"
 )
+SQLITE_FILE = Path("data") / "selfie-bot.sqlite3"
+"""Where a test's SQLite database lives, under its ``tmp_path``."""
 
 
 # --------------------------------------------------------------------------- PostgreSQL
-
-
-def _find_postgres_bindir() -> Path | None:
-    """Folder holding ``initdb`` and ``pg_ctl``, newest version first; None if absent."""
-    candidates: list[Path] = []
-    if found := shutil.which("pg_ctl"):
-        candidates.append(Path(found).resolve().parent)  # follow symlinks to the real bindir
-    if pg_config := shutil.which("pg_config"):
-        result = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
-        if result.returncode == 0:
-            candidates.append(Path(result.stdout.strip()))
-    debian = Path("/usr/lib/postgresql").glob("*/bin")
-    candidates += sorted(
-        debian, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True
-    )
-    for bindir in candidates:
-        if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
-            return bindir
-    return None
-
-
-def _server_user() -> str | None:
-    """PostgreSQL refuses to run as root: pick an unprivileged account to run it as."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return name
-    raise RuntimeError("running as root and neither 'postgres' nor 'nobody' user exists")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class _ThrowawayPostgres:
-    """A PostgreSQL cluster in a temp dir, on loopback, trust auth, tuned for speed."""
-
-    bindir: Path
-    root: Path
-    user: str | None
-    port: int = 0
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [str(self.bindir / args[0]), *args[1:]]
-        if self.user is not None:
-            command = ["runuser", "-u", self.user, "--", *command]
-        # cwd: the server user must be able to read its working directory.
-        return subprocess.run(command, capture_output=True, text=True, cwd=self.root)
-
-    def start(self) -> None:
-        if self.user is not None:
-            account = pwd.getpwnam(self.user)
-            os.chown(self.root, account.pw_uid, account.pw_gid)
-        init = self._run(
-            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--no-locale", "--no-sync",
-        )  # fmt: skip
-        if init.returncode != 0:
-            raise RuntimeError(f"initdb failed:\n{init.stdout}\n{init.stderr}")
-        for _attempt in range(3):  # the free port may be taken between probe and bind
-            self.port = _free_port()
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200"
-            )
-            started = self._run(
-                "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
-                "-o", options, "-w", "-t", "60", "start",
-            )  # fmt: skip
-            if started.returncode == 0:
-                return
-        log = (self.root / "server.log").read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"pg_ctl start failed:\n{started.stderr}\n{log}")
-
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _postgres_unavailable(reason: str) -> None:
@@ -161,19 +73,19 @@ def _postgres_unavailable(reason: str) -> None:
 def postgres_server_url() -> Iterator[str]:
     """URL of a PostgreSQL server's maintenance database, for creating test databases.
 
-    Started lazily, once per session: a run that selects only SQLite tests starts nothing.
+    Started lazily, once per worker: a run that selects only SQLite tests starts nothing.
     """
     if configured := os.environ.get(POSTGRES_URL_ENV):
         yield configured
         return
-    bindir = _find_postgres_bindir()
+    bindir = find_postgres_bindir()
     if bindir is None:
         _postgres_unavailable("no PostgreSQL server binaries (initdb, pg_ctl) found")
         return
-    server = _ThrowawayPostgres(
+    server = ThrowawayPostgres(
         bindir=bindir,
         root=Path(tempfile.mkdtemp(prefix="selfie-bot-pg-")),
-        user=_server_user(),
+        user=server_user(),
     )
     try:
         server.start()
@@ -186,76 +98,83 @@ def postgres_server_url() -> Iterator[str]:
         server.stop()
 
 
-async def _execute(url: str, *statements: str) -> None:
-    """Run statements in autocommit mode on a short-lived connection."""
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            for statement in statements:
-                await connection.exec_driver_sql(statement)
-    finally:
-        await engine.dispose()
-
-
-def _run_in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run a coroutine from sync code that may itself be called inside a running loop."""
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        executor.submit(asyncio.run, coroutine).result()
-
-
 @pytest.fixture(scope="session")
 def postgres_database_url(postgres_server_url: str) -> Iterator[str]:
-    """URL of a database created for this test session (dropped at the end).
+    """URL of a database created for this worker (dropped at the end).
 
-    Tests do not get a database each (CREATE DATABASE costs ~0.3 s): ``db_url`` empties
-    this one before every test instead, which takes milliseconds.
+    Tests do not get a database each (CREATE DATABASE costs ~0.2 s, more than migrating):
+    ``db_url`` and ``empty_db_url`` empty this one before every test instead, in
+    milliseconds.
     """
     name = f"selfie_test_{uuid.uuid4().hex[:16]}"
-    _run_in_own_loop(_execute(postgres_server_url, f'CREATE DATABASE "{name}"'))
+    run_in_own_loop(execute(postgres_server_url, f'CREATE DATABASE "{name}"'))
     yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
     # FORCE: connections leaked by a test must not prevent the clean-up.
-    _run_in_own_loop(_execute(postgres_server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
-
-
-async def _empty_postgres_database(url: str) -> None:
-    """Make the database as new: no leftover connection, table, type or sequence."""
-    await _execute(
-        url,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND pid <> pg_backend_pid()",
-        "DROP SCHEMA public CASCADE",
-        "CREATE SCHEMA public",
-    )
+    run_in_own_loop(execute(postgres_server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 # --------------------------------------------------------------------------- databases
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """URL of a fresh, EMPTY database (no tables): a new SQLite file, or the session's
-    PostgreSQL database emptied.
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the latest revision, once per worker: a test's
+    database is a copy of it (a copy takes a millisecond, migrating SQLite 0.3 s)."""
+    path = tmp_path_factory.mktemp("template") / SQLITE_FILE.name
 
-    The SQLite file sits in a folder that does not exist yet (``make_engine`` creates it).
-    """
+    async def migrate() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+            async with engine.connect() as connection:  # everything in the main file
+                await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            await engine.dispose()
+
+    run_in_own_loop(migrate())
+    return path
+
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """URL of a fresh, EMPTY database (no tables), for the tests of migrations: a new
+    SQLite file in a folder that does not exist yet (``make_engine`` creates it), or the
+    worker's PostgreSQL database emptied."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'selfie-bot.sqlite3'}"
+        yield f"sqlite+aiosqlite:///{tmp_path / SQLITE_FILE}"
         return
     url: str = request.getfixturevalue("postgres_database_url")
-    await _empty_postgres_database(url)
+    await empty_postgres_database(url)
+    yield url
+
+
+@pytest.fixture(params=BACKENDS)
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """URL of a fresh database at the latest revision, as the bot leaves it at its first
+    start: a copy of the worker's SQLite template, or its PostgreSQL database emptied and
+    migrated."""
+    if request.param == "sqlite":
+        target = tmp_path / SQLITE_FILE
+        target.parent.mkdir()
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    url: str = request.getfixturevalue("postgres_database_url")
+    await empty_postgres_database(url)
+    await upgrade(url)
     yield url
 
 
 @pytest.fixture
 async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    """Engine on the fresh database, migrated to the latest revision."""
+    """Engine on the test's fresh, migrated database."""
     engine = make_engine(db_url)
-    await upgrade(engine)
     yield engine
     await engine.dispose()
 
@@ -274,10 +193,6 @@ async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIte
 
 
 # --------------------------------------------------------------------------- data
-
-
-class AddSubmission(Protocol):
-    async def __call__(self, status: SubmissionStatus = ..., **fields: Any) -> Submission: ...
 
 
 @pytest.fixture

@@ -1,0 +1,3 @@
+"""An apprentice's conversation: consent, steps, photo, commands, their data, fairness under
+bursts, answers lost.
+"""

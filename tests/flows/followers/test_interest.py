@@ -1,0 +1,237 @@
+"""From a post to its trade: the offers button leads to that trade's offers, the « ce métier
+m'intéresse » deep link opens the bot on the post, and each visit is counted per post,
+trade and day without any Telegram id kept. The real bot against the emulator, SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.captions import visible_text as visible
+from bot.config import ConfigError, settings_from_dict
+from bot.i18n import plain, t, tn
+from bot.interest import VisitorKeys, visit
+from bot.offers import interest_post, offers_url
+from models import Base
+from models.base import utcnow
+from models.tables import InterestDay, InterestPost, InterestVisitor
+from tests.support import imagegen
+from tests.support.interest import campaign, follow, published
+from tests.support.publishing import (
+    QUIET,
+    channel_posts,
+)
+from tests.support.stand import CAMPAIGN, Stand, buttons, has_button, running_stand, walk_to_photo
+
+
+def post_of(stand: Stand, entry_id: int) -> dict[str, Any]:
+    link = f"?start=post-{entry_id}"
+    return next(p for p in channel_posts(stand) if any(link in url for url in buttons(p).values()))
+
+
+async def counts(
+    stand: Stand,
+) -> tuple[list[tuple[int, str, int, int]], list[tuple[str, int, int]]]:
+    async with stand.app.services.sessions() as session:
+        posts = await session.execute(
+            select(
+                InterestPost.submission_id,
+                InterestPost.trade,
+                InterestPost.visits,
+                InterestPost.visitors,
+            ).order_by(InterestPost.submission_id)
+        )
+        days = await session.execute(
+            select(InterestDay.trade, InterestDay.visits, InterestDay.visitors)
+        )
+        return [tuple(r) for r in posts], [tuple(r) for r in days]  # type: ignore[misc]
+
+
+async def everything_stored(stand: Stand) -> str:
+    """Every value of every table, as one text."""
+    values = []
+    async with stand.app.services.sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in await session.execute(text(f"SELECT * FROM {table.name}")):
+                values.extend(str(value) for value in row)
+    return "\n".join(values)
+
+
+def test_offers_url_is_the_trades_own_page_or_the_template_filled_in() -> None:
+    settings = settings_from_dict(
+        {
+            "campaign": campaign(),
+            "moderation": {"chat_id": -100123, "moderators": [1]},
+        },
+        base_dir=Path("."),
+    )
+    assert offers_url(settings, "Pâtissier·ère") == "https://patisserie.example.org/"
+    assert offers_url(settings, "Boulanger·ère & Co") == (
+        "https://emploi.example.org/offres?metier=boulangerere-co"
+        "&q=Boulanger%C2%B7%C3%A8re%20%26%20Co"
+    )
+    assert interest_post("post-42") == 42
+    assert interest_post("cfa-dijon") is None and interest_post("post-4x") is None
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"offers_url": "https://x.example.org/{metier}"}, "unknown field {metier}"),
+        ({"offers_url": "https://x.example.org/{trade"}, "not a valid template"),
+        ({"trade_offers": {"Coiffeur·se": "ftp://x"}}, "must be an http(s) URL"),
+        ({"centres": [{"code": "post-12", "name": "CFA"}]}, "deep link of a channel post"),
+    ],
+)
+def test_offers_settings_are_checked(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        settings_from_dict(
+            {"campaign": campaign(**values), "moderation": {"chat_id": -1, "moderators": [1]}},
+            base_dir=Path("."),
+        )
+
+
+async def test_a_posts_buttons_lead_to_its_trades_offers_and_to_the_bot(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
+        hair = await published(stand, "Coiffeur·se", 1)
+        pastry = await published(stand, "Pâtissier·ère", 2)
+
+        assert buttons(post_of(stand, hair)) == {
+            plain("fr", "channel.offers"): (
+                "https://emploi.example.org/offres?metier=coiffeurse&q=Coiffeur%C2%B7se"
+            ),
+            plain("fr", "channel.interest"): f"https://t.me/fiers_bot?start=post-{hair}",
+        }
+        assert buttons(post_of(stand, pastry)) == {
+            plain("fr", "channel.offers"): "https://patisserie.example.org/",
+            plain("fr", "channel.interest"): f"https://t.me/fiers_bot?start=post-{pastry}",
+        }
+
+
+async def test_without_offers_a_post_still_leads_to_the_bot(db_url: str, tmp_path: Path) -> None:
+    bare = {**CAMPAIGN, "offers_url": None}
+    async with running_stand(db_url, tmp_path, campaign=bare, schedule=QUIET) as stand:
+        entry = await published(stand, "Coiffeur·se", 1)
+        assert buttons(post_of(stand, entry)) == {
+            plain("fr", "channel.interest"): f"https://t.me/fiers_bot?start=post-{entry}"
+        }
+
+
+async def test_a_followers_visit_is_answered_and_counted_once_a_day_without_their_id(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
+        first = await published(stand, "Pâtissier·ère", 1, centre_name="CFA d'Auxerre")
+        second = await published(stand, "Pâtissier·ère", 2)
+        other = await published(stand, "Coiffeur·se", 3)
+        lou = stand.emu.create_user("Lou", username="lou_curieuse")
+        kim = stand.emu.create_user("Kim", language_code="en")
+
+        answer = await follow(stand, lou, first)
+        assert answer["text"].startswith("Pâtissier·ère · Alimentation")
+        assert (
+            visible(tn("fr", "interest.apprentices", 2, campaign=CAMPAIGN["name"]))
+            in (answer["text"])
+        )
+        assert "CFA d'Auxerre" in answer["text"] and "CFA de Dijon" in answer["text"]
+        assert "/start" in answer["text"]
+        assert buttons(answer) == {
+            plain("fr", "interest.offers"): "https://patisserie.example.org/"
+        }
+        await follow(stand, lou, first)  # the same person again: a visit, not a visitor
+        await follow(stand, lou, second)
+        english = await follow(stand, kim, first)
+        assert plain("en", "interest.offers") in buttons(english)
+
+        posts, days = await counts(stand)
+        assert posts == [(first, "Pâtissier·ère", 3, 2), (second, "Pâtissier·ère", 1, 1)]
+        assert days == [("Pâtissier·ère", 4, 3)]
+        assert other not in [p[0] for p in posts]
+
+        stored = await everything_stored(stand)
+        for user in (lou, kim):
+            assert str(user.id) not in stored
+            assert user.username is None or user.username not in stored
+            assert user.first_name not in stored
+
+
+async def test_a_visit_the_next_day_counts_the_visitor_again_and_forgets_yesterday(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
+        entry = await published(stand, "Coiffeur·se", 1)
+        keys, settings, sessions = VisitorKeys(), stand.settings, stand.app.services.sessions
+        today = utcnow()
+        for moment in (today, today, today + timedelta(days=1)):
+            async with sessions() as session, session.begin():
+                info = await visit(session, settings, keys, entry, 1_234_567, moment)
+            assert info is not None and info.trade == "Coiffeur·se" and info.apprentices == 1
+        posts, days = await counts(stand)
+        assert posts == [(entry, "Coiffeur·se", 3, 2)]
+        assert sorted(v for _trade, v, _u in days) == [1, 2]
+        async with sessions() as session:
+            digests = list(await session.scalars(select(InterestVisitor.day)))
+        assert len(digests) == 1  # yesterday's digests went with the day
+
+
+async def test_a_post_no_longer_on_the_channel_counts_nothing(db_url: str, tmp_path: Path) -> None:
+    async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
+        entry = await published(stand, "Coiffeur·se", 1)
+        async with stand.app.services.sessions() as session, session.begin():
+            await session.execute(
+                text("UPDATE submissions SET status = 'refused' WHERE id = :id"), {"id": entry}
+            )
+        lou = stand.emu.create_user("Lou")
+        answer = await follow(stand, lou, entry)
+        assert answer["text"] == t("fr", "interest.gone")
+        assert "reply_markup" not in answer  # the offers page needs a trade
+        assert await counts(stand) == ([], [])
+
+
+async def test_an_apprentice_half_way_through_an_entry_keeps_their_place(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
+        entry = await published(stand, "Coiffeur·se", 1)
+        lea = stand.emu.create_user("Léa")
+        await walk_to_photo(stand, lea)
+
+        answer = await follow(stand, lea, entry)
+        assert "Coiffeur·se" in answer["text"]
+
+        await stand.emu.send_photo(lea, imagegen.photo_jpeg(800, 1000))
+        preview = await stand.reply(lea, has_button("preview:"), timeout=30)
+        assert "Coiffeur·se" in preview["caption"]
+
+
+async def test_stats_shows_the_visits_and_sends_the_chart(db_url: str, tmp_path: Path) -> None:
+    async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
+        first = await published(stand, "Pâtissier·ère", 1)
+        second = await published(stand, "Coiffeur·se", 2)
+        for name in ("Lou", "Kim", "Noa"):
+            await follow(stand, stand.emu.create_user(name), first)
+        await follow(stand, stand.emu.create_user("Eli"), second)
+
+        camille = stand.moderators[0]
+        await stand.emu.send_text(camille, "/stats", chat=stand.group)
+        stats = await stand.emu.wait_for(stand.group, "Statistiques")
+        assert "• Pâtissier·ère : 1 / 1 / 3" in stats["text"]
+        assert "• Coiffeur·se : 1 / 1 / 1" in stats["text"]
+        lines = stats["text"].split("\n")
+        start = lines.index(visible(t("fr", "stats.top_posts")))
+        assert lines[start + 1 : start + 3] == [
+            f"• n° {first} (Pâtissier·ère) : 3 visites",
+            f"• n° {second} (Coiffeur·se) : 1 visite",
+        ]
+        link = next(e for e in stats["entities"] if e["type"] == "text_link")
+        assert link["url"] == f"https://t.me/fiers_test/{post_of(stand, first)['message_id']}"
+        chart = await stand.emu.wait_for(stand.group, lambda m: "photo" in m)
+        assert chart["photo"][-1]["width"] == 800

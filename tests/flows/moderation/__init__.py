@@ -1,0 +1,1 @@
+"""The moderators' group: cards, decisions, bans, staff commands, start-up checks."""

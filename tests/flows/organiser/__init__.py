@@ -1,0 +1,3 @@
+"""The campaign staff: /stats and the digest, metrics and health, retention, erasure, private
+logs.
+"""

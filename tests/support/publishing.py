@@ -1,0 +1,164 @@
+"""Steps of the publishing flow: entries stored as an approval leaves them, a slot
+run as the scheduler runs it, cards, the rows and channel posts to check."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.cards import post_missing_cards
+from bot.publisher import Publisher
+from bot.sandbox import Emulator, User
+from models import AgeBand, Apprentice, Submission, SubmissionStatus
+from models.base import utcnow
+from tests.support import imagegen
+from tests.support.stand import Stand
+
+S = SubmissionStatus
+
+
+# 29 February, 03:00: a crontab that cannot fire while a test runs; ticks are the test's.
+QUIET_CRON = "0 3 29 2 *"
+
+
+QUIET = {"cron": QUIET_CRON}
+
+
+async def upload_photo(emu: Emulator) -> str:
+    """``file_id`` of a photo the emulator knows, uploaded where the bot sees nothing."""
+    someone = emu.create_user("Dépôt")
+    depot = emu.create_group("Dépôt", members=[someone], bot_status="left")
+    message = await emu.send_photo(someone, imagegen.photo_jpeg(800, 1000), chat=depot)
+    return str(message["photo"][-1]["file_id"])
+
+
+def entry_values(apprentice_id: int, number: int, **fields: Any) -> dict[str, Any]:
+    """A complete submission as the apprentice conversation stores it."""
+    return {
+        "apprentice_id": apprentice_id,
+        "display_name": f"Apprenti {number:02d}",
+        "trade": "Coiffeur·se",
+        "centre_code": "cfa-dijon",
+        "centre_name": "CFA de Dijon",
+        "quote": None,
+        "language": "fr",
+        "age_band": AgeBand.ADULT,
+        "consent_at": utcnow(),
+        "width": 800,
+        "height": 1000,
+        "sharpness": 200.0,
+        **fields,
+    }
+
+
+async def add_entries(
+    stand_or_sessions: Any,
+    entries: list[dict[str, Any]],
+    status: SubmissionStatus = S.APPROVED,
+) -> list[int]:
+    """Store entries in ``status``; approved ones enter the queue in the list's order
+    (unless an entry brings its own ``approved_at``)."""
+    sessions = (
+        stand_or_sessions.app.services.sessions
+        if isinstance(stand_or_sessions, Stand)
+        else stand_or_sessions
+    )
+    start = utcnow() - timedelta(hours=1)
+    ids = []
+    async with sessions() as session, session.begin():
+        for position, values in enumerate(entries):
+            apprentice_id = values["apprentice_id"]
+            if await session.get(Apprentice, apprentice_id) is None:
+                session.add(Apprentice(id=apprentice_id, first_name="Appr", language="fr"))
+            moment = start + timedelta(seconds=position)
+            decided = moment if status == S.APPROVED else None
+            fields = {
+                "submitted_at": moment,
+                "approved_at": decided,
+                "decided_at": decided,
+                "decided_by_name": "Camille" if decided else None,
+                **values,
+            }
+            submission = Submission(status=status, **fields)
+            session.add(submission)
+            await session.flush()
+            ids.append(submission.id)
+    return ids
+
+
+async def rows(stand: Stand) -> dict[int, Submission]:
+    return {entry.id: entry for entry in await stand.stored()}
+
+
+def channel_posts(stand: Stand) -> list[dict[str, Any]]:
+    return stand.emu.bot_messages(stand.channel)
+
+
+def poster_names(posts: list[dict[str, Any]]) -> list[str]:
+    """The display name each post starts with ("Léa — Coiffeur·se …")."""
+    return [post["caption"].split(" — ", 1)[0] for post in posts]
+
+
+async def tick(stand: Stand) -> list[int]:
+    """One publication slot, exactly as the scheduler would run it."""
+    return await Publisher(stand.app.services).run_slot(stand.app.bot)
+
+
+async def cards_for_pending(stand: Stand) -> None:
+    """Have the bot post the cards of pending entries stored by the test.
+
+    The bot does it at start, then from its retry job every ``moderation.retry_seconds``
+    (a minute: it does not run during a test); here it is done at once.
+    """
+    await post_missing_cards(stand.app.bot, stand.app.services)
+
+
+def card_of(stand: Stand, entry: Submission) -> dict[str, Any]:
+    [card] = [
+        m for m in stand.emu.messages(stand.group) if m["message_id"] == entry.moderation_message_id
+    ]
+    return card
+
+
+async def approve_on_card(stand: Stand, submission_id: int) -> None:
+    """A moderator presses "approve" on the entry's card; waits for the decision."""
+    entry = (await rows(stand))[submission_id]
+    await stand.press(stand.moderators[0], card_of(stand, entry), f"mod:ok:{submission_id}")
+    await wait_status(stand, submission_id, S.APPROVED)
+
+
+async def wait_status(stand: Stand, submission_id: int, status: SubmissionStatus) -> Submission:
+    async with asyncio.timeout(10):
+        while True:
+            entry = (await rows(stand)).get(submission_id)
+            if entry is not None and entry.status == status:
+                return entry
+            await asyncio.sleep(0.02)
+
+
+async def moderator_says(stand: Stand, command: str, answer: str) -> dict[str, Any]:
+    """A moderator types ``command`` in the group; the bot's reply containing ``answer``."""
+    await stand.emu.send_text(stand.moderators[0], command, chat=stand.group)
+    return await stand.emu.wait_for(stand.group, answer, timeout=10, edits=False)
+
+
+def started_apprentice(emu: Emulator, name: str) -> User:
+    """An apprentice who has written to the bot before (so the bot may write to them)."""
+    user = emu.create_user(name)
+    user.started = True
+    return user
+
+
+async def wait_row(
+    sessions: async_sessionmaker[AsyncSession], submission_id: int, status: SubmissionStatus
+) -> Submission:
+    async with asyncio.timeout(10):
+        while True:
+            async with sessions() as session:
+                entry = await session.get(Submission, submission_id)
+            if entry is not None and entry.status == status:
+                return entry
+            await asyncio.sleep(0.02)

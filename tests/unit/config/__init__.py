@@ -1,0 +1,1 @@
+"""The configuration (``bot/config.py``) and the publication schedule (``bot/schedule.py``)."""

@@ -1,0 +1,3 @@
+"""What the organiser runs beside the bot: the consent register export, the posters, the pinned
+install.
+"""

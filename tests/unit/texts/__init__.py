@@ -1,0 +1,1 @@
+"""The message catalogs (``bot/locales``): complete in both languages, valid Telegram HTML."""
