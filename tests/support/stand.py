@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import build_application
@@ -35,6 +36,14 @@ TOKEN = "123456:TEST-selfie-token"
 STAND_MODE: ContextVar[str] = ContextVar("stand_mode", default="polling")
 """How a stand's bot gets its updates unless told: see conftest's ``both_modes``."""
 WEBHOOK_SECRET = "stand-webhook-secret_0123456789"
+BOTH_MODES = pytest.mark.usefixtures("both_modes")
+"""Marks a test whose stands run in polling AND in webhook mode (conftest's ``both_modes``).
+
+The mode changes how updates reach the bot, nothing after: so one whole flow per audience
+runs in both (an apprentice's submission, a moderator's decision and two moderators at
+once, the staff's commands, a withdrawal from the channel, a follower's visit), beside the
+transport's own tests (``tests/e2e/test_webhook.py``: delivery, secret, ordering, graceful
+stop). Every other stand runs in polling mode."""
 
 CAMPAIGN: dict[str, Any] = {
     "name": "Fiers d'être apprentis",

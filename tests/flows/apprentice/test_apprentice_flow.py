@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from bot.captions import build_caption
@@ -14,9 +13,14 @@ from bot.i18n import t
 from bot.storage import thumbnail_names
 from models import AgeBand, SubmissionStatus
 from tests.support import imagegen
-from tests.support.stand import buttons, data_of, has_button, running_stand, walk_to_photo
-
-pytestmark = pytest.mark.usefixtures("both_modes")  # polling and webhook
+from tests.support.stand import (
+    BOTH_MODES,
+    buttons,
+    data_of,
+    has_button,
+    running_stand,
+    walk_to_photo,
+)
 
 
 def stored_image(stand, path: str) -> tuple[Image.Image, bytes]:
@@ -24,6 +28,7 @@ def stored_image(stand, path: str) -> tuple[Image.Image, bytes]:
     return Image.open(io.BytesIO(data)), data
 
 
+@BOTH_MODES
 async def test_full_flow_ends_with_one_pending_entry(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path) as stand:
         emu = stand.emu

@@ -27,7 +27,15 @@ from tests.support.publishing import (
     QUIET,
     channel_posts,
 )
-from tests.support.stand import CAMPAIGN, Stand, buttons, has_button, running_stand, walk_to_photo
+from tests.support.stand import (
+    BOTH_MODES,
+    CAMPAIGN,
+    Stand,
+    buttons,
+    has_button,
+    running_stand,
+    walk_to_photo,
+)
 
 
 def post_of(stand: Stand, entry_id: int) -> dict[str, Any]:
@@ -125,6 +133,7 @@ async def test_without_offers_a_post_still_leads_to_the_bot(db_url: str, tmp_pat
         }
 
 
+@BOTH_MODES
 async def test_a_followers_visit_is_answered_and_counted_once_a_day_without_their_id(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -18,13 +18,19 @@ from models import AgeBand, Apprentice, Submission, SubmissionStatus, utcnow
 from models.stats import CampaignStats, TradeFigures
 from tests.support import imagegen
 from tests.support.moderation import audit_actions, card_now, entry_id, submit
-from tests.support.stand import answer_of, data_of, has_button, running_stand, walk_to_photo
-
-pytestmark = pytest.mark.usefixtures("both_modes")  # polling and webhook
+from tests.support.stand import (
+    BOTH_MODES,
+    answer_of,
+    data_of,
+    has_button,
+    running_stand,
+    walk_to_photo,
+)
 
 S = SubmissionStatus
 
 
+@BOTH_MODES
 async def test_card_shows_the_facts_and_approve_tells_everyone(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path) as stand:
         emu, camille = stand.emu, stand.moderators[0]
@@ -100,6 +106,7 @@ async def test_refuse_with_a_typed_reason(db_url: str, tmp_path: Path) -> None:
         assert entry.refusal_reason == "On ne voit pas <ton> visage"
 
 
+@BOTH_MODES
 async def test_two_moderators_at_once_make_one_decision(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path) as stand:
         emu, camille, sam = stand.emu, *stand.moderators
@@ -282,6 +289,7 @@ async def test_unreachable_group_keeps_entries_and_retries(
 TRADES_HEADING = "Par métier (participations / publiées / visites « ce métier m’intéresse ») :"
 
 
+@BOTH_MODES
 async def test_queue_and_stats_commands(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path, apprentices={"max_pending": 5}) as stand:
         emu, camille = stand.emu, stand.moderators[0]

@@ -43,9 +43,7 @@ from tests.support.publishing import (
     tick,
     upload_photo,
 )
-from tests.support.stand import answer_of, buttons, has_button, running_stand
-
-pytestmark = pytest.mark.usefixtures("both_modes")  # polling and webhook
+from tests.support.stand import BOTH_MODES, answer_of, buttons, has_button, running_stand
 
 S = SubmissionStatus
 
@@ -258,6 +256,7 @@ async def test_hostile_long_caption_is_accepted_by_telegram(db_url: str, tmp_pat
 # --------------------------------------------------------------------------- withdrawal
 
 
+@BOTH_MODES
 async def test_withdrawal_and_unpublish_remove_the_channel_post(
     db_url: str, tmp_path: Path
 ) -> None:
