@@ -10,7 +10,6 @@ pipeline unchanged.
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -298,14 +297,16 @@ async def test_bot_keeps_serving_others_during_hostile_uploads(db_url: str, tmp_
         await walk_to_photo(stand, ines)
 
         # Inès fires everything at once; Karim starts right in the middle of it.
+        # Karim is not queued behind her: his answer comes before her last refusal (an
+        # order of events, not a time: speed is measured in benchmarks/).
+        told_before = len(emu.bot_messages(ines))
         for data, filename, mime, _code in hostile[:2]:
             await emu.send_document(ines, data, filename, mime)
-        started = time.monotonic()
         await emu.send_text(karim, "/start")
         for data, filename, mime, _code in hostile[2:]:
             await emu.send_document(ines, data, filename, mime)
-        pitch = await stand.reply(karim, has_button("consent:"), timeout=5.0)
-        assert time.monotonic() - started < 5.0
+        pitch = await stand.reply(karim, has_button("consent:"))
+        assert len(emu.bot_messages(ines)) - told_before < len(hostile)
         assert pitch.get("text") == consent_pitch("fr", stand.settings)
 
         # Every hostile file got its own refusal, in order, and nothing was stored.
