@@ -34,6 +34,9 @@ from bot.images import (
 from tests.support import imagegen
 from tests.support.stand import has_button, running_stand, walk_to_photo
 
+# Real worker processes spawned, killed and replaced: seconds each.
+pytestmark = pytest.mark.slow
+
 OPTIONS = ImageOptions(band_text="Fiers d'être apprentis")
 HEADROOM = 64 * 2**20
 """A low memory cap over a worker's own: room for a 1280 px photo, not for 24 MP of pixels."""

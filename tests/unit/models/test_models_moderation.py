@@ -7,6 +7,7 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -331,6 +332,7 @@ async def _bulk_insert(engine: AsyncEngine, count: int) -> None:
         await connection.exec_driver_sql("ANALYZE")
 
 
+@pytest.mark.slow
 async def test_next_to_publish_walks_the_index_at_scale(
     engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:

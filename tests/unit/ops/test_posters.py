@@ -109,6 +109,7 @@ def test_links_and_file_names(settings: Settings) -> None:
             bot_username(wrong)
 
 
+@pytest.mark.slow
 def test_a_long_centre_name_wraps_inside_the_page() -> None:
     longest = "x" * 64  # a code as long as Telegram's /start payload allows
     settings = settings_from_dict(
@@ -157,6 +158,7 @@ def run(*argv: str) -> int:
     return main(list(argv))
 
 
+@pytest.mark.slow
 def test_command_writes_one_poster_per_centre_and_a_general_one(
     tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:

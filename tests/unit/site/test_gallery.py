@@ -252,6 +252,7 @@ async def test_names_and_quotes_are_escaped(site: Site) -> None:
     assert "<script>" not in item["content_html"]
 
 
+@pytest.mark.slow
 async def test_the_index_is_paginated_and_a_publication_leaves_older_pages_alone(
     tmp_path: Path,
     session_factory: async_sessionmaker[AsyncSession],
@@ -280,6 +281,7 @@ async def test_the_index_is_paginated_and_a_publication_leaves_older_pages_alone
     assert f"{len(entries)} selfies publiés" in site.text("index.html")
 
 
+@pytest.mark.slow
 async def test_removing_an_old_entry_redraws_its_page_not_those_after_it(
     tmp_path: Path,
     session_factory: async_sessionmaker[AsyncSession],
@@ -509,6 +511,7 @@ async def test_every_page_has_sharing_tags_with_absolute_links(site: Site) -> No
         assert "<script" not in page or 'src="assets/filter.js"' in page, name
 
 
+@pytest.mark.slow
 async def test_a_build_with_many_photos_makes_them_in_worker_processes(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
