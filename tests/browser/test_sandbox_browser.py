@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from tests.support.browser import ARGS, CHROMIUM, _browser_missing
 from tests.support.sandbox import ROOT, SandboxProcess
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -35,23 +34,6 @@ PHONE: dict[str, Any] = {
     "is_mobile": True,
     "has_touch": True,
 }
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    missing = _browser_missing()
-    if missing:
-        if os.environ.get("SELFIE_BOT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"SELFIE_BOT_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def open_page(browser: Any, **context: Any) -> Any:

@@ -22,7 +22,14 @@ from models import SubmissionStatus
 from models.db import make_engine, make_sessionmaker, upgrade
 from tests.support import imagegen
 from tests.support.publishing import QUIET, add_entries, entry_values, wait_row
-from tests.support.stand import TOKEN, BotProcess, buttons, has_button, stand_config, write_config
+from tests.support.stand import (
+    TOKEN,
+    BotProcess,
+    buttons,
+    has_button,
+    process_world,
+    write_config,
+)
 
 S = SubmissionStatus
 
@@ -42,19 +49,10 @@ async def test_kill_9_during_the_post_gives_needs_check_and_no_silent_duplicate(
     sessions = make_sessionmaker(engine)
     try:
         async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-            camille = emu.create_user("Camille")
-            group = emu.create_group("Modération", members=[camille])
-            channel = emu.create_channel("Fiers d'être apprentis", username="fiers_test")
+            world = process_world(emu, tmp_path, db_url, schedule=QUIET)
+            raw, camille, group, channel = world.raw, world.moderator, world.group, world.channel
             lea = emu.create_user("Léa")
             lea.started = True  # she talked to the bot: it may write to her
-            raw = stand_config(
-                api_url=emu.api_url,
-                db_url=db_url,
-                data_dir=tmp_path,
-                group_id=group.id,
-                moderators=[camille.id],
-                schedule=QUIET,
-            )
             settings = settings_from_dict(raw, base_dir=tmp_path)
             # Submitted while the bot was down: stored photo, no card yet.
             photo_path = PhotoStore(settings.storage.path).save(imagegen.photo_jpeg(900, 1200))

@@ -34,8 +34,8 @@ from tests.support.stand import (
     free_port,
     has_button,
     process_config,
+    process_world,
     running_stand,
-    stand_config,
     webhook_config,
     write_config,
 )
@@ -145,19 +145,10 @@ async def test_sigterm_during_a_post_finishes_and_records_it(
     sessions = make_sessionmaker(engine)
     try:
         async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-            camille = emu.create_user("Camille")
-            group = emu.create_group("Modération", members=[camille])
-            channel = emu.create_channel("Fiers d'être apprentis", username="fiers_test")
+            world = process_world(emu, tmp_path, db_url, schedule=QUIET)
+            raw, camille, group, channel = world.raw, world.moderator, world.group, world.channel
             lea = emu.create_user("Léa")
-            lea.started = True
-            raw = stand_config(
-                api_url=emu.api_url,
-                db_url=db_url,
-                data_dir=tmp_path,
-                group_id=group.id,
-                moderators=[camille.id],
-                schedule=QUIET,
-            )
+            lea.started = True  # she talked to the bot: it may write to her
             if mode == "webhook":
                 raw["telegram"].update(webhook_config(free_port()))
             settings = settings_from_dict(raw, base_dir=tmp_path)

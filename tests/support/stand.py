@@ -40,10 +40,10 @@ BOTH_MODES = pytest.mark.usefixtures("both_modes")
 """Marks a test whose stands run in polling AND in webhook mode (conftest's ``both_modes``).
 
 The mode changes how updates reach the bot, nothing after: so one whole flow per audience
-runs in both (an apprentice's submission, a moderator's decision and two moderators at
-once, the staff's commands, a withdrawal from the channel, a follower's visit), beside the
-transport's own tests (``tests/e2e/test_webhook.py``: delivery, secret, ordering, graceful
-stop). Every other stand runs in polling mode."""
+runs in both (an apprentice's submission; a moderator's approval, listed and typed refusals,
+and two moderators at once; the staff's commands; a withdrawal from the channel; a
+follower's visit), beside the transport's own tests (``tests/e2e/test_webhook.py``:
+delivery, secret, ordering, graceful stop). Every other stand runs in polling mode."""
 
 CAMPAIGN: dict[str, Any] = {
     "name": "Fiers d'être apprentis",
@@ -259,18 +259,28 @@ class BotProcess:
         return "\n".join(self.lines)
 
 
-def process_config(
+@dataclass
+class ProcessWorld:
+    """The chats of a bot run as a process (:class:`BotProcess`) and its configuration."""
+
+    raw: dict[str, Any]
+    moderator: User
+    group: Chat
+    channel: Chat
+
+
+def process_world(
     emu: Emulator,
     data_dir: Path,
     db_url: str = "sqlite+aiosqlite:///data/bot.sqlite3",
     **sections: dict[str, Any],
-) -> dict[str, Any]:
-    """The configuration of a bot run as a process (:class:`BotProcess`): Camille moderating
-    a new group, a new channel, the database ``db_url``."""
+) -> ProcessWorld:
+    """Camille moderating a new group, a new channel, the database ``db_url``: the world
+    of a bot run as a process, and its configuration."""
     moderator = emu.create_user("Camille")
     group = emu.create_group("Modération", members=[moderator])
-    emu.create_channel("Fiers d'être apprentis", username="fiers_test")
-    return stand_config(
+    channel = emu.create_channel("Fiers d'être apprentis", username="fiers_test")
+    raw = stand_config(
         api_url=emu.api_url,
         db_url=db_url,
         data_dir=data_dir,
@@ -278,6 +288,17 @@ def process_config(
         moderators=[moderator.id],
         **sections,
     )
+    return ProcessWorld(raw, moderator, group, channel)
+
+
+def process_config(
+    emu: Emulator,
+    data_dir: Path,
+    db_url: str = "sqlite+aiosqlite:///data/bot.sqlite3",
+    **sections: dict[str, Any],
+) -> dict[str, Any]:
+    """The configuration of :func:`process_world`, for a test that needs no chat of it."""
+    return process_world(emu, data_dir, db_url, **sections).raw
 
 
 def write_config(path: Path, raw: dict[str, Any]) -> Path:

@@ -59,6 +59,7 @@ async def test_card_shows_the_facts_and_approve_tells_everyone(db_url: str, tmp_
         assert emu.bot_messages(stand.channel) == []
 
 
+@BOTH_MODES
 async def test_refuse_with_a_listed_reason_in_the_apprentice_language(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -87,6 +88,7 @@ async def test_refuse_with_a_listed_reason_in_the_apprentice_language(
         assert await audit_actions(stand) == [("refuse", sam.id, "blurry")]
 
 
+@BOTH_MODES
 async def test_refuse_with_a_typed_reason(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path) as stand:
         emu, camille = stand.emu, stand.moderators[0]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import string
 from datetime import UTC, datetime
 from typing import get_args
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -56,16 +58,20 @@ def plural_entries(language: str) -> set[str]:
     return {key for key, forms in catalog(language).items() if len(forms) > 1}
 
 
-def keys_used_with_a_count() -> set[str]:
-    return {
-        message if isinstance(message, str) else message[0]
-        for folder in ("bot", "handlers")
-        for _, _, message, _, _ in extract_from_dir(
-            ROOT / folder,
-            method_map=[("**.py", "python")],
-            keywords={"tn": (2,), "plain_n": (2,)},
-        )
-    } | keys_used_in_templates(counted=True)
+@functools.cache
+def keys_used_with_a_count() -> frozenset[str]:
+    return frozenset(
+        {
+            message if isinstance(message, str) else message[0]
+            for folder in ("bot", "handlers")
+            for _, _, message, _, _ in extract_from_dir(
+                ROOT / folder,
+                method_map=[("**.py", "python")],
+                keywords={"tn": (2,), "plain_n": (2,)},
+            )
+        }
+        | keys_used_in_templates(counted=True)
+    )
 
 
 def keys_used_in_templates(*, counted: bool = False) -> set[str]:
@@ -82,7 +88,8 @@ def keys_used_in_templates(*, counted: bool = False) -> set[str]:
     }
 
 
-def keys_used_in_code() -> set[str]:
+@functools.cache
+def keys_used_in_code() -> frozenset[str]:
     used: set[str] = set()
     for folder in ("bot", "handlers"):
         for _, _, message, _, _ in extract_from_dir(
@@ -115,21 +122,21 @@ def keys_used_in_code() -> set[str]:
     used.update(f"publishing.outcome.{outcome.value}" for outcome in Outcome)
     used.update(f"publishing.unpublished.{result.value}" for result in Result)
     used.update(f"removal.check.{check.value}" for check in Check)
-    return used
+    return frozenset(used)
 
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def test_catalogs_have_every_key_and_nothing_else() -> None:
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalogs_have_every_key_and_nothing_else(language: str) -> None:
     used = keys_used_in_code()
     assert used, "extraction found no texts"
-    for language in LANGUAGES:
-        texts = catalog(language)
-        missing, unused = used - set(texts), set(texts) - used
-        assert not missing and not unused, f"{language}: missing {missing}, unused {unused}"
-        assert all(all(forms) for forms in texts.values()), f"{language}: empty translations"
+    texts = catalog(language)
+    missing, unused = used - set(texts), set(texts) - used
+    assert not missing and not unused, f"{language}: missing {missing}, unused {unused}"
+    assert all(all(forms) for forms in texts.values()), f"{language}: empty translations"
 
 
 def test_translations_use_the_same_placeholders() -> None:
@@ -140,19 +147,19 @@ def test_translations_use_the_same_placeholders() -> None:
         ), key
 
 
-def test_texts_with_a_count_are_plural_entries_looked_up_with_it() -> None:
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_texts_with_a_count_are_plural_entries_looked_up_with_it(language: str) -> None:
     """No "participation(s)": a count picks its form (gettext plural, the language's rule)."""
     counted = keys_used_with_a_count()
     assert "erase.done" in counted and "queue.pending" in counted
-    for language in LANGUAGES:
-        texts, forms_wanted = catalog(language), plural_forms(language)
-        assert plural_entries(language) == counted, language
-        for key, forms in texts.items():
-            if any("{count}" in form for form in forms):
-                assert key in counted, (language, key)
-            assert "(s)" not in "".join(forms), (language, key)
-            if key in counted:
-                assert len(forms) == forms_wanted, (language, key)
+    texts, forms_wanted = catalog(language), plural_forms(language)
+    assert plural_entries(language) == counted, language
+    for key, forms in texts.items():
+        if any("{count}" in form for form in forms):
+            assert key in counted, (language, key)
+        assert "(s)" not in "".join(forms), (language, key)
+        if key in counted:
+            assert len(forms) == forms_wanted, (language, key)
 
 
 def test_plural_forms_follow_each_language() -> None:

@@ -1,0 +1,29 @@
+"""One Chromium per worker for the browser tests that drive it synchronously; each test
+opens its own context (viewport, time zone, touch), so nothing of one page reaches another."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.browser import ARGS, CHROMIUM, _browser_missing
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("SELFIE_BOT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SELFIE_BOT_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
