@@ -174,11 +174,13 @@ async def _apply_fault(request: web.Request, emu: Emulator, fault: Fault) -> web
 
 
 async def _hold(emu: Emulator, seconds: float) -> None:
-    """Wait ``seconds``, or less if the emulator stops meanwhile."""
+    """Wait ``seconds``, or less if the emulator stops or releases its held calls meanwhile."""
+    waits = {asyncio.ensure_future(emu.stopping.wait()), asyncio.ensure_future(emu.released())}
     try:
-        await asyncio.wait_for(emu.stopping.wait(), seconds)
-    except TimeoutError:
-        pass
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 async def handle_file(request: web.Request) -> web.StreamResponse:

@@ -1,5 +1,8 @@
-"""One Chromium per worker for the browser tests that drive it synchronously; each test
-opens its own context (viewport, time zone, touch), so nothing of one page reaches another."""
+"""One Chromium per module for the browser tests that drive it synchronously; each test
+opens its own context (viewport, time zone, touch), so nothing of one page reaches another.
+
+Not one per worker: Playwright's sync API keeps its event loop marked as running while it
+is open, and the asynchronous tests a worker runs next could not start theirs."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pytest
 from tests.support.browser import ARGS, CHROMIUM, _browser_missing
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     missing = _browser_missing()
     if missing:

@@ -165,7 +165,7 @@ def test_api_plays_a_submission_from_a_new_persona_to_the_channel(sandbox: str) 
     # Sent as a file (uncompressed, EXIF kept): the bot turns it upright and drops the GPS.
     upload_sample(url, ed["id"], "mecanicien", as_="document")
     press(url, ed["id"], "private", "preview:send", ed["id"])
-    card, _ = wait_for_button(url, "group", "mod:ok:", ed["id"])
+    card, _ = wait_for_button(url, "group", "mod:ok:", ed["id"], containing="👤 Ed ·")
     assert "Ed" in card["caption"]
     answer = press(url, camille["id"], "group", "mod:ok:", ed["id"])["answer"]
     assert answer and answer["text"]
@@ -201,7 +201,7 @@ def test_the_page_and_its_api_never_show_the_token(sandbox: str) -> None:
         press(url, kim["id"], "private", prefix, kim["id"])
     upload_sample(url, kim["id"], "mecanicien")
     press(url, kim["id"], "private", "preview:send", kim["id"])
-    card, _ = wait_for_button(url, "group", "mod:ok:", kim["id"])
+    card, _ = wait_for_button(url, "group", "mod:ok:", kim["id"], containing="👤 Kim ·")
     page = get(url + "/")
     shown = [page, get(url + "/sandbox/static/app.js"), get(url + "/sandbox/static/style.css")]
     view = get(f"{url}/sandbox/api/view?apprentice={kim['id']}")

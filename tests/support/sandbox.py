@@ -90,12 +90,23 @@ def post(url: str, payload: dict[str, Any], headers: dict[str, str] | None = Non
         return json.loads(response.read())
 
 
-def wait_for_button(url: str, chat: str, prefix: str, apprentice: int, timeout: float = 15):
-    """The newest message of ``chat`` offering a button whose data starts with ``prefix``."""
+def wait_for_button(
+    url: str,
+    chat: str,
+    prefix: str,
+    apprentice: int,
+    timeout: float = 15,
+    containing: str = "",
+):
+    """The newest message of ``chat`` offering a button whose data starts with ``prefix``
+    (and whose text or caption holds ``containing``: in the group, another test's card may
+    be there too)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         view = get(f"{url}/sandbox/api/view?apprentice={apprentice}")
         for message in reversed(view["chats"][chat]):
+            if containing not in message.get("caption", message.get("text", "")):
+                continue
             rows = message.get("reply_markup", {}).get("inline_keyboard", [])
             for button in (b for row in rows for b in row):
                 if button.get("callback_data", "").startswith(prefix):

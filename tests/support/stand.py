@@ -200,6 +200,9 @@ async def running_stand(
         try:
             yield Stand(emu, app, settings, group, channel, moderators)
         finally:
+            # Calls a fault still holds end now: the bot stops as it would once Telegram
+            # answers, not after the fault's full time.
+            emu.release_held()
             await app.updater.stop()
             await app.stop()
             await app.shutdown()
