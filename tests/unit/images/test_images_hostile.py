@@ -37,8 +37,8 @@ PLAIN = ImageOptions(branding=False)
 UNHURRIED_S = 300.0
 """Memory is checked here, not time: a busy CI machine must not turn a run into a timeout
 (time limits: ``pathological_cpu_seconds`` in CPU time, and ``python -m benchmarks hostile``)."""
-# One worker runs them all: the corpus (8 s to generate) is made once.
-pytestmark = [pytest.mark.xdist_group("hostile-corpus"), pytest.mark.slow]
+# The corpus takes 8 s to generate (once: the file runs on one worker).
+pytestmark = pytest.mark.slow
 HEAVY = [case for case in hostile.CASES if case.heavy]
 
 
