@@ -57,7 +57,7 @@ alerts Telegram refused) runs every 2 s (``moderation.retry_seconds``).
   the exit status is 1 if there is one. A Markdown snippet for ``RESULTS.md`` ends the output.
 
 ``--quick`` (20 apprentices, 5 kills, shorter waits) takes about a minute and is what
-``tests/test_chaos_smoke.py`` runs; the full run about nine minutes.
+``tests/e2e/test_chaos_smoke.py`` runs; the full run about nine minutes.
 """
 
 from __future__ import annotations

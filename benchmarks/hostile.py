@@ -1,6 +1,6 @@
 """``python -m benchmarks hostile [--corpus DIR]``: the pipeline's cost on hostile uploads.
 
-Every file of DIR (by default the corpus of :mod:`tests.hostile`, generated into a
+Every file of DIR (by default the corpus of :mod:`tests.support.hostile`, generated into a
 temporary folder) goes through :func:`bot.images.process_image` in a fresh child process
 forked from a warm forkserver, with a wall-time limit, so a pathological file can neither
 hang the run nor hide its memory in a shared heap. For each file: the outcome (accepted,
@@ -154,7 +154,7 @@ def run_isolated(
 
 def run_corpus(folder: Path) -> list[Run]:
     """Every file under ``folder`` (subfolders included), one child each, in name order;
-    expectations for the files named like a case of :mod:`tests.hostile`."""
+    expectations for the files named like a case of :mod:`tests.support.hostile`."""
     from tests.support import hostile
 
     cases = hostile.by_name()
@@ -262,7 +262,9 @@ def _markdown(runs: list[Run], counts: Counter[str], checks: list[Target]) -> li
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks hostile", description=__doc__)
     parser.add_argument(
-        "--corpus", type=Path, help="folder of files to run (default: generate tests/hostile.py's)"
+        "--corpus",
+        type=Path,
+        help="folder of files to run (default: generate tests/support/hostile.py's)",
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()

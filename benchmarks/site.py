@@ -16,7 +16,7 @@ long side, ~150 KB: what the bot stores, a little smaller). Measured, in this pr
 - the index's first view: bytes Chromium receives for ``index.html`` with everything it
   loads at once (CSS, JS, the thumbnails it fetches: lazy ones below the fold are not),
   phone (390x844) and desktop (1440x900). Baseline: the same page with every thumbnail
-  loaded. Skipped without the system Chromium (see ``tests/test_sandbox_browser.py``).
+  loaded. Skipped without the system Chromium (see ``tests/browser/test_sandbox_browser.py``).
 
 ``python -m benchmarks site --screenshots DIR`` writes the README's pictures of the site
 (a profile on a phone and on a desktop, the index) instead.

@@ -294,7 +294,7 @@ def _portable(rejection: ImageRejected) -> ImageRejected:
 
     Pebble treats a result it cannot unpickle as a broken pool (every job in flight
     fails): a subclass whose ``__init__`` requires a keyword-only argument would do that.
-    ``tests/test_image_workers.py`` checks that every refusal class crosses as itself.
+    ``tests/unit/images/test_image_workers.py`` checks that every refusal class crosses as itself.
     """
     try:
         pickle.loads(pickle.dumps(rejection))

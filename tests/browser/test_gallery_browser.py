@@ -3,7 +3,7 @@ serves it: the index, a trade's page, a profile and its OpenGraph image, axe-cor
 then ``/supprimer``: the profile answers 404 and its files are gone.
 
 Headless Chromium from Debian's ``chromium`` package driven by Playwright (async API: the
-bot runs in the same event loop), as in ``tests/test_sandbox_browser.py``: without a
+bot runs in the same event loop), as in ``tests/browser/test_sandbox_browser.py``: without a
 browser the test is skipped with the reason, unless ``SELFIE_BOT_REQUIRE_BROWSER=1`` (CI).
 """
 

@@ -79,7 +79,7 @@ def stand_config(
         "database": {"url": db_url},
         "storage": {"path": str(data_dir / "photos")},
         "images": {"band": False},
-        # Any free port: stands run side by side in one process (tests/test_metrics.py).
+        # Any free port: stands run side by side in one process (organiser/test_metrics.py).
         "monitoring": {"port": 0},
     }
     for name, values in sections.items():

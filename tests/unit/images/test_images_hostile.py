@@ -1,6 +1,6 @@
 """The photo pipeline against hostile uploads (issue #12, "bounded cost for any upload").
 
-Every file of the generated corpus (:mod:`tests.hostile`) must give its expected outcome;
+Every file of the generated corpus (:mod:`tests.support.hostile`) must give its expected outcome;
 the worst of them are measured in a child process of their own and must stay under
 200 MB of added memory. Then one test per problem of the issue, each failing on the
 pipeline as it was: the progressive scan bomb, full-size alpha and lossless decodes,
