@@ -33,6 +33,9 @@ from tests.support import ROOT
 from tests.support.posters import Page
 from tests.support.stand import CAMPAIGN, TOKEN, stand_config, write_config
 
+# Each poster is drawn, rasterized and its QR code decoded: seconds per test.
+pytestmark = pytest.mark.slow
+
 A4 = (595, 842)
 BOT = "fiers_bot"
 LONG_NAME = (
@@ -109,7 +112,6 @@ def test_links_and_file_names(settings: Settings) -> None:
             bot_username(wrong)
 
 
-@pytest.mark.slow
 def test_a_long_centre_name_wraps_inside_the_page() -> None:
     longest = "x" * 64  # a code as long as Telegram's /start payload allows
     settings = settings_from_dict(
@@ -158,7 +160,6 @@ def run(*argv: str) -> int:
     return main(list(argv))
 
 
-@pytest.mark.slow
 def test_command_writes_one_poster_per_centre_and_a_general_one(
     tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.gallery import Gallery
@@ -21,6 +22,9 @@ from tests.support.gallery import (
     make_site,
     profile_files,
 )
+
+# Sites of dozens of profiles built, then kept in step entry by entry.
+pytestmark = pytest.mark.slow
 
 S = SubmissionStatus
 
