@@ -6,38 +6,32 @@ erasure still deletes it) or, finding none, by putting the entry back in the que
 
 from __future__ import annotations
 
-import asyncio
 import html
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bot.config import settings_from_dict
 from bot.i18n import t, tn
 from bot.sandbox import Emulator
-from bot.storage import PhotoStore
 from models import SubmissionStatus
 from models.db import make_engine, make_sessionmaker, upgrade
-from tests.support import imagegen
-from tests.support.publishing import QUIET, add_entries, entry_values, wait_row
+from tests.support.publishing import (
+    QUIET,
+    add_entry_with_photo,
+    wait_row,
+)
 from tests.support.stand import (
     TOKEN,
     BotProcess,
     buttons,
     has_button,
     process_world,
+    until,
     write_config,
 )
 
 S = SubmissionStatus
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 @pytest.mark.parametrize("delivered", [True, False], ids=["posted", "not-posted"])
@@ -53,12 +47,8 @@ async def test_kill_9_during_the_post_gives_needs_check_and_no_silent_duplicate(
             raw, camille, group, channel = world.raw, world.moderator, world.group, world.channel
             lea = emu.create_user("Léa")
             lea.started = True  # she talked to the bot: it may write to her
-            settings = settings_from_dict(raw, base_dir=tmp_path)
             # Submitted while the bot was down: stored photo, no card yet.
-            photo_path = PhotoStore(settings.storage.path).save(imagegen.photo_jpeg(900, 1200))
-            [entry_id] = await add_entries(
-                sessions, [entry_values(lea.id, 1, photo_path=photo_path)], status=S.PENDING
-            )
+            entry_id = await add_entry_with_photo(sessions, raw, tmp_path, lea, S.PENDING)
             bot = BotProcess(write_config(tmp_path / "config.toml", raw))
             await bot.start()
 

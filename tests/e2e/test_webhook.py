@@ -5,10 +5,8 @@ publication finish and be recorded, in both modes."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +15,17 @@ import pytest
 from prometheus_client import REGISTRY
 
 from bot.cli import ALLOWED_UPDATES
-from bot.config import settings_from_dict
 from bot.sandbox import Emulator, User
 from bot.sandbox.testing import ApiClient
 from bot.sandbox.webhook import SECRET_HEADER
-from bot.storage import PhotoStore
 from bot.webhook import UPDATER_LOGGER
 from models import Submission, SubmissionStatus
 from models.db import make_engine, make_sessionmaker, upgrade
-from tests.support import imagegen
-from tests.support.publishing import QUIET, add_entries, entry_values, wait_row
+from tests.support.publishing import (
+    QUIET,
+    add_entry_with_photo,
+    wait_row,
+)
 from tests.support.stand import (
     TOKEN,
     WEBHOOK_SECRET,
@@ -36,6 +35,7 @@ from tests.support.stand import (
     process_config,
     process_world,
     running_stand,
+    until,
     webhook_config,
     write_config,
 )
@@ -60,12 +60,6 @@ def forged_start(user: User) -> dict[str, Any]:
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
         },
     }
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 async def test_forged_requests_get_403_are_not_handled_and_are_counted(
@@ -151,11 +145,7 @@ async def test_sigterm_during_a_post_finishes_and_records_it(
             lea.started = True  # she talked to the bot: it may write to her
             if mode == "webhook":
                 raw["telegram"].update(webhook_config(free_port()))
-            settings = settings_from_dict(raw, base_dir=tmp_path)
-            photo_path = PhotoStore(settings.storage.path).save(imagegen.photo_jpeg(900, 1200))
-            [entry_id] = await add_entries(
-                sessions, [entry_values(lea.id, 1, photo_path=photo_path)], status=S.APPROVED
-            )
+            entry_id = await add_entry_with_photo(sessions, raw, tmp_path, lea, S.APPROVED)
             bot = BotProcess(write_config(tmp_path / "config.toml", raw))
             await bot.start()
             if mode == "webhook":

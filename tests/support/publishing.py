@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cards import post_missing_cards
+from bot.config import settings_from_dict
 from bot.publisher import Publisher
 from bot.sandbox import Emulator, User
+from bot.storage import PhotoStore
 from models import AgeBand, Apprentice, Submission, SubmissionStatus
 from models.base import utcnow
 from tests.support import imagegen
@@ -162,3 +165,16 @@ async def wait_row(
             if entry is not None and entry.status == status:
                 return entry
             await asyncio.sleep(0.02)
+
+
+async def add_entry_with_photo(
+    sessions: Any, raw: dict[str, Any], data_dir: Path, user: User, status: SubmissionStatus
+) -> int:
+    """One entry of ``user`` in ``status``, its photo in the store of configuration ``raw``:
+    as a bot that was down finds it at its start."""
+    settings = settings_from_dict(raw, base_dir=data_dir)
+    photo_path = PhotoStore(settings.storage.path).save(imagegen.photo_jpeg(900, 1200))
+    [entry_id] = await add_entries(
+        sessions, [entry_values(user.id, 1, photo_path=photo_path)], status=status
+    )
+    return entry_id

@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -322,6 +322,13 @@ def write_config(path: Path, raw: dict[str, Any]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert tomllib.loads(path.read_text(encoding="utf-8")) == raw
     return path
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until ``condition()`` holds (what the emulator records, a process's state)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
 
 
 def has_button(prefix: str) -> Any:
