@@ -6,10 +6,8 @@ PostgreSQL, the real bot against the emulator."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,7 @@ from tests.support.publishing import (
     started_apprentice,
     tick,
 )
-from tests.support.stand import Stand, answer_of, has_button, running_stand
+from tests.support.stand import Stand, answer_of, has_button, running_stand, until
 
 S = SubmissionStatus
 BASE_URL = "https://www.example.org/selfies/"
@@ -67,13 +65,6 @@ def shown(stand: Stand, entry_id: int) -> bool:
     state = [*present, linked, in_feed]
     assert all(state) or not any(state), f"entry {entry_id} half on the site: {state}"
     return all(state)
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a handler the emulator has already answered to finish its work."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 async def entries_with_photos(
@@ -126,7 +117,7 @@ async def test_publication_adds_the_profile_and_unpublish_removes_it(
         card = card_of(stand, (await rows(stand))[lea_id])
         query = await stand.press(stand.moderators[0], card, f"mod:unpub:{lea_id}")
         await answer_of(stand, query)
-        await eventually(lambda: not shown(stand, lea_id))
+        await until(lambda: not shown(stand, lea_id))
         assert shown(stand, tom_id)
         sitemap = (site_root(stand) / "sitemap.xml").read_text("utf-8")
         assert f"selfies/{lea_id}/" not in sitemap and f"selfies/{tom_id}/" in sitemap
@@ -148,7 +139,7 @@ async def test_a_ban_takes_the_profiles_off_and_an_unban_puts_them_back(
 
         await emu.send_text(camille, f"/ban {spam.id}", chat=stand.group)
         await emu.wait_for(stand.group, tn("fr", "mod.banned_user", 0, user=spam.id))
-        await eventually(lambda: not shown(stand, spam_id))
+        await until(lambda: not shown(stand, spam_id))
         assert shown(stand, lea_id)
         # Still on the channel until a moderator says so, but never on the site.
         assert len(channel_posts(stand)) == 2
@@ -157,7 +148,7 @@ async def test_a_ban_takes_the_profiles_off_and_an_unban_puts_them_back(
 
         await emu.send_text(camille, f"/unban {spam.id}", chat=stand.group)
         await emu.wait_for(stand.group, "levé")
-        await eventually(lambda: shown(stand, spam_id))
+        await until(lambda: shown(stand, spam_id))
         assert shown(stand, lea_id)
 
 
