@@ -11,11 +11,11 @@ import signal
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t, tn
 from bot.sandbox import Emulator
 from models import SubmissionStatus
-from models.db import make_engine, make_sessionmaker, upgrade
 from tests.support.publishing import (
     QUIET,
     add_entry_with_photo,
@@ -36,76 +36,68 @@ S = SubmissionStatus
 
 @pytest.mark.parametrize("delivered", [True, False], ids=["posted", "not-posted"])
 async def test_kill_9_during_the_post_gives_needs_check_and_no_silent_duplicate(
-    db_url: str, tmp_path: Path, delivered: bool
+    db_url: str, tmp_path: Path, session_factory: async_sessionmaker[AsyncSession], delivered: bool
 ) -> None:
-    engine = make_engine(db_url)
-    await upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    try:
-        async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-            world = process_world(emu, tmp_path, db_url, schedule=QUIET)
-            raw, camille, group, channel = world.raw, world.moderator, world.group, world.channel
-            lea = emu.create_user("Léa")
-            lea.started = True  # she talked to the bot: it may write to her
-            # Submitted while the bot was down: stored photo, no card yet.
-            entry_id = await add_entry_with_photo(sessions, raw, tmp_path, lea, S.PENDING)
-            bot = BotProcess(write_config(tmp_path / "config.toml", raw))
-            await bot.start()
+    async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
+        world = process_world(emu, tmp_path, db_url, schedule=QUIET)
+        raw, camille, group, channel = world.raw, world.moderator, world.group, world.channel
+        lea = emu.create_user("Léa")
+        lea.started = True  # she talked to the bot: it may write to her
+        # Submitted while the bot was down: stored photo, no card yet.
+        entry_id = await add_entry_with_photo(session_factory, raw, tmp_path, lea, S.PENDING)
+        bot = BotProcess(write_config(tmp_path / "config.toml", raw))
+        await bot.start()
 
-            card = await emu.wait_for(group, has_button(f"mod:ok:{entry_id}"), timeout=10)
-            await emu.press_button(camille, card, f"mod:ok:{entry_id}")
-            await wait_row(sessions, entry_id, S.APPROVED)
-            emu.inject_fault("sendPhoto", "timeout", delivered=delivered, hold=60)
+        card = await emu.wait_for(group, has_button(f"mod:ok:{entry_id}"), timeout=10)
+        await emu.press_button(camille, card, f"mod:ok:{entry_id}")
+        await wait_row(session_factory, entry_id, S.APPROVED)
+        emu.inject_fault("sendPhoto", "timeout", delivered=delivered, hold=60)
+        await emu.send_text(camille, "/publish_now", chat=group)
+        await until(lambda: any(c.method == "sendPhoto" for c in emu.calls[-3:]))
+        await until(lambda: len(emu.bot_messages(channel)) == int(delivered))
+        await wait_row(session_factory, entry_id, S.PUBLISHING)
+        assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
+        assert emu.faults.pending() == {}
+
+        await bot.start()  # the start-up check runs before "ready"
+        entry = await wait_row(session_factory, entry_id, S.NEEDS_CHECK)
+        alert = t("fr", "publishing.needs_check", numbers=str(entry_id))
+        await emu.wait_for(group, lambda m: m.get("text") == alert, timeout=10)
+        [card] = [m for m in emu.messages(group) if m["message_id"] == entry.moderation_message_id]
+        assert list(buttons(card).values()) == [f"mod:requeue:{entry_id}"]
+        assert html.unescape(t("fr", "card.needs_check")) in card["caption"]
+        # Told of the approval only: nobody knows yet whether the post is out.
+        assert [m for m in emu.bot_messages(lea) if "t.me/" in m["text"]] == []
+        await emu.send_text(camille, "/publish_now", chat=group)
+        await emu.wait_for(group, t("fr", "publishing.queue_empty"), timeout=10)
+
+        if delivered:  # Camille finds the post and forwards it to the group.
+            [post] = emu.bot_messages(channel)
+            await emu.forward_message(camille, post, group)
+            recorded = t("fr", "publishing.forward_recorded", number=entry_id)
+            await emu.wait_for(group, html.unescape(recorded), timeout=10)
+            sent = [c for c in emu.calls_for("sendPhoto") if c["chat_id"] == "@fiers_test"]
+            assert sent == []  # the held call never answered; no call since
+        else:  # Nothing in the channel: back in the queue, posted at the next slot.
+            await emu.press_button(camille, card, f"mod:requeue:{entry_id}")
+            await wait_row(session_factory, entry_id, S.APPROVED)
             await emu.send_text(camille, "/publish_now", chat=group)
-            await until(lambda: any(c.method == "sendPhoto" for c in emu.calls[-3:]))
-            await until(lambda: len(emu.bot_messages(channel)) == int(delivered))
-            await wait_row(sessions, entry_id, S.PUBLISHING)
-            assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
-            assert emu.faults.pending() == {}
+            await until(lambda: len(emu.bot_messages(channel)) == 1)
+            [post] = emu.bot_messages(channel)
+        entry = await wait_row(session_factory, entry_id, S.PUBLISHED)
+        assert entry.channel_message_id == post["message_id"]
+        link = f"https://t.me/fiers_test/{post['message_id']}"
+        await emu.wait_for(lea, t("fr", "published.with_link", link=link), timeout=10)
+        # Whatever happens next, the entry is never posted again.
+        await emu.send_text(camille, "/publish_now", chat=group)
+        await emu.wait_for(group, t("fr", "publishing.queue_empty"), timeout=10)
+        assert emu.bot_messages(channel) == [post]
 
-            await bot.start()  # the start-up check runs before "ready"
-            entry = await wait_row(sessions, entry_id, S.NEEDS_CHECK)
-            alert = t("fr", "publishing.needs_check", numbers=str(entry_id))
-            await emu.wait_for(group, lambda m: m.get("text") == alert, timeout=10)
-            [card] = [
-                m for m in emu.messages(group) if m["message_id"] == entry.moderation_message_id
-            ]
-            assert list(buttons(card).values()) == [f"mod:requeue:{entry_id}"]
-            assert html.unescape(t("fr", "card.needs_check")) in card["caption"]
-            # Told of the approval only: nobody knows yet whether the post is out.
-            assert [m for m in emu.bot_messages(lea) if "t.me/" in m["text"]] == []
-            await emu.send_text(camille, "/publish_now", chat=group)
-            await emu.wait_for(group, t("fr", "publishing.queue_empty"), timeout=10)
-
-            if delivered:  # Camille finds the post and forwards it to the group.
-                [post] = emu.bot_messages(channel)
-                await emu.forward_message(camille, post, group)
-                recorded = t("fr", "publishing.forward_recorded", number=entry_id)
-                await emu.wait_for(group, html.unescape(recorded), timeout=10)
-                sent = [c for c in emu.calls_for("sendPhoto") if c["chat_id"] == "@fiers_test"]
-                assert sent == []  # the held call never answered; no call since
-            else:  # Nothing in the channel: back in the queue, posted at the next slot.
-                await emu.press_button(camille, card, f"mod:requeue:{entry_id}")
-                await wait_row(sessions, entry_id, S.APPROVED)
-                await emu.send_text(camille, "/publish_now", chat=group)
-                await until(lambda: len(emu.bot_messages(channel)) == 1)
-                [post] = emu.bot_messages(channel)
-            entry = await wait_row(sessions, entry_id, S.PUBLISHED)
-            assert entry.channel_message_id == post["message_id"]
-            link = f"https://t.me/fiers_test/{post['message_id']}"
-            await emu.wait_for(lea, t("fr", "published.with_link", link=link), timeout=10)
-            # Whatever happens next, the entry is never posted again.
-            await emu.send_text(camille, "/publish_now", chat=group)
-            await emu.wait_for(group, t("fr", "publishing.queue_empty"), timeout=10)
-            assert emu.bot_messages(channel) == [post]
-
-            # Its post's id is known either way: erasing it takes the post down.
-            await emu.send_text(lea, "/supprimer")
-            confirm = await emu.wait_for(lea, t("fr", "erase.confirm"), timeout=10)
-            await emu.press_button(lea, confirm, "erase:yes")
-            await emu.wait_for(lea, tn("fr", "erase.done", 1), timeout=10)
-            assert emu.bot_messages(channel) == []
-            assert await bot.stop() == 0
-    finally:
-        await engine.dispose()
+        # Its post's id is known either way: erasing it takes the post down.
+        await emu.send_text(lea, "/supprimer")
+        confirm = await emu.wait_for(lea, t("fr", "erase.confirm"), timeout=10)
+        await emu.press_button(lea, confirm, "erase:yes")
+        await emu.wait_for(lea, tn("fr", "erase.done", 1), timeout=10)
+        assert emu.bot_messages(channel) == []
+        assert await bot.stop() == 0
     assert "Traceback" not in bot.log

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import ALLOWED_UPDATES
 from bot.sandbox import Emulator, User
@@ -20,7 +21,6 @@ from bot.sandbox.testing import ApiClient
 from bot.sandbox.webhook import SECRET_HEADER
 from bot.webhook import UPDATER_LOGGER
 from models import Submission, SubmissionStatus
-from models.db import make_engine, make_sessionmaker, upgrade
 from tests.support.publishing import (
     QUIET,
     add_entry_with_photo,
@@ -132,44 +132,38 @@ async def test_run_registers_the_webhook_and_polling_deletes_it(
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_sigterm_during_a_post_finishes_and_records_it(
-    db_url: str, tmp_path: Path, mode: str
+    db_url: str, tmp_path: Path, session_factory: async_sessionmaker[AsyncSession], mode: str
 ) -> None:
-    engine = make_engine(db_url)
-    await upgrade(engine)
-    sessions = make_sessionmaker(engine)
-    try:
-        async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
-            world = process_world(emu, tmp_path, db_url, schedule=QUIET)
-            raw, camille, group, channel = world.raw, world.moderator, world.group, world.channel
-            lea = emu.create_user("Léa")
-            lea.started = True  # she talked to the bot: it may write to her
-            if mode == "webhook":
-                raw["telegram"].update(webhook_config(free_port()))
-            entry_id = await add_entry_with_photo(sessions, raw, tmp_path, lea, S.APPROVED)
-            bot = BotProcess(write_config(tmp_path / "config.toml", raw))
-            await bot.start()
-            if mode == "webhook":
-                await until(lambda: emu.api.webhook.active)
-            emu.inject_fault(
-                "sendPhoto", "delay", hold=3, match=lambda p: p.get("chat_id") == "@fiers_test"
-            )
-            await emu.send_text(camille, "/publish_now", chat=group)
-            await wait_row(sessions, entry_id, S.PUBLISHING)
-            await until(lambda: emu.faults.pending() == {})  # the send is held by Telegram
-            assert emu.bot_messages(channel) == []
-            # The deadline is the service's promise: exit within 10 s of SIGTERM.
-            assert await bot.stop(signal.SIGTERM, timeout=10) == 0
+    async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
+        world = process_world(emu, tmp_path, db_url, schedule=QUIET)
+        raw, camille, group, channel = world.raw, world.moderator, world.group, world.channel
+        lea = emu.create_user("Léa")
+        lea.started = True  # she talked to the bot: it may write to her
+        if mode == "webhook":
+            raw["telegram"].update(webhook_config(free_port()))
+        entry_id = await add_entry_with_photo(session_factory, raw, tmp_path, lea, S.APPROVED)
+        bot = BotProcess(write_config(tmp_path / "config.toml", raw))
+        await bot.start()
+        if mode == "webhook":
+            await until(lambda: emu.api.webhook.active)
+        emu.inject_fault(
+            "sendPhoto", "delay", hold=3, match=lambda p: p.get("chat_id") == "@fiers_test"
+        )
+        await emu.send_text(camille, "/publish_now", chat=group)
+        await wait_row(session_factory, entry_id, S.PUBLISHING)
+        await until(lambda: emu.faults.pending() == {})  # the send is held by Telegram
+        assert emu.bot_messages(channel) == []
+        # The deadline is the service's promise: exit within 10 s of SIGTERM.
+        assert await bot.stop(signal.SIGTERM, timeout=10) == 0
 
-            [post] = emu.bot_messages(channel)
-            sent = [c for c in emu.calls_for("sendPhoto") if c["chat_id"] == "@fiers_test"]
-            assert len(sent) == 1
-            async with sessions() as session:
-                entry = await session.get(Submission, entry_id)
-                assert entry is not None
-                assert (entry.status, entry.channel_message_id) == (
-                    S.PUBLISHED,
-                    post["message_id"],
-                )
-    finally:
-        await engine.dispose()
+        [post] = emu.bot_messages(channel)
+        sent = [c for c in emu.calls_for("sendPhoto") if c["chat_id"] == "@fiers_test"]
+        assert len(sent) == 1
+        async with session_factory() as session:
+            entry = await session.get(Submission, entry_id)
+            assert entry is not None
+            assert (entry.status, entry.channel_message_id) == (
+                S.PUBLISHED,
+                post["message_id"],
+            )
     assert "Traceback" not in bot.log
