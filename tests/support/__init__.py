@@ -11,7 +11,15 @@ test module.
   the browser, the sandbox process, printed posters and the command line.
 """
 
+import socket
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 """The project's folder."""
+
+
+def free_port() -> int:
+    """A port free on loopback now (for a server whose URL must be known before it starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

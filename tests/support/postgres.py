@@ -8,7 +8,6 @@ import asyncio
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from tests.support import free_port
 
 
 def find_postgres_bindir() -> Path | None:
@@ -50,12 +51,6 @@ def server_user() -> str | None:
             continue
         return name
     raise RuntimeError("running as root and neither 'postgres' nor 'nobody' user exists")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import tomllib
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +30,7 @@ from bot.sandbox import Chat, Emulator, User
 from bot.services import SelfieApplication
 from bot.webhook import count_refusals
 from models import Submission
+from tests.support import free_port
 
 TOKEN = "123456:TEST-selfie-token"
 STAND_MODE: ContextVar[str] = ContextVar("stand_mode", default="polling")
@@ -125,13 +125,6 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
 
 def data_of(message: dict[str, Any]) -> list[str]:
     return list(buttons(message).values())
-
-
-def free_port() -> int:
-    """A port free on loopback now (for a server whose URL must be known before it starts)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def webhook_config(port: int) -> dict[str, Any]:
