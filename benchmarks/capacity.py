@@ -1,6 +1,7 @@
 """Figure 3: capacity: 500 apprentices doing the whole flow with a 1280 px photo at once.
 
-The bot runs as built by ``bot.app.build_application`` (per-user concurrency, SQLite) but
+The bot runs as built by ``bot.app.application.build_application`` (per-user concurrency,
+SQLite) but
 WITHOUT its rate limiter, and the emulator's flood limits are off: in production Telegram
 caps a bot at ~30 messages/s and ``flood_safe_limiter`` keeps that pace on purpose, so
 with them the figure would be Telegram's ceiling, not the bot's capacity. The baseline is
@@ -53,7 +54,7 @@ from benchmarks.driver import (
     text_steps,
 )
 from benchmarks.images import photo
-from bot.images import MAX_JPEG_SCAN_PIXELS, MAX_JPEG_SCANS
+from bot.photos.pipeline import MAX_JPEG_SCAN_PIXELS, MAX_JPEG_SCANS
 
 USERS = int(os.environ.get("SELFIE_BENCH_USERS", "500"))
 THINK_S = (1.0, 9.0)

@@ -83,11 +83,11 @@ from sqlalchemy import create_engine, func, or_, select
 from sqlalchemy.engine import Engine
 
 from benchmarks.driver import ROOT, PreparedPhoto, prepare_photo, send_prepared_photo
-from bot.captions import visible_text
+from bot.campaign.captions import visible_text
 from bot.i18n import translations
-from bot.sandbox import Chat, Emulator, User
-from bot.sandbox.faults import Fault
-from bot.storage import photo_of_thumbnail
+from bot.photos.store import photo_of_thumbnail
+from bot.sandbox.emulator import Chat, Emulator, User
+from bot.sandbox.emulator.faults import Fault
 from models import Apprentice as ApprenticeRow
 from models import BotState, Removal, Setting, Submission
 from models.settings import PUBLISHING_PAUSED

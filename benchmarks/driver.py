@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox import Chat, Emulator, User
-from bot.sandbox import media as sandbox_media
+from bot.sandbox.emulator import Chat, Emulator, User
+from bot.sandbox.emulator import media as sandbox_media
 from tests.support.stand import TOKEN, stand_config, write_config
 
 ROOT = Path(__file__).resolve().parent.parent

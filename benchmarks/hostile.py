@@ -1,7 +1,7 @@
 """``python -m benchmarks hostile [--corpus DIR]``: the pipeline's cost on hostile uploads.
 
 Every file of DIR (by default the corpus of :mod:`tests.support.hostile`, generated into a
-temporary folder) goes through :func:`bot.images.process_image` in a fresh child process
+temporary folder) goes through :func:`bot.photos.pipeline.process_image` in a fresh child process
 forked from a warm forkserver, with a wall-time limit, so a pathological file can neither
 hang the run nor hide its memory in a shared heap. For each file: the outcome (accepted,
 the refusal's code, timeout, crash or unexpected error), the wall time of the call and its
@@ -76,7 +76,7 @@ def _warm_up() -> None:
     the measurement is the file's cost and not the first upload's."""
     from PIL import Image
 
-    from bot.images import ImageOptions, process_image
+    from bot.photos.pipeline import ImageOptions, process_image
 
     out = io.BytesIO()
     Image.new("RGB", (640, 480), (90, 140, 200)).save(out, "JPEG")
@@ -88,7 +88,7 @@ def _warm_up() -> None:
 
 def _measure(path: str, connection: Connection) -> None:
     """Child process: one ``process_image`` call, its outcome, time and peak added memory."""
-    from bot.images import ImageOptions, ImageRejected, process_image
+    from bot.photos.pipeline import ImageOptions, ImageRejected, process_image
 
     _warm_up()
     data = Path(path).read_bytes()
@@ -117,7 +117,7 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
     global _context
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["bot.images", "benchmarks.hostile"])
+        _context.set_forkserver_preload(["bot.photos.pipeline", "benchmarks.hostile"])
     return _context
 
 

@@ -5,7 +5,7 @@ write them: 1280 px (what Telegram sends for a photo), 12 MP and 48 MP (sent as
 documents). Both pipelines output the same long side (the default 1600; the 1280 px
 input is not upscaled by either).
 
-The bot runs the pipeline in a worker process (``bot.image_workers``): the "in a worker"
+The bot runs the pipeline in a worker process (``bot.photos.workers``): the "in a worker"
 lines time it there, the bytes' way to the worker and the result's way back included,
 against the naive pipeline run here, interleaved.
 """
@@ -25,8 +25,8 @@ from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from benchmarks.common import CACHE_DIR, Figure, alternate, median_ms
 from bot import images
-from bot.image_workers import ImageWorkers, memory_limit
-from bot.images import ImageOptions, dhash, process_image, sharpness
+from bot.photos.pipeline import ImageOptions, dhash, process_image, sharpness
+from bot.photos.workers import ImageWorkers, memory_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_SIDE = ImageOptions().long_side
@@ -105,7 +105,7 @@ from pathlib import Path
 from benchmarks.common import proc_status
 data = Path(sys.argv[2]).read_bytes()
 from PIL import Image, ImageOps
-from bot.images import ImageOptions, process_image
+from bot.photos.pipeline import ImageOptions, process_image
 from benchmarks.images import naive
 gc.collect()
 before = proc_status()["VmHWM"]

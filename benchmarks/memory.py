@@ -1,12 +1,12 @@
 """Figure 5: resident memory of the bot, idle and while processing a 48 MP document.
 
 Each process is measured from the outside of the emulator: the bot runs in a child process
-(:mod:`benchmarks.botproc`) built by ``bot.app.build_application`` exactly as in
+(:mod:`benchmarks.botproc`) built by ``bot.app.application.build_application`` exactly as in
 production (rate limiter included), initialised against the emulator, polling. Baselines:
 a bare Python process importing nothing, and a bare PTB Application (no handlers)
 initialised and polling against the same emulator.
 
-The image workers (``bot/image_workers.py``) are the bot's memory too: every figure adds
+The image workers (``bot/photos/workers.py``) are the bot's memory too: every figure adds
 them up. The pool starts at the first photo, so the idle bot has none. The document's
 peak is the largest total RSS of the bot and its children, sampled every 5 ms in the bot
 (``botproc --sample-memory``), over two documents: the first starts the pool, the second

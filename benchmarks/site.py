@@ -1,16 +1,16 @@
-"""Figure 6: the public site (:mod:`bot.gallery`) with 10,000 published profiles.
+"""Figure 6: the public site (:mod:`bot.site.gallery`) with 10,000 published profiles.
 
 Rows are bulk-inserted into a SQLite database; each points to its own photo file, a hard
 link to one of four real JPEGs (the sandbox's drawn samples with film grain, 960 px
 long side, ~150 KB: what the bot stores, a little smaller). Measured, in this process:
 
-- cold build: an empty folder and a new :class:`~bot.gallery.Gallery` (every page
+- cold build: an empty folder and a new :class:`~bot.site.gallery.Gallery` (every page
   written, every photo and its WebP + JPEG thumbnails, which the image pipeline stored
   beside it, linked into the site). Baseline: a plain copy of the same photos into
   an empty folder, the least any site holding them must do; ratio = build / copy.
 - rebuild with nothing changed (a new Gallery, as at the bot's start). Baseline: a
   ``stat`` of every file of the site, the least a check for changes costs.
-- one publication and one removal, each a :meth:`~bot.gallery.Gallery.sync` as the bot
+- one publication and one removal, each a :meth:`~bot.site.gallery.Gallery.sync` as the bot
   calls it (median of a few). Baseline: the database read every sync makes (the site's
   entries); ratio = sync / read.
 - the index's first view: bytes Chromium receives for ``index.html`` with everything it
@@ -43,10 +43,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from benchmarks.common import Figure
 from bot.config import Settings, settings_from_dict
-from bot.gallery import Gallery
-from bot.images import THUMB_SIDE, Thumbnail, thumbnail_of
+from bot.photos.pipeline import THUMB_SIDE, Thumbnail, thumbnail_of
+from bot.photos.store import PhotoStore, thumbnail_names
 from bot.sandbox.samples import SAMPLES, draw_sample
-from bot.storage import PhotoStore, thumbnail_names
+from bot.site.gallery import Gallery
 from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.gallery import gallery_entries

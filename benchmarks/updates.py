@@ -71,7 +71,7 @@ async def run(quick: bool = False) -> list[Figure]:
             serial_rate / echo_rate,
             "context",
             None,
-            f"the same bot without bot.concurrency (PTB default); "
+            f"the same bot without bot.telegram.concurrency (PTB default); "
             f"bot CPU {serial_cpu:.1f} ms/update",
         )
     )

@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.captions import FIELDS, template_fields
-from bot.schedule import check_crontab
+from bot.campaign.captions import FIELDS, template_fields
+from bot.campaign.schedule import check_crontab
 
 TOKEN_ENV = "SELFIE_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "SELFIE_BOT_WEBHOOK_SECRET"
@@ -353,7 +353,7 @@ class ImageSettings(_Section):
 
 
 class RetentionSettings(_Section):
-    """How long personal data is kept (:mod:`bot.retention` enforces it daily)."""
+    """How long personal data is kept (:mod:`bot.ops.retention` enforces it daily)."""
 
     draft_hours: Annotated[int, Field(ge=1, le=720)] = 48
     refused_days: Annotated[int, Field(ge=1, le=365)] = 30
@@ -363,7 +363,7 @@ class RetentionSettings(_Section):
 
 
 class GallerySettings(_Section):
-    """The campaign's public site (:mod:`bot.gallery`): a static folder kept in step with
+    """The campaign's public site (:mod:`bot.site.gallery`): a static folder kept in step with
     the channel."""
 
     enabled: bool = False
@@ -390,7 +390,7 @@ class GallerySettings(_Section):
 
 
 class MonitoringSettings(_Section):
-    """``/healthz`` and ``/metrics`` over HTTP (:mod:`bot.monitoring`)."""
+    """``/healthz`` and ``/metrics`` over HTTP (:mod:`bot.ops.monitoring`)."""
 
     enabled: bool = True
     listen: str = "127.0.0.1"

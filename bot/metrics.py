@@ -3,7 +3,7 @@
 Labels hold statuses, outcomes, reason codes, update types, Bot API methods and error codes
 only: never an id, a name or free text (a trade can be typed by an apprentice), so that a
 scrape never carries personal data. The database gauges are refreshed by ``/metrics``
-itself (:mod:`bot.monitoring`), one GROUP BY per scrape. Only prometheus_client here: the
+itself (:mod:`bot.ops.monitoring`), one GROUP BY per scrape. Only prometheus_client here: the
 image worker processes import this module and must stay light.
 """
 
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from bot.images import ImageRejected
+from bot.photos.pipeline import ImageRejected
 
 UPDATES = Counter("selfie_bot_updates", "Telegram updates handled, by type.", ["type"])
 UPDATE_SECONDS = Histogram(

@@ -11,20 +11,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
+from bot.campaign.interest import VisitorKeys
 from bot.config import Settings
-from bot.gallery import Gallery, GalleryFolderProblem
-from bot.image_workers import ImageWorkers, memory_limit
-from bot.images import ImageOptions
-from bot.interest import VisitorKeys
 from bot.metrics import timed_update
-from bot.monitoring import update_type
-from bot.retention import log_report, purge
-from bot.storage import PhotoStore
+from bot.ops.monitoring import update_type
+from bot.ops.retention import log_report, purge
+from bot.photos.pipeline import ImageOptions
+from bot.photos.store import PhotoStore
+from bot.photos.workers import ImageWorkers, memory_limit
+from bot.site.gallery import Gallery, GalleryFolderProblem
 from models.apprentices import banned_ids
 from models.db import make_engine, make_sessionmaker, upgrade
 
 if TYPE_CHECKING:
-    from bot.monitoring import Monitor
+    from bot.ops.monitoring import Monitor
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Services:
     visitor_keys: VisitorKeys = field(default_factory=VisitorKeys)
     """Today's key for counting followers' visits once without knowing who they are."""
     monitor: Monitor | None = None
-    """``/healthz`` and ``/metrics``, while the bot runs (:mod:`bot.monitoring`)."""
+    """``/healthz`` and ``/metrics``, while the bot runs (:mod:`bot.ops.monitoring`)."""
 
     async def update_site(self, entry_ids: Collection[int]) -> None:
         """Put these entries on the public site, or take them off, as they now are. A

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.commands import CANCEL, HELP, LANGUAGE, STATUS
 from bot.i18n import local_moment, plain, t
+from bot.telegram.commands import CANCEL, HELP, LANGUAGE, STATUS
 from handlers.common import Context, language, reply, services
 from models.apprentices import set_language
 from models.submissions import entries_of

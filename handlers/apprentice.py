@@ -32,16 +32,16 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.cards import entry_caption, post_card
-from bot.commands import CANCEL, DELETE, START
-from bot.concurrency import slot_released
-from bot.consent import consent_details, consent_pitch, consent_version
+from bot.campaign.consent import consent_details, consent_pitch, consent_version
+from bot.campaign.matching import close_matches, exact
 from bot.i18n import plain, t, tn
-from bot.images import ImageOptions, ImageRejected, ProcessedImage, TooManyPixels
-from bot.matching import close_matches, exact
-from bot.photos import PhotoProblem, photo_to_download
-from bot.retention import campaign_over
+from bot.ops.retention import campaign_over
+from bot.photos.pipeline import ImageOptions, ImageRejected, ProcessedImage, TooManyPixels
 from bot.services import SelfieApplication
+from bot.telegram.cards import entry_caption, post_card
+from bot.telegram.commands import CANCEL, DELETE, START
+from bot.telegram.concurrency import slot_released
+from bot.telegram.uploads import PhotoProblem, photo_to_download
 from handlers.common import (
     Context,
     answers,

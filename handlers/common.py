@@ -11,11 +11,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
-from bot.delivery import maybe_delivered, never_left
 from bot.i18n import LANGUAGES, language_from_telegram
 from bot.metrics import observe_decision
-from bot.monitoring import decision_seconds
+from bot.ops.monitoring import decision_seconds
 from bot.services import SelfieApplication, Services
+from bot.telegram.delivery import maybe_delivered, never_left
 from models.audit import record_audit
 
 

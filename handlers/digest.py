@@ -7,8 +7,8 @@ import logging
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.digest import weekly_digest
-from bot.schedule import crontab_trigger
+from bot.campaign.schedule import crontab_trigger
+from bot.reports.digest import weekly_digest
 from bot.services import SelfieApplication
 from handlers.common import Context, services
 from models.base import utcnow

@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.commands import DELETE
-from bot.erasure import erase_apprentice
 from bot.i18n import plain, t, tn
+from bot.telegram.commands import DELETE
+from bot.telegram.erasure import erase_apprentice
 from handlers.common import Context, keyboard, language, pressed, reply, services
 
 

@@ -6,9 +6,9 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, TypeHandler
 
-from bot.commands import DELETE, HELP, LANGUAGE, MY_DATA, STATUS
-from bot.concurrency import Admission, admission
 from bot.i18n import plain, t
+from bot.telegram.commands import DELETE, HELP, LANGUAGE, MY_DATA, STATUS
+from bot.telegram.concurrency import Admission, admission
 from handlers.common import Context, language, services
 
 BANNED_MAY_USE = frozenset(
@@ -28,7 +28,8 @@ def _always_allowed(update: Update) -> bool:
 
 
 async def drop_flood(update: Update, context: Context) -> None:
-    """An update over its sender's queue (``bot.concurrency``) goes no further. The first of
+    """An update over its sender's queue (``bot.telegram.concurrency``) goes no further. The
+    first of
     a burst gets "slow down" (in a private chat; never posted in a group), and every
     dropped button press is answered, or the phone would spin until Telegram gives up."""
     decision = admission()

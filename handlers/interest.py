@@ -1,6 +1,6 @@
 """Followers arriving from a channel post's « ce métier m'intéresse » link
 (``/start post-<entry>``): told about the trade, where the campaign's apprentices learn it
-and where its offers are, and counted without being recorded (:mod:`bot.interest`).
+and where its offers are, and counted without being recorded (:mod:`bot.campaign.interest`).
 
 Separate from the apprentice's conversation and registered before it: a follower is not
 an apprentice, and an apprentice half-way through an entry keeps their place.
@@ -13,9 +13,9 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, filters
 
+from bot.campaign.interest import TradeInfo, visit
+from bot.campaign.offers import INTEREST_PREFIX, interest_post, offers_url
 from bot.i18n import plain, t, tn
-from bot.interest import TradeInfo, visit
-from bot.offers import INTEREST_PREFIX, interest_post, offers_url
 from handlers.common import Context, language, reply, services
 from models.base import utcnow
 

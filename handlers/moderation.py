@@ -18,24 +18,24 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.captions import visible_text
-from bot.cards import (
+from bot.campaign.captions import visible_text
+from bot.campaign.interest import local_day
+from bot.campaign.schedule import next_slots, slot_for_position
+from bot.i18n import plain, plain_n, t, tn
+from bot.reports.charts import stats_chart
+from bot.services import SelfieApplication, Services
+from bot.site.pages import channel_post_url
+from bot.telegram.cards import (
     ban_keyboard,
     reason_text,
     reasons_keyboard,
     refresh_card,
     when,
 )
-from bot.charts import stats_chart
-from bot.commands import BAN, MODERATION_COMMANDS, MODERATION_HELP, QUEUE, STATS, UNBAN
-from bot.followup import catch_up_with_telegram
-from bot.gallery.site import channel_post_url
-from bot.i18n import plain, plain_n, t, tn
-from bot.interest import local_day
-from bot.notify import tell_apprentice
-from bot.removals import Check, Result, confirm_by_hand, remove_lost_card
-from bot.schedule import next_slots, slot_for_position
-from bot.services import SelfieApplication, Services
+from bot.telegram.catchup import catch_up_with_telegram
+from bot.telegram.commands import BAN, MODERATION_COMMANDS, MODERATION_HELP, QUEUE, STATS, UNBAN
+from bot.telegram.notify import tell_apprentice
+from bot.telegram.removals import Check, Result, confirm_by_hand, remove_lost_card
 from handlers import publishing
 from handlers.common import (
     CardAction,

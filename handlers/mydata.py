@@ -17,10 +17,10 @@ from telegram import Chat, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler, filters
 
-from bot.cards import reason_text
-from bot.commands import MY_DATA
 from bot.i18n import local_moment, plain, t, tn
 from bot.services import Services
+from bot.telegram.cards import reason_text
+from bot.telegram.commands import MY_DATA
 from handlers.common import Context, language, reply, services
 from models.apprentices import get_apprentice
 from models.submissions import held_entries_of

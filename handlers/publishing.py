@@ -10,15 +10,15 @@ from telegram import Chat, MessageOriginChannel, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.captions import visible_text
-from bot.cards import entry_caption, refresh_card
-from bot.commands import PAUSE, PUBLISH_NOW, RESUME
+from bot.campaign.captions import visible_text
+from bot.campaign.schedule import cron_trigger
 from bot.i18n import plain, t
-from bot.notify import tell_apprentice
-from bot.publisher import Outcome, Publisher, tell_published
-from bot.removals import Result, carry_out
-from bot.schedule import cron_trigger
 from bot.services import SelfieApplication, Services
+from bot.telegram.cards import entry_caption, refresh_card
+from bot.telegram.commands import PAUSE, PUBLISH_NOW, RESUME
+from bot.telegram.notify import tell_apprentice
+from bot.telegram.publisher import Outcome, Publisher, tell_published
+from bot.telegram.removals import Result, carry_out
 from handlers.common import (
     CardAction,
     Context,

@@ -1,4 +1,4 @@
-"""The daily purge of ``[retention]`` (:mod:`bot.retention`), and what it means for the
+"""The daily purge of ``[retention]`` (:mod:`bot.ops.retention`), and what it means for the
 running bot: answers forgotten in the database are forgotten in memory too."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
 
-from bot.retention import PurgeReport, log_report, purge
+from bot.ops.retention import PurgeReport, log_report, purge
 from bot.services import SelfieApplication
 from handlers.common import Context, services
 

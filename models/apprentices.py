@@ -88,7 +88,8 @@ async def delete_apprentice_data(session: AsyncSession, apprentice_id: int) -> l
     """Delete the apprentice's entries and personal data; return the entries as they were.
 
     The rows only: the returned (detached) rows tell the caller (the erasure,
-    :func:`bot.erasure.erase_apprentice`) which files, channel posts and moderation cards to
+    :func:`bot.telegram.erasure.erase_apprentice`) which files, channel posts and moderation
+    cards to
     remove. A banned apprentice keeps an anonymous row so the ban still holds.
     """
     entries = list(

@@ -1,4 +1,4 @@
-"""What the public site (:mod:`bot.gallery`) shows: read only, nothing here commits.
+"""What the public site (:mod:`bot.site.gallery`) shows: read only, nothing here commits.
 
 An entry is on the site exactly while it is on the channel and its apprentice agreed to the
 site: published with a channel post, its photo still on disk (retention has not taken it),

@@ -2,7 +2,7 @@
 each post, counted per post, per trade and per day without knowing who visited.
 
 A visitor is recognised for one day only, by a digest salted with a key the bot keeps in
-memory (:class:`bot.interest.VisitorKeys`); the digests of past days are deleted. The
+memory (:class:`bot.campaign.interest.VisitorKeys`); the digests of past days are deleted. The
 counters are updated by the visit itself, so /stats reads a few rows however big the
 campaign.
 """

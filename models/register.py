@@ -1,5 +1,5 @@
 """The consent register: every entry that is or was public, for the organiser's export
-(:mod:`bot.export`). Read only: nothing here writes or commits.
+(:mod:`bot.ops.export`). Read only: nothing here writes or commits.
 
 Two SELECTs: the entries still in the database (:func:`models.retention.was_public`) with
 the audit rows of their approval and of their removal from the channel, and the "erased"

@@ -1,4 +1,4 @@
-"""Retention: what the daily purge removes, one rule per function (see :mod:`bot.retention`).
+"""Retention: what the daily purge removes, one rule per function (see :mod:`bot.ops.retention`).
 
 Every statement is conditional on the data being older than its limit, so a rule run twice,
 or while the bot works, removes nothing new and nothing in use. Nothing here commits and

@@ -2,7 +2,7 @@
 
 One row per (kind, key) holding JSON, so that a restart — even after ``kill -9`` —
 resumes every apprentice at the step they were at. The Telegram side of this lives in
-:mod:`bot.persistence`.
+:mod:`bot.app.persistence`.
 """
 
 from __future__ import annotations

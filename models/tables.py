@@ -300,7 +300,7 @@ class ConsentText(Base):
     first_shown_at: Mapped[datetime] = mapped_column(default=utcnow)
     names_site: Mapped[bool] = mapped_column(default=False, server_default=false())
     """The wording tells that published selfies also go on the public site
-    (:mod:`bot.gallery`): only entries agreed to under such a version are shown there."""
+    (:mod:`bot.site.gallery`): only entries agreed to under such a version are shown there."""
 
 
 class InterestPost(Base):

@@ -34,8 +34,8 @@ import pytest
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.sandbox import Emulator
-from bot.sandbox.testing import ApiClient, running_emulator_in
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator.testing import ApiClient, running_emulator_in
 from models import AgeBand, Apprentice, Submission, SubmissionStatus, dhash_to_db
 from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade

@@ -2,7 +2,8 @@
 
 ``python -m benchmarks.botproc CONFIG KIND [--no-limiter | --no-group-limit] [--serial]
 [--images-in-thread] [--image-idle-seconds S] [--log-level LEVEL]``; KIND is
-``selfie`` (``bot.app.build_application``), ``echo`` (a bare PTB bot answering every text
+``selfie`` (``bot.app.application.build_application``), ``echo`` (a bare PTB bot answering
+every text
 and button) or ``bare`` (a bare PTB Application with no handlers). Prints ``ready`` when
 polling, then answers each ``stats`` line on stdin with one JSON line and stops on
 ``quit``. The driver and the emulator stay in the parent process, so their CPU and memory
@@ -187,7 +188,7 @@ def _patch_builder(no_limiter: bool, serial: bool) -> None:
     The benchmark measures the bot's own capacity: Telegram's 30 msg/s pace that
     ``flood_safe_limiter`` enforces on purpose in production would otherwise be the figure.
     """
-    import bot.app
+    import bot.app.application
 
     class BenchBuilder(ApplicationBuilder):  # type: ignore[type-arg]
         def concurrent_updates(self, concurrent_updates: Any) -> Any:
@@ -196,28 +197,28 @@ def _patch_builder(no_limiter: bool, serial: bool) -> None:
         def rate_limiter(self, rate_limiter: Any) -> Any:
             return self if no_limiter else super().rate_limiter(rate_limiter)
 
-    bot.app.ApplicationBuilder = BenchBuilder  # type: ignore[misc]
+    bot.app.application.ApplicationBuilder = BenchBuilder  # type: ignore[misc]
 
 
 def _images_in_thread() -> None:
     """Process photos in a thread of the bot process, as before the image workers: the
     baseline of the event-loop lag figures (``benchmarks/capacity.py``)."""
-    import bot.image_workers
-    from bot.images import ImageOptions, ProcessedImage, process_image
+    import bot.photos.workers
+    from bot.photos.pipeline import ImageOptions, ProcessedImage, process_image
 
     async def in_thread(
-        self: bot.image_workers.ImageWorkers, data: bytes, options: ImageOptions
+        self: bot.photos.workers.ImageWorkers, data: bytes, options: ImageOptions
     ) -> ProcessedImage:
         return await asyncio.to_thread(process_image, data, options)
 
-    bot.image_workers.ImageWorkers.process = in_thread  # type: ignore[method-assign]
+    bot.photos.workers.ImageWorkers.process = in_thread  # type: ignore[method-assign]
 
 
 def _image_idle_seconds(seconds: float) -> None:
     """Every image pool stops after ``seconds`` without a photo."""
-    import bot.image_workers
+    import bot.photos.workers
 
-    workers = bot.image_workers.ImageWorkers
+    workers = bot.photos.workers.ImageWorkers
     original = workers.__init__
 
     def with_idle(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -235,14 +236,14 @@ def _lift_group_pace() -> None:
     messages a second and the ``retry_after`` waits (``group_max_rate=0`` disables only
     the per-group buckets).
     """
-    import bot.app
+    import bot.app.application
 
     def without_group_pace() -> AIORateLimiter:
         return AIORateLimiter(
             overall_max_rate=1, overall_time_period=1 / 28, group_max_rate=0, max_retries=3
         )
 
-    bot.app.flood_safe_limiter = without_group_pace
+    bot.app.application.flood_safe_limiter = without_group_pace
 
 
 def _configure_logging(level: str) -> None:
@@ -307,7 +308,7 @@ async def main(
             _images_in_thread()
         if image_idle_seconds is not None:
             _image_idle_seconds(image_idle_seconds)
-        from bot.app import build_application
+        from bot.app.application import build_application
         from bot.config import settings_from_dict
 
         app: Application = build_application(settings_from_dict(raw, base_dir=path.parent))  # type: ignore[type-arg]

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from .driver import Emulator
+from .emulator.driver import Emulator
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from typing import Any
 
 from bot.config import Settings, settings_from_dict
 
-from .driver import Emulator
+from .emulator.driver import Emulator
+from .emulator.state import Chat, User
 from .samples import Sample, write_samples
-from .state import Chat, User
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class DemoWorld:
 
     async def run_slot(self) -> dict[str, Any]:
         """The next publication slot, now: ``Publisher(services).run_slot(bot)``."""
-        from bot.publisher import Publisher
+        from bot.telegram.publisher import Publisher
 
         app = self.bot_app
 

@@ -8,8 +8,8 @@ driver: ``send`` (text, commands, replies), ``upload`` (photo or file, from the 
 sample), ``press`` (an inline button), ``persona`` (a new apprentice) and ``slot`` (the next
 publication slot now). Photos come from the emulator's file store
 (``/sandbox/file/<file_id>``). ``/site/`` serves the campaign's public site as the bot
-writes it (:mod:`bot.gallery`), shown in the fourth pane. ``/sandbox/posters/<file>`` draws
-the campaign's QR posters (:mod:`bot.posters`) for the emulated bot's username, on request.
+writes it (:mod:`bot.site.gallery`), shown in the fourth pane. ``/sandbox/posters/<file>`` draws
+the campaign's QR posters (:mod:`bot.ops.posters`) for the emulated bot's username, on request.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from aiohttp import web
 from PIL import Image, ImageDraw
 
 from bot.config import Centre
-from bot.posters import poster_files, poster_pdf
+from bot.ops.posters import poster_files, poster_pdf
 
 from .demo import DemoWorld
-from .state import Chat, User
+from .emulator.state import Chat, User
 
 WORLD_KEY: web.AppKey[DemoWorld] = web.AppKey("sandbox_world")
 STATIC = Path(__file__).with_name("static")

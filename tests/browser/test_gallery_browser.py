@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.consent import consent_version
+from bot.campaign.consent import consent_version
 from bot.i18n import plain, tn
 from tests.support import imagegen
 from tests.support.browser import ARGS, CHROMIUM, _browser_missing

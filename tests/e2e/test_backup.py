@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.backup import (
+from bot.app.cli import main
+from bot.config import DatabaseSettings, Settings, StorageSettings, settings_from_dict
+from bot.ops.backup import (
     MANIFEST,
     AlreadyRunning,
     BackupProblem,
@@ -26,9 +28,7 @@ from bot.backup import (
     restore,
     running_lock,
 )
-from bot.cli import main
-from bot.config import DatabaseSettings, Settings, StorageSettings, settings_from_dict
-from bot.sandbox import Emulator, User
+from bot.sandbox.emulator import Emulator, User
 from models import Submission
 from models.db import make_engine, make_sessionmaker
 from tests.support import imagegen

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser, cmd_run
+from bot.app.cli import build_parser, cmd_run
 from bot.config import TOKEN_ENV
-from bot.sandbox import Emulator
+from bot.sandbox.emulator import Emulator
 from tests.support import ROOT, imagegen
 from tests.support.stand import TOKEN, BotProcess, has_button, process_config, write_config
 
@@ -50,7 +50,7 @@ UNDER_MDWE = """
 import ctypes, sys
 if ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) != 0:
     sys.exit("PR_SET_MDWE refused")
-from bot.cli import main
+from bot.app.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

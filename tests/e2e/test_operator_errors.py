@@ -17,7 +17,7 @@ from tests.support.cli import ROOT, run_cli
 TOKEN = {"SELFIE_BOT_TOKEN": "123456:ABC-def_ghi"}
 # The real command, in a Python where asyncpg cannot be imported (as without the extra).
 WITHOUT_ASYNCPG = (
-    "import sys; sys.modules['asyncpg'] = None; from bot.cli import main; sys.exit(main())"
+    "import sys; sys.modules['asyncpg'] = None; from bot.app.cli import main; sys.exit(main())"
 )
 
 

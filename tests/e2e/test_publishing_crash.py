@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t, tn
-from bot.sandbox import Emulator
+from bot.sandbox.emulator import Emulator
 from models import SubmissionStatus
 from tests.support.publishing import (
     QUIET,

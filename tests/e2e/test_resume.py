@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.i18n import t
-from bot.sandbox import Emulator, User
+from bot.sandbox.emulator import Emulator, User
 from models import Submission, SubmissionStatus
 from models.db import make_engine, make_sessionmaker
 from models.state import load_state

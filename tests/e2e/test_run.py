@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from bot.sandbox import Emulator
+from bot.sandbox.emulator import Emulator
 from tests.support.stand import TOKEN, BotProcess, process_config, write_config
 
 

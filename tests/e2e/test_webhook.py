@@ -15,11 +15,11 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import ALLOWED_UPDATES
-from bot.sandbox import Emulator, User
-from bot.sandbox.testing import ApiClient
-from bot.sandbox.webhook import SECRET_HEADER
-from bot.webhook import UPDATER_LOGGER
+from bot.app.cli import ALLOWED_UPDATES
+from bot.app.webhook import UPDATER_LOGGER
+from bot.sandbox.emulator import Emulator, User
+from bot.sandbox.emulator.testing import ApiClient
+from bot.sandbox.emulator.webhook import SECRET_HEADER
 from models import Submission, SubmissionStatus
 from tests.support.publishing import (
     QUIET,

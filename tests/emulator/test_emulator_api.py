@@ -13,9 +13,9 @@ import time
 import aiohttp
 import pytest
 
-from bot.sandbox import Emulator
-from bot.sandbox.spec import find_spec
-from bot.sandbox.testing import SPEC_MODES, ApiClient, running_emulator
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator.spec import find_spec
+from bot.sandbox.emulator.testing import SPEC_MODES, ApiClient, running_emulator
 
 KEYBOARD = {"inline_keyboard": [[{"text": "OK", "callback_data": "ok"}]]}
 both_modes = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
@@ -324,7 +324,7 @@ async def test_stop_releases_a_long_poll() -> None:
 
 
 async def _upload_photo(api: ApiClient, chat_id: int) -> dict:
-    from bot.sandbox.testing import make_jpeg
+    from bot.sandbox.emulator.testing import make_jpeg
 
     files = {"photo": ("selfie.jpg", make_jpeg(), "image/jpeg")}
     status, body = await api.call("sendPhoto", files=files, chat_id=chat_id)
@@ -333,11 +333,11 @@ async def _upload_photo(api: ApiClient, chat_id: int) -> dict:
 
 
 async def test_runs_without_the_spec_and_warns_once(monkeypatch, caplog, tmp_path) -> None:
-    from bot.sandbox import spec
+    from bot.sandbox.emulator import spec
 
     monkeypatch.setenv(spec.SPEC_ENV, str(tmp_path / "absent.json"))
     monkeypatch.setattr(spec, "_warned", False)
-    with caplog.at_level("WARNING", logger="bot.sandbox.spec"):
+    with caplog.at_level("WARNING", logger="bot.sandbox.emulator.spec"):
         async with running_emulator(flood_limits=False) as emu, ApiClient(emu) as api:
             assert emu.spec is None
             Emulator()  # a second emulator does not warn again

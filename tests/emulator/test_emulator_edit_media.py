@@ -16,11 +16,11 @@ from PIL import Image
 from telegram import InputMediaPhoto
 from telegram.error import BadRequest
 
-from bot.sandbox import Emulator
 from bot.sandbox.demo import DemoWorld
-from bot.sandbox.params import Upload
-from bot.sandbox.state import Chat
-from bot.sandbox.testing import (
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator.params import Upload
+from bot.sandbox.emulator.state import Chat
+from bot.sandbox.emulator.testing import (
     SPEC_MODES,
     ApiClient,
     build_application,

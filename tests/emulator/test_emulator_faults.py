@@ -11,10 +11,10 @@ import aiohttp
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError
 
-from bot.sandbox import Emulator
-from bot.sandbox.faults import Fault
-from bot.sandbox.state import Chat
-from bot.sandbox.testing import (
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator.faults import Fault
+from bot.sandbox.emulator.state import Chat
+from bot.sandbox.emulator.testing import (
     SPEC_MODES,
     ApiClient,
     build_application,

@@ -10,8 +10,8 @@ import io
 import pytest
 from PIL import Image
 
-from bot.sandbox import Emulator
-from bot.sandbox.testing import SPEC_MODES, ApiClient, make_jpeg
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator.testing import SPEC_MODES, ApiClient, make_jpeg
 
 pytestmark = pytest.mark.parametrize("emu", SPEC_MODES, indirect=True)
 

@@ -8,8 +8,8 @@ import pytest
 from telegram import MessageOriginChannel, Update
 from telegram.ext import ContextTypes, MessageHandler, filters
 
-from bot.sandbox import Emulator
-from bot.sandbox.testing import (
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator.testing import (
     SPEC_MODES,
     ApiClient,
     build_application,

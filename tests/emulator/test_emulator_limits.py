@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.sandbox import Emulator, FloodLimits
-from bot.sandbox.testing import ApiClient, running_emulator
+from bot.sandbox.emulator import Emulator, FloodLimits
+from bot.sandbox.emulator.testing import ApiClient, running_emulator
 
 
 class FakeClock:

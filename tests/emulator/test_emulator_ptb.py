@@ -30,8 +30,13 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.sandbox import Emulator
-from bot.sandbox.testing import SPEC_MODES, build_application, make_jpeg, running_emulator_in
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator.testing import (
+    SPEC_MODES,
+    build_application,
+    make_jpeg,
+    running_emulator_in,
+)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from telegram import ChatMemberAdministrator
 
-from bot.sandbox import Emulator
-from bot.sandbox.state import Chat, User
-from bot.sandbox.testing import SPEC_MODES, ApiClient, build_application
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator.state import Chat, User
+from bot.sandbox.emulator.testing import SPEC_MODES, ApiClient, build_application
 
 HOUR = 3600
 REFUSED = (400, "Bad Request: message can't be deleted")

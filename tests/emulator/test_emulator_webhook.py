@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.sandbox import Emulator
-from bot.sandbox.testing import ApiClient
-from bot.sandbox.webhook import SECRET_HEADER
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator.testing import ApiClient
+from bot.sandbox.emulator.webhook import SECRET_HEADER
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.sandbox import User
+from bot.sandbox.emulator import User
 from models import Removal
 from tests.support.stand import Stand, has_button
 

@@ -14,8 +14,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, settings_from_dict
-from bot.gallery import Gallery
-from bot.storage import PhotoStore
+from bot.photos.store import PhotoStore
+from bot.site.gallery import Gallery
 from models import ConsentText, Submission, SubmissionStatus
 from tests.support.data import AddSubmission
 from tests.support.imagegen import photo_jpeg

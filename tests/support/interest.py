@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox import User
+from bot.sandbox.emulator import User
 from tests.support.publishing import (
     add_entries,
     entry_values,

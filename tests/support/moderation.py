@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.sandbox import User
+from bot.sandbox.emulator import User
 from models import ModerationAudit
 from tests.support import imagegen
 from tests.support.stand import Stand, data_of, has_button, walk_to_photo

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cards import post_missing_cards
 from bot.config import settings_from_dict
-from bot.publisher import Publisher
-from bot.sandbox import Emulator, User
-from bot.storage import PhotoStore
+from bot.photos.store import PhotoStore
+from bot.sandbox.emulator import Emulator, User
+from bot.telegram.cards import post_missing_cards
+from bot.telegram.publisher import Publisher
 from models import AgeBand, Apprentice, Submission, SubmissionStatus
 from models.base import utcnow
 from tests.support import imagegen

@@ -1,6 +1,6 @@
 """A test stand: the real bot Application against the emulator, with helpers to play it.
 
-Everything is real: the PTB Application built by :func:`bot.app.build_application`, HTTP
+Everything is real: the PTB Application built by :func:`bot.app.application.build_application`, HTTP
 on loopback to :class:`bot.sandbox.Emulator`, the database under test (SQLite or
 PostgreSQL), Pillow. Only the clock of the conversation is the test's.
 """
@@ -23,12 +23,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_application
-from bot.cli import webhook_options
+from bot.app.application import build_application
+from bot.app.cli import webhook_options
+from bot.app.webhook import count_refusals
 from bot.config import Settings, settings_from_dict
-from bot.sandbox import Chat, Emulator, User
+from bot.sandbox.emulator import Chat, Emulator, User
 from bot.services import SelfieApplication
-from bot.webhook import count_refusals
 from models import Submission
 from tests.support import free_port
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.i18n import t, tn
-from bot.storage import thumbnail_names
+from bot.photos.store import thumbnail_names
 from models import Apprentice
 from models.state import load_state
 from tests.support import imagegen

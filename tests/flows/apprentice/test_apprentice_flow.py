@@ -7,10 +7,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.captions import build_caption
-from bot.concurrency import MAX_CONCURRENT_UPDATES
+from bot.campaign.captions import build_caption
 from bot.i18n import t
-from bot.storage import thumbnail_names
+from bot.photos.store import thumbnail_names
+from bot.telegram.concurrency import MAX_CONCURRENT_UPDATES
 from models import AgeBand, SubmissionStatus
 from tests.support import imagegen
 from tests.support.stand import (

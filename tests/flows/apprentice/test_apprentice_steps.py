@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import t, tn
-from bot.sandbox import User
+from bot.sandbox.emulator import User
 from models import AgeBand, SubmissionStatus
 from tests.support import imagegen
 from tests.support.stand import (

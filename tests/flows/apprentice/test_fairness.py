@@ -1,4 +1,5 @@
-"""One person's burst never delays anyone else (``bot/concurrency.py``, ``handlers/guard.py``).
+"""One person's burst never delays anyone else (``bot/telegram/concurrency.py``,
+``handlers/guard.py``).
 
 Through the real stand: the bot polling the emulator. The emulator hands a burst to the
 bot in one ``getUpdates`` answer, so the processor sees the updates in the order sent and
@@ -15,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.concurrency import MAX_QUEUED_PER_USER, PerUserUpdateProcessor
 from bot.i18n import t
-from bot.sandbox import User
+from bot.sandbox.emulator import User
+from bot.telegram.concurrency import MAX_QUEUED_PER_USER, PerUserUpdateProcessor
 from tests.support import imagegen
 from tests.support.stand import Stand, has_button, running_stand, walk_to_photo
 

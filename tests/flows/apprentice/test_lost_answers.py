@@ -8,9 +8,9 @@ import html
 from pathlib import Path
 from typing import Any
 
-from bot.cards import post_missing_cards
 from bot.i18n import t, tn
-from bot.sandbox import User
+from bot.sandbox.emulator import User
+from bot.telegram.cards import post_missing_cards
 from models import SubmissionStatus
 from tests.support import imagegen
 from tests.support.erasure import erase, removals, requests

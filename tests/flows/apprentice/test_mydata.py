@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.i18n import local_moment, plain, t, tn
-from bot.sandbox import User
+from bot.sandbox.emulator import User
 from handlers.mydata import MESSAGE_LIMIT, pack
 from models import Apprentice, Submission, SubmissionStatus
 from models.base import utcnow

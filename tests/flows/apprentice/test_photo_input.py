@@ -16,10 +16,10 @@ from typing import Any
 
 from PIL import ExifTags, Image
 
-from bot.consent import consent_pitch
+from bot.campaign.consent import consent_pitch
 from bot.i18n import t
-from bot.sandbox import User
-from bot.storage import photo_of_thumbnail
+from bot.photos.store import photo_of_thumbnail
+from bot.sandbox.emulator import User
 from tests.support import imagegen
 from tests.support.stand import Stand, data_of, has_button, running_stand, walk_to_photo
 

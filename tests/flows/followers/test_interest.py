@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from bot.captions import visible_text as visible
+from bot.campaign.captions import visible_text as visible
+from bot.campaign.interest import VisitorKeys, visit
+from bot.campaign.offers import interest_post, offers_url
 from bot.config import ConfigError, settings_from_dict
 from bot.i18n import plain, t, tn
-from bot.interest import VisitorKeys, visit
-from bot.offers import interest_post, offers_url
 from models import Base
 from models.base import utcnow
 from models.tables import InterestDay, InterestPost, InterestVisitor

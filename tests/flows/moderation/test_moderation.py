@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.cards import post_missing_cards
 from bot.i18n import t
+from bot.telegram.cards import post_missing_cards
 from handlers.moderation import trade_lines
 from models import AgeBand, Apprentice, Submission, SubmissionStatus, utcnow
 from models.stats import CampaignStats, TradeFigures
@@ -267,7 +267,7 @@ async def test_duplicates_are_flagged_on_the_card(db_url: str, tmp_path: Path) -
 async def test_unreachable_group_keeps_entries_and_retries(
     db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.cards")
+    caplog.set_level(logging.INFO, logger="bot.telegram.cards")
     async with running_stand(db_url, tmp_path) as stand:
         emu = stand.emu
         emu.set_bot_status(stand.group, "kicked")

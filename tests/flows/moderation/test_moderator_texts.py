@@ -7,9 +7,9 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.commands import MODERATION_COMMANDS
 from bot.i18n import plain, t
-from bot.publisher import Publisher
+from bot.telegram.commands import MODERATION_COMMANDS
+from bot.telegram.publisher import Publisher
 from models import SubmissionStatus
 from models.base import utcnow
 from tests.support.data import AddSubmission

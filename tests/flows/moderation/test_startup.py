@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Emulator
+from bot.sandbox.emulator import Emulator
 from tests.support.stand import running_stand
 
 
@@ -62,7 +62,7 @@ async def test_start_up_warns_about_the_channel_and_the_group(
 
     target = "create_channel" if problem == "not_admin" else "create_group"
     monkeypatch.setattr(Emulator, target, create)
-    caplog.set_level(logging.WARNING, logger="bot.app")
+    caplog.set_level(logging.WARNING, logger="bot.app.application")
     async with running_stand(db_url, tmp_path) as stand:
         lea = stand.emu.create_user("Léa")
         await stand.emu.send_text(lea, "/start")
@@ -78,7 +78,7 @@ async def test_start_up_names_each_missing_right(
     db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Without them, erasure cannot delete old posts and cards: the operator is told which."""
-    caplog.set_level(logging.WARNING, logger="bot.app")
+    caplog.set_level(logging.WARNING, logger="bot.app.application")
     rights = {"can_edit_messages": False, "can_delete_messages": False}
     async with running_stand(db_url, tmp_path, channel_rights=rights):
         pass

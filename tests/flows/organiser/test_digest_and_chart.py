@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
-from bot.captions import visible_text as visible
-from bot.charts import stats_chart, stats_figure
+from bot.campaign.captions import visible_text as visible
+from bot.campaign.schedule import next_slots
 from bot.i18n import local_moment, plain_n, t, tn
-from bot.schedule import next_slots
+from bot.reports.charts import stats_chart, stats_figure
 from models import SubmissionStatus
 from models.base import utcnow
 from models.stats import TradeFigures
@@ -56,9 +56,9 @@ def test_the_chart_is_a_png_whose_bars_are_the_figures() -> None:
 
 def test_the_bot_does_not_load_matplotlib_until_a_chart_is_drawn() -> None:
     code = (
-        "import sys, bot.app, handlers, bot.charts; "
+        "import sys, bot.app.application, handlers, bot.reports.charts; "
         "assert 'matplotlib' not in sys.modules, 'loaded'; "
-        "bot.charts.stats_chart([], [], 'en'); "
+        "bot.reports.charts.stats_chart([], [], 'en'); "
         "assert 'matplotlib' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])

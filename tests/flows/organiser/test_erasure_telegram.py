@@ -8,9 +8,9 @@ import html
 from pathlib import Path
 from typing import Any
 
-from bot.followup import catch_up_with_telegram
 from bot.i18n import t, tn
-from bot.sandbox import User
+from bot.sandbox.emulator import User
+from bot.telegram.catchup import catch_up_with_telegram
 from models import Submission, SubmissionStatus
 from tests.support.erasure import erase, removals, requests
 from tests.support.publishing import (

@@ -23,8 +23,8 @@ from sqlalchemy.pool import NullPool
 from telegram.error import InvalidToken
 
 from bot.i18n import t
-from bot.monitoring import Monitor
-from bot.publisher import Publisher
+from bot.ops.monitoring import Monitor
+from bot.telegram.publisher import Publisher
 from models import SubmissionStatus
 from models.base import utcnow
 from tests.support import imagegen
@@ -129,7 +129,7 @@ async def test_metrics_count_what_a_flow_did(db_url: str, tmp_path: Path) -> Non
 async def test_healthz_ok_and_telegram_errors_counted(
     db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.monitoring")
+    caplog.set_level(logging.INFO, logger="bot.ops.monitoring")
     async with running_stand(db_url, tmp_path) as stand:
         monitor = monitor_of(stand)
         assert f"/metrics on http://127.0.0.1:{monitor.port}" in caplog.text

@@ -1,6 +1,6 @@
 """Nothing personal in the logs, and the token in no output at all (issue 14).
 
-The logging is the one ``selfie-bot run -v`` configures (:func:`bot.cli.configure_logging`
+The logging is the one ``selfie-bot run -v`` configures (:func:`bot.app.cli.configure_logging`
 at DEBUG, written to stderr), so what is tested is its caps and its redaction, not a
 test-only set-up.
 """
@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import EXIT_CONFIG, TOKEN_REFUSED, configure_logging
+from bot.app.cli import EXIT_CONFIG, TOKEN_REFUSED, configure_logging
 from bot.config import TOKEN_ENV
 from bot.i18n import t
-from bot.publisher import Publisher
-from bot.sandbox import Emulator, User
+from bot.sandbox.emulator import Emulator, User
+from bot.telegram.publisher import Publisher
 from models import Apprentice, SubmissionStatus
 from tests.support import imagegen
 from tests.support.stand import (
@@ -190,7 +190,7 @@ async def test_an_unexpected_error_in_run_goes_through_the_logging(tmp_path: Pat
         raw = process_config(emu, tmp_path)
     code, out, err = await run_bot(raw, tmp_path)  # the emulator has stopped listening
     assert code == 1
-    assert "CRITICAL bot.cli: selfie-bot stopped by an unexpected error" in err
+    assert "CRITICAL bot.app.cli: selfie-bot stopped by an unexpected error" in err
     assert "Traceback" in err and "telegram.error.NetworkError" in err
     assert SECRET not in out + err
 
@@ -222,7 +222,7 @@ async def test_a_database_error_logged_shows_no_parameters(
                 session.add(Apprentice(id=1001, first_name=FIRST_NAME, username=USERNAME))
         except IntegrityError:
             assert attempt == 1
-            logging.getLogger("bot.persistence").exception("apprentice not saved")
+            logging.getLogger("bot.app.persistence").exception("apprentice not saved")
     log = bot_log.getvalue()
     assert "IntegrityError" in log and "INSERT INTO apprentices" in log
     assert [word for word in (FIRST_NAME, USERNAME) for form in written(word) if form in log] == []

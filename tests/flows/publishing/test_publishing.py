@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.captions import CAPTION_LIMIT, build_caption, visible_length
-from bot.erasure import erase_apprentice
+from bot.campaign.captions import CAPTION_LIMIT, build_caption, visible_length
+from bot.campaign.schedule import CrontabTrigger
 from bot.i18n import t, tn
-from bot.publisher import Publisher
-from bot.schedule import CrontabTrigger
+from bot.telegram.erasure import erase_apprentice
+from bot.telegram.publisher import Publisher
 from handlers.publishing import run_slot
 from models import Removal, Submission, SubmissionStatus
 from models.base import utcnow
@@ -78,8 +78,8 @@ async def test_job_registered_with_configured_cron_and_time_zone(
 
 
 async def test_crontab_weekdays_mean_monday_to_friday() -> None:
+    from bot.campaign.schedule import cron_trigger
     from bot.config import ScheduleSettings
-    from bot.schedule import cron_trigger
 
     paris = ZoneInfo("Europe/Paris")
     trigger = cron_trigger(ScheduleSettings(cron="0 9 * * 1-5", timezone="Europe/Paris"))

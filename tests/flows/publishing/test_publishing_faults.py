@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.cards import post_missing_cards
 from bot.i18n import t
-from bot.notify import tell_apprentice
-from bot.publisher import Publisher
+from bot.telegram.cards import post_missing_cards
+from bot.telegram.notify import tell_apprentice
+from bot.telegram.publisher import Publisher
 from models import SubmissionStatus
 from tests.support.publishing import (
     QUIET,

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 from telegram import Bot
 
-from bot.cards import refresh_card
-from bot.followup import catch_up_with_telegram
 from bot.i18n import t
-from bot.publisher import Outcome, Publisher
+from bot.telegram.cards import refresh_card
+from bot.telegram.catchup import catch_up_with_telegram
+from bot.telegram.publisher import Outcome, Publisher
 from models import ModerationAudit, Submission, SubmissionStatus
 from models.base import utcnow
 from models.lifecycle import approve

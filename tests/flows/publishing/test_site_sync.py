@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.consent import consent_version
+from bot.campaign.consent import consent_version
 from bot.i18n import tn
-from bot.retention import purge
+from bot.ops.retention import purge
 from models import ConsentText, SubmissionStatus
 from tests.support import imagegen
 from tests.support.publishing import (

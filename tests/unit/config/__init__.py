@@ -1,1 +1,2 @@
-"""The configuration (``bot/config.py``) and the publication schedule (``bot/schedule.py``)."""
+"""The configuration (``bot/config.py``) and the publication schedule
+(``bot/campaign/schedule.py``)."""

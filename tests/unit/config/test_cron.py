@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.campaign.schedule import check_crontab, crontab_trigger, fire_times, next_slots
 from bot.config import ConfigError, ScheduleSettings, settings_from_dict
-from bot.schedule import check_crontab, crontab_trigger, fire_times, next_slots
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.campaign.schedule import crontab_trigger, next_slots, slot_for_position
 from bot.config import ScheduleSettings
-from bot.schedule import crontab_trigger, next_slots, slot_for_position
 
 PARIS = ZoneInfo("Europe/Paris")
 

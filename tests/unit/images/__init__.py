@@ -1,3 +1,4 @@
-"""The photo pipeline (``bot/images.py``, ``bot/image_workers.py``) on real Pillow images and
+"""The photo pipeline (``bot/photos/pipeline.py``, ``bot/photos/workers.py``) on real Pillow
+images and
 hostile uploads.
 """

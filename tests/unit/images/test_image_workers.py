@@ -1,4 +1,4 @@
-"""The image worker pool (``bot/image_workers.py``) on real images and real processes.
+"""The image worker pool (``bot/photos/workers.py``) on real images and real processes.
 
 No mocks: every job runs ``process_image`` in a spawned worker process. The limits are
 made small where a test needs a job to cross them (a tiny time limit, a low memory cap)
@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.image_workers import JOB_SECONDS, ImageWorkers, _portable, memory_limit
-from bot.images import (
+from bot.photos.pipeline import (
     ImageOptions,
     ImageRejected,
     NotAnImage,
     TooSmall,
     process_image,
 )
+from bot.photos.workers import JOB_SECONDS, ImageWorkers, _portable, memory_limit
 from tests.support import imagegen
 from tests.support.stand import has_button, running_stand, walk_to_photo
 
@@ -234,7 +234,7 @@ async def test_a_worker_loads_the_image_pipeline_only() -> None:
         # A builtin: a function of this module would import it (and the bot) in the worker.
         loaded = set(await workers.run(eval, "list(__import__('sys').modules)"))
     assert "PIL.Image" in loaded
-    assert not {"telegram", "sqlalchemy", "pydantic", "bot.cli"} & loaded
+    assert not {"telegram", "sqlalchemy", "pydantic", "bot.app.cli"} & loaded
 
 
 def test_the_selfie_bot_script_imports_the_package_only() -> None:
@@ -245,7 +245,7 @@ def test_the_selfie_bot_script_imports_the_package_only() -> None:
         text=True,
         check=True,
     )
-    assert "'telegram'" not in script.stdout and "'bot.cli'" not in script.stdout
+    assert "'telegram'" not in script.stdout and "'bot.app.cli'" not in script.stdout
     entry = tomllib.loads(Path("pyproject.toml").read_text())["project"]["scripts"]
     assert entry == {"selfie-bot": "bot:main"}
 

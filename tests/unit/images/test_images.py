@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat, PngImagePlugin
 
-from bot.images import (
+from bot.photos.pipeline import (
     BLUR_THRESHOLD,
     THUMB_SIDE,
     AnimatedImage,

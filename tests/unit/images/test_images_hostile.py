@@ -22,7 +22,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from benchmarks.hostile import MEMORY_LIMIT_MB, run_isolated
-from bot.images import (
+from bot.photos.pipeline import (
     MAX_JPEG_SCAN_PIXELS,
     MAX_JPEG_SCANS,
     ImageOptions,

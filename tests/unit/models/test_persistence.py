@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.persistence import SQLPersistence
+from bot.app.persistence import SQLPersistence
 from models.state import ROWS_PER_STATEMENT, load_state
 
 

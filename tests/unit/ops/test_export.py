@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import main
-from bot.export import CONSENT_TEXTS_HEADER, REGISTER_HEADER, safe_cell
+from bot.app.cli import main
+from bot.ops.export import CONSENT_TEXTS_HEADER, REGISTER_HEADER, safe_cell
 from models import AgeBand, AuditAction, ModerationAudit, Submission, SubmissionStatus
 from models.apprentices import delete_apprentice_data
 from models.audit import record_audit

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main
+from bot.app.cli import main
 from bot.config import Centre, Settings, settings_from_dict
 from bot.i18n import LANGUAGES, plain
-from bot.posters import (
+from bot.ops.posters import (
     MARGIN,
     bot_username,
     deep_link,
@@ -28,7 +28,7 @@ from bot.posters import (
     poster_files,
     poster_pdf,
 )
-from bot.sandbox import Emulator
+from bot.sandbox.emulator import Emulator
 from tests.support import ROOT
 from tests.support.posters import Page
 from tests.support.stand import CAMPAIGN, TOKEN, stand_config, write_config
@@ -144,7 +144,7 @@ def test_same_poster_same_bytes(settings: Settings) -> None:
 def test_the_running_bot_does_not_load_the_drawing_libraries() -> None:
     """matplotlib costs tens of MB: only a poster being drawn imports it."""
     code = (
-        "import sys, bot.app, bot.posters, bot.sandbox.web, bot.cli; "
+        "import sys, bot.app.application, bot.ops.posters, bot.sandbox.web, bot.app.cli; "
         "print(sorted(m for m in ('matplotlib', 'segno') if m in sys.modules))"
     )
     done = subprocess.run(

@@ -1,1 +1,1 @@
-"""The public site (``bot/gallery``) built and kept in step from the database."""
+"""The public site (``bot/site``) built and kept in step from the database."""

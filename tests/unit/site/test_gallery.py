@@ -1,4 +1,4 @@
-"""The public site (bot.gallery) built from the database: pages, photos, feeds, sitemap,
+"""The public site (bot.site.gallery) built from the database: pages, photos, feeds, sitemap,
 kept in step by sync, written atomically; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from PIL import Image
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import main
-from bot.gallery import Gallery, GalleryFolderProblem
-from bot.gallery.files import claim_and_lock
-from bot.gallery.preview import preview_server
-from bot.images import THUMB_SIDE, thumbnail_of
+from bot.app.cli import main
+from bot.photos.pipeline import THUMB_SIDE, thumbnail_of
+from bot.site.files import claim_and_lock
+from bot.site.gallery import Gallery, GalleryFolderProblem
+from bot.site.preview import preview_server
 from models import Apprentice, Submission, SubmissionStatus
 from tests.support.data import AddSubmission
 from tests.support.gallery import (
@@ -336,10 +336,10 @@ async def test_an_interrupted_write_leaves_the_previous_file_whole(
     real_replace = os.replace
 
     def crash_once(source: str, target: str) -> None:
-        monkeypatch.setattr("bot.gallery.files.os.replace", real_replace)
+        monkeypatch.setattr("bot.site.files.os.replace", real_replace)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("bot.gallery.files.os.replace", crash_once)
+    monkeypatch.setattr("bot.site.files.os.replace", crash_once)
     with pytest.raises(OSError):
         await site.gallery.sync([entry.id])
 
@@ -515,7 +515,7 @@ async def test_every_page_has_sharing_tags_with_absolute_links(site: Site) -> No
 async def test_a_build_with_many_photos_makes_them_in_worker_processes(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.gallery.PROCESS_POOL_FROM", 2)
+    monkeypatch.setattr("bot.site.gallery.PROCESS_POOL_FROM", 2)
     entries = [await site.publish() for _ in range(3)]
 
     report = await site.gallery.build()

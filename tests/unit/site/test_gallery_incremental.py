@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.gallery import Gallery
+from bot.site.gallery import Gallery
 from models import SubmissionStatus
 from tests.support.data import AddSubmission
 from tests.support.gallery import (

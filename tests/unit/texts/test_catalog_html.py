@@ -16,8 +16,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES, catalog_files, t, tn, translations
-from bot.sandbox.errors import ApiError
-from bot.sandbox.formatting import parse_html
+from bot.sandbox.emulator.errors import ApiError
+from bot.sandbox.emulator.formatting import parse_html
 from models import SubmissionStatus
 from tests.support import ROOT
 

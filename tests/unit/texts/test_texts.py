@@ -12,7 +12,6 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot import images
-from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS
 from bot.config import DEFAULT_REASONS, MinorsPolicy
 from bot.i18n import (
     LANGUAGES,
@@ -23,9 +22,10 @@ from bot.i18n import (
     t,
     tn,
 )
-from bot.photos import PROBLEM_CODES
-from bot.publisher import Outcome
-from bot.removals import Check, Result
+from bot.telegram.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS
+from bot.telegram.publisher import Outcome
+from bot.telegram.removals import Check, Result
+from bot.telegram.uploads import PROBLEM_CODES
 from models import SubmissionStatus
 from tests.support import ROOT
 
@@ -75,7 +75,7 @@ def keys_used_with_a_count() -> frozenset[str]:
 
 
 def keys_used_in_templates(*, counted: bool = False) -> set[str]:
-    """The public site's templates (bot/gallery/templates) call ``_(key)`` and
+    """The public site's templates (bot/site/templates) call ``_(key)`` and
     ``_n(key, count)``."""
     keywords = {"_n": (1,)} if counted else {"_": (1,), "_n": (1,)}
     return {

@@ -150,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_logging(settings.token, level, settings.telegram.secret_token)
     ptb = logging.getLogger("telegram.ext")
     ptb.addFilter(_refused_at_start)
-    from bot.backup import AlreadyRunning, running_lock
+    from bot.ops.backup import AlreadyRunning, running_lock
 
     try:
         with running_lock(settings.storage.path):
@@ -179,7 +179,7 @@ def serve(settings: Settings, on_ready: Callable[[Application], Any] | None = No
 
     ``on_ready`` is called in the bot's event loop once it has started (after ``post_init``).
     """
-    from bot.app import build_application
+    from bot.app.application import build_application
 
     application = build_application(settings)
     if on_ready is not None:
@@ -204,7 +204,7 @@ def receive(application: Application, telegram: TelegramSettings) -> None:
     if telegram.mode == "polling":
         application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
         return
-    from bot.webhook import count_refusals
+    from bot.app.webhook import count_refusals
 
     count_refusals()
     application.run_webhook(**webhook_options(telegram))
@@ -252,7 +252,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     configure_logging(demo.TOKEN, logging.DEBUG if args.verbose else logging.WARNING)
     if not args.verbose:
-        logging.getLogger("bot.sandbox.spec").setLevel(logging.ERROR)
+        logging.getLogger("bot.sandbox.emulator.spec").setLevel(logging.ERROR)
     campaign = raw.get("campaign", {}).get("name") or "Selfie bot"
     thread = demo.EmulatorThread(demo.channel_username(raw), data / "samples", bot_name=campaign)
     port = demo.DEFAULT_PORT if args.port is None else args.port
@@ -331,7 +331,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if _database(settings) is None:
         return EXIT_CONFIG
-    from bot.retention import purge
+    from bot.ops.retention import purge
     from bot.services import make_services
     from models.db import upgrade
 
@@ -356,7 +356,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None or _database(settings) is None:
         return EXIT_CONFIG
-    from bot.export import ExportProblem, export
+    from bot.ops.export import ExportProblem, export
 
     try:
         summary = export(settings, args.out, photos=args.photos, stdout=sys.stdout.buffer)
@@ -372,7 +372,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     """A consistent archive of the database and the photos, safe while the bot runs."""
     import shutil
 
-    from bot.backup import BackupProblem, backup
+    from bot.ops.backup import BackupProblem, backup
 
     settings = _load(args.config)
     if settings is None or _database(settings) is None:
@@ -399,7 +399,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     """Put a backup back, on a stopped bot."""
     import shutil
 
-    from bot.backup import BackupProblem, restore
+    from bot.ops.backup import BackupProblem, restore
 
     settings = _load(args.config)
     if settings is None:
@@ -425,7 +425,7 @@ def cmd_gallery_build(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DBAPIError
 
     from bot.config import GallerySettings
-    from bot.gallery import GalleryFolderProblem, build_once
+    from bot.site.gallery import GalleryFolderProblem, build_once
 
     settings = _load(args.config)
     if settings is None or _database(settings) is None:
@@ -482,7 +482,7 @@ def cmd_gallery_build(args: argparse.Namespace) -> int:
 
 def cmd_posters(args: argparse.Namespace) -> int:
     """Write the printable QR posters: one per centre of campaign.centres, one general."""
-    from bot.posters import bot_username, write_posters
+    from bot.ops.posters import bot_username, write_posters
 
     settings = _load(args.config)
     if settings is None:
@@ -539,7 +539,7 @@ def _asked_username(settings: Settings) -> str:
 
 def cmd_gallery_serve(args: argparse.Namespace) -> int:
     """Preview the site's folder on loopback until Ctrl-C."""
-    from bot.gallery.preview import preview_server
+    from bot.site.preview import preview_server
 
     folder: Path | None = args.dir
     if folder is None:

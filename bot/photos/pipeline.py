@@ -15,7 +15,7 @@ strips of rows, so no full-size copy follows the decode; data that ran out early
 refused rather than published as a grey or black photo.
 
 Plain synchronous functions on purpose: the bot runs them in worker processes
-(:mod:`bot.image_workers`), which also bound each job's wall time and memory.
+(:mod:`bot.photos.workers`), which also bound each job's wall time and memory.
 Pillow only (no numpy), so the dependency set stays small and installs everywhere.
 """
 

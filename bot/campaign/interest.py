@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.gallery.site import slugify
+from bot.site.pages import slugify
 from models.interest import forget_visitors_before, record_visit
 from models.tables import Submission, SubmissionStatus
 

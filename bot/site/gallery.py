@@ -5,7 +5,7 @@ the channel.
 folder from the database, :meth:`Gallery.sync` brings it up to date after entries were
 published or removed. Both hold one lock, read the database, then do the rendering and the
 disk work in a thread, off the event loop. What the site shows is
-:func:`models.gallery.gallery_entries`; its layout is :mod:`bot.gallery.site`.
+:func:`models.gallery.gallery_entries`; its layout is :mod:`bot.site.pages`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.gallery.files import GalleryFolderProblem, SiteFolder, claim_and_lock, make_photo
-from bot.gallery.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
-from bot.gallery.site import ListingPage, Plan, Profile, make_plan, profile_url, update_plan
-from bot.storage import PhotoStore
+from bot.photos.store import PhotoStore
+from bot.site.files import GalleryFolderProblem, SiteFolder, claim_and_lock, make_photo
+from bot.site.pages import ListingPage, Plan, Profile, make_plan, profile_url, update_plan
+from bot.site.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
 from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
 

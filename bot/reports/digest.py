@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.cards import when
+from bot.campaign.interest import local_day
+from bot.campaign.schedule import next_slots
 from bot.i18n import plain_n, t, tn
-from bot.interest import local_day
-from bot.schedule import next_slots
 from bot.services import Services
+from bot.telegram.cards import when
 from models.stats import queue_summary
 from models.weekly import period_figures
 

@@ -20,16 +20,16 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
-from bot.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
-from bot.concurrency import MAX_CONCURRENT_UPDATES, PerUserUpdateProcessor
+from bot.app.persistence import SQLPersistence
+from bot.campaign.consent import record_consent_texts
 from bot.config import Settings
-from bot.consent import record_consent_texts
-from bot.followup import catch_up_with_telegram
 from bot.i18n import LANGUAGES, plain
-from bot.monitoring import CountingRequest, Monitor
-from bot.persistence import SQLPersistence
-from bot.publisher import Publisher
+from bot.ops.monitoring import CountingRequest, Monitor
 from bot.services import SelfieApplication, make_services
+from bot.telegram.catchup import catch_up_with_telegram
+from bot.telegram.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS, Command
+from bot.telegram.concurrency import MAX_CONCURRENT_UPDATES, PerUserUpdateProcessor
+from bot.telegram.publisher import Publisher
 from handlers import register_handlers
 from handlers.common import CONTEXT_TYPES
 from models.db import dialect_name

@@ -24,17 +24,17 @@ import logging
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.captions import CHANNEL_LANGUAGE
-from bot.cards import entry_caption, refresh_card
+from bot.campaign.captions import CHANNEL_LANGUAGE
+from bot.campaign.offers import interest_link, offers_url
 from bot.config import Settings
-from bot.delivery import maybe_delivered, never_left
-from bot.gallery.site import channel_post_url
 from bot.i18n import plain, t
 from bot.metrics import count_publish
-from bot.notify import tell_apprentice
-from bot.offers import interest_link, offers_url
-from bot.removals import carry_out
 from bot.services import Services
+from bot.site.pages import channel_post_url
+from bot.telegram.cards import entry_caption, refresh_card
+from bot.telegram.delivery import maybe_delivered, never_left
+from bot.telegram.notify import tell_apprentice
+from bot.telegram.removals import carry_out
 from models import Submission
 from models.lifecycle import (
     PHOTO_MISSING,

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.gallery.render import photo_file, thumb_files
-from bot.gallery.site import Profile
-from bot.images import THUMB_SIDE, thumbnail
-from bot.storage import PhotoStore, thumbnail_names
+from bot.photos.pipeline import THUMB_SIDE, thumbnail
+from bot.photos.store import PhotoStore, thumbnail_names
+from bot.site.pages import Profile
+from bot.site.render import photo_file, thumb_files
 
 MARKER = ".selfie-bot-site"
 """Written in a folder the bot made: only such a folder is ever emptied of stray files."""

@@ -26,9 +26,9 @@ from telegram import Update
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
+from bot.campaign.schedule import next_slots
 from bot.config import MonitoringSettings
 from bot.metrics import API_ERRORS, NEXT_SLOT, QUEUE_LENGTH, SUBMISSIONS
-from bot.schedule import next_slots
 from models import AuditAction, Submission, SubmissionStatus
 from models.base import utcnow
 

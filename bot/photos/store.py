@@ -5,7 +5,7 @@ A photo ``ab/<id>.jpg`` has its thumbnails at ``ab/<id>.t.webp`` and ``ab/<id>.t
 (see :func:`thumbnail_names`), made by the image pipeline with the photo; photos stored
 before the pipeline made them have none (the site's build makes them). Every file is
 written to a temporary name and renamed, never rewritten in place: the site may hard-link
-them (:mod:`bot.gallery.files`).
+them (:mod:`bot.site.files`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Pillow stays out of the modules that only read files
-    from bot.images import Thumbnail
+    from bot.photos.pipeline import Thumbnail
 
 PHOTO_SUFFIX = ".jpg"
 THUMB_SUFFIXES = (".t.webp", ".t.jpg")

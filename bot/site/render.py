@@ -21,10 +21,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from markupsafe import escape as html_escape
 
+from bot.campaign.offers import offers_url
 from bot.config import Settings
-from bot.gallery.site import FEED_SIZE, ListingPage, Plan, Profile
 from bot.i18n import catalog_files, plain, translations
-from bot.offers import offers_url
+from bot.site.pages import FEED_SIZE, ListingPage, Plan, Profile
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")

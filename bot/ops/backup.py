@@ -44,7 +44,7 @@ from sqlalchemy import make_url
 
 from bot import __version__
 from bot.config import Settings
-from bot.export import write_atomically
+from bot.ops.export import write_atomically
 
 FORMAT = 1
 MANIFEST = "manifest.json"

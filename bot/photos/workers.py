@@ -1,13 +1,13 @@
 """Uploads are processed in worker processes, each job bounded in wall time and memory.
 
-:func:`bot.images.process_image` on hostile bytes can take tens of seconds of CPU (a
+:func:`bot.photos.pipeline.process_image` on hostile bytes can take tens of seconds of CPU (a
 progressive JPEG with thousands of scans) or ask for more memory than the machine has. In
 a thread it can be neither stopped nor capped, and it holds the GIL against the event
 loop. Here each upload goes to one of a few worker processes (``pebble.ProcessPool``): a
 job past its wall time has its worker killed and replaced by pebble; a worker's data
 segment is capped (``RLIMIT_DATA``), so a runaway allocation fails inside it and that
 worker exits. Either way the apprentice gets the answer of an unreadable image
-(:class:`~bot.images.NotAnImage`), and the event loop only ever awaits a future.
+(:class:`~bot.photos.pipeline.NotAnImage`), and the event loop only ever awaits a future.
 
 The pool starts at the first photo and stops after :data:`IDLE_SECONDS` without one: a
 quiet bot holds no worker (each costs ~27 MB, measured in ``benchmarks/memory.py``).
@@ -31,7 +31,8 @@ from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessFuture, ProcessPool
 
-from bot.images import (
+from bot.metrics import timed_image
+from bot.photos.pipeline import (
     ImageOptions,
     ImageRejected,
     NotAnImage,
@@ -39,7 +40,6 @@ from bot.images import (
     Upload,
     process_image,
 )
-from bot.metrics import timed_image
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from bot.captions import template_fields
+from bot.campaign.captions import template_fields
 from bot.config import Settings
-from bot.gallery.site import slugify
+from bot.site.pages import slugify
 
 OFFERS_FIELDS = frozenset({"trade", "trade_slug", "centre"})
 INTEREST_PREFIX = "post-"

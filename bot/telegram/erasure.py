@@ -1,7 +1,7 @@
 """The one way an apprentice's data leaves the system: rows, files, channel posts, cards.
 
 The rows go first, in one transaction that also records every Telegram message still to
-remove (:mod:`bot.removals`): the publisher can no longer pick the entries, and no refused
+remove (:mod:`bot.telegram.removals`): the publisher can no longer pick the entries, and no refused
 ``deleteMessage`` can be forgotten. Then the files, then the messages. The result says
 whether everything is already gone, so the apprentice is never told more than is true.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from telegram import Bot
 
-from bot.removals import Result, carry_out
 from bot.services import Services
+from bot.telegram.removals import Result, carry_out
 from models import SubmissionStatus
 from models.apprentices import delete_apprentice_data
 from models.removals import owe_removals_of

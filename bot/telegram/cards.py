@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
-from bot.captions import CAPTION_LIMIT, build_caption, visible_length
-from bot.delivery import maybe_delivered
+from bot.campaign.captions import CAPTION_LIMIT, build_caption, visible_length
+from bot.campaign.schedule import slot_for_position
 from bot.i18n import local_moment, plain, t
-from bot.images import is_blurry
-from bot.schedule import slot_for_position
+from bot.photos.pipeline import is_blurry
 from bot.services import Services
+from bot.telegram.delivery import maybe_delivered
 from models import Apprentice, Submission, SubmissionStatus
 from models.apprentices import get_apprentice
 from models.base import utcnow

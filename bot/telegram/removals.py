@@ -22,7 +22,7 @@ from PIL import Image
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.captions import CHANNEL_LANGUAGE
+from bot.campaign.captions import CHANNEL_LANGUAGE
 from bot.i18n import local_moment, plain, t
 from bot.services import Services
 from models import AuditAction, Removal

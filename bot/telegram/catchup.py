@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from telegram import Bot
 
-from bot.cards import post_missing_cards, redraw_cards_behind
-from bot.publisher import Publisher
-from bot.removals import retry_removals
 from bot.services import Services
+from bot.telegram.cards import post_missing_cards, redraw_cards_behind
+from bot.telegram.publisher import Publisher
+from bot.telegram.removals import retry_removals
 
 
 async def catch_up_with_telegram(bot: Bot, services: Services) -> None:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.storage import photo_of_thumbnail
+from bot.photos.store import photo_of_thumbnail
 from models.base import utcnow
 from models.retention import (
     expire_conversations,

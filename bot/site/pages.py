@@ -28,7 +28,7 @@ from babel.dates import format_date
 
 from bot.config import Settings
 from bot.i18n import plain
-from bot.images import THUMB_SIDE, thumbnail_size
+from bot.photos.pipeline import THUMB_SIDE, thumbnail_size
 from models.gallery import GalleryEntry
 
 FEED_SIZE = 50
