@@ -24,7 +24,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from benchmarks.common import CACHE_DIR, Figure, alternate, median_ms
-from bot import images
+from bot.photos import pipeline as images
 from bot.photos.pipeline import ImageOptions, dhash, process_image, sharpness
 from bot.photos.workers import ImageWorkers, memory_limit
 

@@ -11,7 +11,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot import images
+from bot.photos import pipeline as images
 from bot.config import DEFAULT_REASONS, MinorsPolicy
 from bot.i18n import (
     LANGUAGES,
