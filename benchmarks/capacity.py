@@ -54,7 +54,7 @@ from benchmarks.driver import (
     text_steps,
 )
 from benchmarks.images import photo
-from bot.photos.pipeline import MAX_JPEG_SCAN_PIXELS, MAX_JPEG_SCANS
+from bot.photos.limits import MAX_JPEG_SCAN_PIXELS, MAX_JPEG_SCANS
 
 USERS = int(os.environ.get("SELFIE_BENCH_USERS", "500"))
 THINK_S = (1.0, 9.0)

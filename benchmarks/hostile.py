@@ -88,7 +88,8 @@ def _warm_up() -> None:
 
 def _measure(path: str, connection: Connection) -> None:
     """Child process: one ``process_image`` call, its outcome, time and peak added memory."""
-    from bot.photos.pipeline import ImageOptions, ImageRejected, process_image
+    from bot.photos.pipeline import ImageOptions, process_image
+    from bot.photos.refusals import ImageRejected
 
     _warm_up()
     data = Path(path).read_bytes()

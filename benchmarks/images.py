@@ -24,8 +24,11 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from benchmarks.common import CACHE_DIR, Figure, alternate, median_ms
-from bot.photos import pipeline as images
-from bot.photos.pipeline import ImageOptions, dhash, process_image, sharpness
+from bot.photos import pipeline
+from bot.photos.encode import encode_jpeg
+from bot.photos.fingerprints import dhash
+from bot.photos.pipeline import ImageOptions, process_image
+from bot.photos.sharpness import sharpness
 from bot.photos.workers import ImageWorkers, memory_limit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,8 +74,8 @@ def photo(width: int, height: int) -> bytes:
 def core(data: bytes, options: ImageOptions = PLAIN) -> bytes:
     """What :func:`process_image` does minus dhash, sharpness and branding: the very
     functions it calls (checks, draft decode, resize, rotation, sRGB, clean encode)."""
-    img = images._decode(data, options)[0]
-    return images._encode(img, options.jpeg_quality)
+    img = pipeline._decode(data, options)[0]
+    return encode_jpeg(img, options.jpeg_quality)
 
 
 def naive(data: bytes, long_side: int = LONG_SIDE) -> bytes:

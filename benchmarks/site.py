@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from benchmarks.common import Figure
 from bot.config import Settings, settings_from_dict
-from bot.photos.pipeline import THUMB_SIDE, Thumbnail, thumbnail_of
+from bot.photos.encode import THUMB_SIDE, Thumbnail, thumbnail_of
 from bot.photos.store import PhotoStore, thumbnail_names
 from bot.sandbox.samples import SAMPLES, draw_sample
 from bot.site.gallery import Gallery

@@ -11,13 +11,15 @@ import difflib
 import importlib
 import os
 import re
+import string
 import tomllib
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cronsim import CronSim, CronSimError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,9 +29,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-from bot.campaign.captions import FIELDS, template_fields
-from bot.campaign.schedule import check_crontab
 
 TOKEN_ENV = "SELFIE_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "SELFIE_BOT_WEBHOOK_SECRET"
@@ -44,6 +43,79 @@ _WEBHOOK_PORTS = (443, 80, 88, 8443)
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Telegram deep-link payloads allow A-Z, a-z, 0-9, _ and - up to 64 characters.
 _CENTRE_CODE_RE = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+_FIELDS = ("minute", "hour", "day of month", "month", "day of week")
+_NAMES = {
+    3: ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    4: ("sun", "mon", "tue", "wed", "thu", "fri", "sat"),
+}
+_RANGES = (range(60), range(24), range(1, 32), range(1, 13), range(8))
+# One element of a comma list: a value or a range, and an optional step.
+_ELEMENT = re.compile(r"(?P<first>\*|\w+)(?:-(?P<last>\w+))?(?:/(?P<step>\w+))?")
+
+
+def check_crontab(expression: str) -> str:
+    """The line as cronsim must evaluate it, or ValueError naming the field at fault."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    line = " ".join(_check_field(index, field) for index, field in enumerate(fields))
+    try:
+        CronSim(line, datetime(2000, 1, 1))
+    except CronSimError:
+        raise ValueError(f"{expression!r} never fires: none of its months has that day") from None
+    return line
+
+
+def _check_field(index: int, field: str) -> str:
+    elements = []
+    for element in field.split(","):
+        match = _ELEMENT.fullmatch(element)
+        if match is None:
+            raise ValueError(f"bad {_FIELDS[index]} {element!r}")
+        first, last, step = match.group("first", "last", "step")
+        if first == "*" and last is not None:
+            raise ValueError(f"bad {_FIELDS[index]} {element!r}")
+        values = [_value(index, atom, element) for atom in (first, last) if atom not in ("*", None)]
+        if len(values) == 2 and values[0] > values[1]:
+            raise ValueError(f"bad {_FIELDS[index]} {element!r}: a range goes upwards")
+        if step is not None:
+            if not (step.isascii() and step.isdigit() and int(step) > 0):
+                raise ValueError(f"bad {_FIELDS[index]} {element!r}: a step is a number from 1")
+            if last is None and first != "*":
+                raise ValueError(
+                    f"bad {_FIELDS[index]} {element!r}: a step follows a range or *, "
+                    f"e.g. {first}-{_RANGES[index][-1]}/{step}"
+                )
+            if len(values) == 2 and values[0] == values[1]:
+                # cronsim reads a one-value range with a step as that value to the field's end.
+                element = first
+        elements.append(element)
+    return ",".join(elements)
+
+
+def _value(index: int, atom: str, element: str) -> int:
+    """The number of a value (``5``, ``mon``, ``jan``); ValueError if it is not one."""
+    names = _NAMES.get(index, ())
+    if atom.lower() in names:
+        return names.index(atom.lower()) + (index == 3)
+    if atom.isascii() and atom.isdigit() and int(atom) in _RANGES[index]:
+        return int(atom)
+    valid = _RANGES[index]
+    raise ValueError(
+        f"bad {_FIELDS[index]} {element!r}: values are {valid[0]} to {valid[-1]}"
+        + (f" or names ({names[0]}, {names[1]}…)" if names else "")
+    )
+
+
+CAPTION_FIELDS = frozenset({"name", "trade", "centre", "quote", "hashtags"})
+"""What ``campaign.caption`` may name (:func:`bot.campaign.captions.build_caption`)."""
+
+
+def template_fields(template: str) -> set[str]:
+    """The ``{fields}`` a template names."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
 class _Section(BaseModel):
@@ -179,10 +251,10 @@ class CampaignSettings(_Section):
             fields = template_fields(value)
         except ValueError as error:
             raise ValueError(f"not a valid template ({error})") from None
-        unknown = fields - FIELDS
+        unknown = fields - CAPTION_FIELDS
         if unknown:
             raise ValueError(
-                f"unknown field {{{sorted(unknown)[0]}}}: use {', '.join(sorted(FIELDS))}"
+                f"unknown field {{{sorted(unknown)[0]}}}: use {', '.join(sorted(CAPTION_FIELDS))}"
             )
         return value
 

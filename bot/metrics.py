@@ -15,8 +15,6 @@ from contextlib import contextmanager
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from bot.photos.pipeline import ImageRejected
-
 UPDATES = Counter("selfie_bot_updates", "Telegram updates handled, by type.", ["type"])
 UPDATE_SECONDS = Histogram(
     "selfie_bot_update_seconds",
@@ -67,15 +65,16 @@ def timed_update(kind: str) -> Iterator[None]:
 
 @contextmanager
 def timed_image() -> Iterator[None]:
-    """Time one photo's processing and count its refusal, by the refusal's code."""
+    """Time one photo's processing."""
     start = time.perf_counter()
     try:
         yield
-    except ImageRejected as rejection:
-        IMAGE_REFUSALS.labels(reason=rejection.code).inc()
-        raise
     finally:
         IMAGE_SECONDS.observe(time.perf_counter() - start)
+
+
+def count_image_refusal(code: str) -> None:
+    IMAGE_REFUSALS.labels(reason=code).inc()
 
 
 def count_publish(outcome: str) -> None:

@@ -1,4 +1,10 @@
-"""What every handler can reach: settings and the database, carried by the Application."""
+"""What the handlers and the Telegram side use: long-lived parts, built once per process.
+
+:class:`Services` is frozen: it holds parts, never flags. A part with state of its own owns
+it (the image workers their processes, :class:`BanList` the banned ids, :class:`CardDesk`
+the card posting's lock, :class:`~bot.campaign.interest.VisitorKeys` today's key); the
+monitor belongs to the application that starts and stops it (:mod:`bot.app.application`).
+"""
 
 from __future__ import annotations
 
@@ -6,30 +12,53 @@ import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram.ext import Application
 
 from bot.campaign.interest import VisitorKeys
 from bot.config import Settings
-from bot.metrics import timed_update
-from bot.ops.monitoring import update_type
-from bot.ops.retention import log_report, purge
 from bot.photos.pipeline import ImageOptions
 from bot.photos.store import PhotoStore
 from bot.photos.workers import ImageWorkers, memory_limit
 from bot.site.gallery import Gallery, GalleryFolderProblem
 from models.apprentices import banned_ids
-from models.db import make_engine, make_sessionmaker, upgrade
-
-if TYPE_CHECKING:
-    from bot.ops.monitoring import Monitor
+from models.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
 
 
+class BanList:
+    """Banned apprentices' ids, read once at start and kept current by the ban commands, so
+    the guard checks every update without a query."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+
+    async def load(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        async with sessions() as session:
+            self._ids = await banned_ids(session)
+
+    def __contains__(self, apprentice_id: object) -> bool:
+        return apprentice_id in self._ids
+
+    def add(self, apprentice_id: int) -> None:
+        self._ids.add(apprentice_id)
+
+    def discard(self, apprentice_id: int) -> None:
+        self._ids.discard(apprentice_id)
+
+
 @dataclass
+class CardDesk:
+    """Card posting's own state: one poster at a time (the submit handler and the retry job
+    never post a card twice), and whether the group was unreachable (logged once, not in
+    a loop)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    unreachable: bool = False
+
+
+@dataclass(frozen=True)
 class Services:
     settings: Settings
     engine: AsyncEngine
@@ -40,20 +69,10 @@ class Services:
     photos: PhotoStore
     gallery: Gallery
     """The public site, kept in step with the channel (:meth:`update_site`)."""
-    banned: set[int] = field(default_factory=set)
-    """Banned apprentices' ids, loaded at start and kept current by the ban commands."""
-    moderation_unreachable: bool = False
-    """Set while cards cannot be posted, so the failure is logged once, not in a loop."""
-    awaiting_reason: dict[int, int] = field(default_factory=dict)
-    """Card message id → entry id, while a moderator types an "other" refusal reason."""
-    card_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Serialises card posting: the submit handler and the retry job never post twice."""
-    bot_username: str = ""
-    """The bot's @username (from getMe at start): the posts' deep links name it."""
+    banned: BanList = field(default_factory=BanList)
+    cards: CardDesk = field(default_factory=CardDesk)
     visitor_keys: VisitorKeys = field(default_factory=VisitorKeys)
     """Today's key for counting followers' visits once without knowing who they are."""
-    monitor: Monitor | None = None
-    """``/healthz`` and ``/metrics``, while the bot runs (:mod:`bot.ops.monitoring`)."""
 
     async def update_site(self, entry_ids: Collection[int]) -> None:
         """Put these entries on the public site, or take them off, as they now are. A
@@ -109,27 +128,3 @@ def image_options(settings: Settings) -> ImageOptions:
         band_text=settings.campaign.name if images.band else None,
         branding=bool(images.frame or images.band),
     )
-
-
-class SelfieApplication(Application):
-    """PTB's Application with the bot's services, so handlers need no global state."""
-
-    def __init__(self, *, services: Services, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.services = services
-
-    async def initialize(self) -> None:
-        """Migrate the database first and apply retention: PTB then loads the persisted
-        conversations, none of them older than ``retention.draft_hours``."""
-        await upgrade(self.services.engine)
-        # Before polling: no photo is being stored, so every orphan (a crash between a
-        # commit and a file operation) goes at once, however young.
-        log_report(await purge(self.services, sweep_grace=0))
-        async with self.services.sessions() as session:
-            self.services.banned = await banned_ids(session)
-        await super().initialize()
-
-    async def process_update(self, update: object) -> None:
-        """PTB's handling of an update, counted and timed for ``/metrics``."""
-        with timed_update(update_type(update)):
-            await super().process_update(update)

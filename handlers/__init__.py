@@ -1,39 +1,7 @@
-"""Telegram handlers, one module per audience or flow; ``register_handlers`` wires them.
+"""Telegram callbacks, one module per audience or flow: each reads the update, calls one
+service and replies. Nothing here registers itself: :mod:`bot.app.application` wires every
+handler and job, in the order PTB tries them.
 
-Order matters within a group: the conversation comes first, then the commands that work
-outside it, then the catch-alls for stray messages and stale buttons.
+May import ``bot.telegram``, ``bot.campaign``, ``bot.reports``, ``bot.ops``, ``bot.site``,
+``bot.photos``, ``bot.services``, ``models`` and the shared modules; never ``bot.app``.
 """
-
-from __future__ import annotations
-
-from telegram.ext import Application
-
-from handlers import (
-    account,
-    apprentice,
-    digest,
-    erasure,
-    errors,
-    guard,
-    interest,
-    moderation,
-    mydata,
-    publishing,
-    retention,
-)
-
-
-def register_handlers(application: Application) -> None:
-    guard.register_first(application)
-    interest.register(application)
-    apprentice.register(application)
-    erasure.register(application)
-    account.register(application)
-    mydata.register(application)
-    moderation.register(application)
-    publishing.register(application)
-    retention.register(application)
-    digest.register(application)
-    account.register_last(application)
-    guard.register_last(application)
-    application.add_error_handler(errors.on_error)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.i18n import local_moment, plain, t
-from bot.telegram.commands import CANCEL, HELP, LANGUAGE, STATUS
 from handlers.common import Context, language, reply, services
 from models.apprentices import set_language
 from models.submissions import entries_of
@@ -56,15 +54,3 @@ async def nothing_to_cancel(update: Update, context: Context) -> None:
 async def on_stray_message(update: Update, context: Context) -> None:
     """A photo or text outside the conversation: show the way in."""
     await reply(update, context, t(language(update, context), "common.start_first"))
-
-
-def register(application: Application) -> None:
-    private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler(STATUS.all_names, show_status, filters=private))
-    application.add_handler(CommandHandler(LANGUAGE.all_names, switch_language, filters=private))
-    application.add_handler(CommandHandler(HELP.all_names, show_help, filters=private))
-    application.add_handler(CommandHandler(CANCEL.all_names, nothing_to_cancel, filters=private))
-
-
-def register_last(application: Application) -> None:
-    application.add_handler(MessageHandler(filters.ChatType.PRIVATE, on_stray_message))

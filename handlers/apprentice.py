@@ -14,14 +14,13 @@ import asyncio
 import logging
 import re
 import warnings
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    Application,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -32,13 +31,17 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.campaign.captions import entry_caption
 from bot.campaign.consent import consent_details, consent_pitch, consent_version
-from bot.campaign.matching import close_matches, exact
+from bot.campaign.drafts import Sender, detail_fields, keep_photo
+from bot.campaign.matching import match_typed
 from bot.i18n import plain, t, tn
 from bot.ops.retention import campaign_over
-from bot.photos.pipeline import ImageOptions, ImageRejected, ProcessedImage, TooManyPixels
-from bot.services import SelfieApplication
-from bot.telegram.cards import entry_caption, post_card
+from bot.photos.pipeline import ImageOptions
+from bot.photos.refusals import ImageRejected, TooManyPixels
+from bot.telegram import callbacks
+from bot.telegram.callbacks import keyboard
+from bot.telegram.cards import post_card
 from bot.telegram.commands import CANCEL, DELETE, START
 from bot.telegram.concurrency import slot_released
 from bot.telegram.uploads import PhotoProblem, photo_to_download
@@ -46,20 +49,17 @@ from handlers.common import (
     Context,
     answers,
     forget_answers,
-    keyboard,
     language,
     pressed,
     reply,
     services,
 )
 from handlers.erasure import ask_erasure
-from models import AgeBand, dhash_to_db
-from models.apprentices import upsert_apprentice
+from models import AgeBand
 from models.base import utcnow
 from models.lifecycle import submit
 from models.submissions import (
     count_pending,
-    create_draft,
     delete_draft,
     get_draft,
     set_photo_file_id,
@@ -137,10 +137,10 @@ async def ask_consent(update: Update, context: Context) -> str:
         consent_pitch(lang, services(context).settings),
         keyboard(
             [
-                [(plain(lang, "consent.accept"), "consent:yes")],
+                [(plain(lang, "consent.accept"), callbacks.CONSENT.data("yes"))],
                 [
-                    (plain(lang, "consent.more"), "consent:more"),
-                    (plain(lang, "consent.no"), "consent:no"),
+                    (plain(lang, "consent.more"), callbacks.CONSENT.data("more")),
+                    (plain(lang, "consent.no"), callbacks.CONSENT.data("no")),
                 ],
             ]
         ),
@@ -151,10 +151,10 @@ async def ask_consent(update: Update, context: Context) -> str:
 async def on_consent(update: Update, context: Context) -> str | int:
     choice = await pressed(update, context)
     lang = language(update, context)
-    if choice == "consent:more":
+    if choice == callbacks.CONSENT.data("more"):
         await reply(update, context, consent_details(lang, services(context).settings))
         return await ask_consent(update, context)
-    if choice == "consent:no":
+    if choice == callbacks.CONSENT.data("no"):
         forget_answers(context)
         await reply(update, context, t(lang, "consent.declined"))
         return END
@@ -170,7 +170,12 @@ async def ask_age(update: Update, context: Context) -> str:
         context,
         t(lang, "age.question"),
         keyboard(
-            [[(plain(lang, "age.adult"), "age:adult"), (plain(lang, "age.minor"), "age:minor")]]
+            [
+                [
+                    (plain(lang, "age.adult"), callbacks.AGE.data("adult")),
+                    (plain(lang, "age.minor"), callbacks.AGE.data("minor")),
+                ]
+            ]
         ),
     )
     return AGE
@@ -181,7 +186,7 @@ async def on_age(update: Update, context: Context) -> str | int:
     lang = language(update, context)
     entry = answers(context)
     policy = services(context).settings.apprentices.minors
-    if choice == "age:adult":
+    if choice == callbacks.AGE.data("adult"):
         entry.update(age_band=AgeBand.ADULT.value, minor_policy=None)
         return await ask_name(update, context)
     entry.update(age_band=AgeBand.MINOR.value, minor_policy=policy)
@@ -197,8 +202,8 @@ async def on_age(update: Update, context: Context) -> str | int:
         t(lang, "guardian.question"),
         keyboard(
             [
-                [(plain(lang, "guardian.agree"), "guardian:yes")],
-                [(plain(lang, "guardian.no"), "guardian:no")],
+                [(plain(lang, "guardian.agree"), callbacks.GUARDIAN.data("yes"))],
+                [(plain(lang, "guardian.no"), callbacks.GUARDIAN.data("no"))],
             ]
         ),
     )
@@ -207,7 +212,7 @@ async def on_age(update: Update, context: Context) -> str | int:
 
 async def on_guardian(update: Update, context: Context) -> str | int:
     choice = await pressed(update, context)
-    if choice == "guardian:no":
+    if choice == callbacks.GUARDIAN.data("no"):
         forget_answers(context)
         await reply(update, context, t(language(update, context), "guardian.declined"))
         return END
@@ -228,10 +233,15 @@ async def ask_name(update: Update, context: Context) -> str:
         t(lang, "name.question"),
         keyboard(
             [
-                [(plain(lang, "name.use_first_name", name=first_name), "name:first")],
                 [
-                    (plain(lang, "name.other"), "name:other"),
-                    (plain(lang, "name.anonymous"), "name:anon"),
+                    (
+                        plain(lang, "name.use_first_name", name=first_name),
+                        callbacks.NAME.data("first"),
+                    )
+                ],
+                [
+                    (plain(lang, "name.other"), callbacks.NAME.data("other")),
+                    (plain(lang, "name.anonymous"), callbacks.NAME.data("anon")),
                 ],
             ]
         ),
@@ -243,10 +253,10 @@ async def on_name_choice(update: Update, context: Context) -> str:
     assert update.effective_user
     choice = await pressed(update, context)
     entry = answers(context)
-    if choice == "name:other":
+    if choice == callbacks.NAME.data("other"):
         await reply(update, context, t(language(update, context), "name.type_it"))
         return NAME_TYPED
-    if choice == "name:anon":
+    if choice == callbacks.NAME.data("anon"):
         entry["display_name"] = None
     else:
         entry["display_name"] = _one_line(update.effective_user.first_name)[: NAME_LENGTH[1]]
@@ -265,14 +275,17 @@ def _trade_keyboard(context: Context, lang: str, page: int) -> InlineKeyboardMar
     sectors = services(context).settings.campaign.trades
     trades = sectors[page].trades
     rows = [
-        [(trade, f"trade:{page}:{index}") for index, trade in enumerate(trades[i : i + 2], i)]
+        [
+            (trade, callbacks.TRADE.data(page, index))
+            for index, trade in enumerate(trades[i : i + 2], i)
+        ]
         for i in range(0, len(trades), 2)
     ]
     navigation = []
     if page > 0:
-        navigation.append((plain(lang, "trade.previous"), f"tpage:{page - 1}"))
+        navigation.append((plain(lang, "trade.previous"), callbacks.TRADE_PAGE.data(page - 1)))
     if page < len(sectors) - 1:
-        navigation.append((plain(lang, "trade.next"), f"tpage:{page + 1}"))
+        navigation.append((plain(lang, "trade.next"), callbacks.TRADE_PAGE.data(page + 1)))
     return keyboard([*rows, navigation] if navigation else rows)
 
 
@@ -296,7 +309,7 @@ async def on_trade_page(update: Update, context: Context) -> str:
     query = update.callback_query
     assert query and query.data
     await query.answer()
-    page = int(query.data.split(":")[1])
+    page = callbacks.TRADE_PAGE.number(query.data)
     if not 0 <= page < len(services(context).settings.campaign.trades):
         return TRADE
     lang = language(update, context)
@@ -310,12 +323,13 @@ async def on_trade_button(update: Update, context: Context) -> str:
     choice = await pressed(update, context)
     sectors = services(context).settings.campaign.trades
     entry = answers(context)
-    if choice == "trade:typed":
+    picked = callbacks.TRADE.index(choice)
+    if picked is None:
         entry["trade"] = entry.pop("typed_trade", None)
     else:
-        _, sector, index = choice.split(":")
+        sector, index = picked
         try:
-            entry["trade"] = sectors[int(sector)].trades[int(index)]
+            entry["trade"] = sectors[sector].trades[index]
         except IndexError:
             entry["trade"] = None
     if not entry.get("trade"):
@@ -327,25 +341,36 @@ async def on_trade_typed(update: Update, context: Context) -> str:
     typed = await _typed(update, context, TRADE_LENGTH, "trade.bad_length")
     if typed is None:
         return TRADE
-    lang = language(update, context)
     sectors = services(context).settings.campaign.trades
     known = {
         trade: (s, i) for s, sector in enumerate(sectors) for i, trade in enumerate(sector.trades)
     }
     entry = answers(context)
-    same = exact(typed, list(known))
-    if same is not None:
-        entry["trade"] = same
-        return await ask_centre(update, context)
-    suggestions = close_matches(typed, list(known))
-    if not suggestions:
-        entry["trade"] = typed
+    same, close = match_typed(typed, list(known))
+    if same is not None or not close:
+        entry["trade"] = same or typed
         return await ask_centre(update, context)
     entry["typed_trade"] = typed
-    rows = [[(trade, "trade:{}:{}".format(*known[trade]))] for trade in suggestions]
-    rows.append([(plain(lang, "common.keep_typed", text=typed), "trade:typed")])
-    await reply(update, context, t(lang, "trade.did_you_mean"), keyboard(rows))
+    listed = [(trade, known[trade]) for trade in close]
+    question = t(language(update, context), "trade.did_you_mean")
+    await _did_you_mean(update, context, callbacks.TRADE, typed, listed, question)
     return TRADE
+
+
+async def _did_you_mean(
+    update: Update,
+    context: Context,
+    buttons: callbacks.Listed,
+    typed: str,
+    close: Sequence[tuple[str, tuple[int, ...]]],
+    question: str,
+) -> None:
+    """``question``, with the listed choices close to what was typed and the typed text
+    itself as buttons."""
+    lang = language(update, context)
+    rows = [[(name, buttons.data(*index))] for name, index in close]
+    rows.append([(plain(lang, "common.keep_typed", text=typed), buttons.typed)])
+    await reply(update, context, question, keyboard(rows))
 
 
 async def ask_centre(update: Update, context: Context) -> str:
@@ -359,7 +384,7 @@ async def ask_centre(update: Update, context: Context) -> str:
     if not centres:
         await reply(update, context, t(lang, "centre.type_it"))
         return CENTRE
-    rows = [[(centre.name, f"centre:{index}")] for index, centre in enumerate(centres)]
+    rows = [[(centre.name, callbacks.CENTRE.data(index))] for index, centre in enumerate(centres)]
     await reply(update, context, t(lang, "centre.question"), keyboard(rows))
     return CENTRE
 
@@ -368,13 +393,14 @@ async def on_centre_button(update: Update, context: Context) -> str:
     choice = await pressed(update, context)
     centres = services(context).settings.campaign.centres
     entry = answers(context)
-    if choice == "centre:typed":
+    picked = callbacks.CENTRE.index(choice)
+    if picked is None:
         typed = entry.pop("typed_centre", None)
         if not typed:
             return await ask_centre(update, context)
         entry["centre_code"], entry["centre_name"] = None, typed
     else:
-        index = int(choice.split(":")[1])
+        (index,) = picked
         if not 0 <= index < len(centres):
             return await ask_centre(update, context)
         entry["centre_code"], entry["centre_name"] = centres[index].code, centres[index].name
@@ -385,23 +411,22 @@ async def on_centre_typed(update: Update, context: Context) -> str:
     typed = await _typed(update, context, CENTRE_LENGTH, "centre.bad_length")
     if typed is None:
         return CENTRE
-    lang = language(update, context)
     centres = services(context).settings.campaign.centres
     names = [centre.name for centre in centres]
     entry = answers(context)
-    same = exact(typed, names) or next((c.name for c in centres if c.code == typed), None)
+    codes = {c.code: c.name for c in centres if c.code}
+    same, close = match_typed(typed, names, codes)
     if same is not None:
         centre = centres[names.index(same)]
         entry["centre_code"], entry["centre_name"] = centre.code, centre.name
         return await ask_quote(update, context)
-    suggestions = close_matches(typed, names)
-    if not suggestions:
+    if not close:
         entry["centre_code"], entry["centre_name"] = None, typed
         return await ask_quote(update, context)
     entry["typed_centre"] = typed
-    rows = [[(name, f"centre:{names.index(name)}")] for name in suggestions]
-    rows.append([(plain(lang, "common.keep_typed", text=typed), "centre:typed")])
-    await reply(update, context, t(lang, "centre.did_you_mean"), keyboard(rows))
+    listed = [(name, (names.index(name),)) for name in close]
+    question = t(language(update, context), "centre.did_you_mean")
+    await _did_you_mean(update, context, callbacks.CENTRE, typed, listed, question)
     return CENTRE
 
 
@@ -411,7 +436,7 @@ async def ask_quote(update: Update, context: Context) -> str:
         update,
         context,
         t(lang, "quote.question", max=QUOTE_MAX),
-        keyboard([[(plain(lang, "quote.skip"), "quote:skip")]]),
+        keyboard([[(plain(lang, "quote.skip"), callbacks.QUOTE.data("skip"))]]),
     )
     return QUOTE
 
@@ -499,14 +524,11 @@ async def on_photo(update: Update, context: Context) -> str | int:
         )
         return stay
     entry["media_group"] = message.media_group_id
-    store = services(context).photos
-    path = await asyncio.to_thread(store.save, processed.jpeg, processed.thumbnail)
-    try:
-        old_path = await _store_draft(update, context, path, source.file_unique_id, processed)
-    except BaseException:
-        await asyncio.to_thread(store.delete, path)  # no row, no file
-        raise
-    await asyncio.to_thread(store.delete, old_path)
+    user, svc = update.effective_user, services(context)
+    sender = Sender(user.id, user.first_name, user.username, lang)
+    entry["draft_id"] = await keep_photo(
+        svc.sessions, svc.photos, sender, entry, source.file_unique_id, processed
+    )
     log.info(
         "draft %s: photo %sx%s from user %s",
         entry["draft_id"],
@@ -526,72 +548,6 @@ def _pixel_limit(rejection: ImageRejected, options: ImageOptions) -> int:
     return options.max_pixels
 
 
-async def _store_draft(
-    update: Update, context: Context, path: str, source_id: str, processed: ProcessedImage
-) -> str | None:
-    """The draft row gets the new photo (created with the answers so far if needed);
-    returns the path of the photo it replaces, if any."""
-    assert update.effective_user
-    entry, lang = answers(context), language(update, context)
-    async with services(context).sessions() as session, session.begin():
-        fields: dict[str, Any] = {
-            "photo_path": path,
-            "source_file_unique_id": source_id,
-            "width": processed.width,
-            "height": processed.height,
-            "dhash": dhash_to_db(processed.dhash),
-            "sharpness": processed.sharpness,
-            "photo_file_id": None,
-        }
-        draft = None
-        if entry.get("draft_id") is not None:
-            draft = await get_draft(session, entry["draft_id"], update.effective_user.id)
-        if draft is not None:
-            old_path = draft.photo_path
-            for key, value in fields.items():
-                setattr(draft, key, value)
-        else:
-            old_path = None
-            await upsert_apprentice(
-                session,
-                update.effective_user.id,
-                first_name=update.effective_user.first_name,
-                username=update.effective_user.username,
-                language=lang,
-            )
-            draft = await create_draft(
-                session, update.effective_user.id, **_draft_fields(entry, lang), **fields
-            )
-        entry["draft_id"] = draft.id
-    return old_path
-
-
-def _draft_fields(entry: dict[str, Any], lang: str) -> dict[str, Any]:
-    return {
-        **_detail_fields(entry),
-        "language": lang,
-        "age_band": AgeBand(entry["age_band"]),
-        "minor_policy": entry.get("minor_policy"),
-        "consent_at": datetime.fromisoformat(entry["consent_at"]),
-        "consent_version": entry.get("consent_version"),
-        "guardian_confirmed_at": (
-            datetime.fromisoformat(entry["guardian_confirmed_at"])
-            if entry.get("guardian_confirmed_at")
-            else None
-        ),
-    }
-
-
-def _detail_fields(entry: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "display_name": entry.get("display_name"),
-        "trade": entry["trade"],
-        "centre_code": entry.get("centre_code"),
-        "centre_name": entry["centre_name"],
-        "quote": entry.get("quote"),
-    }
-
-
 async def show_preview(update: Update, context: Context) -> bool:
     """Send the processed photo with the exact channel caption; False if the draft is gone.
 
@@ -606,9 +562,9 @@ async def show_preview(update: Update, context: Context) -> bool:
         if draft is None or draft.photo_path is None:
             entry.pop("draft_id", None)
             return False
-        for key, value in _detail_fields(entry).items():
+        for key, value in detail_fields(entry).items():
             setattr(draft, key, value)
-        caption = entry_caption(draft, services(context))
+        caption = entry_caption(draft, services(context).settings)
         photo_path, file_id = draft.photo_path, draft.photo_file_id
     photo: Any = file_id or await asyncio.to_thread(services(context).photos.read, photo_path)
     await reply(update, context, t(lang, "preview.intro"))
@@ -618,12 +574,12 @@ async def show_preview(update: Update, context: Context) -> bool:
         caption=caption,
         reply_markup=keyboard(
             [
-                [(plain(lang, "preview.send"), "preview:send")],
+                [(plain(lang, "preview.send"), callbacks.PREVIEW.data("send"))],
                 [
-                    (plain(lang, "preview.change_photo"), "preview:photo"),
-                    (plain(lang, "preview.edit"), "preview:edit"),
+                    (plain(lang, "preview.change_photo"), callbacks.PREVIEW.data("photo")),
+                    (plain(lang, "preview.edit"), callbacks.PREVIEW.data("edit")),
                 ],
-                [(plain(lang, "preview.cancel"), "preview:cancel")],
+                [(plain(lang, "preview.cancel"), callbacks.PREVIEW.data("cancel"))],
             ]
         ),
     )
@@ -638,11 +594,11 @@ async def on_preview(update: Update, context: Context) -> str | int:
     choice = await pressed(update, context)
     lang = language(update, context)
     entry = answers(context)
-    if choice == "preview:photo":
+    if choice == callbacks.PREVIEW.data("photo"):
         return await ask_photo(update, context)
-    if choice == "preview:edit":
+    if choice == callbacks.PREVIEW.data("edit"):
         return await ask_name(update, context)
-    if choice == "preview:cancel":
+    if choice == callbacks.PREVIEW.data("cancel"):
         await discard_draft(context, entry)
         forget_answers(context)
         await reply(update, context, t(lang, "preview.cancelled"))
@@ -752,35 +708,38 @@ def build_conversation(
             states={
                 CONSENT: [
                     gone,
-                    CallbackQueryHandler(on_consent, pattern=r"^consent:(yes|more|no)$"),
+                    CallbackQueryHandler(on_consent, pattern=callbacks.CONSENT.pattern),
                 ],
-                AGE: [gone, CallbackQueryHandler(on_age, pattern=r"^age:(adult|minor)$")],
-                GUARDIAN: [gone, CallbackQueryHandler(on_guardian, pattern=r"^guardian:(yes|no)$")],
+                AGE: [gone, CallbackQueryHandler(on_age, pattern=callbacks.AGE.pattern)],
+                GUARDIAN: [
+                    gone,
+                    CallbackQueryHandler(on_guardian, pattern=callbacks.GUARDIAN.pattern),
+                ],
                 NAME: [
                     gone,
-                    CallbackQueryHandler(on_name_choice, pattern=r"^name:(first|other|anon)$"),
+                    CallbackQueryHandler(on_name_choice, pattern=callbacks.NAME.pattern),
                 ],
                 NAME_TYPED: [gone, MessageHandler(text, on_name_typed)],
                 TRADE: [
                     gone,
-                    CallbackQueryHandler(on_trade_page, pattern=r"^tpage:\d+$"),
-                    CallbackQueryHandler(on_trade_button, pattern=r"^trade:(\d+:\d+|typed)$"),
+                    CallbackQueryHandler(on_trade_page, pattern=callbacks.TRADE_PAGE.pattern),
+                    CallbackQueryHandler(on_trade_button, pattern=callbacks.TRADE.pattern),
                     MessageHandler(text, on_trade_typed),
                 ],
                 CENTRE: [
                     gone,
-                    CallbackQueryHandler(on_centre_button, pattern=r"^centre:(\d+|typed)$"),
+                    CallbackQueryHandler(on_centre_button, pattern=callbacks.CENTRE.pattern),
                     MessageHandler(text, on_centre_typed),
                 ],
                 QUOTE: [
                     gone,
-                    CallbackQueryHandler(on_quote_skip, pattern=r"^quote:skip$"),
+                    CallbackQueryHandler(on_quote_skip, pattern=callbacks.QUOTE.pattern),
                     MessageHandler(text, on_quote_typed),
                 ],
                 PHOTO: [gone, MessageHandler(~filters.COMMAND, on_photo)],
                 PREVIEW: [
                     gone,
-                    CallbackQueryHandler(on_preview, pattern=r"^preview:(send|photo|edit|cancel)$"),
+                    CallbackQueryHandler(on_preview, pattern=callbacks.PREVIEW.pattern),
                     MessageHandler(~filters.COMMAND & ~filters.TEXT, on_photo),
                 ],
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],
@@ -795,9 +754,3 @@ def build_conversation(
             allow_reentry=True,
             conversation_timeout=timeout,
         )
-
-
-def register(application: Application) -> None:
-    assert isinstance(application, SelfieApplication)
-    hours = application.services.settings.retention.draft_hours
-    application.add_handler(build_conversation(timedelta(hours=hours), application.user_data))

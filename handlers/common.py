@@ -7,16 +7,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.i18n import LANGUAGES, language_from_telegram
 from bot.metrics import observe_decision
-from bot.ops.monitoring import decision_seconds
-from bot.services import SelfieApplication, Services
+from bot.services import Services
 from bot.telegram.delivery import maybe_delivered, never_left
 from models.audit import record_audit
+from models.moderation import decision_seconds
 
 
 class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -36,9 +36,10 @@ log = logging.getLogger(__name__)
 
 
 def services(context: Context) -> Services:
-    application = context.application
-    assert isinstance(application, SelfieApplication)
-    return application.services
+    """The parts the application was built with (:mod:`bot.app.application`)."""
+    found = getattr(context.application, "services", None)
+    assert isinstance(found, Services)
+    return found
 
 
 def language(update: Update, context: Context) -> str:
@@ -96,13 +97,6 @@ async def _once_more(call: Callable[[], Awaitable[object]]) -> None:
         await call()
 
 
-def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    """Inline buttons from (text, callback data) pairs, one inner list per row."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
-
-
 async def pressed(update: Update, context: Context) -> str:
     """The pressed button's data, the button answered; its buttons cannot be pressed twice:
     a text question is replaced by the next :func:`reply`, a photo (the preview) keeps its
@@ -127,6 +121,13 @@ CardAction = Callable[[Update, Context, int, str | None], Awaitable[None]]
 def moderator_name(user: User) -> str:
     """How cards and the audit name a moderator."""
     return f"{user.first_name} (@{user.username})" if user.username else user.first_name
+
+
+def is_moderator(update: Update, context: Context) -> bool:
+    """A configured moderator, in the configured group (a forwarded card proves nothing)."""
+    settings = services(context).settings.moderation
+    user, chat = update.effective_user, update.effective_chat
+    return bool(user and chat and user.id in settings.moderators and chat.id == settings.chat_id)
 
 
 def moderation_language(context: Context) -> str:

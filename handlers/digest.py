@@ -5,11 +5,8 @@ from __future__ import annotations
 import logging
 
 from telegram.error import TelegramError
-from telegram.ext import Application
 
-from bot.campaign.schedule import crontab_trigger
 from bot.reports.digest import weekly_digest
-from bot.services import SelfieApplication
 from handlers.common import Context, services
 from models.base import utcnow
 
@@ -25,13 +22,3 @@ async def send_weekly_digest(context: Context) -> None:
         log.warning("weekly digest not sent to the moderation group: %s", error.message)
         return
     log.info("weekly digest sent")
-
-
-def register(application: Application) -> None:
-    assert isinstance(application, SelfieApplication) and application.job_queue is not None
-    schedule = application.services.settings.schedule
-    if schedule.digest_cron:
-        trigger = crontab_trigger(schedule.digest_cron, schedule.timezone)
-        application.job_queue.run_custom(
-            send_weekly_digest, job_kwargs={"trigger": trigger}, name="digest"
-        )

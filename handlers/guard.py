@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, TypeHandler
+from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import plain, t
+from bot.telegram.callbacks import ERASE
 from bot.telegram.commands import DELETE, HELP, LANGUAGE, MY_DATA, STATUS
 from bot.telegram.concurrency import Admission, admission
 from handlers.common import Context, language, services
@@ -20,7 +23,7 @@ BANNED_MAY_USE = frozenset(
 def _always_allowed(update: Update) -> bool:
     """/supprimer (and its confirmation button), /statut, /mesdonnees, /aide, /langue."""
     if update.callback_query:
-        return (update.callback_query.data or "").startswith("erase:")
+        return re.match(ERASE.pattern, update.callback_query.data or "") is not None
     text = update.message.text if update.message else None
     if not text or not text.startswith("/"):
         return False
@@ -66,12 +69,3 @@ async def answer_stale_button(update: Update, context: Context) -> None:
     """A button from an old message, pressed twice, or not for this step."""
     assert update.callback_query
     await update.callback_query.answer(plain(language(update, context), "common.stale_button"))
-
-
-def register_first(application: Application) -> None:
-    application.add_handler(TypeHandler(Update, drop_flood), group=-2)
-    application.add_handler(TypeHandler(Update, stop_banned), group=-1)
-
-
-def register_last(application: Application) -> None:
-    application.add_handler(CallbackQueryHandler(answer_stale_button))

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CommandHandler, filters
+from telegram.ext import filters
 
 from bot.campaign.interest import TradeInfo, visit
-from bot.campaign.offers import INTEREST_PREFIX, interest_post, offers_url
+from bot.campaign.links import INTEREST_PREFIX, interest_post
+from bot.campaign.offers import offers_url
 from bot.i18n import plain, t, tn
 from handlers.common import Context, language, reply, services
 from models.base import utcnow
@@ -71,9 +72,3 @@ def _offers(lang: str, context: Context, trade: str | None) -> InlineKeyboardMar
         return None
     label = plain(lang, "interest.offers") if trade else plain(lang, "interest.all_offers")
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, url=url)]])
-
-
-def register(application: Application) -> None:
-    application.add_handler(
-        CommandHandler("start", on_interest_link, filters=filters.ChatType.PRIVATE & INTEREST_LINK)
-    )

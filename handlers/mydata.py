@@ -15,12 +15,10 @@ from typing import Any
 
 from telegram import Chat, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CommandHandler, filters
 
 from bot.i18n import local_moment, plain, t, tn
 from bot.services import Services
 from bot.telegram.cards import reason_text
-from bot.telegram.commands import MY_DATA
 from handlers.common import Context, language, reply, services
 from models.apprentices import get_apprentice
 from models.submissions import held_entries_of
@@ -262,9 +260,3 @@ async def _send_photo(
             log.warning("my data: photo of entry %s missing on disk", entry.id)
             return
         await chat.send_photo(data, caption=caption)
-
-
-def register(application: Application) -> None:
-    application.add_handler(
-        CommandHandler(MY_DATA.all_names, show_my_data, filters=filters.ChatType.PRIVATE)
-    )

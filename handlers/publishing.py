@@ -8,19 +8,15 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat, MessageOriginChannel, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.campaign.captions import visible_text
-from bot.campaign.schedule import cron_trigger
+from bot.campaign.captions import entry_caption, visible_text
 from bot.i18n import plain, t
-from bot.services import SelfieApplication, Services
-from bot.telegram.cards import entry_caption, refresh_card
-from bot.telegram.commands import PAUSE, PUBLISH_NOW, RESUME
+from bot.services import Services
+from bot.telegram.cards import refresh_card
 from bot.telegram.notify import tell_apprentice
 from bot.telegram.publisher import Outcome, Publisher, tell_published
 from bot.telegram.removals import Result, carry_out
 from handlers.common import (
-    CardAction,
     Context,
     decide,
     moderation_language,
@@ -125,13 +121,6 @@ async def queue_again(update: Update, context: Context, submission_id: int, _: s
     await refresh_card(context.bot, services(context), submission_id)
 
 
-CARD_ACTIONS: dict[str, CardAction] = {
-    "now": publish_from_card,
-    "unpub": unpublish_from_card,
-    "requeue": queue_again,
-}
-
-
 def _is_channel(chat: Chat, svc: Services) -> bool:
     channel = svc.settings.campaign.channel
     if isinstance(channel, str) and channel.startswith("@"):
@@ -151,7 +140,7 @@ async def on_forwarded_post(update: Update, context: Context) -> None:
     async with svc.sessions() as session:
         waiting = await needs_check_entries(session)
     shown = message.caption or message.text or ""
-    matching = [e for e in waiting if visible_text(entry_caption(e, svc)) == shown]
+    matching = [e for e in waiting if visible_text(entry_caption(e, svc.settings)) == shown]
     if len(matching) != 1:
         await message.reply_text(t(lang, "publishing.forward_unmatched"))
         return
@@ -214,19 +203,3 @@ async def resume(update: Update, context: Context) -> None:
 async def run_slot(context: Context) -> None:
     """The scheduled job: one publication slot."""
     await Publisher(services(context)).run_slot(context.bot)
-
-
-def register(application: Application) -> None:
-    assert isinstance(application, SelfieApplication)
-    settings = application.services.settings
-    moderators = filters.Chat(settings.moderation.chat_id) & filters.User(
-        settings.moderation.moderators
-    )
-    application.add_handler(CommandHandler(PUBLISH_NOW.all_names, publish_next_now, moderators))
-    application.add_handler(CommandHandler(PAUSE.all_names, pause, moderators))
-    application.add_handler(CommandHandler(RESUME.all_names, resume, moderators))
-    application.add_handler(MessageHandler(moderators & filters.FORWARDED, on_forwarded_post))
-    assert application.job_queue is not None
-    application.job_queue.run_custom(
-        run_slot, job_kwargs={"trigger": cron_trigger(settings.schedule)}, name="publish"
-    )

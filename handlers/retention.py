@@ -4,12 +4,10 @@ running bot: answers forgotten in the database are forgotten in memory too."""
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
 
 from bot.ops.retention import PurgeReport, log_report, purge
-from bot.services import SelfieApplication
 from handlers.common import Context, services
 
 log = logging.getLogger(__name__)
@@ -33,10 +31,3 @@ def forget_in_memory(application: Application, report: PurgeReport) -> None:
         data = application.user_data.get(user_id)
         if data is not None and data.pop("entry", None) is not None:
             application.mark_data_for_update_persistence(user_ids=[user_id])
-
-
-def register(application: Application) -> None:
-    assert isinstance(application, SelfieApplication) and application.job_queue is not None
-    settings = application.services.settings
-    at = settings.retention.daily_at.replace(tzinfo=ZoneInfo(settings.schedule.timezone))
-    application.job_queue.run_daily(purge_daily, time=at, name="retention")

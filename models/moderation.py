@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models.dhash import dhash_distance
-from models.tables import Submission, SubmissionStatus
+from models.tables import AuditAction, Submission, SubmissionStatus
 
 S = SubmissionStatus
 
@@ -132,4 +132,18 @@ async def mark_card_synced(session: AsyncSession, submission_id: int, shown: dat
         .where(Submission.id == submission_id)
         .values(card_synced_at=shown, updated_at=Submission.updated_at)
         .execution_options(synchronize_session=False)
+    )
+
+
+TIMED_DECISIONS = frozenset({AuditAction.APPROVE, AuditAction.REFUSE})
+
+
+async def decision_seconds(
+    session: AsyncSession, action: str, submission_id: int | None
+) -> float | None:
+    """How long the entry waited for the decision just recorded (None if not a decision)."""
+    if action not in TIMED_DECISIONS or submission_id is None:
+        return None
+    return await session.scalar(
+        select(Submission.decision_seconds).where(Submission.id == submission_id)
     )

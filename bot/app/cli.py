@@ -93,13 +93,23 @@ def configure_logging(token: str, level: int = logging.INFO, webhook_secret: str
         logging.getLogger(name).setLevel(cap)
 
 
-def _load(path: Path) -> Settings | None:
+class CommandRefused(Exception):
+    """A command stops with :data:`EXIT_CONFIG`, its reason already printed (see
+    :func:`main`)."""
+
+
+def settings_or_exit(path: Path, *, database: bool = False) -> Settings:
+    """A command's configuration (and, with ``database``, its database reached once); else
+    every problem printed and the command ends with :data:`EXIT_CONFIG`."""
     try:
-        return load_settings(path)
+        settings = load_settings(path)
     except ConfigError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
-        return None
+        raise CommandRefused from None
+    if database and _database(settings) is None:
+        raise CommandRefused
+    return settings
 
 
 def _database(settings: Settings) -> str | None:
@@ -114,9 +124,7 @@ def _database(settings: Settings) -> str | None:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = _load(args.config)
-    if settings is None:
-        return EXIT_CONFIG
+    settings = settings_or_exit(args.config)
     if not settings.token:
         print(f"telegram.token: empty (set it in the file or in {TOKEN_ENV})", file=sys.stderr)
         return EXIT_CONFIG
@@ -138,9 +146,7 @@ def _warn_without_campaign_end(settings: Settings) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = _load(args.config)
-    if settings is None:
-        return EXIT_CONFIG
+    settings = settings_or_exit(args.config)
     if not settings.token:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return EXIT_CONFIG
@@ -150,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_logging(settings.token, level, settings.telegram.secret_token)
     ptb = logging.getLogger("telegram.ext")
     ptb.addFilter(_refused_at_start)
-    from bot.ops.backup import AlreadyRunning, running_lock
+    from bot.files import AlreadyRunning, running_lock
 
     try:
         with running_lock(settings.storage.path):
@@ -289,9 +295,7 @@ def cmd_default(args: argparse.Namespace) -> int:
     """``selfie-bot`` alone: the bot when a token is configured, else the sandbox."""
     path = default_config_path()
     if path.is_file():
-        settings = _load(path)
-        if settings is None:
-            return EXIT_CONFIG
+        settings = settings_or_exit(path)
         if settings.token:
             args.config = path
             return cmd_run(args)
@@ -308,11 +312,7 @@ def cmd_default(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    settings = _load(args.config)
-    if settings is None:
-        return EXIT_CONFIG
-    if _database(settings) is None:
-        return EXIT_CONFIG
+    settings = settings_or_exit(args.config, database=True)
     from models.db import current_revision, downgrade, upgrade
 
     url = settings.database.url
@@ -326,11 +326,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     """Apply the retention rules now (the bot also does it daily): counts, never names."""
-    settings = _load(args.config)
-    if settings is None:
-        return EXIT_CONFIG
-    if _database(settings) is None:
-        return EXIT_CONFIG
+    settings = settings_or_exit(args.config, database=True)
     from bot.ops.retention import purge
     from bot.services import make_services
     from models.db import upgrade
@@ -353,9 +349,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.photos and args.out is None:
         args.usage_error("--photos writes a ZIP file: give it --out FILE")
-    settings = _load(args.config)
-    if settings is None or _database(settings) is None:
-        return EXIT_CONFIG
+    settings = settings_or_exit(args.config, database=True)
     from bot.ops.export import ExportProblem, export
 
     try:
@@ -374,9 +368,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     from bot.ops.backup import BackupProblem, backup
 
-    settings = _load(args.config)
-    if settings is None or _database(settings) is None:
-        return EXIT_CONFIG
+    settings = settings_or_exit(args.config, database=True)
     try:
         manifest = backup(settings, args.out, pg_dump=shutil.which("pg_dump"))
     except BackupProblem as problem:
@@ -401,9 +393,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     from bot.ops.backup import BackupProblem, restore
 
-    settings = _load(args.config)
-    if settings is None:
-        return EXIT_CONFIG
+    settings = settings_or_exit(args.config)
     try:
         lines = restore(
             settings, args.archive, force=args.force, pg_restore=shutil.which("pg_restore")
@@ -427,9 +417,7 @@ def cmd_gallery_build(args: argparse.Namespace) -> int:
     from bot.config import GallerySettings
     from bot.site.gallery import GalleryFolderProblem, build_once
 
-    settings = _load(args.config)
-    if settings is None or _database(settings) is None:
-        return EXIT_CONFIG
+    settings = settings_or_exit(args.config, database=True)
     gallery = settings.gallery
     if args.out is None and not gallery.enabled:
         print(
@@ -484,9 +472,7 @@ def cmd_posters(args: argparse.Namespace) -> int:
     """Write the printable QR posters: one per centre of campaign.centres, one general."""
     from bot.ops.posters import bot_username, write_posters
 
-    settings = _load(args.config)
-    if settings is None:
-        return EXIT_CONFIG
+    settings = settings_or_exit(args.config)
     try:
         username = bot_username(args.bot) if args.bot else _asked_username(settings)
     except ValueError as problem:
@@ -543,9 +529,7 @@ def cmd_gallery_serve(args: argparse.Namespace) -> int:
 
     folder: Path | None = args.dir
     if folder is None:
-        settings = _load(args.config)
-        if settings is None:
-            return EXIT_CONFIG
+        settings = settings_or_exit(args.config)
         folder = settings.gallery.path
     if not (folder / "index.html").is_file():
         print(f"{folder}: no site there yet: run selfie-bot gallery build first", file=sys.stderr)
@@ -748,4 +732,7 @@ def cmd_sandbox_args(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except CommandRefused:
+        return EXIT_CONFIG

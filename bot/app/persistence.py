@@ -1,10 +1,10 @@
 """PTB persistence backed by the bot's own database (SQLite or PostgreSQL).
 
-Only what the apprentice conversation needs is stored: user_data (answers so far,
-language) and conversation states. PTB calls ``update_*`` from its persistence loop every
-``update_interval`` seconds with the users touched since the last run; what they hand over
-is written in one transaction per round (see :meth:`SQLPersistence.flush`), so a crash
-loses at most the last round.
+Only what must survive a restart is stored: user_data (answers so far, language),
+conversation states, and bot_data (the cards awaiting a moderator's typed reason). PTB
+calls ``update_*`` from its persistence loop every ``update_interval`` seconds with what
+was touched since the last run; what they hand over is written in one transaction per
+round (see :meth:`SQLPersistence.flush`), so a crash loses at most the last round.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ CallbackData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 log = logging.getLogger(__name__)
 
 USER = USER_KIND
+BOT, BOT_KEY = "bot", ""
 
 UPDATE_INTERVAL = 0.5
 """Seconds between writes: small, so that a crash loses at most the last half second."""
@@ -45,7 +46,7 @@ class SQLPersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, A
     ) -> None:
         super().__init__(
             store_data=PersistenceInput(
-                bot_data=False, chat_data=False, user_data=True, callback_data=False
+                bot_data=True, chat_data=False, user_data=True, callback_data=False
             ),
             update_interval=update_interval,
         )
@@ -124,8 +125,25 @@ class SQLPersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, A
         else:
             await self._save(_conversation_kind(name), row_key, new_state)
 
-    # chat_data, bot_data and callback_data are not stored (see store_data above), but
-    # PTB still requires these methods.
+    async def get_bot_data(self) -> dict[str, Any]:
+        async with self.sessions() as session:
+            rows = await load_state(session, BOT)
+        data = rows.get(BOT_KEY, {})
+        self._written[(BOT, BOT_KEY)] = deepcopy(data)
+        return dict(data)
+
+    async def update_bot_data(self, data: dict[str, Any]) -> None:
+        """Handed over every round: written only when it changed."""
+        if data:
+            await self._save(BOT, BOT_KEY, data)
+        elif self._written.get((BOT, BOT_KEY)):
+            await self._delete(BOT, BOT_KEY)
+
+    async def refresh_bot_data(self, bot_data: dict[str, Any]) -> None:
+        """The in-memory copy is the truth while running: nothing to refresh."""
+
+    # chat_data and callback_data are not stored (see store_data above), but PTB still
+    # requires these methods.
     async def get_chat_data(self) -> dict[int, dict[str, Any]]:
         return {}
 
@@ -136,15 +154,6 @@ class SQLPersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, A
         """Not stored."""
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[str, Any]) -> None:
-        """Not stored."""
-
-    async def get_bot_data(self) -> dict[str, Any]:
-        return {}
-
-    async def update_bot_data(self, data: dict[str, Any]) -> None:
-        """Not stored."""
-
-    async def refresh_bot_data(self, bot_data: dict[str, Any]) -> None:
         """Not stored."""
 
     async def get_callback_data(self) -> CallbackData | None:

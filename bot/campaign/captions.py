@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import html
 import re
-import string
 
+from bot.config import Settings, template_fields
 from bot.i18n import DEFAULT_LANGUAGE, t
+from models import Submission
 
 CHANNEL_LANGUAGE = DEFAULT_LANGUAGE
 CAPTION_LIMIT = 1024
-FIELDS = frozenset({"name", "trade", "centre", "quote", "hashtags"})
 _TAG = re.compile(r"<[^>]*>")
-
-
-def template_fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
 def visible_text(caption: str) -> str:
@@ -82,3 +78,16 @@ def build_caption(
                 break
         caption = _render(template, values)
     return caption
+
+
+def entry_caption(entry: Submission, settings: Settings, limit: int = CAPTION_LIMIT) -> str:
+    """The exact caption the channel shows for this entry (fitted to ``limit``)."""
+    return build_caption(
+        display_name=entry.display_name,
+        trade=entry.trade,
+        centre_name=entry.centre_name,
+        quote=entry.quote,
+        hashtags=settings.campaign.hashtags,
+        template=settings.campaign.caption,
+        limit=limit,
+    )

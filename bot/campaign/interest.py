@@ -7,13 +7,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.campaign.links import slugify
+from bot.campaign.schedule import local_day
 from bot.config import Settings
-from bot.site.pages import slugify
 from models.interest import forget_visitors_before, record_visit
 from models.tables import Submission, SubmissionStatus
 
@@ -43,10 +43,6 @@ class TradeInfo:
     """Entries of this trade on the channel now."""
     centres: list[str]
     """Training centres of those entries, most of them first."""
-
-
-def local_day(settings: Settings, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(settings.schedule.timezone)).date()
 
 
 async def visit(

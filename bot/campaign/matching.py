@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from difflib import SequenceMatcher
 
 CLOSE_ENOUGH = 0.75
@@ -45,3 +46,14 @@ def close_matches(query: str, choices: list[str], limit: int = 3) -> list[str]:
         key=lambda pair: -pair[0],
     )
     return [choice for score, choice in scored if score >= CLOSE_ENOUGH][:limit]
+
+
+def match_typed(
+    query: str, choices: list[str], aliases: Mapping[str, str] | None = None
+) -> tuple[str | None, list[str]]:
+    """What a typed answer names: the choice it is (by spelling, or an alias such as a
+    centre's code), else the choices it is close to (none: the text is kept as typed)."""
+    same = exact(query, choices) or (aliases or {}).get(query)
+    if same is not None:
+        return same, []
+    return None, close_matches(query, choices)

@@ -20,81 +20,16 @@ Daylight saving time in ``schedule.timezone``, as cronsim (like Debian's cron) h
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
-from cronsim import CronSim, CronSimError
+from cronsim import CronSim
 
-if TYPE_CHECKING:
-    from bot.config import ScheduleSettings
-
-_FIELDS = ("minute", "hour", "day of month", "month", "day of week")
-_NAMES = {
-    3: ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-    4: ("sun", "mon", "tue", "wed", "thu", "fri", "sat"),
-}
-_RANGES = (range(60), range(24), range(1, 32), range(1, 13), range(8))
-# One element of a comma list: a value or a range, and an optional step.
-_ELEMENT = re.compile(r"(?P<first>\*|\w+)(?:-(?P<last>\w+))?(?:/(?P<step>\w+))?")
-
-
-def check_crontab(expression: str) -> str:
-    """The line as cronsim must evaluate it, or ValueError naming the field at fault."""
-    fields = expression.split()
-    if len(fields) != 5:
-        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
-    line = " ".join(_check_field(index, field) for index, field in enumerate(fields))
-    try:
-        CronSim(line, datetime(2000, 1, 1))
-    except CronSimError:
-        raise ValueError(f"{expression!r} never fires: none of its months has that day") from None
-    return line
-
-
-def _check_field(index: int, field: str) -> str:
-    elements = []
-    for element in field.split(","):
-        match = _ELEMENT.fullmatch(element)
-        if match is None:
-            raise ValueError(f"bad {_FIELDS[index]} {element!r}")
-        first, last, step = match.group("first", "last", "step")
-        if first == "*" and last is not None:
-            raise ValueError(f"bad {_FIELDS[index]} {element!r}")
-        values = [_value(index, atom, element) for atom in (first, last) if atom not in ("*", None)]
-        if len(values) == 2 and values[0] > values[1]:
-            raise ValueError(f"bad {_FIELDS[index]} {element!r}: a range goes upwards")
-        if step is not None:
-            if not (step.isascii() and step.isdigit() and int(step) > 0):
-                raise ValueError(f"bad {_FIELDS[index]} {element!r}: a step is a number from 1")
-            if last is None and first != "*":
-                raise ValueError(
-                    f"bad {_FIELDS[index]} {element!r}: a step follows a range or *, "
-                    f"e.g. {first}-{_RANGES[index][-1]}/{step}"
-                )
-            if len(values) == 2 and values[0] == values[1]:
-                # cronsim reads a one-value range with a step as that value to the field's end.
-                element = first
-        elements.append(element)
-    return ",".join(elements)
-
-
-def _value(index: int, atom: str, element: str) -> int:
-    """The number of a value (``5``, ``mon``, ``jan``); ValueError if it is not one."""
-    names = _NAMES.get(index, ())
-    if atom.lower() in names:
-        return names.index(atom.lower()) + (index == 3)
-    if atom.isascii() and atom.isdigit() and int(atom) in _RANGES[index]:
-        return int(atom)
-    valid = _RANGES[index]
-    raise ValueError(
-        f"bad {_FIELDS[index]} {element!r}: values are {valid[0]} to {valid[-1]}"
-        + (f" or names ({names[0]}, {names[1]}…)" if names else "")
-    )
+from bot.config import ScheduleSettings, Settings, check_crontab
 
 
 def fire_times(expression: str, timezone: ZoneInfo, start: datetime) -> Iterator[datetime]:
@@ -147,3 +82,14 @@ def slot_for_position(
     """When the entry at ``position`` (0 = next) of the publishing queue should be posted."""
     slots = next_slots(schedule, after, position // schedule.per_slot + 1)
     return slots[-1] if len(slots) > position // schedule.per_slot else None
+
+
+def local_day(settings: Settings, moment: datetime) -> date:
+    """The campaign's day at ``moment`` (an aware time): its date in ``schedule.timezone``."""
+    return moment.astimezone(campaign_zone(settings.schedule.timezone)).date()
+
+
+@functools.lru_cache(maxsize=16)
+def campaign_zone(name: str) -> ZoneInfo:
+    """The zone of that name, looked up once: the site's build asks it per entry."""
+    return ZoneInfo(name)

@@ -16,15 +16,14 @@ without a row, and the bot's orphan sweep deletes them once restored. An entry e
 during the backup may keep its row without its photo: a backup holds personal data as
 it was when taken.
 
-``selfie-bot run`` holds :data:`LOCK_NAME` in the storage folder (``fcntl.flock``) for its
-whole life, and ``restore`` takes it too: a restore never runs beside the bot, nor two
-bots on one folder.
+``selfie-bot run`` holds :data:`~bot.files.LOCK_NAME` in the storage folder
+(:func:`bot.files.running_lock`, ``fcntl.flock``) for its whole life, and ``restore`` takes
+it too: a restore never runs beside the bot, nor two bots on one folder.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import io
 import json
 import os
@@ -33,8 +32,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,24 +42,26 @@ from sqlalchemy import make_url
 
 from bot import __version__
 from bot.config import Settings
-from bot.ops.export import write_atomically
+from bot.files import (
+    LOCK_NAME,
+    PRIVATE_FILE,
+    TEMPORARY_SUFFIX,
+    AlreadyRunning,
+    running_lock,
+    write_atomically,
+)
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 SQLITE_MEMBER = "database.sqlite3"
 PGDUMP_MEMBER = "database.pgdump"
 PHOTOS = "photos"
-LOCK_NAME = ".selfie-bot.lock"
 COUNTED_TABLES = ("apprentices", "submissions")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class BackupProblem(Exception):
     """The backup or the restore cannot be made; one line for the operator."""
-
-
-class AlreadyRunning(BackupProblem):
-    """Another process holds the storage folder's lock: the bot, or a restore."""
 
 
 @dataclass(frozen=True)
@@ -77,31 +77,6 @@ class Manifest:
     def describe(self) -> str:
         counts = ", ".join(f"{count} {name}" for name, count in self.counts.items())
         return f"{self.database} database at revision {self.schema_revision or 'none'}: {counts}"
-
-
-# --------------------------------------------------------------------------- the lock
-
-
-@contextmanager
-def running_lock(storage: Path) -> Iterator[None]:
-    """Hold the storage folder's lock until the block ends (the kernel frees it if the
-    process dies); :class:`AlreadyRunning` when another process holds it."""
-    storage.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(storage / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(descriptor, 32).decode(errors="replace").strip() or "?"
-            raise AlreadyRunning(
-                f"selfie-bot is running on {storage} (process {holder}): stop it first "
-                "(systemctl stop selfie-bot)"
-            ) from None
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"{os.getpid()}\n".encode())
-        yield
-    finally:
-        os.close(descriptor)
 
 
 # --------------------------------------------------------------------------- databases
@@ -218,7 +193,7 @@ def stored_files(storage: Path) -> list[Path]:
     found = []
     for folder, _dirs, files in os.walk(storage):
         for name in files:
-            if name != LOCK_NAME and not name.endswith(".tmp"):
+            if name != LOCK_NAME and not name.endswith(TEMPORARY_SUFFIX):
                 found.append(Path(folder, name))
     return sorted(found)
 
@@ -297,7 +272,7 @@ def backup(settings: Settings, out: Path, *, pg_dump: str | None = None) -> Mani
                 add_bytes(archive, MANIFEST, json.dumps(asdict(written[0]), indent=2).encode())
 
         try:
-            write_atomically(out, write)
+            write_atomically(out, write, mode=PRIVATE_FILE, sync=True, suffix=".part")
         except OSError as error:
             raise BackupProblem(f"backup: cannot write {out} ({error.strerror or error})") from None
     return written[0]
@@ -389,10 +364,8 @@ def restore_sqlite(copy: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     for suffix in SQLITE_SIDE_FILES:
         Path(f"{target}{suffix}").unlink(missing_ok=True)
-    temporary = target.with_name(f".{target.name}.restore")
-    shutil.copyfile(copy, temporary)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, target)
+    with copy.open("rb") as source:
+        write_atomically(target, lambda file: shutil.copyfileobj(source, file), mode=PRIVATE_FILE)
 
 
 def restore_photos(staging: Path, storage: Path) -> None:
@@ -426,7 +399,11 @@ def restore(
             )
         if manifest.database_member == PGDUMP_MEMBER and pg_restore is None:
             raise BackupProblem("restore: pg_restore not found on PATH (PostgreSQL's client tools)")
-        with running_lock(storage):
+        with ExitStack() as locked:
+            try:
+                locked.enter_context(running_lock(storage))
+            except AlreadyRunning as running:  # the bot, or another restore
+                raise BackupProblem(str(running)) from None
             if not force:
                 refuse_existing_data(settings, database)
             with tempfile.TemporaryDirectory(dir=storage, prefix=".restore-") as work:

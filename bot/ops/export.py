@@ -16,19 +16,18 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
-import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError
 
 from bot.config import Settings
+from bot.files import PRIVATE_FILE, write_atomically
 from models.register import RegisterLine, RegisterStatus
 
 REGISTER_HEADER = (
@@ -170,23 +169,6 @@ def write_zip(target: IO[bytes], register: Register, storage: Path, zone: ZoneIn
     return photos
 
 
-def write_atomically(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
-    """Write ``path`` whole or not at all, readable by its owner only (personal data)."""
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
-    )
-    try:
-        os.fchmod(descriptor, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 async def read_register(url: str, *, consent_texts: bool) -> Register:
     """The register (and every consent text, for the ZIP), read in one session."""
     from models.consent import consent_texts as all_consent_texts
@@ -239,7 +221,8 @@ def export(
             write_register(file, register.lines, zone)
 
     try:
-        write_atomically(out, write)
+        # Personal data: the owner's only, on disk before it takes the name.
+        write_atomically(out, write, mode=PRIVATE_FILE, sync=True, suffix=".part")
     except OSError as error:
         raise ExportProblem(f"export: cannot write {out} ({error.strerror or error})") from None
     return Summary(summary.lines, erased, counted[0] if counted else None)

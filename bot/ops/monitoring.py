@@ -1,10 +1,10 @@
 """``/healthz`` and ``/metrics`` on their own port, served from the bot's event loop.
 
-A minimal HTTP/1.1 server (``asyncio.start_server``: GET and HEAD, one request per
-connection) rather than a web framework: two fixed pages, read by a monitoring system on
-loopback or through the proxy. ``/healthz`` answers 200 ``ok`` or 503 with the first
-problem found, in one line; ``/metrics`` is Prometheus' text format of the default
-registry (:mod:`bot.metrics` and whatever else registers there).
+An aiohttp server (GET and HEAD), read by a monitoring system on loopback or through the
+proxy. ``/healthz`` answers 200 ``ok`` or 503 with the first problem found, in one line;
+``/metrics`` is Prometheus' text format of the default registry (:mod:`bot.metrics` and
+whatever else registers there). Every answer, errors included, is plain text and never
+cached.
 
 Also the hooks that need Telegram or the database (image workers import :mod:`bot.metrics`
 and stay light): the update type, the decision time, the Bot API errors.
@@ -19,29 +19,33 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.campaign.schedule import next_slots
 from bot.config import MonitoringSettings
 from bot.metrics import API_ERRORS, NEXT_SLOT, QUEUE_LENGTH, SUBMISSIONS
-from models import AuditAction, Submission, SubmissionStatus
+from bot.services import Services
+from models import Submission, SubmissionStatus
 from models.base import utcnow
 
 if TYPE_CHECKING:
-    from bot.services import SelfieApplication
+    from aiohttp.typedefs import Handler
+
 
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 10.0
 """Longest wait for Telegram or the database before calling it unreachable."""
-READ_SECONDS = 5.0
-MAX_HEADER_LINES = 100
-TIMED_DECISIONS = frozenset({AuditAction.APPROVE, AuditAction.REFUSE})
+IDLE_SECONDS = 5.0
+"""A connection is dropped once idle this long, or still sending its request after it."""
+SHUTDOWN_SECONDS = 1.0
+"""A probe still being answered holds up the bot's stop no longer than this."""
 
 
 def update_type(update: object) -> str:
@@ -52,17 +56,6 @@ def update_type(update: object) -> str:
             "other",
         )
     return "other"
-
-
-async def decision_seconds(
-    session: AsyncSession, action: str, submission_id: int | None
-) -> float | None:
-    """How long the entry waited for the decision just recorded (None if not a decision)."""
-    if action not in TIMED_DECISIONS or submission_id is None:
-        return None
-    return await session.scalar(
-        select(Submission.decision_seconds).where(Submission.id == submission_id)
-    )
 
 
 _METHOD_RE = re.compile(r"^[A-Za-z]{1,64}$")
@@ -104,7 +97,7 @@ def _one_line(error: BaseException, secret: str) -> str:
     return f"{type(error).__name__}: {message}"[:200] if message else type(error).__name__
 
 
-def updates_problem(application: SelfieApplication) -> str | None:
+def updates_problem(application: Application) -> str | None:
     """Why updates are not coming in any more, or None: the application or its updater
     stopped, or the polling loop ended on its own (PTB ends it on a revoked token and
     leaves the process running)."""
@@ -128,33 +121,46 @@ def updates_problem(application: SelfieApplication) -> str | None:
 class Monitor:
     """The monitoring server of one bot, and its health checks."""
 
-    application: SelfieApplication
+    application: Application
+    services: Services
     settings: MonitoringSettings
     telegram_cache_seconds: float = 5.0
     """A ``getMe`` answer is reused this long, so a burst of probes costs one call."""
     port: int | None = None
     """The port listened on, once started."""
-    _server: asyncio.Server | None = field(default=None, init=False)
+    _runner: web.AppRunner | None = field(default=None, init=False)
     _telegram: tuple[float, str | None] | None = field(default=None, init=False)
     """When Telegram was last asked, and its answer."""
     _telegram_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def start(self) -> None:
+        """Listen; a port that cannot be bound is logged, and the bot runs on without it."""
         host = self.settings.listen
+        app = web.Application(middlewares=[_plain_errors])
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            keepalive_timeout=IDLE_SECONDS,
+            shutdown_timeout=SHUTDOWN_SECONDS,
+        )
+        await runner.setup()
         try:
-            self._server = await asyncio.start_server(self._serve, host, self.settings.port)
+            await web.TCPSite(runner, host, self.settings.port).start()
         except OSError as error:
+            await runner.cleanup()
             log.error("monitoring not started on %s:%s: %s", host, self.settings.port, error)
             return
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
         shown = f"[{host}]" if ":" in host else host
         log.info("monitoring: /healthz and /metrics on http://%s:%s", shown, self.port)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
     async def problem(self) -> str | None:
         """The first reason the bot is unhealthy, in one line, or None."""
@@ -165,7 +171,7 @@ class Monitor:
         )
 
     async def _database_problem(self) -> str | None:
-        engine = self.application.services.engine
+        engine = self.services.engine
         try:
             async with asyncio.timeout(CHECK_SECONDS), engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
@@ -196,7 +202,7 @@ class Monitor:
     async def _refresh_database_gauges(self) -> None:
         """Entries by status and the queue, from one GROUP BY; without a database they are
         left out rather than shown stale."""
-        services = self.application.services
+        services = self.services
         statement = select(Submission.status, func.count()).group_by(Submission.status)
         try:
             async with asyncio.timeout(CHECK_SECONDS), services.sessions() as session:
@@ -211,51 +217,35 @@ class Monitor:
         QUEUE_LENGTH.set(counts[SubmissionStatus.APPROVED])
         NEXT_SLOT.set(next_slots(services.settings.schedule, utcnow(), 1)[0].timestamp())
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(READ_SECONDS):
-                method, path = await _read_request(reader)
-            status, content_type, body = await self._answer(method, path)
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n"
-                "Connection: close\r\n\r\n"
-            )
-            writer.write(head.encode("ascii") + (b"" if method == "HEAD" else body))
-            await writer.drain()
-        except (TimeoutError, ValueError, ConnectionError):
-            pass  # a slow, malformed or vanished client: nothing to answer
-        except Exception:
-            log.exception("monitoring request failed")
-        finally:
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except ConnectionError:
-                pass
-
-    async def _answer(self, method: str, path: str) -> tuple[str, str, bytes]:
-        plain_text = "text/plain; charset=utf-8"
-        if path not in ("/healthz", "/metrics"):
-            return "404 Not Found", plain_text, b"not found\n"
-        if method not in ("GET", "HEAD"):
-            return "405 Method Not Allowed", plain_text, b"GET or HEAD\n"
-        if path == "/metrics":
-            return "200 OK", CONTENT_TYPE_LATEST, await self.metrics()
+    async def _healthz(self, request: web.Request) -> web.Response:
         problem = await self.problem()
         if problem is None:
-            return "200 OK", plain_text, b"ok\n"
-        return "503 Service Unavailable", plain_text, f"{problem}\n".encode()
+            return _plain(200, "ok")
+        return _plain(503, problem)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=await self.metrics(),
+            headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},
+        )
 
 
-async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:
-    """The method and path of a request; its headers are read and ignored."""
-    parts = (await reader.readline()).decode("latin-1").split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-        raise ValueError("not an HTTP request")
-    for _ in range(MAX_HEADER_LINES):
-        if (await reader.readline()).strip() == b"":
-            break
-    else:
-        raise ValueError("too many header lines")
-    return parts[0], parts[1].split("?", 1)[0]
+def _plain(status: int, line: str) -> web.Response:
+    return web.Response(
+        status=status,
+        text=f"{line}\n",
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@web.middleware
+async def _plain_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own 404 and 405 pages, as one plain line like the others."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return _plain(404, "not found")
+    except web.HTTPMethodNotAllowed:
+        return _plain(405, "GET or HEAD")

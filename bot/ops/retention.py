@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.campaign.schedule import local_day
 from bot.config import Settings
 from bot.photos.store import photo_of_thumbnail
 from models.base import utcnow
@@ -93,8 +93,7 @@ def campaign_retention_ends(settings: Settings) -> date | None:
 def campaign_over(settings: Settings, now: datetime) -> bool:
     """The campaign's last day is behind us (in the campaign's time zone)."""
     ends = settings.campaign.ends
-    local = now.astimezone(ZoneInfo(settings.schedule.timezone)).date()
-    return ends is not None and local > ends
+    return ends is not None and local_day(settings, now) > ends
 
 
 async def purge(
@@ -130,8 +129,7 @@ async def purge(
     )
     freed += paths
     last_day = campaign_retention_ends(settings)
-    local_today = now.astimezone(ZoneInfo(settings.schedule.timezone)).date()
-    if last_day is not None and local_today >= last_day:
+    if last_day is not None and local_day(settings, now) >= last_day:
         report.campaign_over = True
         deleted, register, paths = await rule(lambda session: purge_campaign(session, reasons))
         report.campaign_deleted, report.campaign_register = deleted, register

@@ -4,20 +4,21 @@ Originals never reach this folder.
 A photo ``ab/<id>.jpg`` has its thumbnails at ``ab/<id>.t.webp`` and ``ab/<id>.t.jpg``
 (see :func:`thumbnail_names`), made by the image pipeline with the photo; photos stored
 before the pipeline made them have none (the site's build makes them). Every file is
-written to a temporary name and renamed, never rewritten in place: the site may hard-link
-them (:mod:`bot.site.files`).
+written to a temporary name and renamed (:func:`bot.files.write_atomically`), never
+rewritten in place: the site may hard-link them (:mod:`bot.site.files`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.files import AS_UMASK, TEMPORARY_SUFFIX, write_atomically
+
 if TYPE_CHECKING:  # Pillow stays out of the modules that only read files
-    from bot.photos.pipeline import Thumbnail
+    from bot.photos.encode import Thumbnail
 
 PHOTO_SUFFIX = ".jpg"
 THUMB_SUFFIXES = (".t.webp", ".t.jpg")
@@ -65,13 +66,8 @@ class PhotoStore:
         try:
             for path, content in files:
                 target = self.root / path
-                temporary = target.with_name(target.name + ".tmp")
-                try:
-                    temporary.write_bytes(content)
-                    os.replace(temporary, target)
-                except BaseException:
-                    temporary.unlink(missing_ok=True)
-                    raise
+                # Its mode as the umask makes it: the site links a file readable by all.
+                write_atomically(target, content, mode=AS_UMASK)
                 written.append(target)
         except BaseException:
             for target in written:
@@ -120,6 +116,6 @@ class PhotoStore:
                 written = path.stat().st_mtime
             except FileNotFoundError:  # deleted meanwhile
                 continue
-            if path.suffix in (".jpg", ".webp", ".tmp") and written < before:
+            if path.suffix in (".jpg", ".webp", TEMPORARY_SUFFIX) and written < before:
                 found.append(path.relative_to(self.root).as_posix())
         return found

@@ -7,7 +7,7 @@ loop. Here each upload goes to one of a few worker processes (``pebble.ProcessPo
 job past its wall time has its worker killed and replaced by pebble; a worker's data
 segment is capped (``RLIMIT_DATA``), so a runaway allocation fails inside it and that
 worker exits. Either way the apprentice gets the answer of an unreadable image
-(:class:`~bot.photos.pipeline.NotAnImage`), and the event loop only ever awaits a future.
+(:class:`~bot.photos.refusals.NotAnImage`), and the event loop only ever awaits a future.
 
 The pool starts at the first photo and stops after :data:`IDLE_SECONDS` without one: a
 quiet bot holds no worker (each costs ~27 MB, measured in ``benchmarks/memory.py``).
@@ -31,15 +31,10 @@ from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessFuture, ProcessPool
 
-from bot.metrics import timed_image
-from bot.photos.pipeline import (
-    ImageOptions,
-    ImageRejected,
-    NotAnImage,
-    ProcessedImage,
-    Upload,
-    process_image,
-)
+from bot.metrics import count_image_refusal, timed_image
+from bot.photos.limits import Upload
+from bot.photos.pipeline import ImageOptions, ProcessedImage, process_image
+from bot.photos.refusals import ImageRejected, NotAnImage
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +116,11 @@ class ImageWorkers:
         """:func:`process_image` in a worker; a job past its time or memory limit, or whose
         worker died, is refused as :class:`NotAnImage`."""
         with timed_image():
-            return await self._process(data, options)
+            try:
+                return await self._process(data, options)
+            except ImageRejected as rejection:
+                count_image_refusal(rejection.code)
+                raise
 
     async def _process(self, data: Upload, options: ImageOptions) -> ProcessedImage:
         try:

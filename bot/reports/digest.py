@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.campaign.interest import local_day
-from bot.campaign.schedule import next_slots
-from bot.i18n import plain_n, t, tn
+from bot.campaign.schedule import local_day
+from bot.i18n import local_moment, plain_n, t, tn
+from bot.reports.texts import queue_lines
 from bot.services import Services
-from bot.telegram.cards import when
 from models.stats import queue_summary
 from models.weekly import period_figures
 
@@ -25,7 +24,7 @@ async def weekly_digest(services: Services, now: datetime) -> str:
         week = await period_figures(session, start, now, days)
         queue = await queue_summary(session)
     lines = [
-        t(lang, "digest.title", since=when(start, lang, services)),
+        t(lang, "digest.title", since=local_moment(lang, start, settings.schedule.timezone)),
         tn(lang, "digest.entries", week.entries),
         t(
             lang,
@@ -46,9 +45,6 @@ async def weekly_digest(services: Services, now: datetime) -> str:
             visitors=plain_n(lang, "digest.visitors", week.visitors),
         ),
         "",
-        tn(lang, "queue.pending", queue.pending),
-        tn(lang, "queue.approved", queue.approved),
+        *queue_lines(lang, queue, settings, now, in_full=False),
     ]
-    slots = next_slots(settings.schedule, now, 3)
-    lines.append(t(lang, "queue.next", slots=", ".join(when(s, lang, services) for s in slots)))
     return "\n".join(lines)

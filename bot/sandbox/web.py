@@ -28,8 +28,8 @@ from PIL import Image, ImageDraw
 from bot.config import Centre
 from bot.ops.posters import poster_files, poster_pdf
 
-from .demo import DemoWorld
 from .emulator.state import Chat, User
+from .world import DemoWorld
 
 WORLD_KEY: web.AppKey[DemoWorld] = web.AppKey("sandbox_world")
 STATIC = Path(__file__).with_name("static")

@@ -14,12 +14,12 @@ import errno
 import fcntl
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.photos.pipeline import THUMB_SIDE, thumbnail
+from bot.files import PUBLIC_FILE, write_atomically
+from bot.photos.encode import THUMB_SIDE, thumbnail
 from bot.photos.store import PhotoStore, thumbnail_names
 from bot.site.pages import Profile
 from bot.site.render import photo_file, thumb_files
@@ -89,7 +89,7 @@ def make_photo(job: PhotoJob) -> int:
         return 1
     small = thumbnail(jpeg, THUMB_SIDE)
     for path, content in zip(job.thumbs, (small.webp, small.jpeg), strict=True):
-        write_atomically(path, content)
+        write_public(path, content)
     return 3
 
 
@@ -102,8 +102,8 @@ def place_file(source: Path, path: Path) -> None:
     mode, owner and content), else a copy (0644). ``FileNotFoundError`` when ``source``
     is gone.
 
-    Both folders only ever replace files by renaming (the store and
-    :func:`write_atomically`), never write into them: a linked file is never changed
+    Both folders only ever replace files by renaming (both write with
+    :func:`bot.files.write_atomically`), never write into them: a linked file is never changed
     through either name, and deleting one name (an erasure in the store, a removal from
     the site) leaves the other to its own folder's removal.
     """
@@ -129,23 +129,14 @@ def place_file(source: Path, path: Path) -> None:
                 # of the same file (which rename(2) does nothing for).
                 temporary.unlink(missing_ok=True)
             return
-    write_atomically(path, source.read_bytes())
+    write_atomically(path, source.read_bytes(), mode=PUBLIC_FILE)
 
 
-def write_atomically(path: Path, content: bytes) -> None:
-    """Replace ``path`` by ``content`` in one step (readable by the web server: 0644)."""
+def write_public(path: Path, content: bytes) -> None:
+    """Replace ``path`` by ``content`` in one step, readable by the web server (0644), its
+    folders made as needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        os.fchmod(descriptor, 0o644)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, content, mode=PUBLIC_FILE)
 
 
 class SiteFolder:
@@ -165,7 +156,7 @@ class SiteFolder:
                 return
         except FileNotFoundError:
             pass
-        write_atomically(path, content)
+        write_public(path, content)
         self.written += 1
 
     def page(self, relative: str, digest: str, render: Callable[[], bytes]) -> None:

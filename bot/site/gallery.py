@@ -22,10 +22,11 @@ from datetime import datetime
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.campaign.links import profile_url
 from bot.config import Settings
 from bot.photos.store import PhotoStore
 from bot.site.files import GalleryFolderProblem, SiteFolder, claim_and_lock, make_photo
-from bot.site.pages import ListingPage, Plan, Profile, make_plan, profile_url, update_plan
+from bot.site.pages import ListingPage, Plan, Profile, make_plan, update_plan
 from bot.site.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
 from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries

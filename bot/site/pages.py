@@ -16,24 +16,22 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from bot.campaign.links import post_link, profile_url, slugify
+from bot.campaign.schedule import local_day
 from bot.config import Settings
 from bot.i18n import plain
-from bot.photos.pipeline import THUMB_SIDE, thumbnail_size
+from bot.photos.encode import THUMB_SIDE, thumbnail_size
 from models.gallery import GalleryEntry
 
 FEED_SIZE = 50
 """Profiles in the feeds (the newest)."""
-SLUG_LENGTH = 60
 
 
 @dataclass(frozen=True, repr=False)
@@ -133,27 +131,6 @@ class Plan:
     """The profiles of each group, by (kind, slug), newest first."""
     spellings: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
     """How many entries spell each group each way (the most used is shown)."""
-
-
-def profile_url(entry_id: int) -> str:
-    return f"selfies/{entry_id}/"
-
-
-@functools.lru_cache(maxsize=4096)
-def slugify(text: str) -> str:
-    """A URL segment for a free text: ASCII, lower case, dashes; a hash when nothing is
-    left (a name in another script)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    slug = slug[:SLUG_LENGTH].rstrip("-")
-    return slug or "x-" + hashlib.sha256(text.casefold().encode()).hexdigest()[:10]
-
-
-def channel_post_url(channel: str | int, message_id: int) -> str | None:
-    """The public link of a post; None for a channel known only by its numeric id."""
-    if isinstance(channel, str) and channel.startswith("@"):
-        return f"https://t.me/{channel[1:]}/{message_id}"
-    return None
 
 
 def make_plan(
@@ -371,7 +348,6 @@ def _profile(
     else:  # measured now, or when the profile was first made
         width, height = sizes[entry.id] if same is None else (same.photo_width, same.photo_height)
     thumb = thumbnail_size((width, height), THUMB_SIDE)
-    local = entry.published_at.astimezone(_zone(settings.schedule.timezone))
     return Profile(
         id=entry.id,
         name=name,
@@ -382,8 +358,8 @@ def _profile(
         centre_slug=centre_slug,
         quote=entry.quote,
         published_at=entry.published_at,
-        date=_long_date(local.date(), language),
-        channel_url=channel_post_url(settings.campaign.channel, entry.channel_message_id),
+        date=_long_date(local_day(settings, entry.published_at), language),
+        channel_url=post_link(settings.campaign.channel, entry.channel_message_id),
         alt=plain(language, "gallery.alt", name=name, trade=trade, centre=centre),
         thumb_width=thumb[0],
         thumb_height=thumb[1],
@@ -391,11 +367,6 @@ def _profile(
         photo_height=height,
         photo_path=entry.photo_path,
     )
-
-
-@functools.lru_cache(maxsize=16)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 @functools.lru_cache(maxsize=4096)

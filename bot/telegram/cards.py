@@ -12,14 +12,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
-from bot.campaign.captions import CAPTION_LIMIT, build_caption, visible_length
+from bot.campaign.captions import CAPTION_LIMIT, entry_caption, visible_length
 from bot.campaign.schedule import slot_for_position
 from bot.i18n import local_moment, plain, t
-from bot.photos.pipeline import is_blurry
+from bot.photos.sharpness import is_blurry
 from bot.services import Services
+from bot.telegram.callbacks import Card, card_button, keyboard
 from bot.telegram.delivery import maybe_delivered
 from models import Apprentice, Submission, SubmissionStatus
 from models.apprentices import get_apprentice
@@ -50,19 +51,6 @@ class CardView:
     apprentice: Apprentice | None
     duplicates: list[Duplicate]
     slot: datetime | None
-
-
-def entry_caption(entry: Submission, services: Services, limit: int = CAPTION_LIMIT) -> str:
-    """The exact caption the channel shows for this entry (fitted to ``limit``)."""
-    return build_caption(
-        display_name=entry.display_name,
-        trade=entry.trade,
-        centre_name=entry.centre_name,
-        quote=entry.quote,
-        hashtags=services.settings.campaign.hashtags,
-        template=services.settings.campaign.caption,
-        limit=limit,
-    )
 
 
 def when(moment: datetime, language: str, services: Services) -> str:
@@ -174,16 +162,12 @@ def card_text(view: CardView, services: Services) -> str:
         parts.append(outcome)
     head = "\n\n".join([*parts, t(language, "card.caption_title")])
     room = CAPTION_LIMIT - visible_length(head) - 1
-    return head + "\n" + entry_caption(view.entry, services, limit=room)
+    return head + "\n" + entry_caption(view.entry, services.settings, limit=room)
 
 
 def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
     rows = [row for row in rows if row]
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
+    return keyboard(rows) if rows else None
 
 
 def card_keyboard(view: CardView, services: Services) -> InlineKeyboardMarkup | None:
@@ -194,28 +178,37 @@ def card_keyboard(view: CardView, services: Services) -> InlineKeyboardMarkup | 
         return _buttons(
             [
                 [
-                    (plain(language, "card.approve"), f"mod:ok:{number}"),
-                    (plain(language, "card.refuse"), f"mod:no:{number}"),
+                    (plain(language, "card.approve"), card_button(Card.APPROVE, number)),
+                    (plain(language, "card.refuse"), card_button(Card.REFUSE, number)),
                 ],
-                [(plain(language, "card.ban"), f"mod:ban:{number}")],
+                [(plain(language, "card.ban"), card_button(Card.BAN, number))],
             ]
         )
     can_undo = entry.decided_at is not None and utcnow() - entry.decided_at < timedelta(
         minutes=services.settings.moderation.undo_minutes
     )
-    undo = [(plain(language, "card.undo"), f"mod:undo:{number}")] if can_undo else []
+    undo = [(plain(language, "card.undo"), card_button(Card.UNDO, number))] if can_undo else []
     # An approved or held entry can be taken back from the queue at any time.
-    pull_back = [(plain(language, "card.pull_back"), f"mod:undo:{number}")]
+    pull_back = [(plain(language, "card.pull_back"), card_button(Card.UNDO, number))]
     if entry.status == S.APPROVED:
-        return _buttons([[(plain(language, "card.publish_now"), f"mod:now:{number}")], pull_back])
+        return _buttons(
+            [
+                [(plain(language, "card.publish_now"), card_button(Card.PUBLISH_NOW, number))],
+                pull_back,
+            ]
+        )
     if entry.status == S.REFUSED:
         return _buttons([undo])
     if entry.status == S.PUBLISHED:
-        return _buttons([[(plain(language, "card.unpublish"), f"mod:unpub:{number}")]])
+        return _buttons(
+            [[(plain(language, "card.unpublish"), card_button(Card.UNPUBLISH, number))]]
+        )
     if entry.status == S.NEEDS_CHECK:
-        return _buttons([[(plain(language, "card.not_posted"), f"mod:requeue:{number}")]])
+        return _buttons([[(plain(language, "card.not_posted"), card_button(Card.REQUEUE, number))]])
     if entry.status == S.HELD:
-        return _buttons([[(plain(language, "card.try_again"), f"mod:requeue:{number}")], pull_back])
+        return _buttons(
+            [[(plain(language, "card.try_again"), card_button(Card.REQUEUE, number))], pull_back]
+        )
     return None
 
 
@@ -223,11 +216,13 @@ def reasons_keyboard(submission_id: int, services: Services) -> InlineKeyboardMa
     language = services.settings.moderation.language
     codes = services.settings.moderation.reason_codes()
     rows = [
-        [(reason_text(code, language, services), f"mod:why:{submission_id}:{code}")]
+        [(reason_text(code, language, services), card_button(Card.REASON, submission_id, code))]
         for code in codes
     ]
-    rows.append([(plain(language, "card.other_reason"), f"mod:other:{submission_id}")])
-    rows.append([(plain(language, "card.back"), f"mod:back:{submission_id}")])
+    rows.append(
+        [(plain(language, "card.other_reason"), card_button(Card.OTHER_REASON, submission_id))]
+    )
+    rows.append([(plain(language, "card.back"), card_button(Card.BACK, submission_id))])
     return _buttons(rows)
 
 
@@ -235,8 +230,8 @@ def ban_keyboard(submission_id: int, services: Services) -> InlineKeyboardMarkup
     language = services.settings.moderation.language
     return _buttons(
         [
-            [(plain(language, "card.confirm_ban"), f"mod:banok:{submission_id}")],
-            [(plain(language, "card.back"), f"mod:back:{submission_id}")],
+            [(plain(language, "card.confirm_ban"), card_button(Card.CONFIRM_BAN, submission_id))],
+            [(plain(language, "card.back"), card_button(Card.BACK, submission_id))],
         ]
     )
 
@@ -244,7 +239,7 @@ def ban_keyboard(submission_id: int, services: Services) -> InlineKeyboardMarkup
 async def post_card(bot: Bot, services: Services, submission_id: int) -> bool:
     """Send the card of a pending entry; False (entry kept, logged once) if the group fails
     (True also when the card cannot be made: a photo lost from the disk)."""
-    async with services.card_lock:
+    async with services.cards.lock:
         return await _post_card(bot, services, submission_id)
 
 
@@ -266,20 +261,20 @@ async def _post_card(bot: Bot, services: Services, submission_id: int) -> bool:
             reply_markup=card_keyboard(view, services),
         )
     except TelegramError as error:
-        if maybe_delivered(error):  # the card may be there: see handlers.moderation
+        if maybe_delivered(error):  # the card may be there: see handlers.decisions
             async with services.sessions() as session, session.begin():
                 await card_lost(session, submission_id)
-        if not services.moderation_unreachable:
+        if not services.cards.unreachable:
             log.warning(
                 "moderation group %s unreachable (%s): entries stay pending, cards retried",
                 chat_id,
                 error,
             )
-        services.moderation_unreachable = True
+        services.cards.unreachable = True
         return False
-    if services.moderation_unreachable:
+    if services.cards.unreachable:
         log.info("moderation group %s reachable again", chat_id)
-    services.moderation_unreachable = False
+    services.cards.unreachable = False
     async with services.sessions() as session, session.begin():
         await set_moderation_card(
             session, submission_id, chat_id, message.message_id, view.entry.updated_at

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram.error import TelegramError
+
+from bot.config import Settings
+from bot.i18n import LANGUAGES, plain
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,3 +53,22 @@ MODERATION_COMMANDS = (
     UNBAN,
     MODERATION_HELP,
 )
+
+
+def _menu(commands: tuple[Command, ...], language: str) -> list[BotCommand]:
+    return [BotCommand(c.names[language], plain(language, c.description_key)) for c in commands]
+
+
+async def register_commands(bot: Bot, settings: Settings) -> None:
+    """Command menus per scope and language; the menu without language is the French one."""
+    scopes = [
+        (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+        (BotCommandScopeChat(settings.moderation.chat_id), MODERATION_COMMANDS),
+    ]
+    for scope, commands in scopes:
+        try:
+            for language in LANGUAGES:
+                await bot.set_my_commands(_menu(commands, language), scope, language)
+            await bot.set_my_commands(_menu(commands, "fr"), scope)
+        except TelegramError as error:
+            log.warning("could not set the command menu for %s: %s", scope.type, error)

@@ -24,14 +24,14 @@ import logging
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.campaign.captions import CHANNEL_LANGUAGE
-from bot.campaign.offers import interest_link, offers_url
+from bot.campaign.captions import CHANNEL_LANGUAGE, entry_caption
+from bot.campaign.links import interest_link, post_link
+from bot.campaign.offers import offers_url
 from bot.config import Settings
 from bot.i18n import plain, t
 from bot.metrics import count_publish
 from bot.services import Services
-from bot.site.pages import channel_post_url
-from bot.telegram.cards import entry_caption, refresh_card
+from bot.telegram.cards import refresh_card
 from bot.telegram.delivery import maybe_delivered, never_left
 from bot.telegram.notify import tell_apprentice
 from bot.telegram.removals import carry_out
@@ -111,7 +111,7 @@ def verdict(error: TelegramError) -> Outcome:
 
 async def tell_published(bot: Bot, services: Services, apprentice_id: int, post_id: int) -> None:
     """The apprentice learns their post is out, with its link when the channel is public."""
-    link = channel_post_url(services.settings.campaign.channel, post_id)
+    link = post_link(services.settings.campaign.channel, post_id)
     if link:
         await tell_apprentice(bot, services, apprentice_id, "published.with_link", link=link)
     else:
@@ -185,10 +185,8 @@ class Publisher:
             message = await bot.send_photo(
                 self.settings.campaign.channel,
                 photo,
-                caption=entry_caption(entry, self.services),
-                reply_markup=post_buttons(
-                    self.settings, self.services.bot_username, entry.id, entry.trade
-                ),
+                caption=entry_caption(entry, self.settings),
+                reply_markup=post_buttons(self.settings, bot.username, entry.id, entry.trade),
             )
         except TelegramError as error:
             return await self._failed(bot, entry.id, error)

@@ -19,12 +19,14 @@ from datetime import timedelta
 from functools import cache
 
 from PIL import Image
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.campaign.captions import CHANNEL_LANGUAGE
+from bot.campaign.links import post_link
 from bot.i18n import local_moment, plain, t
 from bot.services import Services
+from bot.telegram.callbacks import REMOVAL_DONE, keyboard
 from models import AuditAction, Removal
 from models.audit import record_audit
 from models.base import utcnow
@@ -58,15 +60,6 @@ def neutral_photo() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (640, 640), (229, 231, 235)).save(buffer, "JPEG", quality=80)
     return buffer.getvalue()
-
-
-def message_link(chat: str, message_id: int) -> str | None:
-    """``t.me`` link to a message of a public channel or of a supergroup (members only)."""
-    if chat.startswith("@"):
-        return f"https://t.me/{chat[1:]}/{message_id}"
-    if chat.startswith("-100"):
-        return f"https://t.me/c/{chat[4:]}/{message_id}"
-    return None
 
 
 def _gone(error: TelegramError) -> bool:
@@ -174,20 +167,12 @@ async def _ask_moderators(bot: Bot, services: Services, removal: Removal, *, hid
             language, "removal.lost_id", number=number, when=local_moment(language, sent, timezone)
         )
     else:
-        link = message_link(removal.chat, removal.message_id) or where
+        link = post_link(removal.chat, removal.message_id, members=True) or where
         if hidden:
             text = t(language, "removal.hidden", number=number, where=where, link=link)
         else:
             text = t(language, "removal.shown", number=number, where=where, link=link)
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    plain(language, "removal.done"), callback_data=f"rm:done:{removal.id}"
-                )
-            ]
-        ]
-    )
+    markup = keyboard([[(plain(language, "removal.done"), REMOVAL_DONE.data(removal.id))]])
     try:
         message = await bot.send_message(moderation.chat_id, text, reply_markup=markup)
     except TelegramError as error:

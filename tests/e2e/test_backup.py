@@ -19,15 +19,8 @@ from sqlalchemy import select
 
 from bot.app.cli import main
 from bot.config import DatabaseSettings, Settings, StorageSettings, settings_from_dict
-from bot.ops.backup import (
-    MANIFEST,
-    AlreadyRunning,
-    BackupProblem,
-    backup,
-    head_revision,
-    restore,
-    running_lock,
-)
+from bot.files import AlreadyRunning, running_lock
+from bot.ops.backup import MANIFEST, BackupProblem, backup, head_revision, restore
 from bot.sandbox.emulator import Emulator, User
 from models import Submission
 from models.db import make_engine, make_sessionmaker

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image
 
-from bot.photos.pipeline import ImageOptions, is_blurry, process_image
+from bot.photos.pipeline import ImageOptions, process_image
+from bot.photos.sharpness import is_blurry
 from bot.sandbox import demo
 from bot.sandbox.samples import SAMPLES, sample_jpeg
 from tests.support import ROOT

@@ -16,7 +16,6 @@ from PIL import Image
 from telegram import InputMediaPhoto
 from telegram.error import BadRequest
 
-from bot.sandbox.demo import DemoWorld
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.emulator.params import Upload
 from bot.sandbox.emulator.state import Chat
@@ -27,6 +26,7 @@ from bot.sandbox.emulator.testing import (
     make_jpeg,
 )
 from bot.sandbox.web import install
+from bot.sandbox.world import DemoWorld
 
 KEYBOARD = {"inline_keyboard": [[{"text": "Offres", "url": "https://example.org/offres"}]]}
 NOT_MODIFIED = "Bad Request: message is not modified"

@@ -23,12 +23,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app.application import build_application
+from bot.app.application import SelfieApplication, build_application
 from bot.app.cli import webhook_options
 from bot.app.webhook import count_refusals
 from bot.config import Settings, settings_from_dict
 from bot.sandbox.emulator import Chat, Emulator, User
-from bot.services import SelfieApplication
 from models import Submission
 from tests.support import free_port
 

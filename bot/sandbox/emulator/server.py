@@ -14,17 +14,37 @@ import json
 import mimetypes
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from .errors import ApiError
-from .faults import Fault
-from .methods import REGISTRY
+from .faults import Fault, FaultPlan
+from .methods import REGISTRY, BotApi
 from .params import Params, Upload
+from .spec import ApiSpec
+from .state import World
 
-if TYPE_CHECKING:
-    from .driver import Emulator
+
+class Emulator(Protocol):
+    """What the HTTP front needs of the emulator (:class:`.driver.Emulator` builds it)."""
+
+    @property
+    def token(self) -> str: ...
+    @property
+    def spec(self) -> ApiSpec | None: ...
+    @property
+    def world(self) -> World: ...
+    @property
+    def faults(self) -> FaultPlan: ...
+    @property
+    def calls(self) -> list[Call]: ...
+    @property
+    def stopping(self) -> asyncio.Event: ...
+    @property
+    def api(self) -> BotApi: ...
+    async def released(self) -> None: ...
+
 
 EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("emulator")
 MAX_REQUEST_BYTES = 64 * 1024 * 1024

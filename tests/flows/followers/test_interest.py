@@ -15,7 +15,8 @@ from sqlalchemy import select, text
 
 from bot.campaign.captions import visible_text as visible
 from bot.campaign.interest import VisitorKeys, visit
-from bot.campaign.offers import interest_post, offers_url
+from bot.campaign.links import interest_post
+from bot.campaign.offers import offers_url
 from bot.config import ConfigError, settings_from_dict
 from bot.i18n import plain, t, tn
 from models import Base

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from bot.i18n import t
+from bot.reports.texts import trade_lines
 from bot.telegram.cards import post_missing_cards
-from handlers.moderation import trade_lines
 from models import AgeBand, Apprentice, Submission, SubmissionStatus, utcnow
 from models.stats import CampaignStats, TradeFigures
 from tests.support import imagegen
@@ -142,7 +142,7 @@ async def test_two_moderators_at_once_make_one_decision(db_url: str, tmp_path: P
 async def test_non_moderators_and_forged_buttons_change_nothing(
     db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="handlers.moderation")
+    caplog.set_level(logging.WARNING, logger="handlers.decisions")
     async with running_stand(db_url, tmp_path) as stand:
         emu = stand.emu
         intruder = emu.create_user("Intrus")

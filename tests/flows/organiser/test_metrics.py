@@ -34,7 +34,7 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def monitor_of(stand: Stand) -> Monitor:
-    monitor = stand.app.services.monitor
+    monitor = stand.app.monitor
     assert monitor is not None and monitor.port
     return monitor
 

@@ -20,7 +20,7 @@ from bot.app.cli import main
 from bot.config import settings_from_dict
 from bot.i18n import t
 from bot.ops.retention import PurgeReport, campaign_retention_ends, purge
-from bot.photos.pipeline import THUMB_SIDE, thumbnail
+from bot.photos.encode import THUMB_SIDE, thumbnail
 from bot.photos.store import PhotoStore, thumbnail_names
 from bot.services import Services, make_services
 from models import Apprentice, BotState, ModerationAudit, Submission, SubmissionStatus, utcnow
@@ -348,7 +348,7 @@ def test_a_failed_save_leaves_no_file(svc: Services, monkeypatch: pytest.MonkeyP
             raise OSError(28, "No space left on device")
         replace(source, target)
 
-    monkeypatch.setattr("bot.photos.store.os.replace", fail_on_the_photo)
+    monkeypatch.setattr("bot.files.os.replace", fail_on_the_photo)
     with pytest.raises(OSError):
         svc.photos.save(jpeg, thumbnail(jpeg, THUMB_SIDE))
     assert not [p for p in svc.photos.root.rglob("*") if p.is_file()]

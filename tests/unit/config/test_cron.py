@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.campaign.schedule import check_crontab, crontab_trigger, fire_times, next_slots
-from bot.config import ConfigError, ScheduleSettings, settings_from_dict
+from bot.campaign.schedule import crontab_trigger, fire_times, next_slots
+from bot.config import ConfigError, ScheduleSettings, check_crontab, settings_from_dict
 
 PARIS = ZoneInfo("Europe/Paris")
 

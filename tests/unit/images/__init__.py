@@ -1,4 +1,3 @@
-"""The photo pipeline (``bot/photos/pipeline.py``, ``bot/photos/workers.py``) on real Pillow
-images and
-hostile uploads.
+"""The photo pipeline (the stages of ``bot/photos/``, chained by ``pipeline.py``, and
+``workers.py``) on real Pillow images and hostile uploads.
 """

@@ -23,13 +23,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.photos.pipeline import (
-    ImageOptions,
-    ImageRejected,
-    NotAnImage,
-    TooSmall,
-    process_image,
-)
+from bot.photos.pipeline import ImageOptions, process_image
+from bot.photos.refusals import ImageRejected, NotAnImage, TooSmall
 from bot.photos.workers import JOB_SECONDS, ImageWorkers, _portable, memory_limit
 from tests.support import imagegen
 from tests.support.stand import has_button, running_stand, walk_to_photo

@@ -16,24 +16,18 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat, PngImagePlugin
 
-from bot.photos.pipeline import (
-    BLUR_THRESHOLD,
-    THUMB_SIDE,
+from bot.photos.encode import THUMB_SIDE, thumbnail, thumbnail_size
+from bot.photos.fingerprints import dhash
+from bot.photos.pipeline import ImageOptions, ProcessedImage, process_image
+from bot.photos.refusals import (
     AnimatedImage,
-    ImageOptions,
     ImageRejected,
     NotAnImage,
-    ProcessedImage,
     TooElongated,
     TooManyPixels,
     TooSmall,
-    dhash,
-    is_blurry,
-    process_image,
-    sharpness,
-    thumbnail,
-    thumbnail_size,
 )
+from bot.photos.sharpness import BLUR_THRESHOLD, is_blurry, sharpness
 from models.dhash import hamming
 from tests.support import imagegen
 

@@ -22,15 +22,9 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from benchmarks.hostile import MEMORY_LIMIT_MB, run_isolated
-from bot.photos.pipeline import (
-    MAX_JPEG_SCAN_PIXELS,
-    MAX_JPEG_SCANS,
-    ImageOptions,
-    ImageRejected,
-    NotAnImage,
-    TooManyPixels,
-    process_image,
-)
+from bot.photos.limits import MAX_JPEG_SCAN_PIXELS, MAX_JPEG_SCANS
+from bot.photos.pipeline import ImageOptions, process_image
+from bot.photos.refusals import ImageRejected, NotAnImage, TooManyPixels
 from tests.support import hostile, imagegen
 
 PLAIN = ImageOptions(branding=False)

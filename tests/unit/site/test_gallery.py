@@ -20,7 +20,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app.cli import main
-from bot.photos.pipeline import THUMB_SIDE, thumbnail_of
+from bot.photos.encode import THUMB_SIDE, thumbnail_of
 from bot.site.files import claim_and_lock
 from bot.site.gallery import Gallery, GalleryFolderProblem
 from bot.site.preview import preview_server

@@ -11,7 +11,6 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.photos import pipeline as images
 from bot.config import DEFAULT_REASONS, MinorsPolicy
 from bot.i18n import (
     LANGUAGES,
@@ -22,6 +21,7 @@ from bot.i18n import (
     t,
     tn,
 )
+from bot.photos import refusals
 from bot.telegram.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS
 from bot.telegram.publisher import Outcome
 from bot.telegram.removals import Check, Result
@@ -81,7 +81,7 @@ def keys_used_in_templates(*, counted: bool = False) -> set[str]:
     return {
         message if isinstance(message, str) else message[0]
         for _, _, message, _, _ in extract_from_dir(
-            ROOT / "bot" / "gallery" / "templates",
+            ROOT / "bot" / "site" / "templates",
             method_map=[("**.html", "jinja2.ext:babel_extract")],
             keywords=keywords,
         )
@@ -112,8 +112,8 @@ def keys_used_in_code() -> frozenset[str]:
     used.update(f"photo.problem.{code}" for code in PROBLEM_CODES)
     used.update(f"status.{status.value}" for status in SubmissionStatus)
     # The bot's refusals only: tests define subclasses of their own.
-    rejections = [images.ImageRejected, *images.ImageRejected.__subclasses__()]
-    rejections = [r for r in rejections if r.__module__ == images.__name__]
+    rejections = [refusals.ImageRejected, *refusals.ImageRejected.__subclasses__()]
+    rejections = [r for r in rejections if r.__module__ == refusals.__name__]
     used.update(f"photo.rejected.{rejection.code}" for rejection in rejections)
     used.update(f"state.{status.value}" for status in SubmissionStatus)
     used.update(f"reason.{code}" for code in [*DEFAULT_REASONS, "banned", "unpublished"])
