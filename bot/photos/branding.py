@@ -13,8 +13,6 @@ import os
 
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["brand"]
-
 
 def brand(
     img: Image.Image, frame_path: str | os.PathLike[str] | None, band_text: str | None

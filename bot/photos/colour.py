@@ -13,8 +13,6 @@ import io
 
 from PIL import Image, ImageCms
 
-__all__ = ["to_srgb"]
-
 
 @functools.cache
 def _srgb_profile() -> ImageCms.ImageCmsProfile:

@@ -25,18 +25,6 @@ from PIL import Image
 from bot.photos.limits import JpegFrame, Layout, PngHeader, Upload
 from bot.photos.refusals import NotAnImage, TooManyPixels
 
-__all__ = [
-    "ACCEPTED_FORMATS",
-    "Pixels",
-    "check_complete",
-    "draft",
-    "load_pixels",
-    "open_upload",
-    "orientation_of",
-    "upright",
-]
-
-
 # Formats we are willing to parse. Restricting ``Image.open`` to these keeps Pillow's
 # rarer (and less battle-tested) decoders away from untrusted bytes. MPO is how Pillow
 # names a JPEG carrying extra images (depth maps, previews: common on Android phones);

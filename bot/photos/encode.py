@@ -16,16 +16,6 @@ from PIL import Image
 
 from bot.photos.resize import REDUCING_GAP, fit
 
-__all__ = [
-    "THUMB_SIDE",
-    "Thumbnail",
-    "encode_jpeg",
-    "thumbnail",
-    "thumbnail_of",
-    "thumbnail_size",
-]
-
-
 THUMB_SIDE = 400
 """Long side of the public site's thumbnails, made with the photo (see
 :attr:`~bot.photos.pipeline.ProcessedImage.thumbnail`) so that the site's build only links

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from PIL import Image
 
-__all__ = ["dhash"]
-
 
 def dhash(img: Image.Image) -> int:
     """64-bit difference hash: survives re-encoding and resizing, spots resubmissions.

@@ -20,20 +20,6 @@ from PIL import Image
 
 from bot.photos.refusals import AnimatedImage, NotAnImage, TooElongated, TooManyPixels, TooSmall
 
-__all__ = [
-    "MAX_JPEG_SCANS",
-    "MAX_JPEG_SCAN_PIXELS",
-    "JpegFrame",
-    "Layout",
-    "PngHeader",
-    "Upload",
-    "ceil_div",
-    "check_decode_cost",
-    "check_size",
-    "read_layout",
-]
-
-
 Upload = bytes | bytearray
 """An upload as it comes: PTB downloads into a bytearray, taken as it is so that the bot
 holds one copy of a 20 MB document, not two."""

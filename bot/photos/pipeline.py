@@ -37,8 +37,6 @@ from bot.photos.refusals import ImageRejected, NotAnImage
 from bot.photos.resize import fit, shrink
 from bot.photos.sharpness import sharpness
 
-__all__ = ["ImageOptions", "ProcessedImage", "process_image"]
-
 
 @dataclass(frozen=True)
 class ImageOptions:

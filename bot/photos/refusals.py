@@ -11,15 +11,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-__all__ = [
-    "AnimatedImage",
-    "ImageRejected",
-    "NotAnImage",
-    "TooElongated",
-    "TooManyPixels",
-    "TooSmall",
-]
-
 
 class ImageRejected(Exception):
     """Base of every refusal; ``code`` is stable and meant for the bot's message lookup."""

@@ -18,9 +18,6 @@ from PIL import Image
 from bot.photos.decode import Pixels
 from bot.photos.limits import ceil_div
 
-__all__ = ["REDUCING_GAP", "fit", "shrink"]
-
-
 # Conversions and reductions work on strips of about this many bytes of decoded pixels,
 # so flattening alpha or expanding a palette never copies the full-size image.
 _STRIP_BYTES = 2 << 20

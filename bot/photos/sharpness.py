@@ -14,9 +14,6 @@ from PIL import Image, ImageFilter, ImageStat
 
 from bot.photos.resize import fit
 
-__all__ = ["BLUR_THRESHOLD", "is_blurry", "sharpness"]
-
-
 # Sharpness is measured on a copy whose long side is this many pixels, so the score
 # does not depend on the upload resolution.
 _SHARPNESS_SIDE = 640

@@ -84,6 +84,15 @@ def post_buttons(
     return InlineKeyboardMarkup(rows)
 
 
+def _username(bot: Bot) -> str:
+    """The bot's @username, known once getMe answered (at start); empty before, so that a
+    bot that never reached Telegram fails on its send, not on the post's link."""
+    try:
+        return bot.username
+    except RuntimeError:
+        return ""
+
+
 class Outcome(enum.StrEnum):
     PUBLISHED = "published"
     SKIPPED = "skipped"  # not approved any more (someone else took it, erased, banned)
@@ -186,7 +195,7 @@ class Publisher:
                 self.settings.campaign.channel,
                 photo,
                 caption=entry_caption(entry, self.settings),
-                reply_markup=post_buttons(self.settings, bot.username, entry.id, entry.trade),
+                reply_markup=post_buttons(self.settings, _username(bot), entry.id, entry.trade),
             )
         except TelegramError as error:
             return await self._failed(bot, entry.id, error)
