@@ -73,14 +73,18 @@ def _reset_peak() -> None:
 
 def _warm_up() -> None:
     """Load what every upload uses (codecs, the HEIF plugin, the sRGB profile) first, so
-    the measurement is the file's cost and not the first upload's."""
+    the measurement is the file's cost and not the first upload's; the coach is on, as by
+    default, so OpenCV is loaded too."""
     from PIL import Image
 
+    from bot.config import CoachSettings
     from bot.photos.pipeline import ImageOptions, process_image
 
     out = io.BytesIO()
     Image.new("RGB", (640, 480), (90, 140, 200)).save(out, "JPEG")
-    process_image(out.getvalue(), ImageOptions(branding=False))
+    process_image(
+        out.getvalue(), ImageOptions(branding=False, faces_min_px=CoachSettings().faces_min_px)
+    )
     from pillow_heif import register_heif_opener
 
     register_heif_opener()
@@ -88,6 +92,7 @@ def _warm_up() -> None:
 
 def _measure(path: str, connection: Connection) -> None:
     """Child process: one ``process_image`` call, its outcome, time and peak added memory."""
+    from bot.config import CoachSettings
     from bot.photos.pipeline import ImageOptions, process_image
     from bot.photos.refusals import ImageRejected
 
@@ -98,7 +103,7 @@ def _measure(path: str, connection: Connection) -> None:
     before = _status_kb("VmRSS")
     started = time.perf_counter()
     try:
-        process_image(data, ImageOptions(branding=False))
+        process_image(data, ImageOptions(branding=False, faces_min_px=CoachSettings().faces_min_px))
         outcome = "accepted"
     except ImageRejected as rejection:
         outcome = rejection.code

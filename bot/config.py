@@ -424,6 +424,35 @@ class ImageSettings(_Section):
         return value or None
 
 
+class CoachSettings(_Section):
+    """The photo coach at the preview (:mod:`bot.campaign.coach`): hints, never refusals.
+
+    Defaults chosen on the labelled set of ``benchmarks/coach.py`` (precision and recall
+    of each hint are in ``benchmarks/RESULTS.md``).
+    """
+
+    enabled: bool = True
+    blurry_below: Annotated[float, Field(ge=0, le=10_000)] = 60.0
+    """Sharpness (variance of the Laplacian at 640 px) under which a photo is « floue »."""
+    soft_below: Annotated[float, Field(ge=0, le=10_000)] = 150.0
+    """… and under which it is « un peu floue » (a word on the card, no hint)."""
+    dark_below: Annotated[float, Field(ge=0, le=1)] = 0.22
+    """Mean lightness (0 black, 1 white) under which a photo is too dark."""
+    burnt_above: Annotated[float, Field(ge=0, le=1)] = 0.25
+    """Share of burnt-out pixels over which a photo is too bright."""
+    small_face_below: Annotated[float, Field(ge=0, le=1)] = 0.12
+    """The apprentice's face narrower than this share of the photo's short side is small."""
+    faces_min_px: Annotated[int, Field(ge=24, le=400)] = 40
+    """Faces are searched down to this width in the published photo: smaller costs more
+    time per photo, and people further away are not seen."""
+
+    @model_validator(mode="after")
+    def _soft_above_blurry(self) -> CoachSettings:
+        if self.soft_below < self.blurry_below:
+            raise ValueError("soft_below: must be at least blurry_below")
+        return self
+
+
 class RetentionSettings(_Section):
     """How long personal data is kept (:mod:`bot.ops.retention` enforces it daily)."""
 
@@ -479,6 +508,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     apprentices: ApprenticeSettings = ApprenticeSettings()
     images: ImageSettings = ImageSettings()
+    coach: CoachSettings = CoachSettings()
     retention: RetentionSettings = RetentionSettings()
     gallery: GallerySettings = GallerySettings()
     monitoring: MonitoringSettings = MonitoringSettings()

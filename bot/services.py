@@ -127,4 +127,5 @@ def image_options(settings: Settings) -> ImageOptions:
         frame_path=images.frame,
         band_text=settings.campaign.name if images.band else None,
         branding=bool(images.frame or images.band),
+        faces_min_px=settings.coach.faces_min_px if settings.coach.enabled else None,
     )

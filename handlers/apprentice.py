@@ -45,6 +45,7 @@ from bot.telegram.cards import post_card
 from bot.telegram.commands import CANCEL, DELETE, START
 from bot.telegram.concurrency import slot_released
 from bot.telegram.uploads import PhotoProblem, photo_to_download
+from handlers.coach import audit_agreement, blur_bystanders, record_agreement, show_coach
 from handlers.common import (
     Context,
     answers,
@@ -527,7 +528,13 @@ async def on_photo(update: Update, context: Context) -> str | int:
     user, svc = update.effective_user, services(context)
     sender = Sender(user.id, user.first_name, user.username, lang)
     entry["draft_id"] = await keep_photo(
-        svc.sessions, svc.photos, sender, entry, source.file_unique_id, processed
+        svc.sessions,
+        svc.photos,
+        sender,
+        entry,
+        source.file_unique_id,
+        processed,
+        searched=options.faces_min_px is not None,
     )
     log.info(
         "draft %s: photo %sx%s from user %s",
@@ -536,7 +543,8 @@ async def on_photo(update: Update, context: Context) -> str | int:
         processed.height,
         update.effective_user.id,
     )
-    await show_preview(update, context)
+    if await show_preview(update, context):
+        await show_coach(update, context, processed)
     return PREVIEW
 
 
@@ -609,6 +617,8 @@ async def on_preview(update: Update, context: Context) -> str | int:
             await reply(update, context, tn(lang, "start.too_many_pending", limit))
             return PREVIEW
         sent = await submit(session, entry.get("draft_id", -1))
+        if sent:
+            await audit_agreement(session, entry["draft_id"], update.effective_user.id)
     forget_answers(context)
     if sent:
         await reply(update, context, t(lang, "preview.thanks"))
@@ -619,6 +629,17 @@ async def on_preview(update: Update, context: Context) -> str | int:
     else:
         await reply(update, context, t(lang, "preview.already_sent"))
     return END
+
+
+async def on_coach(update: Update, context: Context) -> str:
+    """A button of the coach's message: other people's faces blurred (then the new
+    preview) or declared agreeing; « another photo » is the preview's own button."""
+    choice = callbacks.COACH.option(await pressed(update, context))
+    if choice == "agree":
+        await record_agreement(update, context)
+    elif await blur_bystanders(update, context):
+        await show_preview(update, context)
+    return PREVIEW
 
 
 async def discard_draft(context: Context, entry: dict[str, Any]) -> None:
@@ -651,7 +672,7 @@ async def erasure_from_conversation(update: Update, context: Context) -> int:
     return END
 
 
-OWN_BUTTONS = re.compile(r"^(consent|age|guardian|name|tpage|trade|centre|quote|preview):")
+OWN_BUTTONS = re.compile(r"^(consent|age|guardian|name|tpage|trade|centre|quote|preview|coach):")
 
 
 class AnswersGone(BaseHandler[Update, Context, object]):
@@ -740,6 +761,7 @@ def build_conversation(
                 PREVIEW: [
                     gone,
                     CallbackQueryHandler(on_preview, pattern=callbacks.PREVIEW.pattern),
+                    CallbackQueryHandler(on_coach, pattern=callbacks.COACH.pattern),
                     MessageHandler(~filters.COMMAND & ~filters.TEXT, on_photo),
                 ],
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)],

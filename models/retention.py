@@ -130,6 +130,11 @@ _PHOTO_GONE = {
     "source_file_unique_id": None,
     "dhash": None,
     "sharpness": None,
+    "brightness": None,
+    "burnt": None,
+    "faces": None,
+    "face_width": None,
+    "bystanders": None,
     "quote": None,
 }
 

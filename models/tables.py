@@ -72,6 +72,8 @@ class AuditAction(enum.StrEnum):
     REMOVAL_DONE = "removal_done"
     ERASED = "erased"
     """An apprentice erased an entry that was public: the consent register's last trace."""
+    BYSTANDERS_AGREED = "bystanders_agreed"
+    """The apprentice sent a photo with other people's faces, saying they agree."""
 
 
 def _in_values(column: str, enum_class: type[enum.StrEnum]) -> str:
@@ -159,6 +161,18 @@ class Submission(Base):
     dhash: Mapped[int | None] = mapped_column(BigInteger)
     """64-bit difference hash stored signed: see :mod:`models.dhash`."""
     sharpness: Mapped[float | None] = mapped_column(Float)
+    brightness: Mapped[float | None] = mapped_column(Float)
+    """Mean lightness of the photo, 0 to 1 (:mod:`bot.photos.exposure`)."""
+    burnt: Mapped[float | None] = mapped_column(Float)
+    """Share of burnt-out pixels, 0 to 1."""
+    faces: Mapped[int | None]
+    """Faces found, the apprentice's included; None when no face search ran."""
+    face_width: Mapped[int | None]
+    """Width of the apprentice's face (the largest or most central), in pixels."""
+    bystanders: Mapped[int | None]
+    """Other people's faces found on the photo as sent (still counted once blurred)."""
+    bystanders_choice: Mapped[str | None] = mapped_column(String(16))
+    """What the apprentice chose for them (:class:`bot.campaign.coach.Bystanders` values)."""
 
     # Lifecycle timestamps and who decided.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,15 +5,17 @@ Apprentices (often minors, often on cheap phones) send whatever their phone prod
 chains the stages of :mod:`bot.photos` in the order that keeps the cost bounded and the
 output clean (:mod:`~bot.photos.limits` read from the header, :mod:`~bot.photos.decode` at
 reduced scale, :mod:`~bot.photos.resize`, :mod:`~bot.photos.colour`, then
-:mod:`~bot.photos.fingerprints`, :mod:`~bot.photos.sharpness`, :mod:`~bot.photos.branding`
-and :mod:`~bot.photos.encode`), and turns any failure from Pillow into a refusal. Plain
+:mod:`~bot.photos.fingerprints`, the coach's measures (:mod:`~bot.photos.sharpness`,
+:mod:`~bot.photos.exposure`, :mod:`~bot.photos.faces`), :mod:`~bot.photos.branding` and
+:mod:`~bot.photos.encode`), and turns any failure from Pillow into a refusal. Plain
 synchronous functions on purpose: the bot runs them in worker processes
-(:mod:`bot.photos.workers`), which also bound each job's wall time and memory. Pillow only
-(no numpy), so the dependency set stays small and installs everywhere.
+(:mod:`bot.photos.workers`), which also bound each job's wall time and memory. Pillow
+throughout; OpenCV (with numpy) only for the face search.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 
@@ -31,6 +33,8 @@ from bot.photos.decode import (
     upright,
 )
 from bot.photos.encode import THUMB_SIDE, Thumbnail, encode_jpeg, thumbnail_of
+from bot.photos.exposure import exposure
+from bot.photos.faces import Face, blur_faces, find_faces
 from bot.photos.fingerprints import dhash
 from bot.photos.limits import Upload, check_decode_cost, check_size, read_layout
 from bot.photos.refusals import ImageRejected, NotAnImage
@@ -64,6 +68,8 @@ class ImageOptions:
     band_text: str | None = None
     branding: bool = True
     max_decode_bytes: int = 160_000_000
+    faces_min_px: int | None = None
+    """Faces are searched down to this width in the output; None: no face search."""
 
     def __post_init__(self) -> None:
         if self.max_pixels <= 0 or self.long_side <= 0 or self.min_short_side < 0:
@@ -72,6 +78,8 @@ class ImageOptions:
             raise ValueError("jpeg_quality must be between 1 and 95")
         if self.max_decode_bytes <= 0:
             raise ValueError("max_decode_bytes must be > 0")
+        if self.faces_min_px is not None and self.faces_min_px < 1:
+            raise ValueError("faces_min_px must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,9 @@ class ProcessedImage:
     8 = decoded at 1/2, 1/4, 1/8 size), kept for benchmarks and tests. ``thumbnail`` is
     the public site's small copy of the published photo (branding included), made from
     the pixels in memory rather than from the JPEG; None only where a caller built this
-    object itself.
+    object itself. ``brightness``, ``burnt`` and ``faces`` are the coach's measures
+    (:mod:`~bot.photos.exposure`, :mod:`~bot.photos.faces`), on the photo before branding;
+    ``faces`` in the output's pixels, the apprentice's first, empty when not searched.
     """
 
     jpeg: bytes
@@ -99,6 +109,9 @@ class ProcessedImage:
     format: str
     draft_scale: int = 1
     thumbnail: Thumbnail | None = None
+    brightness: float = 0.5
+    burnt: float = 0.0
+    faces: tuple[Face, ...] = ()
 
 
 def process_image(data: Upload, options: ImageOptions) -> ProcessedImage:
@@ -118,6 +131,8 @@ def process_image(data: Upload, options: ImageOptions) -> ProcessedImage:
 
     photo_hash = dhash(img)
     score = sharpness(img)
+    light = exposure(img)
+    faces = find_faces(img, options.faces_min_px) if options.faces_min_px else ()
     if options.branding:
         img = brand(img, options.frame_path, options.band_text)
     return ProcessedImage(
@@ -131,7 +146,19 @@ def process_image(data: Upload, options: ImageOptions) -> ProcessedImage:
         format=fmt,
         draft_scale=draft_scale,
         thumbnail=thumbnail_of(img, THUMB_SIDE),
+        brightness=light.brightness,
+        burnt=light.burnt,
+        faces=faces,
     )
+
+
+def hide_faces(jpeg: bytes, faces: tuple[Face, ...], quality: int) -> tuple[bytes, Thumbnail]:
+    """A processed photo (trusted: made by :func:`process_image`) with ``faces`` hidden
+    (:func:`~bot.photos.faces.blur_faces`), and its new thumbnails: what replaces the
+    stored photo, so nothing unblurred is kept."""
+    with Image.open(io.BytesIO(jpeg)) as source:
+        img = blur_faces(source.convert("RGB"), faces)
+    return encode_jpeg(img, quality), thumbnail_of(img, THUMB_SIDE)
 
 
 def _decode(data: Upload, options: ImageOptions) -> tuple[Image.Image, str, tuple[int, int], int]:

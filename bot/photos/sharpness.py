@@ -1,14 +1,13 @@
 """Sharpness: a focus score for each photo, shown to moderators as a hint.
 
 A blurred or shaken photo looks bad in the channel, but dim or plain photos score low too,
-so the score only flags a photo (:func:`is_blurry`) and never refuses it. It is measured on
-the photo before branding, so that frame edges do not look like focus, and at a fixed size,
-so that the scores of a 12 MP photo and of a screenshot are comparable.
+so the score only feeds a hint (:mod:`bot.campaign.coach`, thresholds in ``[coach]``) and
+never refuses a photo. It is measured on the photo before branding, so that frame edges do
+not look like focus, and at a fixed size, so that the scores of a 12 MP photo and of a
+screenshot are comparable.
 """
 
 from __future__ import annotations
-
-import math
 
 from PIL import Image, ImageFilter, ImageStat
 
@@ -17,16 +16,6 @@ from bot.photos.resize import fit
 # Sharpness is measured on a copy whose long side is this many pixels, so the score
 # does not depend on the upload resolution.
 _SHARPNESS_SIDE = 640
-
-BLUR_THRESHOLD = 100.0
-"""Default :func:`is_blurry` threshold, in the units of :func:`sharpness`.
-
-Calibrated on generated photo-like images at 1600 px: in focus they score 500-900, a
-Gaussian blur of radius 1 px about 300, radius 2 px about 60, radius 4 px under 10. A
-hint shown to moderators, not an automatic refusal: dim or plain photos also score low.
-Revisit with real submissions.
-"""
-
 
 # Discrete Laplacian. Its weights sum to 0, so Pillow needs an explicit scale; /2 keeps
 # almost every real edge inside the 8-bit output (offset 128 = no edge), and the
@@ -39,7 +28,8 @@ def sharpness(img: Image.Image) -> float:
 
     Focus shows as strong pixel-to-pixel changes, which the Laplacian picks out; blur
     flattens them. The copy is reduced to a fixed size first so that scores of a 12 MP
-    photo and of a screenshot are comparable. See :data:`BLUR_THRESHOLD`.
+    photo and of a screenshot are comparable. In focus, photo-like images at 1600 px score
+    500-900, a Gaussian blur of radius 1 px about 300, 2 px about 60, 4 px under 10.
     """
     gray = img.convert("L")
     target = fit(gray.size, _SHARPNESS_SIDE)
@@ -50,8 +40,3 @@ def sharpness(img: Image.Image) -> float:
     if edges.width > 2 and edges.height > 2:
         edges = edges.crop((1, 1, edges.width - 1, edges.height - 1))
     return float(ImageStat.Stat(edges).var[0] * 4.0)
-
-
-def is_blurry(score: float, threshold: float = BLUR_THRESHOLD) -> bool:
-    """Whether a :func:`sharpness` score suggests an out-of-focus or shaken photo."""
-    return math.isfinite(score) and score < threshold

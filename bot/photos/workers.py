@@ -32,8 +32,10 @@ from typing import Any, TypeVar
 from pebble import ProcessExpired, ProcessFuture, ProcessPool
 
 from bot.metrics import count_image_refusal, timed_image
+from bot.photos.encode import Thumbnail
+from bot.photos.faces import Face
 from bot.photos.limits import Upload
-from bot.photos.pipeline import ImageOptions, ProcessedImage, process_image
+from bot.photos.pipeline import ImageOptions, ProcessedImage, hide_faces, process_image
 from bot.photos.refusals import ImageRejected, NotAnImage
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,13 @@ class ImageWorkers:
         except BrokenProcessPool as error:
             log.error("image worker pool broken by a job: %s", error)
             raise NotAnImage("image worker pool broken") from None
+
+    async def hide_faces(
+        self, jpeg: bytes, faces: tuple[Face, ...], quality: int
+    ) -> tuple[bytes, Thumbnail]:
+        """:func:`~bot.photos.pipeline.hide_faces` in a worker, where OpenCV's world is."""
+        with timed_image():
+            return await self.run(hide_faces, jpeg, faces, quality)
 
     async def run(self, function: Callable[..., T], /, *args: object) -> T:
         """``function(*args)`` in a worker, within the job time limit.
@@ -255,6 +264,9 @@ def _prepare_worker(memory_bytes: int) -> None:
     """
     resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # numpy (under OpenCV's face search) would start a BLAS thread and its buffers per
+    # core: a worker computes on one.
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def _process_in_worker(data: Upload, options: ImageOptions) -> ProcessedImage:

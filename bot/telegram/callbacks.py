@@ -90,6 +90,7 @@ TRADE_PAGE = Numbered("tpage")
 CENTRE = Listed("centre", 1)
 QUOTE = Choice("quote", ("skip",))
 PREVIEW = Choice("preview", ("send", "photo", "edit", "cancel"))
+COACH = Choice("coach", ("blur", "agree"))
 ERASE = Choice("erase", ("yes", "no"))
 
 REMOVAL_DONE = Numbered("rm:done")

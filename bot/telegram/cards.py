@@ -16,9 +16,10 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
 from bot.campaign.captions import CAPTION_LIMIT, entry_caption, visible_length
+from bot.campaign.coach import Bystanders, Focus, face_is_small, focus, light, measures_of
 from bot.campaign.schedule import slot_for_position
-from bot.i18n import local_moment, plain, t
-from bot.photos.sharpness import is_blurry
+from bot.config import CoachSettings
+from bot.i18n import local_moment, plain, t, tn
 from bot.services import Services
 from bot.telegram.callbacks import Card, card_button, keyboard
 from bot.telegram.delivery import maybe_delivered
@@ -96,12 +97,7 @@ def _facts(view: CardView, language: str, services: Services) -> list[str]:
     else:
         lines.append(t(language, "card.adult"))
     lines.append(t(language, "card.consent", when=when(entry.consent_at, language, services)))
-    size = {"width": entry.width, "height": entry.height}
-    sharpness = round(entry.sharpness or 0.0)
-    if is_blurry(entry.sharpness or 0.0):
-        lines.append(t(language, "card.image_blurry", sharpness=sharpness, **size))
-    else:
-        lines.append(t(language, "card.image", sharpness=sharpness, **size))
+    lines += photo_lines(entry, language, services.settings.coach)
     if view.duplicates:
         found = ", ".join(
             plain(
@@ -110,6 +106,48 @@ def _facts(view: CardView, language: str, services: Services) -> list[str]:
             for d in view.duplicates
         )
         lines.append(t(language, "card.duplicates", found=found))
+    return lines
+
+
+def photo_lines(entry: Submission, language: str, coach: CoachSettings) -> list[str]:
+    """The photo as a moderator reads it: words first (« nette · sombre · visage
+    visible »), the figures and their scale on a second line; then other people's faces
+    and what the apprentice chose for them."""
+    measures = measures_of(entry)
+    sharp = focus(measures.sharpness, coach) or Focus.SHARP
+    lit = light(measures.brightness, measures.burnt, coach)
+    if measures.faces is None:
+        face = "unknown"
+    elif measures.faces == 0:
+        face = "none"
+    else:
+        face = "small" if face_is_small(measures, coach) else "ok"
+    scale = {
+        "sharpness": round(measures.sharpness or 0.0),
+        "blurry": round(coach.blurry_below),
+        "soft": round(coach.soft_below),
+        "width": entry.width,
+        "height": entry.height,
+    }
+    lines = [
+        t(
+            language,
+            "card.photo",
+            focus=plain(language, f"card.focus.{sharp}"),
+            light=plain(language, f"card.light.{lit or 'unknown'}"),
+            face=plain(language, f"card.face.{face}"),
+        ),
+        t(language, "card.photo_figures", brightness=round(100 * entry.brightness), **scale)
+        if entry.brightness is not None
+        else t(language, "card.photo_size", **scale),
+    ]
+    others = entry.bystanders
+    if others and entry.bystanders_choice == Bystanders.BLURRED:
+        lines.append(tn(language, "card.bystanders.blurred", others))
+    elif others and entry.bystanders_choice == Bystanders.AGREED:
+        lines.append(tn(language, "card.bystanders.agreed", others))
+    elif others:
+        lines.append(tn(language, "card.bystanders.open", others))
     return lines
 
 

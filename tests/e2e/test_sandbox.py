@@ -22,10 +22,12 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image
 
+from bot.campaign.coach import Focus, Hint, Measures, focus, hint
+from bot.config import CoachSettings
 from bot.photos.pipeline import ImageOptions, process_image
-from bot.photos.sharpness import is_blurry
+from bot.photos.refusals import TooSmall
 from bot.sandbox import demo
-from bot.sandbox.samples import SAMPLES, sample_jpeg
+from bot.sandbox.samples import DRAWING, SAMPLES, sample_jpeg, write_samples
 from tests.support import ROOT
 from tests.support.sandbox import SandboxProcess, get, post, wait_for_button
 
@@ -124,8 +126,67 @@ def test_samples_carry_orientation_and_gps_that_the_bot_removes() -> None:
         assert (processed.width > processed.height) == (sample.size[0] > sample.size[1])
         clean = Image.open(io.BytesIO(processed.jpeg)).getexif()
         assert not clean.get_ifd(ExifTags.IFD.GPSInfo) and ExifTags.Base.Orientation not in clean
-        assert not is_blurry(processed.sharpness)
-    assert is_blurry(process_image(sample_jpeg(by_name["floue"]), options).sharpness)
+        assert focus(processed.sharpness, CoachSettings()) is Focus.SHARP
+
+
+# What the photo coach says of each sample (the others: one face, nothing to say).
+COACHED = {"floue": Hint.BLURRY, "soudeur": Hint.DARK}
+COLLEAGUES = "serveuse"  # two more faces, in the background
+
+
+def test_the_coach_finds_the_face_of_each_sample_and_hints_as_intended() -> None:
+    """One pass of the real pipeline, face search included, over the samples: the
+    apprentice's real face is found on each, and no other face but the colleagues'."""
+    coach = CoachSettings()
+    options = ImageOptions(faces_min_px=40, branding=False)
+    seen: dict[str, tuple[Hint | None, int | None]] = {}
+    expected: dict[str, tuple[Hint | None, int | None]] = {}
+    for sample in SAMPLES:
+        if sample.name == "trop-petite":
+            with pytest.raises(TooSmall):
+                process_image(sample_jpeg(sample), options)
+            continue
+        done = process_image(sample_jpeg(sample), options)
+        faces = done.faces
+        measures = Measures(
+            done.width,
+            done.height,
+            done.sharpness,
+            done.brightness,
+            done.burnt,
+            faces=len(faces),
+            face_width=faces[0].w if faces else None,
+        )
+        if sample.name == "soudeur":  # well under the threshold
+            assert done.brightness < 0.7 * coach.dark_below, done.brightness
+        if sample.name in COACHED:  # the hint is what counts there, not the faces
+            seen[sample.name] = (hint(measures, coach), None)
+            expected[sample.name] = (COACHED[sample.name], None)
+            continue
+        seen[sample.name] = (hint(measures, coach), len(faces))
+        expected[sample.name] = (None, 3 if sample.name == COLLEAGUES else 1)
+        # The apprentice's face first: the big one, on the drawn head (middle, 40 % down).
+        head = faces[0]
+        assert abs(head.x + head.w / 2 - done.width / 2) < head.w / 4, (sample.name, faces)
+        assert abs(head.y + head.h / 2 - 0.40 * done.height) < head.h / 4, (sample.name, faces)
+        if sample.name == COLLEAGUES:
+            assert all(60 <= face.w <= 120 and 3 * face.w < head.w for face in faces[1:]), faces
+    assert seen == expected
+
+
+def test_samples_drawn_before_are_drawn_again(tmp_path: Path) -> None:
+    """A sandbox folder keeps its samples from one start to the next, unless an older
+    drawing left them (faces drawn rather than real)."""
+    sample = SAMPLES[0]
+    old = tmp_path / sample.filename
+    Image.new("RGB", (600, 800), "white").save(old, "JPEG")
+    write_samples(tmp_path)
+    drawn = old.read_bytes()
+    with Image.open(old) as img:
+        assert img.getexif()[ExifTags.Base.Software] == DRAWING
+    assert {p.name for p in tmp_path.iterdir()} == {s.filename for s in SAMPLES}
+    write_samples(tmp_path)  # kept this time
+    assert old.read_bytes() == drawn
 
 
 # -- the page's API ------------------------------------------------------------------------

@@ -78,6 +78,10 @@ def stand_config(
         "database": {"url": db_url},
         "storage": {"path": str(data_dir / "photos")},
         "images": {"band": False},
+        # The coach answers each new photo (and the drawn test photos show no face): the
+        # flows of other features take the photo as it is; tests/flows/apprentice/
+        # test_coach.py turns it on.
+        "coach": {"enabled": False},
         # Any free port: stands run side by side in one process (organiser/test_metrics.py).
         "monitoring": {"port": 0},
     }

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.config import CoachSettings
 from bot.photos.pipeline import ImageOptions, process_image
 from bot.photos.refusals import ImageRejected, NotAnImage, TooSmall
 from bot.photos.workers import JOB_SECONDS, ImageWorkers, _portable, memory_limit
@@ -32,7 +33,9 @@ from tests.support.stand import has_button, running_stand, walk_to_photo
 # Real worker processes spawned, killed and replaced: seconds each.
 pytestmark = pytest.mark.slow
 
-OPTIONS = ImageOptions(band_text="Fiers d'être apprentis")
+OPTIONS = ImageOptions(
+    band_text="Fiers d'être apprentis", faces_min_px=CoachSettings().faces_min_px
+)
 HEADROOM = 64 * 2**20
 """A low memory cap over a worker's own: room for a 1280 px photo, not for 24 MP of pixels."""
 
@@ -177,6 +180,7 @@ def data_segment(pid: int) -> int:
 
 async def test_a_job_past_its_memory_limit_is_refused_and_its_worker_replaced() -> None:
     async with pool() as probe:
+        await probe.process(photo(), OPTIONS)  # loaded: OpenCV and numpy too
         own = data_segment(await worker_pid(probe))
     async with pool(own + HEADROOM) as workers:
         assert (await workers.process(photo(), OPTIONS)).width == 960

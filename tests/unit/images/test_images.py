@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat, PngImagePlugin
 
+from bot.campaign.coach import Focus, focus
+from bot.config import CoachSettings
 from bot.photos.encode import THUMB_SIDE, thumbnail, thumbnail_size
 from bot.photos.fingerprints import dhash
 from bot.photos.pipeline import ImageOptions, ProcessedImage, process_image
@@ -27,7 +29,7 @@ from bot.photos.refusals import (
     TooManyPixels,
     TooSmall,
 )
-from bot.photos.sharpness import BLUR_THRESHOLD, is_blurry, sharpness
+from bot.photos.sharpness import sharpness
 from models.dhash import hamming
 from tests.support import imagegen
 
@@ -447,16 +449,17 @@ def test_sharpness_drops_when_blurred():
     sharp = imagegen.scene(1600, 1200, seed=5)
     blurred = sharp.filter(ImageFilter.GaussianBlur(3))
     assert sharpness(sharp) > 4 * sharpness(blurred)
-    assert not is_blurry(sharpness(sharp))
-    assert is_blurry(sharpness(blurred))
-    assert is_blurry(sharpness(Image.new("RGB", (800, 600), "white")))
-    assert BLUR_THRESHOLD > 0
+    coach = CoachSettings()
+    assert focus(sharpness(sharp), coach) is Focus.SHARP
+    assert focus(sharpness(blurred), coach) is Focus.BLURRY
+    assert focus(sharpness(Image.new("RGB", (800, 600), "white")), coach) is Focus.BLURRY
 
     out = io.BytesIO()
     blurred.save(out, "JPEG", quality=90)
     result = process_image(out.getvalue(), PLAIN)
-    assert is_blurry(result.sharpness)
-    assert not is_blurry(process_image(imagegen.photo_jpeg(1600, 1200, seed=5), PLAIN).sharpness)
+    assert focus(result.sharpness, coach) is Focus.BLURRY
+    photo = process_image(imagegen.photo_jpeg(1600, 1200, seed=5), PLAIN)
+    assert focus(photo.sharpness, coach) is Focus.SHARP
 
 
 # --- branding ----------------------------------------------------------------------------

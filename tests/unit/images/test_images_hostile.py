@@ -22,12 +22,14 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from benchmarks.hostile import MEMORY_LIMIT_MB, run_isolated
+from bot.config import CoachSettings
 from bot.photos.limits import MAX_JPEG_SCAN_PIXELS, MAX_JPEG_SCANS
 from bot.photos.pipeline import ImageOptions, process_image
 from bot.photos.refusals import ImageRejected, NotAnImage, TooManyPixels
 from tests.support import hostile, imagegen
 
-PLAIN = ImageOptions(branding=False)
+# The coach on, as configured by default: its face search is within the bounds too.
+PLAIN = ImageOptions(branding=False, faces_min_px=CoachSettings().faces_min_px)
 UNHURRIED_S = 300.0
 """Memory is checked here, not time: a busy CI machine must not turn a run into a timeout
 (time limits: ``pathological_cpu_seconds`` in CPU time, and ``python -m benchmarks hostile``)."""

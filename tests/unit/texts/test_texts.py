@@ -11,6 +11,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot.campaign.coach import Focus, Hint, Light
 from bot.config import DEFAULT_REASONS, MinorsPolicy
 from bot.i18n import (
     LANGUAGES,
@@ -122,6 +123,10 @@ def keys_used_in_code() -> frozenset[str]:
     used.update(f"publishing.outcome.{outcome.value}" for outcome in Outcome)
     used.update(f"publishing.unpublished.{result.value}" for result in Result)
     used.update(f"removal.check.{check.value}" for check in Check)
+    used.update(f"coach.{hint.value}" for hint in Hint)
+    used.update(f"card.focus.{focus.value}" for focus in Focus)
+    used.update(f"card.light.{light}" for light in [*Light, "unknown"])
+    used.update(f"card.face.{face}" for face in ("ok", "small", "none", "unknown"))
     return frozenset(used)
 
 
