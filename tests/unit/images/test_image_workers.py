@@ -236,6 +236,27 @@ async def test_a_worker_loads_the_image_pipeline_only() -> None:
     assert not {"telegram", "sqlalchemy", "pydantic", "bot.app.cli"} & loaded
 
 
+async def test_opencv_is_loaded_by_the_workers_never_by_the_bot() -> None:
+    """The face search's OpenCV and numpy (~60 MB) live in the workers, which stop when
+    idle: the bot itself, built and ready, has neither."""
+    async with pool() as workers:
+        await workers.process(photo(), OPTIONS)
+        loaded = set(await workers.run(eval, "list(__import__('sys').modules)"))
+    assert {"cv2", "numpy"} <= loaded
+    bot = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, bot.app.application, bot.sandbox.cli, handlers.coach; "
+            "print(sorted(m for m in ('cv2', 'numpy') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert bot.stdout.strip() == "[]"
+
+
 def test_the_selfie_bot_script_imports_the_package_only() -> None:
     """What the workers re-import (previous test): not the bot's command line."""
     script = subprocess.run(
