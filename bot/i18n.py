@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import io
+import unicodedata
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -54,6 +55,22 @@ def _lookup(language: str, key: str, count: int | None) -> str:
     if count is None:
         return catalog.gettext(key)
     return catalog.ngettext(key, key, count)
+
+
+_ENDS_A_SENTENCE = frozenset(".!?…")
+
+
+def sentence(text: str) -> str:
+    """``text`` as a whole sentence, to put before another: a full stop added unless it
+    already ends one (« . », « ! », « ? », « … ») or ends with an emoji, so that a
+    typed reason never reads « …stp.. »."""
+    text = text.rstrip()
+    if not text:
+        return text
+    last = text.rstrip("\ufe0f\u200d")[-1:]
+    if last in _ENDS_A_SENTENCE or unicodedata.category(last) == "So":
+        return text
+    return text + "."
 
 
 def _html(values: dict[str, object]) -> dict[str, str]:

@@ -34,7 +34,7 @@ from telegram.warnings import PTBUserWarning
 from bot.campaign.captions import entry_caption
 from bot.campaign.consent import consent_details, consent_pitch, consent_version
 from bot.campaign.drafts import Sender, detail_fields, keep_photo
-from bot.campaign.matching import match_typed
+from bot.campaign.matching import match_typed, trade_name
 from bot.i18n import plain, t, tn
 from bot.ops.retention import campaign_over
 from bot.photos.pipeline import ImageOptions
@@ -349,12 +349,12 @@ async def on_trade_typed(update: Update, context: Context) -> str:
     entry = answers(context)
     same, close = match_typed(typed, list(known))
     if same is not None or not close:
-        entry["trade"] = same or typed
+        entry["trade"] = same or trade_name(typed)
         return await ask_centre(update, context)
-    entry["typed_trade"] = typed
+    entry["typed_trade"] = trade_name(typed)
     listed = [(trade, known[trade]) for trade in close]
     question = t(language(update, context), "trade.did_you_mean")
-    await _did_you_mean(update, context, callbacks.TRADE, typed, listed, question)
+    await _did_you_mean(update, context, callbacks.TRADE, entry["typed_trade"], listed, question)
     return TRADE
 
 

@@ -22,7 +22,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.campaign.captions import visible_text
 from bot.campaign.schedule import slot_for_position
-from bot.i18n import plain, t
+from bot.i18n import plain, sentence, t
 from bot.telegram.callbacks import Card, CardPress
 from bot.telegram.cards import ban_keyboard, reason_text, reasons_keyboard, refresh_card, when
 from bot.telegram.notify import tell_apprentice
@@ -247,7 +247,7 @@ async def refuse_entry(update: Update, context: Context, submission_id: int, rea
             svc,
             entry.apprentice_id,
             "decision.refused",
-            reason=lambda language: reason_text(reason, language, svc),
+            reason=lambda language: sentence(reason_text(reason, language, svc)),
         )
 
 

@@ -277,11 +277,14 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
                 print(problem, file=sys.stderr)
             return EXIT_CONFIG
 
+        moved = "" if url.endswith(f":{port}") else f" (port {port} was taken)"
+
         def ready(app: Application) -> None:
             world.bot_loop = asyncio.get_running_loop()
             world.bot_app = app
             print(
-                f"Sandbox ready: open {url}/ in your browser (Ctrl-C to stop; data in {data}).",
+                f"Sandbox ready: open {url}/ in your browser{moved} "
+                f"(Ctrl-C to stop; data in {data}).",
                 flush=True,
             )
 

@@ -57,3 +57,9 @@ def match_typed(
     if same is not None:
         return same, []
     return None, close_matches(query, choices)
+
+
+def trade_name(typed: str) -> str:
+    """A typed trade as the name of a trade, the way the listed ones read: a capital first
+    letter, the rest as typed (« coiffeuse » → « Coiffeuse », « BTS MCO » stays)."""
+    return typed[:1].upper() + typed[1:]

@@ -18,6 +18,7 @@ import errno
 import logging
 import threading
 import tomllib
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ DEFAULT_DATA = Path("sandbox-data")
 DEFAULT_CHANNEL = "fiersdetreapprentis"
 DATABASE_FILE = "selfie-bot.sqlite3"
 MARKER = ".selfie-bot-sandbox"
+DEMO_DAYS = 183
+"""The demo campaign ends this many days after the sandbox starts."""
 MARKER_TEXT = "Made by selfie-bot sandbox, which empties this folder at each start.\n"
 
 
@@ -159,6 +162,9 @@ def sandbox_settings(
     raw = dict(raw)
     raw["telegram"] = {"token": TOKEN, "api_url": api_url}
     raw["campaign"] = {**raw.get("campaign", {}), "channel": f"@{world.channel.username}"}
+    # A demo campaign ends too (a real one is warned when it does not say when): half a
+    # year from today, so retention has a date and the first log line is not a warning.
+    raw["campaign"].setdefault("ends", (date.today() + timedelta(days=DEMO_DAYS)).isoformat())
     raw["moderation"] = {
         **raw.get("moderation", {}),
         "chat_id": world.group.id,

@@ -6,9 +6,11 @@ page does (the browser test, test_sandbox_browser.py, clicks on the page itself)
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -67,10 +69,30 @@ def test_bare_command_without_configuration_starts_the_sandbox(tmp_path: Path) -
     assert process.lines[0] == explanation[0], process.log  # said in one line, first
     assert explanation[1].startswith("Sandbox ready: open http://127.0.0.1:")
     assert code == 0, process.log
+    # The demo campaign has an end date: its first lines are not a warning about one.
+    assert "campaign.ends is not set" not in process.log
     assert (tmp_path / "sandbox-data" / demo.DATABASE_FILE).is_file()
     assert {p.name for p in (tmp_path / "sandbox-data" / "samples").iterdir()} == {
         s.filename for s in SAMPLES
     }
+
+
+def test_a_taken_default_port_is_said_in_the_ready_line(tmp_path: Path) -> None:
+    with contextlib.ExitStack() as stack:
+        holder = stack.enter_context(socket.socket())
+        # As servers do, so that connections of an earlier sandbox in TIME_WAIT do not count.
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with contextlib.suppress(OSError):  # taken already: the sandbox moves all the same
+            holder.bind(("127.0.0.1", demo.DEFAULT_PORT))
+            holder.listen()
+        process = SandboxProcess(tmp_path)
+        try:
+            url = process.wait_ready(30)
+        finally:
+            process.stop()
+    assert not url.endswith(f":{demo.DEFAULT_PORT}")
+    [ready] = [line for line in process.lines if line.startswith("Sandbox ready")]
+    assert f"(port {demo.DEFAULT_PORT} was taken)" in ready and url in ready
 
 
 def test_bare_command_with_an_empty_token_uses_that_campaign(tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ async def test_typed_answers_are_matched_checked_and_escaped(db_url: str, tmp_pa
         suggestion = emu.bot_messages(max_)[-1]
         assert buttons(suggestion) == {
             "Boulanger·ère": "trade:1:0",
-            "Keep “boulangere”": "trade:typed",
+            "Keep “Boulangere”": "trade:typed",
         }
         await stand.press(max_, suggestion, "trade:typed")
 
@@ -147,11 +147,13 @@ async def test_typed_answers_are_matched_checked_and_escaped(db_url: str, tmp_pa
         await send_photo_and_submit(stand, max_, "en")
         [entry] = await stand.stored()
         assert entry.display_name == "<b>Max</b> & Co"
-        assert entry.trade == "boulangere" and entry.centre_code is None
+        # A typed trade reads as a trade name: capital first, the rest as typed.
+        assert entry.trade == "Boulangere" and entry.centre_code is None
         assert entry.centre_name == "Lycée des métiers <Niépce>"
         assert entry.language == "en"
         caption = emu.calls_for("sendPhoto")[-1]["caption"]
         assert "&lt;b&gt;Max&lt;/b&gt; &amp; Co" in caption and "&lt;Niépce&gt;" in caption
+        assert "Boulangere" in caption
 
 
 async def test_exact_typed_trade_and_centre_are_taken_as_is(db_url: str, tmp_path: Path) -> None:

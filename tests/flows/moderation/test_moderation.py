@@ -102,10 +102,35 @@ async def test_refuse_with_a_typed_reason(db_url: str, tmp_path: Path) -> None:
         card = await card_now(stand, card, "Refusée par Camille")
         assert "On ne voit pas <ton> visage" in card["caption"]
         told = await stand.reply(noe)
-        expected = t("fr", "decision.refused", reason="On ne voit pas <ton> visage")
+        expected = t("fr", "decision.refused", reason="On ne voit pas <ton> visage.")
         assert told["text"] == html.unescape(expected)
         [entry] = await stand.stored()
         assert entry.refusal_reason == "On ne voit pas <ton> visage"
+
+
+async def test_a_typed_reason_ends_its_sentence_once(db_url: str, tmp_path: Path) -> None:
+    """« …stp. », « …! », « …… », an emoji: the apprentice never reads « .. » or « !. »."""
+    typed = {
+        "Recadre stp.": "Recadre stp. Tu peux",
+        "Super photo mais floue !": "floue ! Tu peux",
+        "Presque…": "Presque… Tu peux",
+        "Souris un peu 🙂": "🙂 Tu peux",
+        "Trop sombre": "Trop sombre. Tu peux",
+    }
+    async with running_stand(db_url, tmp_path) as stand:
+        emu, camille = stand.emu, stand.moderators[0]
+        for number, (reason, shown) in enumerate(typed.items(), start=1):
+            person = emu.create_user(f"Apprenti {number}")
+            card = await submit(stand, person)
+            await stand.press(camille, card, f"mod:no:{number}")
+            reasons = await card_now(
+                stand, card, lambda m, n=number: f"mod:other:{n}" in data_of(m)
+            )
+            await answer_of(stand, await stand.press(camille, reasons, f"mod:other:{number}"))
+            await emu.send_text(camille, reason, chat=stand.group, reply_to=card)
+            told = await stand.reply(person, "pas été retenue")
+            assert shown in told["text"], told["text"]
+            assert ".." not in told["text"] and "!." not in told["text"]
 
 
 @BOTH_MODES

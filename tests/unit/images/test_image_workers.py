@@ -243,7 +243,8 @@ async def test_opencv_is_loaded_by_the_workers_never_by_the_bot() -> None:
         await workers.process(photo(), OPTIONS)
         loaded = set(await workers.run(eval, "list(__import__('sys').modules)"))
     assert {"cv2", "numpy"} <= loaded
-    bot = subprocess.run(
+    bot = await asyncio.to_thread(
+        subprocess.run,
         [
             sys.executable,
             "-c",
