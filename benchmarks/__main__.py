@@ -24,7 +24,7 @@ import logging
 import sys
 import time
 
-from benchmarks import capacity, images, memory, scale, site, stats, updates
+from benchmarks import capacity, coach, images, memory, scale, site, stats, updates
 from benchmarks.common import Figure, machine, table
 
 FIGURES = {
@@ -35,6 +35,7 @@ FIGURES = {
     "stats": stats.run,
     "memory": memory.run,
     "site": site.run,
+    "coach": coach.run,
 }
 
 

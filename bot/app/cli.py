@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram.error import InvalidToken
-from telegram.ext import Application
+from telegram.ext import Application, ContextTypes
 
 from bot import __version__
 from bot.config import (
@@ -183,20 +183,20 @@ def _refused_at_start(record: logging.LogRecord) -> bool:
 def serve(settings: Settings, on_ready: Callable[[Application], Any] | None = None) -> None:
     """Build the bot and run it until Ctrl-C or SIGTERM (``run`` and ``sandbox`` alike).
 
-    ``on_ready`` is called in the bot's event loop once it has started (after ``post_init``).
+    ``on_ready`` is called in the bot's event loop once it has started: as the first job,
+    which PTB runs only once the updates are coming in. Said earlier (in ``post_init``), a
+    Ctrl-C right after it stopped PTB's start-up half-way, with a traceback.
     """
     from bot.app.application import build_application
 
     application = build_application(settings)
     if on_ready is not None:
-        started = application.post_init
+        assert application.job_queue is not None
 
-        async def post_init(app: Application) -> None:
-            if started is not None:
-                await started(app)
-            on_ready(app)
+        async def ready(context: ContextTypes.DEFAULT_TYPE) -> None:
+            on_ready(context.application)
 
-        application.post_init = post_init
+        application.job_queue.run_once(ready, when=0, name="ready")
     receive(application, settings.telegram)
 
 

@@ -1,7 +1,8 @@
 """Exposure: how bright a photo is, and how much of it is burnt out.
 
-Measured on a small grayscale copy (the same :data:`~bot.photos.sharpness` size), so the
-figures of a 12 MP photo and of a screenshot compare. Pillow only.
+Measured on every pixel of the processed photo (a reduced copy averages a burnt wall of
+fine texture into grey: ``benchmarks/coach.py``); shares, so photos of any size compare.
+Pillow only: one grayscale histogram.
 """
 
 from __future__ import annotations
@@ -9,10 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PIL import Image
-
-from bot.photos.resize import fit
-
-_SIDE = 320
 
 BURNT = 250
 """A pixel this light (of 255) has lost its detail: white wall, sky or flash."""
@@ -27,9 +24,7 @@ class Exposure:
 
 
 def exposure(img: Image.Image) -> Exposure:
-    gray = img.convert("L")
-    gray = gray.resize(fit(gray.size, _SIDE), Image.Resampling.BOX)
-    histogram = gray.histogram()
+    histogram = img.convert("L").histogram()
     pixels = sum(histogram) or 1
     mean = sum(level * count for level, count in enumerate(histogram)) / pixels
     return Exposure(brightness=mean / 255, burnt=sum(histogram[BURNT:]) / pixels)

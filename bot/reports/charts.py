@@ -38,11 +38,31 @@ def stats_figure(trades: Sequence[TradeFigures], weeks: Sequence[Week], language
     bars.xaxis.get_major_locator().set_params(integer=True)
     figure.legend(loc="outside upper center", ncols=3, reverse=True)
     labels = [week.monday.strftime("%d/%m") for week in weeks]
-    for key, values in (
-        ("chart.entries", [week.entries for week in weeks]),
-        ("chart.interest", [week.visits for week in weeks]),
-    ):
-        line.plot(labels, values, marker="o", color=COLOURS[key], gid=key)
+    # Equal weeks must not hide a series: the entries as a wide line with large hollow
+    # circles, the visits on top, dashed, with small squares inside them.
+    line.plot(
+        labels,
+        [week.entries for week in weeks],
+        color=COLOURS["chart.entries"],
+        linewidth=4,
+        marker="o",
+        markersize=11,
+        markerfacecolor="white",
+        markeredgewidth=2.5,
+        gid="chart.entries",
+        zorder=2,
+    )
+    line.plot(
+        labels,
+        [week.visits for week in weeks],
+        color=COLOURS["chart.interest"],
+        linewidth=1.8,
+        linestyle="--",
+        marker="s",
+        markersize=5,
+        gid="chart.interest",
+        zorder=3,
+    )
     line.set_title(plain(language, "chart.by_week"))
     line.yaxis.get_major_locator().set_params(integer=True)
     line.set_ylim(bottom=0)

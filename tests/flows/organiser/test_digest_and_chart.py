@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from PIL import Image
 from bot.campaign.captions import visible_text as visible
 from bot.campaign.schedule import next_slots
 from bot.i18n import local_moment, plain_n, t, tn
-from bot.reports.charts import stats_chart, stats_figure
+from bot.reports.charts import COLOURS, stats_chart, stats_figure
 from models import SubmissionStatus
 from models.base import utcnow
 from models.stats import TradeFigures
@@ -52,6 +53,25 @@ def test_the_chart_is_a_png_whose_bars_are_the_figures() -> None:
     for key, field in (("entries", "entries"), ("interest", "visits")):
         [drawn_line] = [ln for ln in line.get_lines() if ln.get_gid() == f"chart.{key}"]
         assert list(drawn_line.get_ydata()) == [getattr(week, field) for week in WEEKS]
+
+
+def test_equal_weekly_series_stay_both_visible() -> None:
+    """Weeks with as many visits as entries: neither line hides the other (both colours
+    are seen along the lines' path in the drawn PNG)."""
+    same = [Week(date(2026, 9, 7) + timedelta(weeks=n), 3, 3) for n in range(8)]
+    with Image.open(io.BytesIO(stats_chart(TRADES, same, "fr"))) as image:
+        lower = image.convert("RGB").crop((0, 430, 800, 700))
+    colours = Counter(lower.getdata())
+
+    def seen(hex_colour: str) -> int:
+        target = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        return sum(
+            n
+            for c, n in colours.items()
+            if max(abs(a - b) for a, b in zip(c, target, strict=True)) < 40
+        )
+
+    assert seen(COLOURS["chart.entries"]) > 1500 and seen(COLOURS["chart.interest"]) > 300
 
 
 def test_the_bot_does_not_load_matplotlib_until_a_chart_is_drawn() -> None:
