@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import plain, t
-from bot.telegram.callbacks import ERASE
+from bot.telegram.callbacks import CONSENT_TEXT, ERASE
 from bot.telegram.commands import DELETE, HELP, LANGUAGE, MY_DATA, STATUS
 from bot.telegram.concurrency import Admission, admission
 from handlers.common import Context, language, services
@@ -21,9 +21,11 @@ BANNED_MAY_USE = frozenset(
 
 
 def _always_allowed(update: Update) -> bool:
-    """/supprimer (and its confirmation button), /statut, /mesdonnees, /aide, /langue."""
+    """/supprimer (and its confirmation button), /statut, /mesdonnees (and its consent
+    texts), /aide, /langue."""
     if update.callback_query:
-        return re.match(ERASE.pattern, update.callback_query.data or "") is not None
+        data = update.callback_query.data or ""
+        return any(re.match(button.pattern, data) for button in (ERASE, CONSENT_TEXT))
     text = update.message.text if update.message else None
     if not text or not text.startswith("/"):
         return False

@@ -13,16 +13,18 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from telegram import Chat, Update
+from telegram import Chat, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.i18n import local_moment, plain, t, tn
 from bot.services import Services
+from bot.telegram import callbacks
+from bot.telegram.callbacks import keyboard
 from bot.telegram.cards import reason_text
 from handlers.common import Context, language, reply, services
 from models.apprentices import get_apprentice
 from models.submissions import held_entries_of
-from models.tables import Apprentice, Submission, SubmissionStatus
+from models.tables import Apprentice, ConsentText, Submission, SubmissionStatus
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class Listing:
         if entry.status == SubmissionStatus.REFUSED and entry.refusal_reason:
             reason = reason_text(entry.refusal_reason, lang, self.services)
             lines.append(t(lang, "mydata.reason", reason=_short(reason)))
-        lines += self.consent(entry.consent_at, entry.consent_version, entry.guardian_confirmed_at)
+        lines += self.consent(entry.consent_at, entry.guardian_confirmed_at)
         if entry.purged_at is not None:
             lines.append(t(lang, "mydata.purged", when=self.when(entry.purged_at)))
         return "\n".join(lines)
@@ -88,11 +90,7 @@ class Listing:
         )
         consent_at = _moment(answers.get("consent_at"))
         if consent_at is not None:
-            lines += self.consent(
-                consent_at,
-                answers.get("consent_version"),
-                _moment(answers.get("guardian_confirmed_at")),
-            )
+            lines += self.consent(consent_at, _moment(answers.get("guardian_confirmed_at")))
         return "\n".join(lines)
 
     def name(self, display_name: str | None) -> str:
@@ -114,14 +112,9 @@ class Listing:
             lines.append(t(lang, "mydata.age", age=plain(lang, f"age.{age_band}")))
         return lines
 
-    def consent(
-        self, consent_at: datetime, version: str | None, guardian_at: datetime | None
-    ) -> list[str]:
+    def consent(self, consent_at: datetime, guardian_at: datetime | None) -> list[str]:
         lang, given = self.lang, self.when(consent_at)
-        if version:
-            lines = [t(lang, "mydata.consent_version", when=given, version=_short(version))]
-        else:
-            lines = [t(lang, "mydata.consent", when=given)]
+        lines = [t(lang, "mydata.consent", when=given)]
         if guardian_at is not None:
             lines.append(t(lang, "mydata.guardian", when=self.when(guardian_at)))
         return lines
@@ -168,6 +161,50 @@ def pack(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     return messages
 
 
+def consent_buttons(
+    lang: str, listing: Listing, rows: list[Submission], answers: dict[str, Any]
+) -> InlineKeyboardMarkup | None:
+    """One button per consent text the apprentice agreed to (the date they first did), to
+    read it again: the version code itself tells them nothing."""
+    agreed: dict[str, datetime] = {}
+    moments: list[tuple[object, datetime | None]] = [
+        (row.consent_version, row.consent_at) for row in rows
+    ]
+    moments.append((answers.get("consent_version"), _moment(answers.get("consent_at"))))
+    for version, moment in moments:
+        if isinstance(version, str) and moment is not None:
+            agreed[version] = min(moment, agreed.get(version, moment))
+    if not agreed:
+        return None
+    rows_of_buttons = [
+        [
+            (
+                plain(lang, "mydata.consent_text", when=listing.when(moment)),
+                callbacks.CONSENT_TEXT.data(version),
+            )
+        ]
+        for version, moment in sorted(agreed.items(), key=lambda item: item[1])
+    ]
+    return keyboard(rows_of_buttons)
+
+
+async def show_consent_text(update: Update, context: Context) -> None:
+    """The consent text of a /mesdonnees button, as the apprentice read it."""
+    query = update.callback_query
+    chat = update.effective_chat
+    assert query and query.data and chat
+    await query.answer()
+    lang = language(update, context)
+    async with services(context).sessions() as session:
+        text = await session.get(ConsentText, callbacks.CONSENT_TEXT.version(query.data))
+    if text is None:
+        await chat.send_message(t(lang, "mydata.consent_text_gone"))
+        return
+    # The stored text is the message the bot sent (HTML it wrote itself).
+    title = t(lang, "mydata.consent_text_title")
+    await chat.send_message(f"{title}\n\n{text.text}")
+
+
 def _in_progress_answers(context: Context) -> dict[str, Any]:
     """The answers of the entry being built, read without creating them (see
     :func:`handlers.common.answers`)."""
@@ -212,8 +249,9 @@ async def show_my_data(update: Update, context: Context) -> None:
     if photos:
         blocks.append(tn(lang, "mydata.photos", len(photos)))
     messages = pack(blocks)
-    for text in messages:
-        await reply(update, context, text)
+    texts = consent_buttons(lang, listing, rows, answers)
+    for number, text in enumerate(messages, start=1):
+        await reply(update, context, text, texts if number == len(messages) else None)
     for row, caption, sendable in photos:
         await _send_photo(chat, svc, row, caption, sendable)
     log.info(

@@ -37,7 +37,7 @@ from bot.metrics import timed_update
 from bot.ops.monitoring import CountingRequest, Monitor, update_type
 from bot.ops.retention import log_report, purge
 from bot.services import Services, make_services
-from bot.telegram.callbacks import ERASE, REMOVAL_DONE, UNPUBLISH_BANNED, CardPress
+from bot.telegram.callbacks import CONSENT_TEXT, ERASE, REMOVAL_DONE, UNPUBLISH_BANNED, CardPress
 from bot.telegram.catchup import catch_up_with_telegram
 from bot.telegram.chats import check_chats
 from bot.telegram.commands import (
@@ -174,6 +174,7 @@ def register_handlers(application: Application, settings: Settings) -> None:
     add(CommandHandler(HELP.all_names, account.show_help, private))
     add(CommandHandler(CANCEL.all_names, account.nothing_to_cancel, private))
     add(CommandHandler(MY_DATA.all_names, mydata.show_my_data, private))
+    add(CallbackQueryHandler(mydata.show_consent_text, pattern=CONSENT_TEXT.pattern))
 
     # Moderators: the cards, then their commands in the group.
     add(CallbackQueryHandler(decisions.on_card_button, pattern=CardPress.PATTERN))

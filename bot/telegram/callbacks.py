@@ -53,6 +53,24 @@ class Numbered:
 
 
 @dataclass(frozen=True)
+class Versioned:
+    """A button about one version of a text: ``<prefix>:<hex digits>``."""
+
+    prefix: str
+
+    def data(self, version: str) -> str:
+        assert re.fullmatch(r"[0-9a-f]{1,16}", version), version
+        return f"{self.prefix}:{version}"
+
+    @property
+    def pattern(self) -> str:
+        return rf"^{self.prefix}:[0-9a-f]{{1,16}}$"
+
+    def version(self, data: str) -> str:
+        return data.rsplit(":", 1)[1]
+
+
+@dataclass(frozen=True)
 class Listed:
     """A pick from a list shown as buttons, or the text the person typed instead:
     ``<name>:<index>[:<index>]`` or ``<name>:typed``."""
@@ -92,6 +110,7 @@ QUOTE = Choice("quote", ("skip",))
 PREVIEW = Choice("preview", ("send", "photo", "edit", "cancel"))
 COACH = Choice("coach", ("blur", "agree"))
 ERASE = Choice("erase", ("yes", "no"))
+CONSENT_TEXT = Versioned("ctext")
 
 REMOVAL_DONE = Numbered("rm:done")
 """A moderator says they removed by hand a message the bot could not."""

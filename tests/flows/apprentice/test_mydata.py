@@ -16,7 +16,7 @@ from models.base import utcnow
 from tests.support import imagegen
 from tests.support.moderation import submit_one
 from tests.support.publishing import QUIET, add_entries, entry_values, started_apprentice
-from tests.support.stand import Stand, has_button, running_stand, walk_to_photo
+from tests.support.stand import Stand, buttons, has_button, running_stand, walk_to_photo
 
 S = SubmissionStatus
 
@@ -109,9 +109,8 @@ async def test_an_apprentice_gets_all_they_sent_and_what_became_of_it(
         assert "Coiffeur·se" in text and "Esthéticien·ne" in text and "CFA de Dijon" in text
         assert text.count("Nom affiché : Léa") == 3
         for entry in rows.values():
-            assert entry.consent_version
-            consent = f"donné le {when(stand, entry.consent_at)} (texte version "
-            assert consent + f"{entry.consent_version})" in text
+            assert entry.consent_version and entry.consent_version not in text  # no jargon
+            assert f"Ton accord : donné le {when(stand, entry.consent_at)}" in text
         assert f"Publiée le {when(stand, now)}" in text
         assert tn("fr", "mydata.photos", 3) in text
 
@@ -126,6 +125,18 @@ async def test_an_apprentice_gets_all_they_sent_and_what_became_of_it(
             f"n°{refused}",
             f"n°{published}",
         ]
+
+        # The text she agreed to, read again: one version, one button, dated.
+        [with_buttons] = [m for m in emu.bot_messages(lea) if has_button("ctext:")(m)]
+        first = min(entry.consent_at for entry in rows.values())
+        assert buttons(with_buttons) == {
+            f"📄 Le texte que tu as accepté le {when(stand, first)}": (
+                f"ctext:{draft.consent_version}"
+            )
+        }
+        await stand.press(lea, with_buttons, f"ctext:{draft.consent_version}")
+        agreed = await stand.reply(lea, "Le texte que tu as accepté")
+        assert "/supprimer" in agreed["text"] and "chaîne publique" in agreed["text"]
 
         # The entry in progress goes on where it was.
         await stand.press(lea, preview, "preview:send")
