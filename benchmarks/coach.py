@@ -36,7 +36,7 @@ from PIL import Image
 
 from benchmarks.common import Figure, alternate, median_ms
 from benchmarks.images import photo
-from bot.campaign.coach import Hint, Measures, hint
+from bot.campaign.coach import Hint, hint, measures_of_photo
 from bot.config import CoachSettings
 from bot.photos.encode import encode_jpeg
 from bot.photos.faces import MARGIN, Face, find_faces
@@ -73,20 +73,6 @@ class Seen:
     hint: Hint | None
 
 
-def measures_of(processed: ProcessedImage) -> Measures:
-    """As ``handlers/coach.py`` builds them after a search."""
-    faces = processed.faces
-    return Measures(
-        width=processed.width,
-        height=processed.height,
-        sharpness=processed.sharpness,
-        brightness=processed.brightness,
-        burnt=processed.burnt,
-        faces=len(faces),
-        face_width=faces[0].w if faces else None,
-    )
-
-
 def upload(img: Image.Image) -> bytes:
     return encode_jpeg(img, UPLOAD_QUALITY)
 
@@ -113,7 +99,7 @@ def see(items: Sequence[Item]) -> list[Seen]:
     seen = []
     for item in items:
         processed = process_image(upload(item.image), OPTIONS)
-        seen.append(Seen(item, processed, hint(measures_of(processed), COACH)))
+        seen.append(Seen(item, processed, hint(measures_of_photo(processed), COACH)))
     return seen
 
 
@@ -199,7 +185,7 @@ def _sweep(
 
 
 def _again(seen: Seen, coach: CoachSettings) -> Hint | None:
-    return hint(measures_of(seen.processed), coach)
+    return hint(measures_of_photo(seen.processed), coach)
 
 
 def _sharp_lit(item: Item) -> bool:

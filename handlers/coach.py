@@ -13,7 +13,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot.campaign.coach import Bystanders, Measures, hint
+from bot.campaign.coach import Bystanders, hint, measures_of_photo
 from bot.campaign.drafts import replace_photo
 from bot.i18n import plain, t, tn
 from bot.photos.faces import Face
@@ -37,15 +37,7 @@ async def show_coach(update: Update, context: Context, processed: ProcessedImage
     lang = language(update, context)
     coach = services(context).settings.coach
     faces = processed.faces
-    measures = Measures(
-        width=processed.width,
-        height=processed.height,
-        sharpness=processed.sharpness,
-        brightness=processed.brightness,
-        burnt=processed.burnt,
-        faces=len(faces) if coach.enabled else None,
-        face_width=faces[0].w if faces else None,
-    )
+    measures = measures_of_photo(processed, searched=coach.enabled)
     others = list(faces[1:])
     entry = answers(context)
     entry[OTHERS] = [[f.x, f.y, f.w, f.h] for f in others]

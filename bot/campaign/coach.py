@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from bot.config import CoachSettings
+from bot.photos.pipeline import ProcessedImage
 from models import Submission
 
 
@@ -64,6 +65,21 @@ def measures_of(entry: Submission) -> Measures:
         burnt=entry.burnt,
         faces=entry.faces,
         face_width=entry.face_width,
+    )
+
+
+def measures_of_photo(processed: ProcessedImage, searched: bool = True) -> Measures:
+    """A new photo's measures as the image worker took them; ``searched``: faces were
+    searched (else none found says nothing)."""
+    faces = processed.faces
+    return Measures(
+        width=processed.width,
+        height=processed.height,
+        sharpness=processed.sharpness,
+        brightness=processed.brightness,
+        burnt=processed.burnt,
+        faces=len(faces) if searched else None,
+        face_width=faces[0].w if faces else None,
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image
 
-from bot.campaign.coach import Focus, Hint, Measures, focus, hint
+from bot.campaign.coach import Focus, Hint, focus, hint, measures_of_photo
 from bot.config import CoachSettings
 from bot.photos.pipeline import ImageOptions, process_image
 from bot.photos.refusals import TooSmall
@@ -170,15 +170,7 @@ def test_the_coach_finds_the_face_of_each_sample_and_hints_as_intended() -> None
             continue
         done = process_image(sample_jpeg(sample), options)
         faces = done.faces
-        measures = Measures(
-            done.width,
-            done.height,
-            done.sharpness,
-            done.brightness,
-            done.burnt,
-            faces=len(faces),
-            face_width=faces[0].w if faces else None,
-        )
+        measures = measures_of_photo(done)
         if sample.name == "soudeur":  # well under the threshold
             assert done.brightness < 0.7 * coach.dark_below, done.brightness
         if sample.name in COACHED:  # the hint is what counts there, not the faces

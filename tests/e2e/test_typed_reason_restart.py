@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import t
+from bot.i18n import sentence, t
 from bot.sandbox.emulator import Emulator
 from models import SubmissionStatus
 from models.state import load_state
@@ -57,5 +57,5 @@ async def test_a_reason_typed_after_a_kill_9_refuses_the_entry(
         entry = await wait_row(session_factory, entry_id, S.REFUSED)
         assert entry.refusal_reason == REASON
         told = await emu.wait_for(lea, REASON, timeout=10)
-        assert told["text"] == t("fr", "decision.refused", reason=REASON)
+        assert told["text"] == t("fr", "decision.refused", reason=sentence(REASON))
         assert await bot.stop() == 0

@@ -37,6 +37,15 @@ def single_face_photo() -> Image.Image:
     return compose(random.Random(2), "scene:2", (1280, 960), 0.3, 0).render()
 
 
+async def to_the_offer(stand: Stand, user: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The steps, then the photo with two people behind: its preview and the coach's offer."""
+    await walk_to_photo(stand, user)
+    await stand.emu.send_photo(user, jpeg(bystanders_photo()))
+    return await stand.reply(user, has_button("preview:")), await stand.reply(
+        user, has_button("coach:")
+    )
+
+
 def jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90)
@@ -119,10 +128,7 @@ async def test_other_faces_blurred_on_the_card_the_channel_and_the_site(
     site = {"enabled": True, "path": str(tmp_path / "site"), "base_url": "https://x.org/s/"}
     async with running_stand(db_url, tmp_path, coach=COACH, schedule=QUIET, gallery=site) as stand:
         ines = stand.emu.create_user("Inès")
-        await walk_to_photo(stand, ines)
-        await stand.emu.send_photo(ines, jpeg(bystanders_photo()))
-        first = await stand.reply(ines, has_button("preview:"))
-        offer = await stand.reply(ines, has_button("coach:"))
+        first, offer = await to_the_offer(stand, ines)
         assert "2 autres personnes" in offer["text"]
         before = photo_of(stand, first)
         [apprentice, *others] = find_faces(before, 40)
@@ -162,10 +168,7 @@ async def test_other_people_agreeing_is_on_the_card_and_in_the_audit(
 ) -> None:
     async with running_stand(db_url, tmp_path, coach=COACH) as stand:
         noe = stand.emu.create_user("Noé")
-        await walk_to_photo(stand, noe)
-        await stand.emu.send_photo(noe, jpeg(bystanders_photo()))
-        preview = await stand.reply(noe, has_button("preview:"))
-        offer = await stand.reply(noe, has_button("coach:"))
+        preview, offer = await to_the_offer(stand, noe)
         await stand.press(noe, offer, "coach:agree")
         await stand.reply(noe, "C’est noté")
         await stand.press(noe, preview, "preview:send")

@@ -82,7 +82,7 @@ async def test_refuse_with_a_listed_reason_in_the_apprentice_language(
         card = await card_now(stand, card, "Refusée par Sam")
         assert "photo floue" in card["caption"] and data_of(card) == ["mod:undo:1"]
         told = await stand.reply(ed)
-        assert told["text"] == t("en", "decision.refused", reason="blurry photo")
+        assert told["text"] == t("en", "decision.refused", reason="blurry photo.")
         [entry] = await stand.stored()
         assert (entry.status, entry.refusal_reason) == (S.REFUSED, "blurry")
         assert await audit_actions(stand) == [("refuse", sam.id, "blurry")]

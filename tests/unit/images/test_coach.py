@@ -11,7 +11,7 @@ import numpy
 from PIL import Image, ImageChops
 from skimage.metrics import structural_similarity
 
-from bot.campaign.coach import Hint, Measures, hint
+from bot.campaign.coach import Hint, hint, measures_of_photo
 from bot.config import CoachSettings
 from bot.photos.encode import encode_jpeg
 from bot.photos.faces import Face, blur_faces, by_rank, find_faces
@@ -38,20 +38,7 @@ def processed(name: str) -> ProcessedImage:
 
 
 def coach_hint(name: str) -> Hint | None:
-    result = processed(name)
-    faces = result.faces
-    return hint(
-        Measures(
-            width=result.width,
-            height=result.height,
-            sharpness=result.sharpness,
-            brightness=result.brightness,
-            burnt=result.burnt,
-            faces=len(faces),
-            face_width=faces[0].w if faces else None,
-        ),
-        COACH,
-    )
+    return hint(measures_of_photo(processed(name)), COACH)
 
 
 def matches(face: Face, true: Box) -> bool:
