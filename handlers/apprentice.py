@@ -14,7 +14,7 @@ import asyncio
 import logging
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -68,7 +68,7 @@ from models.submissions import (
 
 log = logging.getLogger(__name__)
 
-CONSENT, AGE, GUARDIAN, NAME, NAME_TYPED, TRADE, CENTRE, QUOTE, PHOTO, PREVIEW = (
+CONSENT, AGE, GUARDIAN, NAME, NAME_TYPED, TRADE, CENTRE, QUOTE, PHOTO, PREVIEW, EDIT = (
     "consent",
     "age",
     "guardian",
@@ -79,6 +79,7 @@ CONSENT, AGE, GUARDIAN, NAME, NAME_TYPED, TRADE, CENTRE, QUOTE, PHOTO, PREVIEW =
     "quote",
     "photo",
     "preview",
+    "edit",
 )
 END = ConversationHandler.END
 
@@ -261,7 +262,7 @@ async def on_name_choice(update: Update, context: Context) -> str:
         entry["display_name"] = None
     else:
         entry["display_name"] = _one_line(update.effective_user.first_name)[: NAME_LENGTH[1]]
-    return await ask_trade(update, context)
+    return await next_step(update, context, ask_trade)
 
 
 async def on_name_typed(update: Update, context: Context) -> str:
@@ -269,7 +270,7 @@ async def on_name_typed(update: Update, context: Context) -> str:
     if name is None:
         return NAME_TYPED
     answers(context)["display_name"] = name
-    return await ask_trade(update, context)
+    return await next_step(update, context, ask_trade)
 
 
 def _trade_keyboard(context: Context, lang: str, page: int) -> InlineKeyboardMarkup:
@@ -335,7 +336,7 @@ async def on_trade_button(update: Update, context: Context) -> str:
             entry["trade"] = None
     if not entry.get("trade"):
         return await ask_trade(update, context)
-    return await ask_centre(update, context)
+    return await next_step(update, context, ask_centre)
 
 
 async def on_trade_typed(update: Update, context: Context) -> str:
@@ -350,7 +351,7 @@ async def on_trade_typed(update: Update, context: Context) -> str:
     same, close = match_typed(typed, list(known))
     if same is not None or not close:
         entry["trade"] = same or trade_name(typed)
-        return await ask_centre(update, context)
+        return await next_step(update, context, ask_centre)
     entry["typed_trade"] = trade_name(typed)
     listed = [(trade, known[trade]) for trade in close]
     question = t(language(update, context), "trade.did_you_mean")
@@ -405,7 +406,7 @@ async def on_centre_button(update: Update, context: Context) -> str:
         if not 0 <= index < len(centres):
             return await ask_centre(update, context)
         entry["centre_code"], entry["centre_name"] = centres[index].code, centres[index].name
-    return await ask_quote(update, context)
+    return await next_step(update, context, ask_quote)
 
 
 async def on_centre_typed(update: Update, context: Context) -> str:
@@ -420,10 +421,10 @@ async def on_centre_typed(update: Update, context: Context) -> str:
     if same is not None:
         centre = centres[names.index(same)]
         entry["centre_code"], entry["centre_name"] = centre.code, centre.name
-        return await ask_quote(update, context)
+        return await next_step(update, context, ask_quote)
     if not close:
         entry["centre_code"], entry["centre_name"] = None, typed
-        return await ask_quote(update, context)
+        return await next_step(update, context, ask_quote)
     entry["typed_centre"] = typed
     listed = [(name, (names.index(name),)) for name in close]
     question = t(language(update, context), "centre.did_you_mean")
@@ -461,9 +462,51 @@ async def on_quote_typed(update: Update, context: Context) -> str:
 
 async def after_details(update: Update, context: Context) -> str:
     """Editing details from the preview keeps the photo: go back to the preview."""
+    answers(context).pop(EDITING, None)
     if answers(context).get("draft_id") is not None and await show_preview(update, context):
         return PREVIEW
     return await ask_photo(update, context)
+
+
+EDITING = "editing"
+"""Set in the answers while one detail is changed from the preview."""
+
+
+async def next_step(
+    update: Update, context: Context, ask: Callable[[Update, Context], Awaitable[str]]
+) -> str:
+    """The next question; back to the preview instead when the apprentice is changing just
+    this one answer."""
+    if answers(context).get(EDITING):
+        return await after_details(update, context)
+    return await ask(update, context)
+
+
+async def ask_what_to_edit(update: Update, context: Context) -> str:
+    """« Modifier les infos »: one answer to change, the others kept."""
+    lang = language(update, context)
+    rows = [
+        [
+            (plain(lang, "edit.name"), callbacks.EDIT.data("name")),
+            (plain(lang, "edit.trade"), callbacks.EDIT.data("trade")),
+        ],
+        [
+            (plain(lang, "edit.centre"), callbacks.EDIT.data("centre")),
+            (plain(lang, "edit.quote"), callbacks.EDIT.data("quote")),
+        ],
+        [(plain(lang, "edit.back"), callbacks.EDIT.data("back"))],
+    ]
+    await reply(update, context, t(lang, "edit.question"), keyboard(rows))
+    return EDIT
+
+
+async def on_edit_choice(update: Update, context: Context) -> str:
+    field = callbacks.EDIT.option(await pressed(update, context))
+    if field == "back":
+        return await after_details(update, context)
+    answers(context)[EDITING] = True
+    ask = {"name": ask_name, "trade": ask_trade, "centre": ask_centre, "quote": ask_quote}
+    return await ask[field](update, context)
 
 
 # --- photo and preview --------------------------------------------------------------------
@@ -605,7 +648,7 @@ async def on_preview(update: Update, context: Context) -> str | int:
     if choice == callbacks.PREVIEW.data("photo"):
         return await ask_photo(update, context)
     if choice == callbacks.PREVIEW.data("edit"):
-        return await ask_name(update, context)
+        return await ask_what_to_edit(update, context)
     if choice == callbacks.PREVIEW.data("cancel"):
         await discard_draft(context, entry)
         forget_answers(context)
@@ -672,7 +715,9 @@ async def erasure_from_conversation(update: Update, context: Context) -> int:
     return END
 
 
-OWN_BUTTONS = re.compile(r"^(consent|age|guardian|name|tpage|trade|centre|quote|preview|coach):")
+OWN_BUTTONS = re.compile(
+    r"^(consent|age|guardian|name|tpage|trade|centre|quote|preview|coach|edit):"
+)
 
 
 class AnswersGone(BaseHandler[Update, Context, object]):
@@ -758,6 +803,7 @@ def build_conversation(
                     MessageHandler(text, on_quote_typed),
                 ],
                 PHOTO: [gone, MessageHandler(~filters.COMMAND, on_photo)],
+                EDIT: [gone, CallbackQueryHandler(on_edit_choice, pattern=callbacks.EDIT.pattern)],
                 PREVIEW: [
                     gone,
                     CallbackQueryHandler(on_preview, pattern=callbacks.PREVIEW.pattern),

@@ -109,6 +109,7 @@ CENTRE = Listed("centre", 1)
 QUOTE = Choice("quote", ("skip",))
 PREVIEW = Choice("preview", ("send", "photo", "edit", "cancel"))
 COACH = Choice("coach", ("blur", "agree"))
+EDIT = Choice("edit", ("name", "trade", "centre", "quote", "back"))
 ERASE = Choice("erase", ("yes", "no"))
 CONSENT_TEXT = Versioned("ctext")
 

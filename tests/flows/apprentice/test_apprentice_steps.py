@@ -208,17 +208,32 @@ async def test_preview_cancel_and_edit(db_url: str, tmp_path: Path) -> None:
         await walk_to_photo(stand, ali)
         await emu.send_photo(ali, imagegen.photo_jpeg(1280, 960))
         preview = await stand.reply(ali, has_button("preview:"))
+        [before] = await stand.stored()
+        # « Modifier les infos »: one answer is picked and changed, the others kept.
         await stand.press(ali, preview, "preview:edit")
-        await stand.press(ali, await stand.reply(ali, has_button("name:")), "name:anon")
+        which = await stand.reply(ali, has_button("edit:"))
+        assert set(data_of(which)) == {
+            f"edit:{f}" for f in ("name", "trade", "centre", "quote", "back")
+        }
+        await stand.press(ali, which, "edit:trade")
         await stand.press(ali, await stand.reply(ali, has_button("trade:")), "tpage:1")
         await stand.press(ali, await stand.emu.wait_for(ali, has_button("trade:1:")), "trade:1:2")
-        await stand.press(ali, await stand.reply(ali, has_button("centre:")), "centre:0")
-        await stand.press(ali, await stand.reply(ali, has_button("quote:")), "quote:skip")
-        # The photo is kept: straight back to the preview with the new details.
+        # The photo is kept: straight back to the preview, no other question asked.
         preview = await stand.reply(ali, has_button("preview:"))
-        assert preview["caption"].startswith("Apprenti·e anonyme — Boucher·ère")
+        assert preview["caption"].startswith("Ali — Boucher·ère")
         [draft] = await stand.stored()
         assert draft.status == SubmissionStatus.DRAFT and draft.trade == "Boucher·ère"
+        assert (draft.centre_name, draft.quote) == (before.centre_name, before.quote)
+        await stand.press(ali, preview, "preview:edit")
+        await stand.press(ali, await stand.reply(ali, has_button("edit:")), "edit:name")
+        await stand.press(ali, await stand.reply(ali, has_button("name:")), "name:anon")
+        preview = await stand.reply(ali, has_button("preview:"))
+        assert preview["caption"].startswith("Apprenti·e anonyme — Boucher·ère")
+        # « Rien » goes back to the preview as it was.
+        await stand.press(ali, preview, "preview:edit")
+        await stand.press(ali, await stand.reply(ali, has_button("edit:")), "edit:back")
+        preview = await stand.reply(ali, has_button("preview:"))
+        assert preview["caption"].startswith("Apprenti·e anonyme — Boucher·ère")
         await stand.press(ali, preview, "preview:cancel")
         assert "reply_markup" not in await stand.reply(ali)  # the preview, its buttons gone
         assert (await stand.reply(ali))["text"] == t("fr", "preview.cancelled")
