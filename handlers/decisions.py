@@ -326,6 +326,7 @@ def card_actions() -> dict[str, CardAction]:
         Card.CONFIRM_BAN: bans.ban_from_card,
         Card.UNDO: undo,
         Card.PUBLISH_NOW: publishing.publish_from_card,
-        Card.UNPUBLISH: publishing.unpublish_from_card,
+        Card.UNPUBLISH: publishing.ask_unpublish,
+        Card.CONFIRM_UNPUBLISH: publishing.unpublish_from_card,
         Card.REQUEUE: publishing.queue_again,
     }

@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 from bot.campaign.captions import entry_caption, visible_text
 from bot.i18n import plain, t
 from bot.services import Services
-from bot.telegram.cards import refresh_card
+from bot.telegram.cards import refresh_card, unpublish_keyboard
 from bot.telegram.notify import tell_apprentice
 from bot.telegram.publisher import Outcome, Publisher, tell_published
 from bot.telegram.removals import Result, carry_out
@@ -23,7 +23,7 @@ from handlers.common import (
     moderator_name,
     services,
 )
-from models import AuditAction
+from models import AuditAction, SubmissionStatus
 from models.lifecycle import mark_published, requeue, unpublish
 from models.publishing import needs_check_entries
 from models.removals import owe_removal
@@ -85,6 +85,23 @@ async def take_off_channel(update: Update, context: Context, submission_id: int)
     if entry is not None:
         await tell_apprentice(context.bot, svc, entry.apprentice_id, "published.removed")
     return result
+
+
+async def ask_unpublish(
+    update: Update, context: Context, submission_id: int, _: str | None
+) -> None:
+    """The first tap of « Retirer de la chaîne »: the card asks to confirm."""
+    assert update.callback_query
+    svc = services(context)
+    async with svc.sessions() as session:
+        entry = await get_entry(session, submission_id)
+    if entry is None or entry.status != SubmissionStatus.PUBLISHED:
+        lang = moderation_language(context)
+        await update.callback_query.answer(plain(lang, "publishing.not_published"), show_alert=True)
+        await refresh_card(context.bot, svc, submission_id)
+        return
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_reply_markup(unpublish_keyboard(submission_id, svc))
 
 
 async def unpublish_from_card(

@@ -133,6 +133,8 @@ class Card(StrEnum):
     UNDO = "undo"
     PUBLISH_NOW = "now"
     UNPUBLISH = "unpub"
+    """Asks to confirm: a slip must not take a selfie off the channel."""
+    CONFIRM_UNPUBLISH = "unpubok"
     REQUEUE = "requeue"
 
 

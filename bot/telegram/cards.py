@@ -156,6 +156,9 @@ def _outcome(view: CardView, language: str, services: Services) -> str | None:
     entry = view.entry
     moderator = entry.decided_by_name or "?"
     decided = when(entry.decided_at, language, services) if entry.decided_at else ""
+    if entry.status == S.REFUSED and entry.refusal_reason == "unpublished":
+        # Taken off the channel, not refused: the card says so, and by whom.
+        return t(language, "card.unpublished", moderator=moderator, when=decided)
     if entry.status == S.REFUSED:
         reason = reason_text(entry.refusal_reason, language, services)
         return t(language, "card.refused", moderator=moderator, when=decided, reason=reason)
@@ -269,6 +272,21 @@ def ban_keyboard(submission_id: int, services: Services) -> InlineKeyboardMarkup
     return _buttons(
         [
             [(plain(language, "card.confirm_ban"), card_button(Card.CONFIRM_BAN, submission_id))],
+            [(plain(language, "card.back"), card_button(Card.BACK, submission_id))],
+        ]
+    )
+
+
+def unpublish_keyboard(submission_id: int, services: Services) -> InlineKeyboardMarkup | None:
+    language = services.settings.moderation.language
+    return _buttons(
+        [
+            [
+                (
+                    plain(language, "card.confirm_unpublish"),
+                    card_button(Card.CONFIRM_UNPUBLISH, submission_id),
+                )
+            ],
             [(plain(language, "card.back"), card_button(Card.BACK, submission_id))],
         ]
     )

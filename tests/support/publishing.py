@@ -133,6 +133,18 @@ async def approve_on_card(stand: Stand, submission_id: int) -> None:
     await wait_status(stand, submission_id, S.APPROVED)
 
 
+async def unpublish_on_card(stand: Stand, card: dict[str, Any], submission_id: int) -> str:
+    """« Retirer de la chaîne », then its confirmation; the confirming press's query id."""
+    moderator = stand.moderators[0]
+    await stand.press(moderator, card, f"mod:unpub:{submission_id}")
+    confirm = f"mod:unpubok:{submission_id}"
+    asked = await stand.emu.wait_for(
+        stand.group,
+        lambda m: m["message_id"] == card["message_id"] and confirm in str(m.get("reply_markup")),
+    )
+    return await stand.press(moderator, asked, confirm)
+
+
 async def wait_status(stand: Stand, submission_id: int, status: SubmissionStatus) -> Submission:
     async with asyncio.timeout(10):
         while True:

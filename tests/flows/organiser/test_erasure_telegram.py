@@ -24,6 +24,7 @@ from tests.support.publishing import (
     rows,
     started_apprentice,
     tick,
+    unpublish_on_card,
     upload_photo,
 )
 from tests.support.stand import Stand, answer_of, buttons, running_stand
@@ -155,11 +156,11 @@ async def test_a_delete_telegram_does_not_answer_is_retried_not_reported_done(
 
 async def test_unpublish_says_what_telegram_really_did(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path, channel_rights=NO_DELETE, schedule=QUIET) as stand:
-        emu, camille = stand.emu, stand.moderators[0]
+        emu = stand.emu
         lea = started_apprentice(emu, "Léa")
         entry, post = await published_entry(stand, lea)
         emu.travel(hours=49)
-        query = await stand.press(camille, card_of(stand, entry), f"mod:unpub:{entry.id}")
+        query = await unpublish_on_card(stand, card_of(stand, entry), entry.id)
         answer = await answer_of(stand, query)
         assert answer["text"] == t("fr", "publishing.unpublished.hidden")
         assert answer["text"] != t("fr", "publishing.unpublished.gone")

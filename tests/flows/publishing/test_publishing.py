@@ -28,6 +28,7 @@ from models import Removal, Submission, SubmissionStatus
 from models.base import utcnow
 from models.settings import PUBLISHING_PAUSED, get_setting
 from tests.support import imagegen
+from tests.support.moderation import card_now
 from tests.support.publishing import (
     QUIET,
     add_entries,
@@ -41,9 +42,10 @@ from tests.support.publishing import (
     rows,
     started_apprentice,
     tick,
+    unpublish_on_card,
     upload_photo,
 )
-from tests.support.stand import BOTH_MODES, answer_of, buttons, has_button, running_stand
+from tests.support.stand import BOTH_MODES, answer_of, buttons, data_of, has_button, running_stand
 
 S = SubmissionStatus
 
@@ -306,15 +308,27 @@ async def test_withdrawal_and_unpublish_remove_the_channel_post(
         assert stored[tom_id].moderation_message_id in group_ids
         assert lea_id not in await rows(stand)
 
-        # A moderator takes Tom's post off the channel from the card.
-        query = await stand.press(stand.moderators[0], tom_card, f"mod:unpub:{tom_id}")
+        # One tap only asks: « Retour » leaves the post where it is.
+        await stand.press(stand.moderators[0], tom_card, f"mod:unpub:{tom_id}")
+        asked = await card_now(stand, tom_card, lambda m: f"mod:unpubok:{tom_id}" in data_of(m))
+        assert data_of(asked) == [f"mod:unpubok:{tom_id}", f"mod:back:{tom_id}"]
+        assert len(channel_posts(stand)) == 1
+        await stand.press(stand.moderators[0], asked, f"mod:back:{tom_id}")
+        await card_now(stand, tom_card, lambda m: data_of(m) == [f"mod:unpub:{tom_id}"])
+        assert len(channel_posts(stand)) == 1 and (await rows(stand))[tom_id].status == S.PUBLISHED
+
+        # Confirmed, the moderator takes Tom's post off the channel from the card.
+        query = await unpublish_on_card(stand, tom_card, tom_id)
         await stand.reply(tom, t("fr", "published.removed"))
         assert channel_posts(stand) == []
         answer = await answer_of(stand, query)
         assert answer["text"] == t("fr", "publishing.unpublished.gone")
         entry = (await rows(stand))[tom_id]
         assert (entry.status, entry.refusal_reason) == (S.REFUSED, "unpublished")
-        assert f"mod:unpub:{tom_id}" not in buttons(card_of(stand, entry)).values()
+        card = card_of(stand, entry)
+        assert f"mod:unpub:{tom_id}" not in buttons(card).values()
+        assert "Retirée de la chaîne par Camille" in card["caption"]
+        assert "Refusée" not in card["caption"]
         # Nothing is left to publish.
         assert await tick(stand) == []
 

@@ -29,6 +29,7 @@ from tests.support.publishing import (
     rows,
     started_apprentice,
     tick,
+    unpublish_on_card,
 )
 from tests.support.stand import Stand, answer_of, has_button, running_stand, until
 
@@ -115,7 +116,7 @@ async def test_publication_adds_the_profile_and_unpublish_removes_it(
 
         # A moderator takes Léa's post off the channel from her card: off the site too.
         card = card_of(stand, (await rows(stand))[lea_id])
-        query = await stand.press(stand.moderators[0], card, f"mod:unpub:{lea_id}")
+        query = await unpublish_on_card(stand, card, lea_id)
         await answer_of(stand, query)
         await until(lambda: not shown(stand, lea_id))
         assert shown(stand, tom_id)
