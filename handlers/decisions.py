@@ -296,6 +296,9 @@ async def undo(update: Update, context: Context, submission_id: int, _: str | No
     svc, lang = services(context), moderation_language(context)
     window = timedelta(minutes=svc.settings.moderation.undo_minutes)
 
+    told: list[tuple[int, str]] = []
+    """Who to tell what, read before the UPDATE expires the row."""
+
     async def undo_in_time(session: AsyncSession) -> bool:
         entry = await get_entry(session, submission_id)
         if entry is None:
@@ -303,7 +306,11 @@ async def undo(update: Update, context: Context, submission_id: int, _: str | No
         late = entry.decided_at is None or utcnow() - entry.decided_at > window
         if entry.status == S.REFUSED and late:
             return False
-        return await undo_decision(session, submission_id)
+        apprentice, key = entry.apprentice_id, _undone_key(entry)
+        if not await undo_decision(session, submission_id):
+            return False
+        told.append((apprentice, key))
+        return True
 
     won = await decide(update, context, AuditAction.UNDO, undo_in_time, submission_id=submission_id)
     if not won:
@@ -312,6 +319,18 @@ async def undo(update: Update, context: Context, submission_id: int, _: str | No
         return
     await update.callback_query.answer(plain(lang, "mod.undone"))
     await refresh_card(context.bot, svc, submission_id)
+    # What the apprentice was last told no longer holds: say what it means for them now.
+    [(apprentice, key)] = told
+    await tell_apprentice(context.bot, svc, apprentice, key)
+
+
+def _undone_key(entry: Submission) -> str:
+    """What to tell the apprentice when the decision on ``entry`` is taken back."""
+    if entry.status == S.REFUSED and entry.refusal_reason == "unpublished":
+        return "decision.undone_removal"
+    if entry.status == S.REFUSED:
+        return "decision.undone_refusal"
+    return "decision.undone_approval"
 
 
 def card_actions() -> dict[str, CardAction]:

@@ -225,14 +225,30 @@ async def test_ban_refuses_pending_entries_and_unban_lifts_it(db_url: str, tmp_p
 async def test_undo_within_the_window_only(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path) as stand:
         emu, sam = stand.emu, stand.moderators[1]
-        card = await submit(stand, emu.create_user("Tom"))
+        tom = emu.create_user("Tom")
+        card = await submit(stand, tom)
         await stand.press(sam, card, "mod:ok:1")
         card = await card_now(stand, card, "Acceptée")
+        await stand.reply(tom, "Bonne nouvelle 🎉")
         await stand.press(sam, card, "mod:undo:1")
         card = await card_now(stand, card, lambda m: "mod:ok:1" in data_of(m))
         assert "Acceptée" not in card["caption"]
         [entry] = await stand.stored()
         assert entry.status == S.PENDING
+        # Tom was told it would be posted: he is told it no longer will, for now.
+        assert (await stand.reply(tom, "↩️"))["text"] == t("fr", "decision.undone_approval")
+        # A refusal taken back: the apprentice told « pas retenue » hears it is waiting again.
+        await stand.press(sam, card, "mod:no:1")
+        reasons = await card_now(stand, card, lambda m: "mod:why:1:blurry" in data_of(m))
+        await stand.press(sam, reasons, "mod:why:1:blurry")
+        card = await card_now(stand, card, "Refusée")
+        await stand.reply(tom, "pas été retenue")
+        await stand.press(sam, card, "mod:undo:1")
+        await card_now(stand, card, lambda m: "mod:ok:1" in data_of(m))
+        told = await emu.wait_for(
+            tom, lambda m: m.get("text") == t("fr", "decision.undone_refusal")
+        )
+        assert told
     async with running_stand(db_url, tmp_path, moderation={"undo_minutes": 0}) as stand:
         emu, sam = stand.emu, stand.moderators[1]
         card = await submit(stand, emu.create_user("Zoé"))

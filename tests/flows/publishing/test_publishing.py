@@ -331,6 +331,10 @@ async def test_withdrawal_and_unpublish_remove_the_channel_post(
         assert "Refusée" not in card["caption"]
         # Nothing is left to publish.
         assert await tick(stand) == []
+        # Taken back within the undo window: waiting again, and Tom is told what it means.
+        await stand.press(stand.moderators[0], card, f"mod:undo:{tom_id}")
+        await stand.emu.wait_for(tom, lambda m: m.get("text") == t("fr", "decision.undone_removal"))
+        assert (await rows(stand))[tom_id].status == S.PENDING
 
 
 # --------------------------------------------------------------------------- pause

@@ -123,6 +123,7 @@ def keys_used_in_code() -> frozenset[str]:
     used.update(f"publishing.outcome.{outcome.value}" for outcome in Outcome)
     used.update(f"publishing.unpublished.{result.value}" for result in Result)
     used.update(f"removal.check.{check.value}" for check in Check)
+    used.update(f"decision.undone_{what}" for what in ("refusal", "removal", "approval"))
     used.update(f"coach.{hint.value}" for hint in Hint)
     used.update(f"card.focus.{focus.value}" for focus in Focus)
     used.update(f"card.light.{light}" for light in [*Light, "unknown"])
