@@ -383,3 +383,52 @@ def test_the_qr_posters_are_offered_for_download(browser_page: Any, sandbox_url:
     assert download.value.suggested_filename == "poster-cfa-dijon.pdf"
     with open(download.value.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
+
+
+def test_fast_sends_are_all_sent_and_a_reload_shows_the_newest(
+    browser_page: Any, tmp_path: Path
+) -> None:
+    """A message typed while the previous one is on its way is sent too (it was wiped
+    when the first one's answer came back); after a reload, with photos in the chat, the
+    phone shows its newest message."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    process = SandboxProcess(tmp_path, "sandbox", "--port", "0")
+    try:
+        url = process.wait_ready()
+        page.goto(url + "/")
+        expect(page.locator("#status")).to_have_class("status ready")
+        phone = page.locator("#messages-private")
+        page.fill("#text-private", "un")
+        page.press("#text-private", "Enter")
+        page.keyboard.type("deux")  # while « un » is on its way
+        expect(phone.locator(".msg.mine", has_text="un")).to_have_count(1)
+        page.wait_for_timeout(200)  # « un »'s answer is back
+        expect(page.locator("#text-private")).to_have_value("deux")
+        page.press("#text-private", "Enter")
+        expect(phone.locator(".msg.mine", has_text="deux")).to_have_count(1)
+        expect(page.locator("#text-private")).to_have_value("")
+
+        for shown, sample in enumerate(("electricienne", "mecanicien", "coiffeuse"), start=1):
+            if page.locator("#attach-private").is_hidden():
+                page.click('.clip[data-chat="private"]')
+            page.click(f'.sample[data-sample="{sample}"]')
+            expect(phone.locator("img.photo")).to_have_count(shown)
+        page.fill("#text-private", "/aide")
+        page.press("#text-private", "Enter")
+        expect(phone.locator(".msg").last).not_to_have_class(re.compile("mine"))
+        page.reload()
+        expect(page.locator("#status")).to_have_class("status ready")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#messages-private img')].every((i) => i.complete)"
+        )
+        page.wait_for_timeout(300)
+        gap = page.evaluate(
+            "() => { const b = document.querySelector('#messages-private');"
+            " return b.scrollHeight - b.scrollTop - b.clientHeight; }"
+        )
+        assert gap < 60, gap
+        expect(phone.locator(".msg").last).to_be_in_viewport()
+    finally:
+        process.stop()

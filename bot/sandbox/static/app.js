@@ -173,11 +173,19 @@ function renderChat(kind, messages, view) {
   if (atBottom || !box.dataset.scrolled) {
     box.scrollTop = box.scrollHeight;
     box.dataset.scrolled = "1";
-    // Photos load after layout: keep the bottom in view once they have.
+    // Photos load after layout, each pushing the newest message down: the chat stays at
+    // its bottom until the person scrolls up (after a reload, all the photos at once).
+    box.dataset.stick = "1";
     box.querySelectorAll("img").forEach((img) => img.addEventListener("load", () => {
-      if (box.scrollHeight - box.scrollTop - box.clientHeight < 400) box.scrollTop = box.scrollHeight;
+      if (box.dataset.stick === "1") box.scrollTop = box.scrollHeight;
     }, { once: true }));
   }
+}
+
+function followScrolling(box) {
+  box.addEventListener("scroll", () => {
+    box.dataset.stick = box.scrollHeight - box.scrollTop - box.clientHeight < 60 ? "1" : "";
+  }, { passive: true });
 }
 
 function isMine(kind, message, view) {
@@ -393,13 +401,17 @@ async function sendText(kind) {
   const text = input.value.trim();
   if (!text) return;
   const reply = state.replyTo[kind];
+  // Cleared at once: what is typed while this one is on its way is the next message,
+  // never wiped when this one's answer comes back.
+  input.value = "";
+  setReply(kind, null);
   try {
     await api("/sandbox/api/send", {
       user: actor(kind), chat: kind, text, reply_to: reply ? reply.message_id : null,
     });
-    input.value = "";
-    setReply(kind, null);
-  } catch (e) { /* told */ }
+  } catch (e) {
+    if (!input.value) { input.value = text; setReply(kind, reply); }  // told; kept to retry
+  }
   refresh();
 }
 
@@ -476,6 +488,7 @@ function showAlert(text) {
 }
 
 function wire() {
+  for (const kind of ["private", "group", "channel"]) followScrolling($("messages-" + kind));
   for (const kind of ["private", "group"]) {
     $("composer-" + kind).addEventListener("submit", (event) => { event.preventDefault(); sendText(kind); });
     $("file-" + kind).addEventListener("change", (event) => {
