@@ -39,10 +39,10 @@ from benchmarks.images import photo
 from bot.campaign.coach import Hint, hint, measures_of_photo
 from bot.config import CoachSettings
 from bot.photos.encode import encode_jpeg
-from bot.photos.faces import MARGIN, Face, find_faces
+from bot.photos.faces import Face, covered, find_faces
 from bot.photos.pipeline import ImageOptions, ProcessedImage, hide_faces, process_image
 from tests import photoset
-from tests.photoset import Box, Item, matches
+from tests.photoset import Item, matches
 
 COACH = CoachSettings()
 OPTIONS = ImageOptions(branding=False, faces_min_px=COACH.faces_min_px)
@@ -75,16 +75,6 @@ class Seen:
 
 def upload(img: Image.Image) -> bytes:
     return encode_jpeg(img, UPLOAD_QUALITY)
-
-
-def widened(box: Box, share: float = MARGIN) -> Box:
-    """What :func:`~bot.photos.faces.blur_faces` covers around a box."""
-    dx, dy = round((box[2] - box[0]) * share), round((box[3] - box[1]) * share)
-    return (box[0] - dx, box[1] - dy, box[2] + dx, box[3] + dy)
-
-
-def face_of(box: Box) -> Face:
-    return Face(box[0], box[1], box[2] - box[0], box[3] - box[1])
 
 
 def rate(hits: int, total: int) -> str:
@@ -435,13 +425,13 @@ def blur_figures(seen: list[Seen]) -> list[Figure]:
     scores: list[float] = []
     apprentice_psnr: list[float] = []
     for s in groups:
-        faces = tuple(face_of(box) for box in s.item.other_boxes)
+        faces = tuple(Face.of_box(box) for box in s.item.other_boxes)
         jpeg, _ = hide_faces(s.processed.jpeg, faces, HIDE_QUALITY)
         before, after = _decoded(s.processed.jpeg), _decoded(jpeg)
         found = [f.box for f in find_faces(after, OPTIONS.faces_min_px or 40)]
         for box in s.item.other_boxes:
             hidden += 1
-            region = widened(box)
+            region = covered(Face.of_box(box), after.size)
             still += any(matches(b, box) or matches(b, region) for b in found)
             a = numpy.asarray(before.crop(box).convert("L"))
             b = numpy.asarray(after.crop(box).convert("L"))

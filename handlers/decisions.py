@@ -296,8 +296,7 @@ async def undo(update: Update, context: Context, submission_id: int, _: str | No
     svc, lang = services(context), moderation_language(context)
     window = timedelta(minutes=svc.settings.moderation.undo_minutes)
 
-    told: list[tuple[int, str]] = []
-    """Who to tell what, read before the UPDATE expires the row."""
+    told: list[tuple[int, str]] = []  # who to tell what, read before the UPDATE expires the row
 
     async def undo_in_time(session: AsyncSession) -> bool:
         entry = await get_entry(session, submission_id)

@@ -50,6 +50,11 @@ class Face:
     def box(self) -> tuple[int, int, int, int]:
         return (self.x, self.y, self.x + self.w, self.y + self.h)
 
+    @classmethod
+    def of_box(cls, box: tuple[int, int, int, int]) -> Face:
+        """The face whose :attr:`box` is ``box`` (left, top, right, bottom)."""
+        return cls(box[0], box[1], box[2] - box[0], box[3] - box[1])
+
 
 @functools.cache
 def _cascade() -> cv2.CascadeClassifier:
@@ -100,7 +105,7 @@ def _skin_share(img: Image.Image, face: Face) -> float:
             face.y + 3 * face.h // 4,
         )
     )
-    ycc = inner.convert("YCbCr").resize((16, 16), Image.Resampling.BOX).tobytes()
+    ycc = inner.resize((16, 16), Image.Resampling.BOX).convert("YCbCr").tobytes()
     skin = sum(
         1 for i in range(0, len(ycc), 3) if 77 <= ycc[i + 1] <= 127 and 133 <= ycc[i + 2] <= 173
     )
@@ -110,7 +115,8 @@ def _skin_share(img: Image.Image, face: Face) -> float:
 def _in_colour(img: Image.Image) -> bool:
     """Whether the photo has colour enough for the skin check (a black-and-white photo has
     none, and keeps every face found)."""
-    ycc = img.convert("YCbCr").resize((32, 32), Image.Resampling.BOX).tobytes()
+    # Reduced first: YCbCr is affine in RGB, so a cell's average chroma is the same.
+    ycc = img.resize((32, 32), Image.Resampling.BOX).convert("YCbCr").tobytes()
     spread = sum(abs(ycc[i + 1] - 128) + abs(ycc[i + 2] - 128) for i in range(0, len(ycc), 3))
     return spread / (len(ycc) // 3) >= 6
 
@@ -150,7 +156,7 @@ def blur_faces(img: Image.Image, faces: tuple[Face, ...] | list[Face]) -> Image.
     """
     out = img.convert("RGB")
     for face in faces:
-        left, top, right, bottom = _widened(face, out.size)
+        left, top, right, bottom = covered(face, out.size)
         width, height = right - left, bottom - top
         if width < 2 or height < 2:
             continue
@@ -174,7 +180,9 @@ def blur_faces(img: Image.Image, faces: tuple[Face, ...] | list[Face]) -> Image.
     return out
 
 
-def _widened(face: Face, size: tuple[int, int]) -> tuple[int, int, int, int]:
+def covered(face: Face, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """What :func:`blur_faces` hides of ``face`` in a photo of ``size``: its box widened by
+    :data:`MARGIN`, within the photo."""
     dx, dy = round(face.w * MARGIN), round(face.h * MARGIN)
     return (
         max(0, face.x - dx),

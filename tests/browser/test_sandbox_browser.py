@@ -401,10 +401,13 @@ def test_fast_sends_are_all_sent_and_a_reload_shows_the_newest(
         expect(page.locator("#status")).to_have_class("status ready")
         phone = page.locator("#messages-private")
         page.fill("#text-private", "un")
-        page.press("#text-private", "Enter")
-        page.keyboard.type("deux")  # while « un » is on its way
+        # The send's own refresh (a view request) comes after its answer was handled.
+        with page.expect_response(lambda r: "/sandbox/api/send" in r.url):
+            page.press("#text-private", "Enter")
+            page.keyboard.type("deux")  # while « un » is on its way
+        with page.expect_request(lambda r: "/sandbox/api/view" in r.url):
+            pass
         expect(phone.locator(".msg.mine", has_text="un")).to_have_count(1)
-        page.wait_for_timeout(200)  # « un »'s answer is back
         expect(page.locator("#text-private")).to_have_value("deux")
         page.press("#text-private", "Enter")
         expect(phone.locator(".msg.mine", has_text="deux")).to_have_count(1)
@@ -420,15 +423,12 @@ def test_fast_sends_are_all_sent_and_a_reload_shows_the_newest(
         expect(phone.locator(".msg").last).not_to_have_class(re.compile("mine"))
         page.reload()
         expect(page.locator("#status")).to_have_class("status ready")
+        # Every photo loaded, and the chat at its bottom (waited for, not slept on).
         page.wait_for_function(
-            "() => [...document.querySelectorAll('#messages-private img')].every((i) => i.complete)"
-        )
-        page.wait_for_timeout(300)
-        gap = page.evaluate(
             "() => { const b = document.querySelector('#messages-private');"
-            " return b.scrollHeight - b.scrollTop - b.clientHeight; }"
+            " return [...b.querySelectorAll('img')].every((i) => i.complete)"
+            " && b.scrollHeight - b.scrollTop - b.clientHeight < 60; }"
         )
-        assert gap < 60, gap
         expect(phone.locator(".msg").last).to_be_in_viewport()
     finally:
         process.stop()

@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageFilter, ImageStat
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 from sqlalchemy import select
 
 from bot.photos.faces import Face, find_faces
@@ -60,19 +60,8 @@ def photo_of(stand: Stand, message: dict[str, Any]) -> Image.Image:
 
 def region_error(a: Image.Image, b: Image.Image, face: Face) -> float:
     """Mean absolute difference of two same-size photos inside a face's box (0-255)."""
-    diff = Image.frombytes(
-        "L",
-        (face.w, face.h),
-        bytes(
-            abs(x - y)
-            for x, y in zip(
-                a.convert("L").crop(face.box).tobytes(),
-                b.convert("L").crop(face.box).tobytes(),
-                strict=True,
-            )
-        ),
-    )
-    return float(ImageStat.Stat(diff).mean[0])
+    inside = [image.convert("L").crop(face.box) for image in (a, b)]
+    return float(ImageStat.Stat(ImageChops.difference(*inside)).mean[0])
 
 
 def texts_between(stand: Stand, user: Any, first: dict[str, Any], last: dict[str, Any]) -> list:

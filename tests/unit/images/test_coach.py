@@ -45,10 +45,6 @@ def matches(face: Face, true: Box) -> bool:
     return photoset.matches(face.box, true)
 
 
-def face_of(box: Box) -> Face:
-    return Face(box[0], box[1], box[2] - box[0], box[3] - box[1])
-
-
 def test_the_set_is_labelled_as_built() -> None:
     group = items()[GROUP]
     assert group.has(photoset.SHARP, photoset.WELL_LIT, photoset.FACE, photoset.BYSTANDERS)
@@ -97,7 +93,7 @@ def test_blurred_bystanders_are_gone_and_the_apprentice_untouched() -> None:
     group = items()[GROUP]
     assert group.apprentice_box is not None
     before = group.image
-    after = blur_faces(before, [face_of(box) for box in group.other_boxes])
+    after = blur_faces(before, [Face.of_box(box) for box in group.other_boxes])
     assert (
         ImageChops.difference(
             before.crop(group.apprentice_box), after.crop(group.apprentice_box)
@@ -116,7 +112,9 @@ def test_blurred_bystanders_are_gone_and_the_apprentice_untouched() -> None:
 
 def test_hide_faces_rewrites_the_stored_photo() -> None:
     group = items()[GROUP]
-    jpeg, _ = hide_faces(processed(GROUP).jpeg, tuple(face_of(b) for b in group.other_boxes), 85)
+    jpeg, _ = hide_faces(
+        processed(GROUP).jpeg, tuple(Face.of_box(b) for b in group.other_boxes), 85
+    )
     with Image.open(io.BytesIO(jpeg)) as img:
         faces = find_faces(img.convert("RGB"), MIN_PX)
     assert group.apprentice_box is not None
