@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
@@ -34,3 +35,16 @@ async def record_audit(
     )
     session.add(entry)
     return entry
+
+
+async def last_actions(
+    session: AsyncSession, submission_id: int, count: int
+) -> list[ModerationAudit]:
+    """An entry's newest audit rows, newest first: a card after an undo says what was undone."""
+    newest = (
+        select(ModerationAudit)
+        .where(ModerationAudit.submission_id == submission_id)
+        .order_by(ModerationAudit.created_at.desc(), ModerationAudit.id.desc())
+        .limit(count)
+    )
+    return list((await session.execute(newest)).scalars())

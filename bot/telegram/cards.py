@@ -23,8 +23,9 @@ from bot.i18n import local_moment, plain, t, tn
 from bot.services import Services
 from bot.telegram.callbacks import Card, card_button, keyboard
 from bot.telegram.delivery import maybe_delivered
-from models import Apprentice, Submission, SubmissionStatus
+from models import Apprentice, AuditAction, ModerationAudit, Submission, SubmissionStatus
 from models.apprentices import get_apprentice
+from models.audit import last_actions
 from models.base import utcnow
 from models.lifecycle import PHOTO_MISSING
 from models.moderation import (
@@ -44,6 +45,16 @@ log = logging.getLogger(__name__)
 S = SubmissionStatus
 
 
+UNDONE: dict[str, str] = {
+    AuditAction.APPROVE: "approval",
+    AuditAction.PUBLISH_NOW: "approval",
+    AuditAction.REQUEUE: "approval",
+    AuditAction.REFUSE: "refusal",
+    AuditAction.UNPUBLISH: "removal",
+}
+"""What an undo took back, by the newest of these actions before it (none: « la décision »)."""
+
+
 @dataclass(frozen=True)
 class CardView:
     """Everything a card shows, read in one unit of work."""
@@ -52,6 +63,8 @@ class CardView:
     apprentice: Apprentice | None
     duplicates: list[Duplicate]
     slot: datetime | None
+    undo: tuple[ModerationAudit, str] | None = None
+    """On an entry pending again: the undo's audit row and what it took back (``approval``…)."""
 
 
 def when(moment: datetime, language: str, services: Services) -> str:
@@ -69,10 +82,16 @@ async def load_view(services: Services, submission_id: int) -> CardView | None:
             session, submission_id, services.settings.moderation.duplicate_distance
         )
         position = await queue_position(session, submission_id)
+        undo = None
+        if entry.status == S.PENDING:
+            newest = await last_actions(session, submission_id, 5)
+            if newest and newest[0].action == AuditAction.UNDO:
+                taken_back = (UNDONE[row.action] for row in newest[1:] if row.action in UNDONE)
+                undo = newest[0], next(taken_back, "decision")
     slot = None
     if position is not None:
         slot = slot_for_position(services.settings.schedule, utcnow(), position)
-    return CardView(entry, apprentice, duplicates, slot)
+    return CardView(entry, apprentice, duplicates, slot, undo)
 
 
 def _who(apprentice: Apprentice | None, language: str) -> str:
@@ -174,10 +193,24 @@ def _outcome(view: CardView, language: str, services: Services) -> str | None:
         after = t(language, "card.held", reason=reason)
     elif entry.status in (S.PUBLISHING, S.NEEDS_CHECK):
         after = t(language, f"card.{entry.status}")
+    elif view.undo:
+        return _undone(*view.undo, language, services)
     else:
         return None
     approved = t(language, "card.approved_by", moderator=moderator, when=decided)
     return f"{approved}\n{after}"
+
+
+def _undone(undo: ModerationAudit, taken_back: str, language: str, services: Services) -> str:
+    """A pending card after an undo: who took what back, and that it awaits a decision again."""
+    what = plain(language, f"card.undone.{taken_back}")
+    return t(
+        language,
+        "card.undone",
+        moderator=undo.moderator_name or "?",
+        what=what,
+        when=when(undo.created_at, language, services),
+    )
 
 
 def reason_text(code: str | None, language: str, services: Services) -> str:

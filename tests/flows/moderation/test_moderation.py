@@ -233,6 +233,8 @@ async def test_undo_within_the_window_only(db_url: str, tmp_path: Path) -> None:
         await stand.press(sam, card, "mod:undo:1")
         card = await card_now(stand, card, lambda m: "mod:ok:1" in data_of(m))
         assert "Acceptée" not in card["caption"]
+        assert "↩️ Sam a annulé l'acceptation le " in card["caption"]
+        assert "à modérer de nouveau" in card["caption"]
         [entry] = await stand.stored()
         assert entry.status == S.PENDING
         # Tom was told it would be posted: he is told it no longer will, for now.
@@ -244,7 +246,8 @@ async def test_undo_within_the_window_only(db_url: str, tmp_path: Path) -> None:
         card = await card_now(stand, card, "Refusée")
         await stand.reply(tom, "pas été retenue")
         await stand.press(sam, card, "mod:undo:1")
-        await card_now(stand, card, lambda m: "mod:ok:1" in data_of(m))
+        card = await card_now(stand, card, lambda m: "mod:ok:1" in data_of(m))
+        assert "Sam a annulé le refus le " in card["caption"] and "Refusée" not in card["caption"]
         told = await emu.wait_for(
             tom, lambda m: m.get("text") == t("fr", "decision.undone_refusal")
         )

@@ -334,7 +334,11 @@ async def test_withdrawal_and_unpublish_remove_the_channel_post(
         # Taken back within the undo window: waiting again, and Tom is told what it means.
         await stand.press(stand.moderators[0], card, f"mod:undo:{tom_id}")
         await stand.emu.wait_for(tom, lambda m: m.get("text") == t("fr", "decision.undone_removal"))
-        assert (await rows(stand))[tom_id].status == S.PENDING
+        entry = (await rows(stand))[tom_id]
+        assert entry.status == S.PENDING
+        # The card was redrawn before Tom was told: it says where the entry now stands.
+        assert "mod:ok:" + str(tom_id) in buttons(card_of(stand, entry)).values()
+        assert "a annulé le retrait de la chaîne le " in card_of(stand, entry)["caption"]
 
 
 # --------------------------------------------------------------------------- pause

@@ -23,6 +23,7 @@ from bot.i18n import (
     tn,
 )
 from bot.photos import refusals
+from bot.telegram.cards import UNDONE
 from bot.telegram.commands import MODERATION_COMMANDS, PRIVATE_COMMANDS
 from bot.telegram.publisher import Outcome
 from bot.telegram.removals import Check, Result
@@ -128,6 +129,7 @@ def keys_used_in_code() -> frozenset[str]:
     used.update(f"card.focus.{focus.value}" for focus in Focus)
     used.update(f"card.light.{light}" for light in [*Light, "unknown"])
     used.update(f"card.face.{face}" for face in ("ok", "small", "none", "unknown"))
+    used.update(f"card.undone.{what}" for what in [*UNDONE.values(), "decision"])
     return frozenset(used)
 
 
