@@ -57,6 +57,7 @@ from handlers.common import (
 )
 from handlers.erasure import ask_erasure
 from models import AgeBand
+from models.apprentices import note_shown_photo
 from models.base import utcnow
 from models.lifecycle import submit
 from models.submissions import (
@@ -634,8 +635,9 @@ async def show_preview(update: Update, context: Context) -> bool:
             ]
         ),
     )
-    if file_id is None and sent.photo:
-        async with services(context).sessions() as session, session.begin():
+    async with services(context).sessions() as session, session.begin():
+        await note_shown_photo(session, update.effective_user.id, sent.message_id)
+        if file_id is None and sent.photo:
             await set_photo_file_id(session, entry["draft_id"], sent.photo[-1].file_id)
     return True
 

@@ -37,6 +37,9 @@ async def on_erasure_choice(update: Update, context: Context) -> None:
     context.application.drop_user_data(user_id)
     erasure = await erase_apprentice(context.bot, services(context), user_id)
     if erasure.complete:
-        await reply(update, context, tn(lang, "erase.done", erasure.entries))
+        told = [tn(lang, "erase.done", erasure.entries)]
     else:
-        await reply(update, context, tn(lang, "erase.done_messages_pending", erasure.entries))
+        told = [tn(lang, "erase.done_messages_pending", erasure.entries)]
+    if erasure.photos_left:
+        told.append(tn(lang, "erase.photos_left", erasure.photos_left))
+    await reply(update, context, "\n\n".join(told))

@@ -22,7 +22,7 @@ from bot.telegram import callbacks
 from bot.telegram.callbacks import keyboard
 from bot.telegram.cards import reason_text
 from handlers.common import Context, language, reply, services
-from models.apprentices import get_apprentice
+from models.apprentices import get_apprentice, note_shown_photo
 from models.submissions import held_entries_of
 from models.tables import Apprentice, ConsentText, Submission, SubmissionStatus
 
@@ -284,10 +284,10 @@ async def _sendable(svc: Services, entry: Submission) -> str | bytes | None:
 async def _send_photo(
     chat: Chat, svc: Services, entry: Submission, caption: str, photo: str | bytes
 ) -> None:
-    """One message per photo: the emulator has no ``sendMediaGroup`` (yet). A file_id
-    Telegram no longer knows is replaced by the file on disk."""
+    """One message per photo, noted for /supprimer (the emulator has no ``sendMediaGroup``
+    yet). A file_id Telegram no longer knows is replaced by the file on disk."""
     try:
-        await chat.send_photo(photo, caption=caption)
+        sent = await chat.send_photo(photo, caption=caption)
     except BadRequest as error:
         if isinstance(photo, bytes) or not entry.photo_path:
             raise
@@ -297,4 +297,6 @@ async def _send_photo(
         except OSError:
             log.warning("my data: photo of entry %s missing on disk", entry.id)
             return
-        await chat.send_photo(data, caption=caption)
+        sent = await chat.send_photo(data, caption=caption)
+    async with svc.sessions() as session, session.begin():
+        await note_shown_photo(session, chat.id, sent.message_id)

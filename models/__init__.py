@@ -27,6 +27,7 @@ from models.tables import (
     ModerationAudit,
     Removal,
     Setting,
+    ShownPhoto,
     Submission,
     SubmissionStatus,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "ModerationAudit",
     "Removal",
     "Setting",
+    "ShownPhoto",
     "Submission",
     "SubmissionStatus",
     "UTCDateTime",

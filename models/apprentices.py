@@ -1,4 +1,5 @@
-"""Queries of the apprentices table: profiles, languages, bans, and deleting one's data.
+"""Queries of the apprentices table: profiles, languages, bans, and deleting one's data
+(with the bot's messages that showed them their photo).
 
 Nothing here commits: the caller owns the unit of work.
 """
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
-from models.tables import Apprentice, Submission
+from models.tables import Apprentice, ShownPhoto, Submission
 
 
 async def upsert_apprentice(
@@ -106,3 +107,16 @@ async def delete_apprentice_data(session: AsyncSession, apprentice_id: int) -> l
         apprentice.username = None
         apprentice.updated_at = utcnow()
     return entries
+
+
+async def note_shown_photo(session: AsyncSession, apprentice_id: int, message_id: int) -> None:
+    """The bot just showed the apprentice a photo in their chat: to delete at /supprimer."""
+    session.add(ShownPhoto(apprentice_id=apprentice_id, message_id=message_id, sent_at=utcnow()))
+
+
+async def take_shown_photos(session: AsyncSession, apprentice_id: int) -> list[ShownPhoto]:
+    """The apprentice's shown photos, oldest first, deleted from the table (the erasure)."""
+    taken = await session.scalars(
+        delete(ShownPhoto).where(ShownPhoto.apprentice_id == apprentice_id).returning(ShownPhoto)
+    )
+    return sorted(taken, key=lambda shown: shown.id)

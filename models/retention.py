@@ -21,7 +21,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from models.audit import record_audit
 from models.base import utcnow
 from models.state import USER_KIND
-from models.tables import Apprentice, AuditAction, BotState, ModerationAudit, Submission
+from models.tables import (
+    Apprentice,
+    AuditAction,
+    BotState,
+    ModerationAudit,
+    ShownPhoto,
+    Submission,
+)
 from models.tables import SubmissionStatus as S
 
 SYSTEM_REASONS = frozenset({"banned", "unpublished", "withdrawn"})
@@ -204,7 +211,8 @@ async def purge_campaign(
 ) -> tuple[int, int, list[str]]:
     """The campaign's retention is over: every entry that was never public is deleted, the
     others keep only their consent register's fields, profiles lose names, conversation
-    states go. Returns (entries deleted, entries reduced to the register, photo paths)."""
+    states and the record of photos shown in chats go. Returns (entries deleted, entries
+    reduced to the register, photo paths)."""
     deleted = (
         await session.execute(
             delete(Submission).where(~was_public()).returning(Submission.photo_path)
@@ -241,4 +249,5 @@ async def purge_campaign(
     has_entries = exists().where(Submission.apprentice_id == Apprentice.id)
     await session.execute(delete(Apprentice).where(Apprentice.banned_at.is_(None), ~has_entries))
     await session.execute(delete(BotState))
+    await session.execute(delete(ShownPhoto))
     return len(deleted), len(public), paths

@@ -301,6 +301,23 @@ class Removal(Base):
     )
 
 
+class ShownPhoto(Base):
+    """A message of the bot that shows an apprentice their photo in their own chat (the
+    preview, /mesdonnees): deleted at their /supprimer while Telegram allows it (48 hours).
+    Ids only."""
+
+    __tablename__ = "shown_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    apprentice_id: Mapped[int] = mapped_column(BigInteger)
+    """The apprentice, whose private chat has the same id; not a foreign key (kept until the
+    erasure has used it, after the apprentice's row is gone)."""
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_shown_photos_apprentice_id", "apprentice_id"),)
+
+
 class ConsentText(Base):
     """Each wording of the consent an apprentice agreed to, by version, so the consent
     register can show exactly what a version said."""

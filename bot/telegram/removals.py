@@ -62,7 +62,7 @@ def neutral_photo() -> bytes:
     return buffer.getvalue()
 
 
-def _gone(error: TelegramError) -> bool:
+def already_gone(error: TelegramError) -> bool:
     """Telegram's way of saying the message is not there (any more)."""
     return "not found" in error.message.lower()
 
@@ -80,7 +80,7 @@ async def _delete(bot: Bot, removal: Removal) -> Result | str:
     try:
         await bot.delete_message(removal.chat, removal.message_id)
     except (BadRequest, Forbidden) as error:
-        return Result.GONE if _gone(error) else error.message
+        return Result.GONE if already_gone(error) else error.message
     except TelegramError as error:
         log.info("removal %s: delete not answered (%s), retried", removal.id, error.message)
         return Result.LATER
@@ -96,7 +96,7 @@ async def _hide(bot: Bot, services: Services, removal: Removal) -> Result:
             media, chat_id=removal.chat, message_id=removal.message_id, reply_markup=None
         )
     except (BadRequest, Forbidden) as error:
-        if _gone(error):
+        if already_gone(error):
             return Result.GONE
         if "not modified" in error.message.lower():
             return Result.HIDDEN

@@ -16,7 +16,7 @@ async def erase(stand: Stand, user: User) -> str:
     """``/supprimer`` and its confirmation; the bot's last words to the apprentice."""
     await stand.emu.send_text(user, "/supprimer")
     await stand.press(user, await stand.reply(user, has_button("erase:")), "erase:yes")
-    return str((await stand.reply(user, "🗑"))["text"])
+    return str((await stand.reply(user, "effacées"))["text"])  # either erase.done text
 
 
 async def removals(stand: Stand) -> list[Removal]:

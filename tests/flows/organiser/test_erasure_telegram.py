@@ -8,11 +8,14 @@ import html
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.i18n import t, tn
 from bot.sandbox.emulator import User
 from bot.telegram.catchup import catch_up_with_telegram
-from models import Submission, SubmissionStatus
+from models import ShownPhoto, Submission, SubmissionStatus
 from tests.support.erasure import erase, removals, requests
+from tests.support.moderation import submit_one
 from tests.support.publishing import (
     QUIET,
     add_entries,
@@ -171,3 +174,42 @@ async def test_unpublish_says_what_telegram_really_did(db_url: str, tmp_path: Pa
         await stand.reply(lea, t("fr", "published.removed"))
         entry_now = (await rows(stand))[entry.id]
         assert (entry_now.status, entry_now.refusal_reason) == (S.REFUSED, "unpublished")
+
+
+def photos_shown(stand: Stand, user: User) -> list[dict[str, Any]]:
+    """The bot's messages in the apprentice's chat that show a photo, still there."""
+    return [m for m in stand.emu.bot_messages(user) if "photo" in m]
+
+
+async def test_the_photos_the_bot_showed_go_while_telegram_allows_and_the_rest_is_said(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
+        emu = stand.emu
+        lea = emu.create_user("Léa")
+        await submit_one(stand, lea)  # the preview shows her photo
+        await emu.send_text(lea, "/mesdonnees")
+        await stand.reply(lea, lambda message: "photo" in message)  # and her data again
+        assert len(photos_shown(stand, lea)) == 2
+        own = [m for m in emu.messages(lea) if "photo" in m and m not in emu.bot_messages(lea)]
+        told = await erase(stand, lea)
+        # Both were sent minutes ago: gone, and nothing more to say.
+        assert told == tn("fr", "erase.done", 1)
+        assert photos_shown(stand, lea) == []
+        # What she sent herself is hers: left as it is.
+        assert [m for m in emu.messages(lea) if "photo" in m] == own
+
+        tom = emu.create_user("Tom")
+        await submit_one(stand, tom)
+        emu.travel(hours=49)  # Telegram no longer lets the bot delete the preview
+        await emu.send_text(tom, "/mesdonnees")
+        await stand.reply(tom, lambda message: "photo" in message)
+        [preview, listed] = photos_shown(stand, tom)
+        told = await erase(stand, tom)
+        assert told == "\n\n".join([tn("fr", "erase.done", 1), tn("fr", "erase.photos_left", 1)])
+        # The recent one went; the old one stays, and Tom was told he can delete it himself.
+        assert photos_shown(stand, tom) == [preview]
+        deletes = [c for c in emu.calls_for("deleteMessage") if str(c["chat_id"]) == str(tom.id)]
+        assert [int(c["message_id"]) for c in deletes] == [listed["message_id"]]
+        async with stand.app.services.sessions() as session:
+            assert list(await session.scalars(select(ShownPhoto))) == []
