@@ -19,11 +19,33 @@ INTEREST_PREFIX = "post-"
 _INTEREST = re.compile(rf"^{INTEREST_PREFIX}(\d{{1,12}})$")
 
 
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
+
+
 @functools.lru_cache(maxsize=4096)
 def slugify(text: str) -> str:
-    """A URL segment for a free text: ASCII, lower case, dashes; a hash when nothing is
-    left (a name in another script)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """A URL segment a person would type for a free text: ASCII, lower case, words joined
+    by dashes (« Pâtissier·ère » → ``patissier-ere``, « Chargé d'affaires » →
+    ``charge-d-affaires``, « Œnologue » → ``oenologue``); a hash when nothing is left (a
+    name in another script). Any character that is not a letter or a digit (the inclusive
+    ``·``, a curly apostrophe) separates words."""
+    spaced = "".join(
+        char if unicodedata.category(char)[0] in "LNM" else " "
+        for char in unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    )
+    return _slug_of(spaced, text)
+
+
+@functools.lru_cache(maxsize=4096)
+def legacy_slug(text: str) -> str:
+    """The slug the site used until December 2026 (« Pâtissier·ère » → ``patissierere``):
+    its pages redirect to the new ones (:func:`bot.site.pages.redirects`), so no link
+    already shared breaks."""
+    return _slug_of(unicodedata.normalize("NFKD", text), text)
+
+
+def _slug_of(decomposed: str, text: str) -> str:
+    ascii_text = decomposed.encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     slug = slug[:SLUG_LENGTH].rstrip("-")
     return slug or "x-" + hashlib.sha256(text.casefold().encode()).hexdigest()[:10]

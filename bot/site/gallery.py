@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,7 +27,7 @@ from bot.campaign.links import profile_url
 from bot.config import Settings
 from bot.photos.store import PhotoStore
 from bot.site.files import GalleryFolderProblem, SiteFolder, claim_and_lock, make_photo
-from bot.site.pages import ListingPage, Plan, Profile, make_plan, update_plan
+from bot.site.pages import ListingPage, Plan, Profile, make_plan, redirects, update_plan
 from bot.site.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
 from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
@@ -164,7 +165,7 @@ class Gallery:
             folder.write(f"assets/{name}", (STATIC / name).read_bytes())
             expected.append(f"assets/{name}")
         folder.write("404.html", self.renderer.not_found())
-        expected += ["404.html", *self._shared(folder, plan)]
+        expected += ["404.html", *self._shared(folder, plan, None)]
         folder.remove_all_but(expected)
         return plan, BuildReport(len(plan.profiles), folder.written, folder.removed)
 
@@ -194,7 +195,7 @@ class Gallery:
                 self._listing_page(folder, page)
         for url in before.listings.keys() - plan.listings.keys():
             folder.remove(page_file(url))
-        self._shared(folder, plan)
+        self._shared(folder, plan, before)
         return plan
 
     def _profile_page(self, folder: SiteFolder, profile: Profile) -> None:
@@ -216,9 +217,17 @@ class Gallery:
         with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context) as pool:
             folder.written += sum(pool.map(make_photo, jobs, chunksize=16))
 
-    def _shared(self, folder: SiteFolder, plan: Plan) -> list[str]:
-        """The files every change may touch: widget, feeds, robots.txt and the sitemap
-        (only when search engines are welcome); their names."""
+    def _shared(self, folder: SiteFolder, plan: Plan, before: Plan | None) -> list[str]:
+        """The files every change may touch: widget, feeds, robots.txt, the sitemap (only
+        when search engines are welcome) and the pages redirecting old URLs (those of
+        ``before`` no longer needed go); their names."""
+        moved = redirects(plan)
+        if before is not None:
+            for url in redirects(before).keys() - moved.keys():
+                folder.remove(page_file(url))
+        for url, target in moved.items():
+            digest = self.renderer.digest(("redirect", url, target))
+            folder.page(page_file(url), digest, partial(self.renderer.redirect, url, target))
         files = {
             "widget.html": self.renderer.widget(plan),
             "feed.xml": self.renderer.atom(plan.profiles),
@@ -231,7 +240,7 @@ class Gallery:
             folder.remove("sitemap.xml")
         for name, content in files.items():
             folder.write(name, content)
-        return list(files)
+        return [*files, *map(page_file, moved)]
 
 
 def _newest_first(entry: GalleryEntry) -> tuple[datetime, int]:

@@ -23,7 +23,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 
-from bot.campaign.links import post_link, profile_url, slugify
+from bot.campaign.links import legacy_slug, post_link, profile_url, slugify
 from bot.campaign.schedule import local_day
 from bot.config import Settings
 from bot.i18n import plain
@@ -323,6 +323,22 @@ def _listings(
         for page in _paginate(group.url, own, per_page, group, total=group.count):
             listings[page.url] = page
     return listings
+
+
+def redirects(plan: Plan) -> dict[str, str]:
+    """Old URL → new URL for every listing page of a group whose slug was different before
+    (:func:`bot.campaign.links.legacy_slug`), unless a group now has that URL itself."""
+    moved: dict[str, str] = {}
+    for (kind, slug), spellings in plan.spellings.items():
+        old_slugs = {legacy_slug(name) for name in spellings if slugify(name) == slug} - {slug}
+        for old_slug in old_slugs:
+            if (kind, old_slug) in plan.members:
+                continue
+            prefix, old_prefix = f"{kind}/{slug}/", f"{kind}/{old_slug}/"
+            for url in plan.listings:
+                if url.startswith(prefix):
+                    moved[old_prefix + url.removeprefix(prefix)] = url
+    return moved
 
 
 def _profile(

@@ -139,6 +139,11 @@ class Renderer:
         )
         return html.encode()
 
+    def redirect(self, url: str, target: str) -> bytes:
+        """A page that sends a visitor of an old URL on to its new one (a static site has
+        no server rules: the page itself redirects)."""
+        return self._page("redirect.html", url, target=target, target_url=self.absolute(target))
+
     def widget(self, plan: Plan) -> bytes:
         latest = plan.profiles[: self.settings.gallery.widget_count]
         return self._page("widget.html", "widget.html", profiles=latest)

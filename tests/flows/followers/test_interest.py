@@ -82,7 +82,7 @@ def test_offers_url_is_the_trades_own_page_or_the_template_filled_in() -> None:
     )
     assert offers_url(settings, "Pâtissier·ère") == "https://patisserie.example.org/"
     assert offers_url(settings, "Boulanger·ère & Co") == (
-        "https://emploi.example.org/offres?metier=boulangerere-co"
+        "https://emploi.example.org/offres?metier=boulanger-ere-co"
         "&q=Boulanger%C2%B7%C3%A8re%20%26%20Co"
     )
     assert interest_post("post-42") == 42
@@ -115,7 +115,7 @@ async def test_a_posts_buttons_lead_to_its_trades_offers_and_to_the_bot(
 
         assert buttons(post_of(stand, hair)) == {
             plain("fr", "channel.offers"): (
-                "https://emploi.example.org/offres?metier=coiffeurse&q=Coiffeur%C2%B7se"
+                "https://emploi.example.org/offres?metier=coiffeur-se&q=Coiffeur%C2%B7se"
             ),
             plain("fr", "channel.interest"): f"https://t.me/fiers_bot?start=post-{hair}",
         }

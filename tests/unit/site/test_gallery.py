@@ -584,3 +584,34 @@ async def test_a_photo_the_web_server_could_not_read_is_copied_not_linked(site: 
     photo = site.root / f"photos/{entry.id}.jpg"
     assert photo.stat().st_ino != stored.stat().st_ino
     assert photo.stat().st_mode & 0o777 == 0o644 and photo.read_bytes() == stored.read_bytes()
+
+
+async def test_inclusive_trade_names_get_readable_slugs_and_old_urls_redirect(
+    site: Site,
+) -> None:
+    pastry = [await site.publish(trade="Pâtissier·ère") for _ in range(2)]
+    await site.publish(trade="Coiffeurse")  # a trade whose slug is the old one of another
+    await site.publish(trade="Coiffeur·se")
+    await site.publish(trade="Menuisier")
+    await site.gallery.build()
+
+    files = site.files()
+    assert {"trades/patissier-ere/index.html", "trades/coiffeur-se/index.html"} <= files
+    # The URL shared before (« patissierere ») leads to the new page, and says so.
+    moved = site.text("trades/patissierere/index.html")
+    assert '<meta http-equiv="refresh" content="0; url=../../trades/patissier-ere/">' in moved
+    assert f'<link rel="canonical" href="{BASE_URL}trades/patissier-ere/">' in moved
+    assert "noindex" in moved and "Cette page a changé d’adresse" in moved
+    assert "patissierere" not in site.text("sitemap.xml")
+    # A group that has the old URL itself keeps its page; an unchanged slug gets no copy.
+    assert "Coiffeurse" in site.text("trades/coiffeurse/index.html")
+    assert [name for name in files if name.startswith("trades/menuisier")] == [
+        "trades/menuisier/index.html"
+    ]
+    # A rebuild keeps the redirect; once the trade leaves the site, its redirect goes too.
+    await site.gallery.build()
+    assert "trades/patissierere/index.html" in site.files()
+    for entry in pastry:
+        await site.set_status(entry.id, SubmissionStatus.REFUSED)
+    await site.gallery.sync([entry.id for entry in pastry])
+    assert not any(name.startswith("trades/patissier") for name in site.files())
