@@ -16,6 +16,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncAttrs, AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
+ROW_ID_MAX = 2**31 - 1
+"""The largest id an ``Integer`` primary key holds (PostgreSQL's ``integer``): a larger one
+from outside (a forged button, a typed link) names no row, and must not reach a query."""
+
 # Deterministic constraint/index names: migrations written today must match what the models
 # produce tomorrow, on SQLite and PostgreSQL alike (otherwise each backend invents names).
 NAMING_CONVENTION: dict[str, str] = {

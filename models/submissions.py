@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import ROW_ID_MAX
 from models.tables import Submission, SubmissionStatus
 
 
@@ -47,6 +48,9 @@ async def delete_draft(session: AsyncSession, submission_id: int) -> str | None:
 
 
 async def get_entry(session: AsyncSession, submission_id: int) -> Submission | None:
+    """The entry, or None, also for an id no row can have (see :data:`ROW_ID_MAX`)."""
+    if not 0 < submission_id <= ROW_ID_MAX:
+        return None
     return await session.get(Submission, submission_id)
 
 

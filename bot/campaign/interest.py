@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.campaign.links import slugify
 from bot.campaign.schedule import local_day
 from bot.config import Settings
+from models.base import ROW_ID_MAX
 from models.interest import forget_visitors_before, record_visit
 from models.tables import Submission, SubmissionStatus
 
@@ -54,7 +55,9 @@ async def visit(
     now: datetime,
 ) -> TradeInfo | None:
     """Count a visit of the post of ``entry_id`` and say what its trade is; None when that
-    post is no longer on the channel (nothing counted)."""
+    post is no longer on the channel, or never was (nothing counted)."""
+    if not 0 < entry_id <= ROW_ID_MAX:
+        return None
     trade = await session.scalar(
         select(Submission.trade).where(
             Submission.id == entry_id, Submission.status == SubmissionStatus.PUBLISHED

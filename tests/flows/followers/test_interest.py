@@ -203,6 +203,8 @@ async def test_a_post_no_longer_on_the_channel_counts_nothing(db_url: str, tmp_p
         answer = await follow(stand, lou, entry)
         assert answer["text"] == t("fr", "interest.gone")
         assert "reply_markup" not in answer  # the offers page needs a trade
+        # A post number no row can have (beyond PostgreSQL's integer) is unknown, the same.
+        assert (await follow(stand, lou, 999_999_999_999))["text"] == t("fr", "interest.gone")
         assert await counts(stand) == ([], [])
 
 

@@ -175,7 +175,13 @@ async def test_non_moderators_and_forged_buttons_change_nothing(
         card = await submit(stand, emu.create_user("Ana"))
         before = [(e.status, e.decided_by) for e in await stand.stored()]
         queries = [await stand.press(intruder, card, "mod:ok:1")]
-        for data in ("mod:ok:999", "mod:zz:1", "mod:ok:1:x:y", "mod:why:1:made_up"):
+        for data in (
+            "mod:ok:999",
+            "mod:ok:999999999999",  # beyond PostgreSQL's integer: unknown, not a traceback
+            "mod:zz:1",
+            "mod:ok:1:x:y",
+            "mod:why:1:made_up",
+        ):
             queries.append(await emu.press_button(stand.moderators[0], card, data, forged=True))
         for query in queries:
             assert (await answer_of(stand, query))["show_alert"], query
@@ -183,6 +189,7 @@ async def test_non_moderators_and_forged_buttons_change_nothing(
         assert (await answer_of(stand, garbage))["text"] == t("fr", "common.stale_button")
         assert emu.callback_answer(queries[0])["text"] == t("fr", "mod.not_allowed")
         assert emu.callback_answer(queries[1])["text"] == t("fr", "mod.gone")
+        assert emu.callback_answer(queries[2])["text"] == t("fr", "mod.gone")
         assert [(e.status, e.decided_by) for e in await stand.stored()] == before
         assert await audit_actions(stand) == []
     assert any(f"from user {intruder.id}" in r.getMessage() for r in caplog.records)
