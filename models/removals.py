@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import ROW_ID_MAX
 from models.tables import Removal, Submission, SubmissionStatus
 
 S = SubmissionStatus
@@ -140,6 +141,9 @@ async def lost_post(session: AsyncSession, submission_id: int) -> list[int]:
 
 
 async def get_removal(session: AsyncSession, removal_id: int) -> Removal | None:
+    """The removal, or None, also for an id no row can have (see :data:`ROW_ID_MAX`)."""
+    if not 0 < removal_id <= ROW_ID_MAX:
+        return None
     return await session.get(Removal, removal_id)
 
 

@@ -138,6 +138,9 @@ async def test_unconfirmed_post_of_an_erased_entry_is_asked_for_with_its_time(
         query = await stand.press(camille, request, f"rm:done:{owed.id}")
         assert (await answer_of(stand, query))["text"] == t("fr", "removal.check.gone")
         assert await removals(stand) == []
+        # A forged number no row can have (beyond PostgreSQL's integer): nothing owed.
+        forged = await emu.press_button(camille, request, "rm:done:999999999999", forged=True)
+        assert (await answer_of(stand, forged))["text"] == t("fr", "removal.check.already")
 
 
 async def test_a_delete_telegram_does_not_answer_is_retried_not_reported_done(
