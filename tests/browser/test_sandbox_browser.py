@@ -2,7 +2,8 @@
 
 Headless Chromium from Debian's ``chromium`` package, driven by Playwright (never
 ``playwright install``), with axe-core's accessibility rules (``axe-playwright-python``)
-checked on the page's busiest states. Without a browser the tests are skipped with the
+checked on the page's busiest states, and its layout measured at the common screen sizes.
+Without a browser the tests are skipped with the
 reason, unless ``SELFIE_BOT_REQUIRE_BROWSER=1`` (CI), where they fail. Leaves a screenshot in
 ``test-artifacts/sandbox.png``; with ``SELFIE_BOT_UPDATE_DOCS=1`` also ``docs/sandbox.png``.
 """
@@ -10,6 +11,7 @@ reason, unless ``SELFIE_BOT_REQUIRE_BROWSER=1`` (CI), where they fail. Leaves a 
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -21,16 +23,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
+from bot.campaign.links import slugify
 from tests.support.sandbox import ROOT, SandboxProcess
 
 ARTIFACTS = ROOT / "test-artifacts"
 DOCS_SCREENSHOT = ROOT / "docs" / "sandbox.png"
+#: The demo campaign's offers_url, before its {trade_slug}.
+OFFERS = "https://www.example.org/offres-apprentissage?metier="
 
 
-DESKTOP = {"width": 1440, "height": 860}
-#: A phone: no hover, taps.
+#: The most common laptop screen.
+DESKTOP = {"width": 1280, "height": 720}
+#: Where the four panes must sit side by side, the page itself never scrolling.
+SCREENS = [DESKTOP, {"width": 1366, "height": 768}, {"width": 1920, "height": 1080}]
+#: A phone: no hover, taps; one pane at a time, in tabs.
 PHONE: dict[str, Any] = {
-    "viewport": {"width": 412, "height": 915},
+    "viewport": {"width": 390, "height": 844},
     "is_mobile": True,
     "has_touch": True,
 }
@@ -65,6 +73,61 @@ def assert_accessible(page: Any) -> None:
 
     results = Axe().run(page)
     assert results.violations_count == 0, results.generate_report()
+
+
+#: Boxes of the header, the status pill and the panes; what the document and the page scroll.
+LAYOUT = """() => {
+  const box = (node) => {
+    const { left, top, right, bottom, width, height } = node.getBoundingClientRect();
+    return { left, top, right, bottom, width, height };
+  };
+  const status = document.querySelector("#status");
+  return {
+    document: [document.documentElement.scrollWidth, document.documentElement.scrollHeight],
+    scrolled: [scrollX, scrollY],
+    header: box(document.querySelector("header")),
+    status: { ...box(status), line: parseFloat(getComputedStyle(status).lineHeight) },
+    panes: [...document.querySelectorAll(".pane")].map((pane) => ({
+      id: pane.id, shown: pane.checkVisibility({ visibilityProperty: true }), ...box(pane),
+    })),
+  };
+}"""
+
+#: The reply controls shown, and those out of their bubble or over its text, quote, photo…
+CHIPS = """() => {
+  const meet = (a, b) =>
+    a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const within = (a, b) =>
+    a.left >= b.left && a.right <= b.right && a.top >= b.top && a.bottom <= b.bottom;
+  const chips = [...document.querySelectorAll(".reply-btn")]
+    .filter((chip) => chip.checkVisibility({ visibilityProperty: true }));
+  const misplaced = (chip) => {
+    const bubble = chip.closest(".msg");
+    const box = chip.getBoundingClientRect();
+    const parts = bubble.querySelectorAll(".sender, .quote, img, .doc, .text, .keyboard, .meta");
+    return !within(box, bubble.getBoundingClientRect())
+      || [...parts].some((part) => meet(box, part.getBoundingClientRect()));
+  };
+  return {
+    shown: chips.length,
+    misplaced: chips.filter(misplaced).map((chip) => chip.closest(".msg").dataset.messageId),
+  };
+}"""
+
+
+def layout(page: Any) -> dict[str, Any]:
+    """The page's boxes, once its fonts are there (they size the header)."""
+    page.evaluate("document.fonts.ready")
+    return page.evaluate(LAYOUT)
+
+
+def assert_one_line(box: dict[str, Any]) -> None:
+    assert box["height"] < 2 * box["line"], box
+
+
+def assert_chips_beside_the_text(page: Any) -> None:
+    chips = page.evaluate(CHIPS)
+    assert chips["shown"] and chips["misplaced"] == [], chips
 
 
 def undistorted(image: dict[str, Any]) -> bool:
@@ -138,7 +201,7 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         expect(post).to_contain_text("Léa")
         offers, interest = post.locator(".keyboard a").all()
         expect(offers).to_have_attribute(  # the offers for her trade
-            "href", "https://www.example.org/offres-apprentissage?metier=maconne"
+            "href", OFFERS + slugify("Maçon·ne")
         )
         expect(interest).to_have_attribute("href", re.compile(r"^https://t\.me/\w+\?start=post-1$"))
         expect(phone.locator(".msg").last).to_contain_text("t.me/fiersdetreapprentis/1")
@@ -147,9 +210,7 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         interest.click()
         about = phone.locator(".msg").last
         expect(about).to_contain_text("Maçon·ne · Bâtiment")
-        expect(about.locator(".keyboard a")).to_have_attribute(
-            "href", "https://www.example.org/offres-apprentissage?metier=maconne"
-        )
+        expect(about.locator(".keyboard a")).to_have_attribute("href", OFFERS + slugify("Maçon·ne"))
         # The moderators' /stats counts that visit, then sends its chart.
         page.fill("#text-group", "/stats")
         page.press("#text-group", "Enter")
@@ -158,6 +219,10 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         )
         expect(group.locator(".msg").last.locator("img.photo")).to_be_visible()  # the chart
         page.wait_for_function("[...document.querySelectorAll('img.photo')].every(i => i.complete)")
+        # The whole tour on a laptop screen, and the page itself never scrolled.
+        boxes = layout(page)
+        assert boxes["scrolled"] == [0, 0]
+        assert boxes["document"] == [DESKTOP["width"], DESKTOP["height"]], boxes
 
         # Every photo keeps its ratio: the apprentice's, the previews, the card, the post.
         images = page.evaluate(SHOWN_IMAGES)
@@ -169,6 +234,7 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         # Thumbnails may crop to a square (object-fit), never stretch.
         stretched = [i for i in images if not undistorted(i) and i["fit"] == "fill"]
         assert stretched == []
+        expect(page.locator("#toast")).to_be_hidden()  # « Publié », over the chats
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "sandbox.png"
         page.screenshot(path=str(shot))
@@ -192,7 +258,8 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
 def test_on_a_phone_second_persona_file_upload_and_a_refusal_reason_typed_as_a_reply(
     browser: Any, tmp_path: Path
 ) -> None:
-    """On a touch screen, with no hover: the reply control is there to tap."""
+    """On a touch screen, one pane at a time: the moderators' tab says a card came, and the
+    card's reply control is there to tap, beside its text."""
     from playwright.sync_api import expect
 
     page = open_page(browser, **PHONE)
@@ -223,6 +290,11 @@ def test_on_a_phone_second_persona_file_upload_and_a_refusal_reason_typed_as_a_r
         page.set_input_files("#file-private", str(tmp_path / "sandbox-data/samples/coiffeuse.jpg"))
         click(phone, "preview:send")
         expect(phone.locator(".msg").last).to_contain_text("sent")
+        expect(page.locator("#tab-group")).to_have_class(re.compile(r"\bfresh\b"))
+        page.tap("#tab-group")
+        expect(page.locator("#tab-group")).not_to_have_class(re.compile(r"\bfresh\b"))
+        expect(page.locator("#pane-group")).to_be_visible()
+        expect(page.locator("#pane-apprentice")).to_be_hidden()
 
         # Sam refuses with a reason of their own: "other", then a reply to the card.
         page.select_option("#moderator", label="Sam (modo)")
@@ -244,6 +316,10 @@ def test_on_a_phone_second_persona_file_upload_and_a_refusal_reason_typed_as_a_r
         page.press("#text-group", "Enter")
         expect(phone.locator(".msg").last).to_contain_text("Logo d'entreprise visible")
         expect(group.locator(".msg", has=page.locator("img.photo")).last).to_contain_text("Sam")
+        page.wait_for_function("[...document.querySelectorAll('img.photo')].every(i => i.complete)")
+        assert_chips_beside_the_text(page)
+        page.tap("#tab-apprentice")
+        expect(phone.locator(".msg").last).to_be_in_viewport()
     finally:
         process.stop()
     assert not [line for line in process.lines if "Traceback" in line], process.log
@@ -330,39 +406,159 @@ def test_times_are_in_the_campaign_timezone_whatever_the_browser(
 
 
 def test_replying_with_the_keyboard_alone(browser_page: Any, sandbox_url: str) -> None:
+    """A reply means something in the moderators' group only, to the bot's messages (to a
+    card, it is a refusal reason): the control is there, and only there."""
     from playwright.sync_api import expect
 
     page = browser_page
     page.goto(sandbox_url + "/")
     expect(page.locator("#status")).to_have_class("status ready")
-    phone = page.locator("#messages-private")
+    group = page.locator("#messages-group")
     page.fill("#text-private", "Bonjour")
     page.press("#text-private", "Enter")
-    # Plain text: nothing in the message to focus but its reply control.
-    said = phone.locator(".msg.mine", has_text="Bonjour").last
-    expect(said).to_be_visible()
-    assert said.locator("a, button:not(.reply-btn)").count() == 0
-    target = said.get_attribute("data-message-id")
+    page.fill("#text-group", "/queue")
+    page.press("#text-group", "Enter")
+    answer = group.locator(".msg:not(.mine)", has=page.locator(".reply-btn")).last
+    expect(answer).to_be_visible()
+    expect(page.locator("#messages-private .msg.mine", has_text="Bonjour")).to_be_visible()
+    expect(
+        page.locator("#messages-private .reply-btn, #messages-channel .reply-btn")
+    ).to_have_count(0)
+    expect(group.locator(".msg.mine .reply-btn")).to_have_count(0)
+    assert_chips_beside_the_text(page)
+    target = answer.get_attribute("data-message-id")
 
-    # From the apprentice picker, Tab through the chat to that message's reply control.
-    page.focus("#persona")
+    # From the member picker, Tab through the chat to that message's reply control.
+    page.focus("#moderator")
     wanted = f'.msg[data-message-id="{target}"] .reply-btn'
     for _ in range(200):
         page.keyboard.press("Tab")
-        if page.evaluate(f"document.activeElement.matches('#messages-private {wanted}')"):
+        if page.evaluate(f"document.activeElement.matches('#messages-group {wanted}')"):
             break
     else:
         pytest.fail("no reply control reached with Tab")
-    expect(phone.locator(wanted)).to_have_css("opacity", "1")
     page.keyboard.press("Enter")
-    expect(page.locator("#replying-private")).to_contain_text(f"#{target}")
-    expect(page.locator("#text-private")).to_be_focused()
+    expect(page.locator("#replying-group")).to_contain_text(f"#{target}")
+    expect(page.locator("#text-group")).to_be_focused()
     page.keyboard.type("Merci !")
     page.keyboard.press("Enter")
-    expect(phone.locator(".msg.mine").last.locator(".quote")).to_be_visible()
-    private = page.request.get(sandbox_url + "/sandbox/api/view").json()["chats"]["private"]
-    sent = [m for m in private if m.get("text") == "Merci !"]
+    expect(group.locator(".msg.mine").last.locator(".quote")).to_be_visible()
+    chat = page.request.get(sandbox_url + "/sandbox/api/view").json()["chats"]["group"]
+    sent = [m for m in chat if m.get("text") == "Merci !"]
     assert sent[-1]["reply_to_message"]["message_id"] == int(target or 0)
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s['width']}x{s['height']}")
+def test_on_a_laptop_or_wider_the_four_panes_side_by_side_on_one_screen(
+    browser: Any, sandbox_url: str, screen: dict[str, int]
+) -> None:
+    """Header on one line, the four panes next to each other within the screen, the page
+    itself no taller than it: each chat scrolls its own messages (the phone's, longer than
+    its pane, with the attachment panel open)."""
+    from playwright.sync_api import expect
+
+    page = open_page(browser, viewport=screen)
+    page.goto(sandbox_url + "/")
+    expect(page.locator("#status")).to_have_class("status ready")
+    page.click('.clip[data-chat="private"]')
+    messages = page.locator("#messages-private")
+    answers = messages.locator(".msg:not(.mine)")
+    for _ in range(8):
+        if messages.evaluate("(box) => box.scrollHeight > box.clientHeight"):
+            break
+        count = answers.count()
+        page.fill("#text-private", "/aide")
+        page.press("#text-private", "Enter")
+        expect(answers).not_to_have_count(count)
+    else:
+        pytest.fail("the phone's chat never got longer than its pane")
+    expect(page.get_by_role("tablist")).to_be_hidden()
+    expect(page.get_by_role("tabpanel")).to_have_count(0)
+
+    boxes = layout(page)
+    width, height = screen["width"], screen["height"]
+    assert boxes["document"] == [width, height], boxes
+    assert boxes["header"]["height"] <= 64, boxes["header"]
+    assert_one_line(boxes["status"])
+    panes = sorted(boxes["panes"], key=lambda pane: pane["left"])
+    assert [pane["id"] for pane in panes] == [
+        "pane-apprentice",
+        "pane-group",
+        "pane-channel",
+        "pane-site",
+    ]
+    for pane, after in itertools.pairwise(panes):
+        assert pane["right"] <= after["left"], (pane, after)
+    for pane in panes:
+        assert pane["shown"], pane
+        assert pane["width"] >= 280, pane  # a phone's width, at least
+        assert boxes["header"]["bottom"] <= pane["top"] and pane["bottom"] <= height, pane
+        assert 0 <= pane["left"] and pane["right"] <= width, pane
+        assert (
+            abs(pane["top"] - panes[0]["top"]) <= 1
+            and abs(pane["bottom"] - panes[0]["bottom"]) <= 1
+        )
+
+
+def test_on_a_phone_one_pane_at_a_time_in_tabs(browser: Any, sandbox_url: str) -> None:
+    """A small header with its status on one line, then tabs (by tap or arrow keys), each
+    showing its pane alone, within the screen."""
+    from playwright.sync_api import expect
+
+    page = open_page(browser, **PHONE)
+    page.goto(sandbox_url + "/")
+    expect(page.locator("#status")).to_have_class("status ready")
+    tabs = page.get_by_role("tablist").get_by_role("tab")
+    expect(tabs).to_have_count(4)
+    names = ["pane-apprentice", "pane-group", "pane-channel", "pane-site"]
+
+    def assert_showing(pane_id: str) -> None:
+        index = names.index(pane_id)
+        for i, tab in enumerate(tabs.all()):
+            expect(tab).to_have_attribute("aria-selected", str(i == index).lower())
+        panel = page.get_by_role("tabpanel")  # the hidden ones are out of the accessibility tree
+        expect(panel).to_have_attribute("id", pane_id)
+        expect(panel).to_have_attribute(
+            "aria-labelledby", tabs.nth(index).get_attribute("id") or ""
+        )
+        boxes = layout(page)
+        assert boxes["document"] == [390, 844], boxes
+        assert [pane["id"] for pane in boxes["panes"] if pane["shown"]] == [pane_id], boxes
+        shown = next(pane for pane in boxes["panes"] if pane["shown"])
+        assert 0 <= shown["left"] and shown["right"] <= 390 and shown["bottom"] <= 844, shown
+        assert boxes["header"]["bottom"] <= shown["top"], boxes
+        assert boxes["header"]["height"] <= 96, boxes["header"]
+        assert_one_line(boxes["status"])
+
+    assert_showing("pane-apprentice")
+    page.fill("#text-private", "/start")
+    page.press("#text-private", "Enter")
+    expect(page.locator("#messages-private .msg:not(.mine)")).not_to_have_count(0)
+    tabs.nth(1).tap()
+    assert_showing("pane-group")
+    page.fill("#text-group", "/aide")
+    page.press("#text-group", "Enter")
+    expect(page.locator("#messages-group .reply-btn")).not_to_have_count(0)
+    expect(page.locator("#messages-private .reply-btn")).to_have_count(0)
+    assert_chips_beside_the_text(page)
+    tabs.nth(3).tap()
+    assert_showing("pane-site")
+    expect(page.frame_locator("#site-frame").locator("body")).to_be_visible()
+
+    # The keyboard: arrows go round, Home and End to the ends, the tab chosen takes the focus.
+    tabs.nth(3).focus()
+    for key, pane_id in [
+        ("ArrowRight", "pane-apprentice"),
+        ("ArrowLeft", "pane-site"),
+        ("ArrowLeft", "pane-channel"),
+        ("Home", "pane-apprentice"),
+        ("End", "pane-site"),
+    ]:
+        page.keyboard.press(key)
+        expect(tabs.nth(names.index(pane_id))).to_be_focused()
+        assert_showing(pane_id)
+    page.keyboard.press("Home")
+    assert_accessible(page)
 
 
 def test_the_qr_posters_are_offered_for_download(browser_page: Any, sandbox_url: str) -> None:
@@ -385,15 +581,16 @@ def test_the_qr_posters_are_offered_for_download(browser_page: Any, sandbox_url:
         assert pdf.read(5) == b"%PDF-"
 
 
+@pytest.mark.parametrize("screen", ["laptop", "phone"])
 def test_fast_sends_are_all_sent_and_a_reload_shows_the_newest(
-    browser_page: Any, tmp_path: Path
+    browser: Any, tmp_path: Path, screen: str
 ) -> None:
     """A message typed while the previous one is on its way is sent too (it was wiped
     when the first one's answer came back); after a reload, with photos in the chat, the
     phone shows its newest message."""
     from playwright.sync_api import expect
 
-    page = browser_page
+    page = open_page(browser, **(PHONE if screen == "phone" else {}))
     process = SandboxProcess(tmp_path, "sandbox", "--port", "0")
     try:
         url = process.wait_ready()

@@ -6,7 +6,7 @@ const state = {
   view: null,
   apprentice: null,   // id of the apprentice being played
   moderator: null,    // id of the group member being played
-  replyTo: { private: null, group: null },
+  replyTo: { group: null },  // a reply makes sense in the group only: to a card, a refusal reason
   sample: null,
   loading: false,
   again: false,
@@ -112,6 +112,7 @@ function renderSite(stamp) {
   state.site = stamp;
   const frame = $("site-frame");
   if (first) return;
+  markFresh($("pane-site"));
   try { frame.contentWindow.location.reload(); } catch (e) { frame.src = "/site/"; }
 }
 
@@ -159,6 +160,7 @@ function renderChat(kind, messages, view) {
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   const key = JSON.stringify([view.timezone, messages]);
   if (box.dataset.key === key) return;
+  if (box.dataset.key) markFresh(box.closest(".pane"));
   box.dataset.key = key;
   const nodes = messages.map((m) => renderMessage(kind, m, view));
   if (!nodes.length) {
@@ -230,14 +232,12 @@ function renderMessage(kind, m, view) {
     node.append(renderKeyboard(kind, m));
   }
   const sent = moment(m.date, view.timezone);
-  node.append(el("div", { class: "meta", title: sent.full },
-    (m.edit_date ? "modifié / edited · " : "") + sent.time));
-  if (kind !== "channel") {
-    node.append(el("button", {
-      type: "button", class: "reply-btn", title: "Répondre / Reply",
-      onclick: () => setReply(kind, m),
-    }, "↩ Répondre / Reply"));
-  }
+  const replyable = kind === "group" && m.from && m.from.id === view.bot.id;
+  node.append(el("div", { class: "foot" },
+    replyable && el("button", {
+      type: "button", class: "reply-btn", title: "Répondre / Reply", onclick: () => setReply(kind, m),
+    }, "↩ Répondre / Reply"),
+    el("div", { class: "meta", title: sent.full }, (m.edit_date ? "modifié / edited · " : "") + sent.time)));
   return node;
 }
 
@@ -297,7 +297,7 @@ function linkTo(url, label) {
 }
 
 async function startWith(payload) {
-  $("messages-private").scrollIntoView({ behavior: "smooth", block: "nearest" });
+  showPane("pane-apprentice");
   try {
     await api("/sandbox/api/send", { user: actor("private"), chat: "private", text: `/start ${payload}` });
   } catch (e) { /* told */ }
@@ -307,6 +307,7 @@ async function startWith(payload) {
 function showPost(messageId) {
   const post = document.querySelector(`#messages-channel [data-message-id="${messageId}"]`);
   if (!post) { toast("Publication introuvable (supprimée ?) / Post not found (deleted?)"); return; }
+  showPane("pane-channel");
   post.scrollIntoView({ behavior: "smooth", block: "center" });
   post.classList.add("flash");
   setTimeout(() => post.classList.remove("flash"), 1600);
@@ -404,13 +405,13 @@ async function sendText(kind) {
   // Cleared at once: what is typed while this one is on its way is the next message,
   // never wiped when this one's answer comes back.
   input.value = "";
-  setReply(kind, null);
+  if (reply) setReply(kind, null);
   try {
     await api("/sandbox/api/send", {
       user: actor(kind), chat: kind, text, reply_to: reply ? reply.message_id : null,
     });
   } catch (e) {
-    if (!input.value) { input.value = text; setReply(kind, reply); }  // told; kept to retry
+    if (!input.value) { input.value = text; if (reply) setReply(kind, reply); }  // told; kept to retry
   }
   refresh();
 }
@@ -433,7 +434,7 @@ async function upload(kind, fields) {
   try {
     await api("/sandbox/api/upload", form);
     $("text-" + kind).value = "";
-    setReply(kind, null);
+    if (reply) setReply(kind, null);
     $("attach-" + kind).classList.add("hidden");
   } catch (e) { /* told */ }
   refresh();
@@ -472,6 +473,56 @@ function renderMenu(kind, commands) {
   menu.replaceChildren(...items);
 }
 
+// -- the panes as tabs, on a screen too narrow for the four side by side ----------------
+
+const narrow = matchMedia("(max-width: 1199px)");
+const tabs = () => [...document.querySelectorAll('#tabs [role="tab"]')];
+const tabOf = (pane) => document.querySelector(`#tabs [aria-controls="${pane.id}"]`);
+
+function showPane(paneId, focus) {
+  for (const tab of tabs()) {
+    const current = tab.getAttribute("aria-controls") === paneId;
+    tab.setAttribute("aria-selected", String(current));
+    tab.tabIndex = current ? 0 : -1;
+    $(tab.getAttribute("aria-controls")).classList.toggle("current", current);
+    if (current) tab.classList.remove("fresh");
+    if (current && focus) tab.focus();
+  }
+}
+
+// Something new in a pane out of sight: a dot on its tab.
+function markFresh(pane) {
+  if (narrow.matches && !pane.classList.contains("current")) tabOf(pane).classList.add("fresh");
+}
+
+// Tab panels only while they are tabs: side by side, the panes are the page's regions.
+function layOut() {
+  for (const tab of tabs()) {
+    const pane = $(tab.getAttribute("aria-controls"));
+    if (narrow.matches) {
+      pane.setAttribute("role", "tabpanel");
+      pane.setAttribute("aria-labelledby", tab.id);
+    } else {
+      pane.removeAttribute("role");
+      pane.removeAttribute("aria-labelledby");
+    }
+  }
+}
+
+function wireTabs() {
+  layOut();
+  narrow.addEventListener("change", layOut);
+  for (const tab of tabs()) tab.addEventListener("click", () => showPane(tab.getAttribute("aria-controls")));
+  $("tabs").addEventListener("keydown", (event) => {
+    const all = tabs();
+    const at = all.indexOf(document.activeElement);
+    const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: all.length - 1 }[event.key];
+    if (at < 0 || to === undefined) return;
+    event.preventDefault();
+    showPane(all[(to + all.length) % all.length].getAttribute("aria-controls"), true);
+  });
+}
+
 let toastTimer = null;
 function toast(text) {
   const node = $("toast");
@@ -508,7 +559,6 @@ function wire() {
   }));
   $("persona").addEventListener("change", (event) => {
     state.apprentice = Number(event.target.value);
-    setReply("private", null);
     $("messages-private").dataset.scrolled = "";
     refresh();
   });
@@ -544,5 +594,6 @@ function wire() {
 }
 
 wire();
+wireTabs();
 refresh();
 listen();
