@@ -56,7 +56,7 @@ def test_bare_command_without_configuration_starts_the_sandbox(tmp_path: Path) -
         url = process.wait_ready(30)
         assert time.monotonic() - started < 30
         page = get(url + "/")
-        assert "Téléphone de l'apprenti·e" in page and "/sandbox/static/app.js" in page
+        assert "📱 Apprenti·e" in page and "/sandbox/static/app.js" in page
         assert "function richText" in get(url + "/sandbox/static/app.js")
         view = get(url + "/sandbox/api/view")
         assert view["ready"] is True
