@@ -1,6 +1,10 @@
 """File writes shared by all folders: a file replaced whole or not at all, with the bot's
 own permissions for files holding personal data, and the storage folder's run lock.
 
+Personal data is the bot's alone whatever the umask it is started with: its files are made
+:data:`PRIVATE_FILE` and its folders :data:`PRIVATE_FOLDER` by the bot itself, not left to
+the umask or to the systemd unit (``selfie-bot run`` by hand, a container, a restore).
+
 :func:`write_atomically` writes to a temporary file in the target's own folder and renames
 it over the target (``os.replace``): a reader gets the old file or the new one, never half
 of one, and a failure removes the temporary (a crash may leave it; each folder's own sweep
@@ -20,10 +24,10 @@ from typing import IO
 PRIVATE_FILE = 0o600
 """Readable by the bot's user only: files holding personal data (an export, a backup, a
 restored database, the run lock)."""
+PRIVATE_FOLDER = 0o700
+"""Open to the bot's user only: the folders of personal data (the photos, SQLite's)."""
 PUBLIC_FILE = 0o644
 """Readable by the web server too: the public site's files."""
-AS_UMASK = None
-"""No mode of its own: as ``open`` makes a file (0666 less the process's umask)."""
 TEMPORARY_SUFFIX = ".tmp"
 
 LOCK_NAME = ".selfie-bot.lock"
@@ -40,7 +44,7 @@ def write_atomically(
     path: Path,
     content: bytes | Writer,
     *,
-    mode: int | None = PRIVATE_FILE,
+    mode: int = PRIVATE_FILE,
     sync: bool = False,
     suffix: str = TEMPORARY_SUFFIX,
 ) -> None:
@@ -48,15 +52,14 @@ def write_atomically(
 
     ``content``: the bytes, or a :data:`Writer` that writes them into the open file (a
     large file made as it goes: a ZIP, a tar). ``mode``: the file's permissions whatever
-    the umask (:data:`PRIVATE_FILE`, :data:`PUBLIC_FILE`), or :data:`AS_UMASK`. ``sync``:
+    the umask (:data:`PRIVATE_FILE`, :data:`PUBLIC_FILE`). ``sync``:
     on disk (``fsync``) before the rename, for a file the operator relies on. ``suffix``:
     the temporary's, named ``.<name>.<random><suffix>`` beside ``path``, whose folder must
     exist.
     """
-    descriptor, temporary = _create_temporary(path, suffix, mode)
+    descriptor, temporary = _create_temporary(path, suffix)
     try:
-        if mode is not None:
-            os.fchmod(descriptor, mode)
+        os.fchmod(descriptor, mode)
         with os.fdopen(descriptor, "wb") as file:
             if isinstance(content, bytes):
                 file.write(content)
@@ -71,14 +74,14 @@ def write_atomically(
         raise
 
 
-def _create_temporary(path: Path, suffix: str, mode: int | None) -> tuple[int, str]:
+def _create_temporary(path: Path, suffix: str) -> tuple[int, str]:
     """A new file beside ``path``, open for writing: its descriptor and name. Made 0600
-    when the write gives it a mode (changed once open), else as the umask makes it."""
+    (its mode is changed once open), so no one else can open it meanwhile."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
         temporary = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}{suffix}")
         try:
-            return os.open(temporary, flags, 0o666 if mode is None else 0o600), temporary
+            return os.open(temporary, flags, PRIVATE_FILE), temporary
         except FileExistsError:  # taken by a left-over temporary: draw another name
             continue
 
@@ -88,7 +91,7 @@ def running_lock(storage: Path) -> Iterator[None]:
     """Hold the storage folder's lock (:data:`LOCK_NAME`) until the block ends (the kernel
     frees it if the process dies); :class:`AlreadyRunning` when another process holds it.
     ``selfie-bot run`` holds it for its whole life and ``restore`` takes it too."""
-    storage.mkdir(parents=True, exist_ok=True)
+    private_folder(storage)
     descriptor = os.open(storage / LOCK_NAME, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     try:
         try:
@@ -104,3 +107,12 @@ def running_lock(storage: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)
+
+
+def private_folder(path: Path) -> None:
+    """Make ``path`` a :data:`PRIVATE_FOLDER`, or tighten it to one if it is there: only for
+    a folder the bot owns whole (the photos' storage and its subfolders). Missing parents
+    are made as the umask says: they may hold the public site too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(PRIVATE_FOLDER, exist_ok=True)
+    os.chmod(path, PRIVATE_FOLDER)

@@ -7,6 +7,8 @@ needed: :func:`alembic_config` builds the configuration in code.
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +30,10 @@ from models.dhash import hamming
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_FILE_MODE = 0o600
+"""The database holds personal data: the bot's user's alone, whatever the umask. SQLite
+makes its journal, WAL and shared-memory files with the database file's mode."""
+SQLITE_SIDE_SUFFIXES = ("-journal", "-wal", "-shm")
 
 # The oldest servers the queries run on: PostgreSQL's bit_count (the duplicate search) came
 # in 14, SQLite's RETURNING in 3.35.
@@ -51,6 +57,26 @@ def _sqlite_file(url: URL) -> Path | None:
     if url.query.get("mode") == "memory":
         return None
     return Path(database)
+
+
+def make_private_sqlite(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would follow the umask), and
+    tighten the files an earlier version left readable by others (those the bot owns)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, SQLITE_FILE_MODE)
+    try:
+        found = os.fstat(descriptor)
+        if found.st_uid == os.geteuid() and stat.S_IMODE(found.st_mode) != SQLITE_FILE_MODE:
+            os.fchmod(descriptor, SQLITE_FILE_MODE)
+    finally:
+        os.close(descriptor)
+    for suffix in SQLITE_SIDE_SUFFIXES:
+        side = Path(f"{path}{suffix}")
+        try:
+            found = side.stat()
+        except FileNotFoundError:
+            continue
+        if found.st_uid == os.geteuid() and stat.S_IMODE(found.st_mode) != SQLITE_FILE_MODE:
+            side.chmod(SQLITE_FILE_MODE)
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -100,6 +126,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     path = _sqlite_file(parsed)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_sqlite(path)
     engine = create_async_engine(parsed, **kwargs)
     event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
     event.listen(engine.sync_engine, "connect", _register_sqlite_functions)

@@ -10,6 +10,7 @@ undone); :func:`post_shutdown` stops what start-up started.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -97,6 +98,9 @@ class SelfieApplication(Application):
         """The database first: migrated, then purged as retention says, so that PTB then
         loads no conversation older than ``retention.draft_hours``."""
         await upgrade(self.services.engine)
+        tightened = await asyncio.to_thread(self.services.photos.make_private)
+        if tightened:
+            log.info("storage: %d files left readable by others made private", tightened)
         # Before polling: no photo is being stored, so every orphan (a crash between a
         # commit and a file operation) goes at once, however young.
         log_report(await purge(self.services, sweep_grace=0))

@@ -5,17 +5,26 @@ A photo ``ab/<id>.jpg`` has its thumbnails at ``ab/<id>.t.webp`` and ``ab/<id>.t
 (see :func:`thumbnail_names`), made by the image pipeline with the photo; photos stored
 before the pipeline made them have none (the site's build makes them). Every file is
 written to a temporary name and renamed (:func:`bot.files.write_atomically`), never
-rewritten in place: the site may hard-link them (:mod:`bot.site.files`).
+rewritten in place. Every file is the bot's alone (0600, folders 0700), published or not:
+the public site has its own copies (:mod:`bot.site.files`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.files import AS_UMASK, TEMPORARY_SUFFIX, write_atomically
+from bot.files import (
+    PRIVATE_FILE,
+    PRIVATE_FOLDER,
+    TEMPORARY_SUFFIX,
+    private_folder,
+    write_atomically,
+)
 
 if TYPE_CHECKING:  # Pillow stays out of the modules that only read files
     from bot.photos.encode import Thumbnail
@@ -61,19 +70,43 @@ class PhotoStore:
         files = [(relative, jpeg)]
         if thumbs is not None:
             files[:0] = zip(thumbnail_names(relative), (thumbs.webp, thumbs.jpeg), strict=True)
-        (self.root / relative).parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.root)
+        private_folder((self.root / relative).parent)
         written: list[Path] = []
         try:
             for path, content in files:
                 target = self.root / path
-                # Its mode as the umask makes it: the site links a file readable by all.
-                write_atomically(target, content, mode=AS_UMASK)
+                write_atomically(target, content)
                 written.append(target)
         except BaseException:
             for target in written:
                 target.unlink(missing_ok=True)
             raise
         return relative
+
+    def make_private(self) -> int:
+        """Tighten what an earlier version left readable by others (it made files as the
+        umask said, and the site hard-linked them): each folder to 0700, each file to
+        0600; a file the site still links is first replaced by a private copy (same
+        content and time), so the site keeps its own. The number of files tightened."""
+        if not self.root.is_dir():
+            return 0
+        private_folder(self.root)
+        tightened = 0
+        for folder, _folders, names in os.walk(self.root):
+            os.chmod(folder, PRIVATE_FOLDER)
+            for name in names:
+                path = Path(folder, name)
+                found = path.lstat()
+                if not stat.S_ISREG(found.st_mode) or stat.S_IMODE(found.st_mode) == PRIVATE_FILE:
+                    continue
+                if found.st_nlink > 1:
+                    write_atomically(path, path.read_bytes())
+                    os.utime(path, ns=(found.st_atime_ns, found.st_mtime_ns))
+                else:
+                    os.chmod(path, PRIVATE_FILE)
+                tightened += 1
+        return tightened
 
     def read(self, relative: str) -> bytes:
         return (self.root / relative).read_bytes()

@@ -10,10 +10,9 @@ the next build). A file whose content is unchanged is not touched.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
-import stat
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +68,7 @@ class PhotoJob:
 
 
 def make_photo(job: PhotoJob) -> int:
-    """Link (or copy) the processed photo and its stored thumbnails into the site, making
+    """Copy the processed photo and its stored thumbnails into the site, making
     the thumbnails when none were stored; the number of files written. A photo gone
     meanwhile (erased) is skipped: the removal that follows takes its page."""
     try:
@@ -93,43 +92,13 @@ def make_photo(job: PhotoJob) -> int:
     return 3
 
 
-_WORLD_READABLE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
-
-
 def place_file(source: Path, path: Path) -> None:
-    """Put ``source`` at ``path`` in one step: a hard link when the two are on the same
-    filesystem and the stored file is readable by all (0644: a link shares the file's
-    mode, owner and content), else a copy (0644). ``FileNotFoundError`` when ``source``
-    is gone.
-
-    Both folders only ever replace files by renaming (both write with
-    :func:`bot.files.write_atomically`), never write into them: a linked file is never changed
-    through either name, and deleting one name (an erasure in the store, a removal from
-    the site) leaves the other to its own folder's removal.
-    """
+    """Put a copy of ``source`` at ``path`` in one step, readable by the web server (0644):
+    the stored file stays the bot's alone (0600), so it is copied, never linked.
+    ``FileNotFoundError`` when ``source`` is gone."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    found = os.stat(source)
-    if found.st_mode & _WORLD_READABLE == _WORLD_READABLE:
-        try:
-            if os.path.samestat(found, os.stat(path)):
-                return  # linked already
-        except FileNotFoundError:
-            pass
-        temporary = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
-        try:
-            os.link(source, temporary)
-        except OSError as error:
-            if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                raise
-        else:
-            try:
-                os.replace(temporary, path)
-            finally:
-                # Gone once renamed; left by an error, or by a rename onto another link
-                # of the same file (which rename(2) does nothing for).
-                temporary.unlink(missing_ok=True)
-            return
-    write_atomically(path, source.read_bytes(), mode=PUBLIC_FILE)
+    with open(source, "rb") as stored:
+        write_atomically(path, lambda file: shutil.copyfileobj(stored, file), mode=PUBLIC_FILE)
 
 
 def write_public(path: Path, content: bytes) -> None:

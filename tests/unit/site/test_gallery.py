@@ -529,7 +529,7 @@ async def test_a_build_with_many_photos_makes_them_in_worker_processes(
         )
 
 
-async def test_the_build_links_the_thumbnails_the_pipeline_stored(site: Site) -> None:
+async def test_the_build_copies_the_thumbnails_the_pipeline_stored(site: Site) -> None:
     source = Image.open(io.BytesIO(jpeg(1))).convert("RGB")
     stored = thumbnail_of(source, THUMB_SIDE, quality=40)  # not what the build would make
     new = await site.publish(photo_path=site.store.save(jpeg(1), stored))
@@ -539,16 +539,18 @@ async def test_the_build_links_the_thumbnails_the_pipeline_stored(site: Site) ->
 
     assert (site.root / f"thumbs/{new.id}.webp").read_bytes() == stored.webp
     assert (site.root / f"thumbs/{new.id}.jpg").read_bytes() == stored.jpeg
-    photo = site.root / f"photos/{new.id}.jpg"
-    assert photo.stat().st_ino == (site.store.root / new.photo_path).stat().st_ino  # a link
-    assert photo.stat().st_mode & 0o444 == 0o444  # readable by the web server
+    photo, stored_photo = site.root / f"photos/{new.id}.jpg", site.store.root / new.photo_path
+    assert photo.read_bytes() == stored_photo.read_bytes()
+    assert photo.stat().st_ino != stored_photo.stat().st_ino  # a copy: the store's stays 0600
+    assert photo.stat().st_mode & 0o777 == 0o644  # readable by the web server
+    assert stored_photo.stat().st_mode & 0o777 == 0o600
     with Image.open(site.root / f"thumbs/{old.id}.webp") as webp:
         assert webp.format == "WEBP" and webp.size == (320, 400)
     assert site.store.thumbnails(old.photo_path) is None
     assert not [p for p in site.root.rglob("*.tmp")]
     assert (await site.gallery.build()).written == 0
 
-    # The store's files deleted (an erasure): the site's links stay until the site's
+    # The store's files deleted (an erasure): the site's copies stay until the site's
     # own removal, which the sync that follows does.
     assert site.store.delete(new.photo_path)
     assert not (site.store.root / new.photo_path).exists()
@@ -559,7 +561,7 @@ async def test_the_build_links_the_thumbnails_the_pipeline_stored(site: Site) ->
     assert not profile_files(new.id) & site.files()
 
 
-async def test_a_lost_thumbnail_is_linked_again_without_leaving_temporary_files(
+async def test_a_lost_thumbnail_is_copied_again_without_leaving_temporary_files(
     site: Site,
 ) -> None:
     jpeg_bytes = jpeg(2)
@@ -574,16 +576,27 @@ async def test_a_lost_thumbnail_is_linked_again_without_leaving_temporary_files(
     assert not [p for p in site.root.rglob("*") if p.name.endswith(".tmp")]
 
 
-async def test_a_photo_the_web_server_could_not_read_is_copied_not_linked(site: Site) -> None:
+async def test_photos_an_earlier_version_linked_into_the_site_are_made_private(
+    site: Site,
+) -> None:
+    """Earlier versions stored photos as the umask said (0644) and hard-linked them into the
+    site: the store's tightening gives the store private copies and leaves the site's."""
     entry = await site.publish()
-    stored = site.store.root / entry.photo_path
-    stored.chmod(0o600)
-
     await site.gallery.build()
+    stored, photo = site.store.root / entry.photo_path, site.root / f"photos/{entry.id}.jpg"
+    stored.chmod(0o644)
+    stored.parent.chmod(0o755)
+    photo.unlink()
+    os.link(stored, photo)  # as the old build left it
+    written = stored.stat().st_mtime_ns
 
-    photo = site.root / f"photos/{entry.id}.jpg"
-    assert photo.stat().st_ino != stored.stat().st_ino
-    assert photo.stat().st_mode & 0o777 == 0o644 and photo.read_bytes() == stored.read_bytes()
+    assert site.store.make_private() == 1
+
+    assert stored.stat().st_mode & 0o777 == 0o600 and stored.parent.stat().st_mode & 0o777 == 0o700
+    assert stored.stat().st_ino != photo.stat().st_ino and photo.stat().st_mode & 0o777 == 0o644
+    assert stored.read_bytes() == photo.read_bytes() and stored.stat().st_mtime_ns == written
+    assert site.store.make_private() == 0
+    assert (await site.gallery.build()).written == 0  # the site's file is still fresh
 
 
 async def test_inclusive_trade_names_get_readable_slugs_and_old_urls_redirect(
