@@ -128,9 +128,13 @@ def flood_safe_limiter() -> AIORateLimiter:
 def build_application(settings: Settings) -> SelfieApplication:
     services = make_services(settings)
     api_url = settings.telegram.api_url
+    builder = ApplicationBuilder()
+    if settings.telegram.mode == "webhook":
+        # bot.app.webhook's server puts the updates on the queue: no PTB Updater, so that
+        # /healthz does not wait for one to run.
+        builder = builder.updater(None)
     application = (
-        ApplicationBuilder()
-        .application_class(SelfieApplication, kwargs={"services": services})
+        builder.application_class(SelfieApplication, kwargs={"services": services})
         .token(settings.token)
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")

@@ -201,33 +201,20 @@ def serve(settings: Settings, on_ready: Callable[[Application], Any] | None = No
 
 
 def receive(application: Application, telegram: TelegramSettings) -> None:
-    """Run until SIGINT or SIGTERM, updates by polling or on the webhook.
+    """Run until SIGINT or SIGTERM, updates by polling or on the webhook
+    (:mod:`bot.app.webhook`, the bot's own server).
 
-    Either way PTB's stop lets the updates in hand and the running jobs finish (a
+    Either way the stop lets the updates in hand and the running jobs finish (a
     publication is recorded before the process exits). Polling deletes any webhook first,
     so going back to polling is changing ``telegram.mode`` alone.
     """
+    from bot.app.webhook import quiet_servers, serve_webhook
+
+    quiet_servers()
     if telegram.mode == "polling":
         application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
         return
-    from bot.app.webhook import count_refusals
-
-    count_refusals()
-    application.run_webhook(**webhook_options(telegram))
-
-
-def webhook_options(telegram: TelegramSettings) -> dict[str, Any]:
-    """PTB's webhook arguments (``run_webhook``, ``Updater.start_webhook``): the server on
-    ``listen:port`` at the path of ``webhook_url``, the updates polling would get."""
-    return {
-        "listen": telegram.listen,
-        "port": telegram.port,
-        "url_path": telegram.webhook_path,
-        "webhook_url": telegram.webhook_url,
-        "secret_token": telegram.secret_token,
-        "allowed_updates": ALLOWED_UPDATES,
-        "drop_pending_updates": False,
-    }
+    serve_webhook(application, telegram, ALLOWED_UPDATES)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

@@ -24,8 +24,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app.application import SelfieApplication, build_application
-from bot.app.cli import webhook_options
-from bot.app.webhook import count_refusals
+from bot.app.cli import ALLOWED_UPDATES
+from bot.app.webhook import WebhookServer, start_webhook
 from bot.config import Settings, settings_from_dict
 from bot.sandbox.emulator import Chat, Emulator, User
 from models import Submission
@@ -186,11 +186,11 @@ async def running_stand(
         await app.initialize()
         assert app.post_init is not None
         await app.post_init(app)
-        assert app.updater is not None
+        webhook: WebhookServer | None = None
         if mode == "webhook":
-            count_refusals()
-            await app.updater.start_webhook(**webhook_options(settings.telegram))
+            webhook = await start_webhook(app, settings.telegram, ALLOWED_UPDATES)
         else:
+            assert app.updater is not None
             await app.updater.start_polling(poll_interval=0, timeout=1)
         await app.start()
         try:
@@ -199,7 +199,10 @@ async def running_stand(
             # Calls a fault still holds end now: the bot stops as it would once Telegram
             # answers, not after the fault's full time.
             emu.release_held()
-            await app.updater.stop()
+            if webhook is not None:
+                await webhook.stop()
+            elif app.updater is not None:
+                await app.updater.stop()
             await app.stop()
             await app.shutdown()
             assert app.post_shutdown is not None
