@@ -212,9 +212,16 @@ async def running_stand(
 class BotProcess:
     """``selfie-bot run`` as a real subprocess, its log collected line by line."""
 
-    def __init__(self, config_path: Path, python_args: tuple[str, ...] = ("-m", "bot")) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        python_args: tuple[str, ...] = ("-m", "bot"),
+        preexec_fn: Callable[[], Any] | None = None,
+    ) -> None:
         self.config_path = config_path
         self.python_args = python_args
+        self.preexec_fn = preexec_fn
+        """Run in the child before the bot (e.g. a lower open-file limit)."""
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -233,6 +240,7 @@ class BotProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env=env,
+            preexec_fn=self.preexec_fn,
         )
         self._reader = asyncio.create_task(self._read())
         try:
