@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.app.cli import build_parser, cmd_run
+from bot.app.webhook import MAX_CONNECTIONS, connection_cap
 from bot.config import TOKEN_ENV
 from bot.sandbox.emulator import Emulator
 from tests.support import ROOT, imagegen
@@ -68,6 +69,8 @@ def test_the_unit_is_hardened() -> None:
     for key, value in HARDENING.items():
         assert options.get(key) == value, key
     assert int(options["TimeoutStopSec"]) >= 10
+    # Room for the webhook's connections beside the bot's own files (bot/app/webhook.py).
+    assert connection_cap(int(options["LimitNOFILE"])) == MAX_CONNECTIONS
     assert options["WorkingDirectory"] == DATA
 
 
