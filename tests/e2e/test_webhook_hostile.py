@@ -328,7 +328,15 @@ async def test_a_request_with_the_secret_but_no_update_is_refused_unquoted(
             metrics = f"http://127.0.0.1:{bot.monitoring}/metrics"
             async with session.get(metrics) as answer:
                 assert "selfie_webhook_refused_total 6.0" in await answer.text()
+        # Malformed requests, which aiohttp refuses itself (a header over 4 KB: 400, the
+        # connection closed): one line in the log.
+        huge_header = head(bot.port, f"X-Filler: {'a' * 5000}")
+        for _ in range(50):
+            reader, writer = await connect(bot.port, huge_header)
+            assert status_of(await closed_by_server(reader, 5)) in (400, None)
+            writer.close()
         await until(lambda: "update 77 (message) could not be read" in bot.process.log)
+        assert sum("Error handling request" in line for line in bot.process.lines) == 1
         assert "Dupont" not in bot.process.log and "Léa" not in bot.process.log
         assert await bot.start_answered("Noé", timeout=5) < 5
     assert "Traceback" not in bot.process.log
