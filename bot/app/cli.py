@@ -156,6 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_logging(settings.token, level, settings.telegram.secret_token)
     ptb = logging.getLogger("telegram.ext")
     ptb.addFilter(_refused_at_start)
+    from bot.app.webhook import WebhookProblem
     from bot.files import AlreadyRunning, running_lock
 
     try:
@@ -164,6 +165,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except AlreadyRunning as problem:
         print(problem, file=sys.stderr)
         return EXIT_CONFIG
+    except WebhookProblem as problem:
+        print(problem, file=sys.stderr)  # maybe a passing clash: the service restarts
+        return 1
     except InvalidToken:
         print(TOKEN_REFUSED, file=sys.stderr)
         return EXIT_CONFIG

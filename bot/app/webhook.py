@@ -47,6 +47,7 @@ import contextlib
 import hmac
 import json
 import logging
+import os
 import resource
 import signal
 import time
@@ -221,6 +222,10 @@ class GuardedServer(web.Server):
             )
 
 
+class WebhookProblem(Exception):
+    """The webhook server cannot start (its port is taken…): the reason, in one line."""
+
+
 class _Refusal(Exception):
     def __init__(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(text)
@@ -258,6 +263,14 @@ class WebhookServer:
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
+        except OSError as error:
+            await runner.cleanup()
+            # asyncio's strerror repeats the address: the system's words alone.
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise WebhookProblem(
+                f"webhook: cannot listen on {host}:{port} ({reason}): check telegram.listen "
+                "and telegram.port"
+            ) from None
         except BaseException:
             await runner.cleanup()
             raise
@@ -269,6 +282,10 @@ class WebhookServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        if self.server is not None:
+            for deadline in self.server.fresh.values():
+                deadline.cancel()
+            self.server.fresh.clear()
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         assert self.server is not None

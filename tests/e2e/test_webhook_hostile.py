@@ -354,3 +354,22 @@ async def test_a_request_with_the_secret_but_no_update_is_refused_unquoted(
         assert "Dupont" not in bot.process.log and "Léa" not in bot.process.log
         assert await bot.start_answered("Noé", timeout=5) < 5
     assert "Traceback" not in bot.process.log
+
+
+async def test_a_webhook_port_already_taken_is_said_in_one_line(tmp_path: Path) -> None:
+    async with Emulator(token=TOKEN, bot_username="fiers_bot") as emu:
+        raw = process_config(emu, tmp_path, schedule=QUIET)
+        taken = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = taken.sockets[0].getsockname()[1]
+        raw["telegram"].update(webhook_config(port))
+        process = BotProcess(write_config(tmp_path / "config.toml", raw))
+        try:
+            await process.start()  # "ready" comes before the webhook's server
+            assert process.process is not None
+            assert await asyncio.wait_for(process.process.wait(), 15) == 1
+            await process.stop()
+        finally:
+            taken.close()
+    assert f"webhook: cannot listen on 127.0.0.1:{port} (Address already in use)" in process.log
+    assert "Traceback" not in process.log
+    assert not emu.api.webhook.active
