@@ -1,7 +1,8 @@
 """``/stats`` at 100,000 entries: the counters (:func:`models.stats.campaign_stats`)
 against the aggregate queries it ran before (frozen below), side by side on the same
 database, on SQLite and on a throwaway PostgreSQL server; the counters' side includes the
-interest figures (visits per trade, the posts visited most) of a 120-day campaign.
+interest figures (people interested per trade, the posts that interested most) of a
+120-day campaign.
 
 Same data as figure 4 (:mod:`benchmarks.scale`): 55 % published, 60 trades, 150
 centres, loaded at revision 0006 and then counted by migration 0007 (as an existing
@@ -146,7 +147,7 @@ async def _decision_ms(sessions: Sessions, ids: list[int], repeat: int) -> list[
 
 
 async def _fill_interest(sessions: Sessions, days: int = 120) -> None:
-    """« Ce métier m'intéresse » visits as a campaign of ``days`` days leaves them: a row per
+    """« Ce métier m'intéresse » interest as a campaign of ``days`` days leaves it: a row per
     published post, and one per trade and day (so /stats reads its interest figures too)."""
     async with sessions() as session, session.begin():
         posts = (
@@ -158,10 +159,7 @@ async def _fill_interest(sessions: Sessions, days: int = 120) -> None:
             return
         await session.execute(
             insert(InterestPost),
-            [
-                {"submission_id": i, "trade": trade, "visits": i * 7 % 50, "visitors": i % 20}
-                for i, trade in posts
-            ],
+            [{"submission_id": i, "trade": trade, "visitors": i * 7 % 50} for i, trade in posts],
         )
         trades = sorted({trade for _id, trade in posts})
         first = date(2026, 6, 1)
@@ -171,8 +169,7 @@ async def _fill_interest(sessions: Sessions, days: int = 120) -> None:
                 {
                     "day": first + timedelta(days=d),
                     "trade": trade,
-                    "visits": d % 40,
-                    "visitors": d % 9,
+                    "visitors": d % 40,
                 }
                 for d in range(days)
                 for trade in trades

@@ -43,7 +43,10 @@ async def on_interest_link(update: Update, context: Context) -> None:
         log.info("interest link of entry %s: no longer on the channel", entry_id)
         await reply(update, context, t(lang, "interest.gone"), _offers(lang, context, None))
         return
-    log.info("interest link of entry %s: visit counted", entry_id)
+    if info.counted:
+        log.info("interest link of entry %s: visit counted", entry_id)
+    else:
+        log.info("interest link of entry %s: answered again, counted once today", entry_id)
     await reply(update, context, _about(lang, context, info), _offers(lang, context, info.trade))
 
 

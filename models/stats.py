@@ -40,7 +40,7 @@ DAY = 86400
 # Decided in favour: still counted as approved once publishing started (or went unsure).
 APPROVED_SIDE = (S.APPROVED, S.PUBLISHING, S.PUBLISHED, S.NEEDS_CHECK, S.HELD)
 TOP_POSTS = 3
-"""Posts /stats names as the most visited."""
+"""Posts /stats names as those that interested the most people."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ class TradeFigures:
     published: int
     """Of those, on the channel now (status published)."""
     interest: int = 0
-    """Visits through the « ce métier m'intéresse » link of its posts."""
+    """People interested through the « ce métier m'intéresse » link of its posts, each
+    counted once a day for the trade (:mod:`models.interest`)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ class CampaignStats:
     median_decision: timedelta | None
     """Median of ``decision_seconds`` (``decided_at - submitted_at``); None if none decided."""
     top_posts: list[PostInterest] = field(default_factory=list)
-    """The posts visited most through their « ce métier m'intéresse » link."""
+    """The posts that interested the most people through their « ce métier m'intéresse »
+    link (each person once a day per post)."""
 
 
 def _sum_where(condition: Any) -> Any:
@@ -123,8 +125,8 @@ class _Counted:
 def _ranked(dimension: str, top: int) -> Any:
     """The ``top`` values of ``dimension`` with most entries (drafts were never sent),
     ranked, ties by name; with their published entries and how many values have entries
-    (window functions over the groups); a trade's interest visits, added up for the top
-    ones only (``ix_interest_days_trade_visits``)."""
+    (window functions over the groups); a trade's people interested, its days added up for
+    the top ones only (``ix_interest_days_trade_visitors``)."""
     entries = func.sum(C.entries)
     ranked = (
         select(
@@ -140,14 +142,14 @@ def _ranked(dimension: str, top: int) -> Any:
         .having(entries > 0)
         .subquery()
     )
-    visits = (
-        select(func.coalesce(func.sum(InterestDay.visits), 0))
+    interest = (
+        select(func.coalesce(func.sum(InterestDay.visitors), 0))
         .where(InterestDay.trade == ranked.c.value)
         .scalar_subquery()
         if dimension == "trade"
         else literal(0)
     )
-    return select(ranked, visits.label("interest")).where(ranked.c.rank <= top)
+    return select(ranked, interest.label("interest")).where(ranked.c.rank <= top)
 
 
 async def _from_counters(session: AsyncSession, top: int) -> _Counted:
@@ -257,8 +259,8 @@ async def campaign_stats(
     sessions: async_sessionmaker[AsyncSession], top: int = 10
 ) -> CampaignStats:
     """The campaign at a glance for /stats: one statement over the counters on one
-    connection while the median walks its bucket on another, and the posts visited most
-    on a third (benchmarks/RESULTS.md)."""
+    connection while the median walks its bucket on another, and the posts that interested
+    the most people on a third (benchmarks/RESULTS.md)."""
 
     async def from_counters() -> _Counted:
         async with sessions() as session:

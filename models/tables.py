@@ -335,7 +335,7 @@ class ConsentText(Base):
 
 
 class InterestPost(Base):
-    """Visits through a post's « ce métier m'intéresse » link: counts only, nobody's
+    """Interest in a post through its « ce métier m'intéresse » link: counts only, nobody's
     Telegram id (queries in :mod:`models.interest`)."""
 
     __tablename__ = "interest_posts"
@@ -343,25 +343,26 @@ class InterestPost(Base):
     submission_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     """The post's entry; no foreign key: the figures outlive an erased entry."""
     trade: Mapped[str] = mapped_column(String(60))
-    visits: Mapped[int] = mapped_column(Integer, default=0)
     visitors: Mapped[int] = mapped_column(Integer, default=0)
-    """Different people each day, added up."""
+    """The people interested: each person counted once a day for this post, the days
+    added up (a repeat the same day counts nothing)."""
 
-    __table_args__ = (Index("ix_interest_posts_visits", "visits", "submission_id"),)
+    __table_args__ = (Index("ix_interest_posts_visitors", "visitors", "submission_id"),)
 
 
 class InterestDay(Base):
-    """The same visits per trade and per day (the campaign's time zone), for the weekly
-    figures."""
+    """Interest per trade and per day (the campaign's time zone), for /stats, the weekly
+    digest and the chart."""
 
     __tablename__ = "interest_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     trade: Mapped[str] = mapped_column(String(60), primary_key=True)
-    visits: Mapped[int] = mapped_column(Integer, default=0)
     visitors: Mapped[int] = mapped_column(Integer, default=0)
+    """The people interested in the trade that day, each counted once however many of its
+    posts they opened."""
 
-    __table_args__ = (Index("ix_interest_days_trade_visits", "trade", "visits"),)
+    __table_args__ = (Index("ix_interest_days_trade_visitors", "trade", "visitors"),)
 
 
 class InterestVisitor(Base):
@@ -373,6 +374,19 @@ class InterestVisitor(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     submission_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class InterestTradeVisitor(Base):
+    """Who was already counted for a trade today: the same digests as
+    :class:`InterestVisitor` (so nothing more is known about anyone), keyed by trade, so
+    that a person opening two posts of one trade counts once for it. Rows of past days
+    are deleted."""
+
+    __tablename__ = "interest_trade_visitors"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    trade: Mapped[str] = mapped_column(String(60), primary_key=True)
     digest: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 

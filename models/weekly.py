@@ -26,8 +26,8 @@ class Period:
     refused: int
     median_decision: timedelta | None
     posts: int
-    visits: int
     visitors: int
+    """People interested (« ce métier m'intéresse »), once a day per person and trade."""
 
 
 async def _count(session: AsyncSession, *conditions: Any) -> int:
@@ -46,15 +46,13 @@ async def period_figures(
         if value is not None
     ]
     interest = await interest_by_day(session, days[0])
-    shown = [figures for day, figures in interest.items() if day <= days[1]]
     return Period(
         entries=await _count(session, *submitted),
         approved=await _count(session, decided, Submission.status.in_(APPROVED_SIDE)),
         refused=await _count(session, decided, Submission.status == S.REFUSED),
         median_decision=timedelta(seconds=statistics.median(seconds)) if seconds else None,
         posts=await _count(session, Submission.published_at.between(start, end)),
-        visits=sum(f.visits for f in shown),
-        visitors=sum(f.visitors for f in shown),
+        visitors=sum(people for day, people in interest.items() if day <= days[1]),
     )
 
 
@@ -73,18 +71,19 @@ async def entries_by_day(session: AsyncSession, since: datetime) -> dict[date, i
 class Week:
     monday: date
     entries: int
-    visits: int
+    visitors: int
+    """People interested, once a day per person and trade, the week's days added up."""
 
 
 async def weeks(session: AsyncSession, count: int, today: date) -> list[Week]:
     """The last ``count`` weeks (Monday to Sunday, this one included), oldest first."""
     first = today - timedelta(days=today.weekday(), weeks=count - 1)
     since = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    entries, visits = [0] * count, [0] * count
+    entries, visitors = [0] * count, [0] * count
     for day, n in (await entries_by_day(session, since)).items():
         if first <= day <= today:
             entries[(day - first).days // 7] += n
-    for day, figures in (await interest_by_day(session, first)).items():
+    for day, people in (await interest_by_day(session, first)).items():
         if day <= today:
-            visits[(day - first).days // 7] += figures.visits
-    return [Week(first + timedelta(weeks=n), entries[n], visits[n]) for n in range(count)]
+            visitors[(day - first).days // 7] += people
+    return [Week(first + timedelta(weeks=n), entries[n], visitors[n]) for n in range(count)]

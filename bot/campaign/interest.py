@@ -1,11 +1,12 @@
 """A follower's visit through a post's « ce métier m'intéresse » link: what the bot tells
-them, and how the visit is counted without keeping who they are."""
+them, and how the visit is counted without keeping who they are: a person once a day per
+post and per trade (:mod:`models.interest` says why), answered every time."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -21,8 +22,9 @@ from models.tables import Submission, SubmissionStatus
 
 class VisitorKeys:
     """One random key per day, in memory only: a visitor's digest is the same all day (so
-    they count once) and cannot be linked to them, nor to another day, once the key is gone.
-    A restart draws a new key: someone visiting again that day is then counted again."""
+    they count once a day per post and per trade, however often they come back) and cannot
+    be linked to them, nor to another day, once the key is gone. A restart draws a new key:
+    someone visiting again that day is then counted again."""
 
     def __init__(self) -> None:
         self._day: date | None = None
@@ -44,6 +46,9 @@ class TradeInfo:
     """Entries of this trade on the channel now."""
     centres: list[str]
     """Training centres of those entries, most of them first."""
+    counted: bool = False
+    """This visit counted: the person's first of the day on this post (a repeat is
+    answered the same, and counts nothing)."""
 
 
 async def visit(
@@ -54,8 +59,9 @@ async def visit(
     user_id: int,
     now: datetime,
 ) -> TradeInfo | None:
-    """Count a visit of the post of ``entry_id`` and say what its trade is; None when that
-    post is no longer on the channel, or never was (nothing counted)."""
+    """Count a visit of the post of ``entry_id`` (once a day per person) and say what its
+    trade is, a repeat too; None when that post is no longer on the channel, or never was
+    (nothing counted)."""
     if not 0 < entry_id <= ROW_ID_MAX:
         return None
     trade = await session.scalar(
@@ -67,8 +73,8 @@ async def visit(
         return None
     day = local_day(settings, now)
     await forget_visitors_before(session, day)
-    await record_visit(session, day, entry_id, trade, keys.digest(user_id, day))
-    return await trade_info(session, settings, trade)
+    counted = await record_visit(session, day, entry_id, trade, keys.digest(user_id, day))
+    return replace(await trade_info(session, settings, trade), counted=counted)
 
 
 async def trade_info(session: AsyncSession, settings: Settings, trade: str) -> TradeInfo:

@@ -1,5 +1,6 @@
-"""The /stats chart: bars per trade (entries, published, interest) above a line per week
-(entries, interest). matplotlib is imported here only, when a chart is drawn: the bot
+"""The /stats chart: bars per trade (entries, published, people interested) above a line
+per week (entries, people interested: the one interest figure, each person once a day per
+trade, :mod:`models.interest`). matplotlib is imported here only, when a chart is drawn: the bot
 without it stays small while idle (its Agg backend: no display, no GUI toolkit)."""
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def stats_figure(trades: Sequence[TradeFigures], weeks: Sequence[Week], language
     figure.legend(loc="outside upper center", ncols=3, reverse=True)
     labels = [week.monday.strftime("%d/%m") for week in weeks]
     # Equal weeks must not hide a series: the entries as a wide line with large hollow
-    # circles, the visits on top, dashed, with small squares inside them.
+    # circles, the people interested on top, dashed, with small squares inside them.
     line.plot(
         labels,
         [week.entries for week in weeks],
@@ -54,7 +55,7 @@ def stats_figure(trades: Sequence[TradeFigures], weeks: Sequence[Week], language
     )
     line.plot(
         labels,
-        [week.visits for week in weeks],
+        [week.visitors for week in weeks],
         color=COLOURS["chart.interest"],
         linewidth=1.8,
         linestyle="--",

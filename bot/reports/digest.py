@@ -1,5 +1,6 @@
 """The moderators' weekly digest: what the past seven days brought (entries, decisions,
-posts, interest) and what waits (queue, next slots)."""
+posts, the people interested, each once a day per trade) and what waits (queue, next
+slots)."""
 
 from __future__ import annotations
 
@@ -38,12 +39,7 @@ async def weekly_digest(services: Services, now: datetime) -> str:
         lines.append(t(lang, "stats.median", minutes=minutes))
     lines += [
         tn(lang, "digest.posts", week.posts),
-        t(
-            lang,
-            "digest.interest",
-            visits=plain_n(lang, "digest.visits", week.visits),
-            visitors=plain_n(lang, "digest.visitors", week.visitors),
-        ),
+        tn(lang, "digest.interest", week.visitors),
         "",
         *queue_lines(lang, queue, settings, now, in_full=False),
     ]

@@ -56,11 +56,14 @@ def stats_text(lang: str, stats: CampaignStats, settings: Settings) -> str:
         minutes = round(stats.median_decision.total_seconds() / 60)
         lines.append(t(lang, "stats.median", minutes=minutes))
     lines += top_post_lines(lang, stats, settings)
+    if stats.by_trade or stats.top_posts:
+        lines.append(t(lang, "stats.interest_note"))
     return "\n".join(lines)
 
 
 def trade_lines(lang: str, stats: CampaignStats) -> list[str]:
-    """One line per top trade (entries, published), then how many trades are left out."""
+    """One line per top trade (entries, published, people interested), then how many
+    trades are left out."""
     if not stats.by_trade:
         return []
     lines = [t(lang, "stats.trades")]
@@ -81,14 +84,15 @@ def trade_lines(lang: str, stats: CampaignStats) -> list[str]:
 
 
 def top_post_lines(lang: str, stats: CampaignStats, settings: Settings) -> list[str]:
-    """The posts whose « ce métier m'intéresse » link was followed most."""
+    """The posts whose « ce métier m'intéresse » link interested the most people (each
+    once a day per post)."""
     if not stats.top_posts:
         return []
     lines = [t(lang, "stats.top_posts")]
     channel = settings.campaign.channel
     for post in stats.top_posts:
-        visits = plain_n(lang, "stats.visits", post.visits)
-        values = {"number": post.submission_id, "trade": post.trade, "visits": visits}
+        people = plain_n(lang, "stats.people", post.visitors)
+        values = {"number": post.submission_id, "trade": post.trade, "people": people}
         link = post_link(channel, post.channel_message_id or 0)
         if link and post.channel_message_id:
             lines.append(t(lang, "stats.top_post_link", link=link, **values))

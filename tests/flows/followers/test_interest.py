@@ -1,7 +1,8 @@
 """From a post to its trade: the offers button leads to that trade's offers, the « ce métier
-m'intéresse » deep link opens the bot on the post, and each visit is counted per post,
-trade and day without any Telegram id kept. The real bot against the emulator, SQLite and
-PostgreSQL."""
+m'intéresse » deep link opens the bot on the post, and the people it interests are counted,
+each once a day per post and per trade (a repeat is answered and counts nothing), without
+any Telegram id kept; /stats ranks the posts by them. The real bot against the emulator,
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from bot.config import ConfigError, settings_from_dict
 from bot.i18n import plain, t, tn
 from models import Base
 from models.base import utcnow
-from models.tables import InterestDay, InterestPost, InterestVisitor
+from models.tables import InterestDay, InterestPost, InterestTradeVisitor, InterestVisitor
 from tests.support import imagegen
-from tests.support.interest import campaign, follow, published
+from tests.support.interest import burst, campaign, days_later, follow, published
 from tests.support.publishing import (
     QUIET,
     channel_posts,
@@ -44,20 +45,18 @@ def post_of(stand: Stand, entry_id: int) -> dict[str, Any]:
     return next(p for p in channel_posts(stand) if any(link in url for url in buttons(p).values()))
 
 
-async def counts(
-    stand: Stand,
-) -> tuple[list[tuple[int, str, int, int]], list[tuple[str, int, int]]]:
+async def counts(stand: Stand) -> tuple[list[tuple[int, str, int]], list[tuple[str, int]]]:
+    """The people interested per post, and per trade and day (oldest day first)."""
     async with stand.app.services.sessions() as session:
         posts = await session.execute(
-            select(
-                InterestPost.submission_id,
-                InterestPost.trade,
-                InterestPost.visits,
-                InterestPost.visitors,
-            ).order_by(InterestPost.submission_id)
+            select(InterestPost.submission_id, InterestPost.trade, InterestPost.visitors).order_by(
+                InterestPost.submission_id
+            )
         )
         days = await session.execute(
-            select(InterestDay.trade, InterestDay.visits, InterestDay.visitors)
+            select(InterestDay.trade, InterestDay.visitors).order_by(
+                InterestDay.day, InterestDay.trade
+            )
         )
         return [tuple(r) for r in posts], [tuple(r) for r in days]  # type: ignore[misc]
 
@@ -156,14 +155,15 @@ async def test_a_followers_visit_is_answered_and_counted_once_a_day_without_thei
         assert buttons(answer) == {
             plain("fr", "interest.offers"): "https://patisserie.example.org/"
         }
-        await follow(stand, lou, first)  # the same person again: a visit, not a visitor
-        await follow(stand, lou, second)
+        again = await follow(stand, lou, first)  # the same person again: answered the same
+        assert again["text"] == answer["text"] and buttons(again) == buttons(answer)
+        await follow(stand, lou, second)  # another post of the trade: counts for that post
         english = await follow(stand, kim, first)
         assert plain("en", "interest.offers") in buttons(english)
 
         posts, days = await counts(stand)
-        assert posts == [(first, "Pâtissier·ère", 3, 2), (second, "Pâtissier·ère", 1, 1)]
-        assert days == [("Pâtissier·ère", 4, 3)]
+        assert posts == [(first, "Pâtissier·ère", 2), (second, "Pâtissier·ère", 1)]
+        assert days == [("Pâtissier·ère", 2)]  # Lou once for the trade, and Kim
         assert other not in [p[0] for p in posts]
 
         stored = await everything_stored(stand)
@@ -185,11 +185,12 @@ async def test_a_visit_the_next_day_counts_the_visitor_again_and_forgets_yesterd
                 info = await visit(session, settings, keys, entry, 1_234_567, moment)
             assert info is not None and info.trade == "Coiffeur·se" and info.apprentices == 1
         posts, days = await counts(stand)
-        assert posts == [(entry, "Coiffeur·se", 3, 2)]
-        assert sorted(v for _trade, v, _u in days) == [1, 2]
+        assert posts == [(entry, "Coiffeur·se", 2)]
+        assert days == [("Coiffeur·se", 1), ("Coiffeur·se", 1)]
         async with sessions() as session:
             digests = list(await session.scalars(select(InterestVisitor.day)))
-        assert len(digests) == 1  # yesterday's digests went with the day
+            trade_digests = list(await session.scalars(select(InterestTradeVisitor.day)))
+        assert len(digests) == len(trade_digests) == 1  # yesterday's went with the day
 
 
 async def test_a_post_no_longer_on_the_channel_counts_nothing(db_url: str, tmp_path: Path) -> None:
@@ -224,25 +225,87 @@ async def test_an_apprentice_half_way_through_an_entry_keeps_their_place(
         assert "Coiffeur·se" in preview["caption"]
 
 
-async def test_stats_shows_the_visits_and_sends_the_chart(db_url: str, tmp_path: Path) -> None:
+async def test_one_person_sending_the_link_forty_times_counts_once_and_is_answered(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28: forty ``/start post-N`` from one account in a burst (each one the flood
+    guard lets in is answered with the trade) and forty more one after the other (each
+    answered) are one person for that post and day; a second account makes two; the same
+    account the next day counts again."""
+    async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
+        entry = await published(stand, "Coiffeur·se", 1)
+        flo = stand.emu.create_user("Flo")
+        said = await burst(stand, flo, entry, 40)
+        answered = [text for text in said if text.startswith("Coiffeur·se · Beauté")]
+        slow_down = visible(t("fr", "common.slow_down"))
+        assert answered and len(answered) + said.count(slow_down) == len(said)
+        assert await counts(stand) == ([(entry, "Coiffeur·se", 1)], [("Coiffeur·se", 1)])
+
+        for _ in range(40):
+            assert (await follow(stand, flo, entry))["text"] == answered[0]
+        assert await counts(stand) == ([(entry, "Coiffeur·se", 1)], [("Coiffeur·se", 1)])
+
+        await follow(stand, stand.emu.create_user("Kim"), entry)
+        assert await counts(stand) == ([(entry, "Coiffeur·se", 2)], [("Coiffeur·se", 2)])
+
+        days_later(monkeypatch, 1)
+        await burst(stand, flo, entry, 10)
+        assert (await follow(stand, flo, entry))["text"] == answered[0]
+        posts, days = await counts(stand)
+        assert posts == [(entry, "Coiffeur·se", 3)]
+        assert days == [("Coiffeur·se", 2), ("Coiffeur·se", 1)]
+
+
+async def test_two_posts_of_a_trade_count_a_person_once_for_the_trade(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
+        first = await published(stand, "Pâtissier·ère", 1)
+        second = await published(stand, "Pâtissier·ère", 2)
+        other = await published(stand, "Coiffeur·se", 3)
+        lou = stand.emu.create_user("Lou")
+        for entry in (first, second, other, second, first):
+            await follow(stand, lou, entry)
+        posts, days = await counts(stand)
+        assert posts == [
+            (first, "Pâtissier·ère", 1),
+            (second, "Pâtissier·ère", 1),
+            (other, "Coiffeur·se", 1),
+        ]
+        assert days == [("Coiffeur·se", 1), ("Pâtissier·ère", 1)]
+
+
+async def test_stats_ranks_the_posts_by_the_people_they_interested(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Three people on one post outrank one person who came forty times on a newer one
+    (which the ranking by visits put first); the trades, the note and the chart too."""
     async with running_stand(db_url, tmp_path, campaign=campaign(), schedule=QUIET) as stand:
         first = await published(stand, "Pâtissier·ère", 1)
         second = await published(stand, "Coiffeur·se", 2)
         for name in ("Lou", "Kim", "Noa"):
             await follow(stand, stand.emu.create_user(name), first)
-        await follow(stand, stand.emu.create_user("Eli"), second)
+        eli = stand.emu.create_user("Eli")
+        await burst(stand, eli, second, 40)
+        for _ in range(40):
+            await follow(stand, eli, second)
 
         camille = stand.moderators[0]
         await stand.emu.send_text(camille, "/stats", chat=stand.group)
         stats = await stand.emu.wait_for(stand.group, "Statistiques")
+        assert "Par métier (participations / publiées / personnes intéressées) :" in stats["text"]
         assert "• Pâtissier·ère : 1 / 1 / 3" in stats["text"]
         assert "• Coiffeur·se : 1 / 1 / 1" in stats["text"]
         lines = stats["text"].split("\n")
         start = lines.index(visible(t("fr", "stats.top_posts")))
-        assert lines[start + 1 : start + 3] == [
-            f"• n° {first} (Pâtissier·ère) : 3 visites",
-            f"• n° {second} (Coiffeur·se) : 1 visite",
+        assert lines[start : start + 4] == [
+            "Publications qui ont intéressé le plus de personnes :",
+            f"• n° {first} (Pâtissier·ère) : 3 personnes",
+            f"• n° {second} (Coiffeur·se) : 1 personne",
+            visible(t("fr", "stats.interest_note")),
         ]
+        assert "une fois par jour et par métier" in lines[start + 3]
+        assert "visite" not in stats["text"]
         link = next(e for e in stats["entities"] if e["type"] == "text_link")
         assert link["url"] == f"https://t.me/fiers_test/{post_of(stand, first)['message_id']}"
         chart = await stand.emu.wait_for(stand.group, lambda m: "photo" in m)

@@ -339,7 +339,7 @@ async def test_unreachable_group_keeps_entries_and_retries(
         assert any("reachable again" in r.getMessage() for r in caplog.records)
 
 
-TRADES_HEADING = "Par métier (participations / publiées / visites « ce métier m’intéresse ») :"
+TRADES_HEADING = "Par métier (participations / publiées / personnes intéressées) :"
 
 
 @BOTH_MODES
@@ -417,7 +417,7 @@ def test_trade_lines_in_english() -> None:
         median_decision=None,
     )
     assert trade_lines("en", stats) == [
-        "By trade (entries / published / “this trade interests me” visits):",
+        "By trade (entries / published / interested people):",
         "• baker &amp; co: 3 / 3 / 5",
         "… and 1 more trade",
     ]

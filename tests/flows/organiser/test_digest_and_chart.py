@@ -50,13 +50,21 @@ def test_the_chart_is_a_png_whose_bars_are_the_figures() -> None:
         assert [p.get_width() for p in drawn] == [getattr(trade, key) for trade in TRADES]
     labels = [label.get_text() for label in bars.get_yticklabels()]
     assert labels == [trade.trade for trade in reversed(TRADES)]
-    for key, field in (("entries", "entries"), ("interest", "visits")):
+    for key, field in (("entries", "entries"), ("interest", "visitors")):
         [drawn_line] = [ln for ln in line.get_lines() if ln.get_gid() == f"chart.{key}"]
         assert list(drawn_line.get_ydata()) == [getattr(week, field) for week in WEEKS]
+    # Interest is one figure, the people interested: one series of bars, one line, named so.
+    assert len(line.get_lines()) == 2
+    [legend] = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == [
+        "Participations",
+        "Publiées",
+        "Personnes intéressées",
+    ]
 
 
 def test_equal_weekly_series_stay_both_visible() -> None:
-    """Weeks with as many visits as entries: neither line hides the other (both colours
+    """Weeks with as many people interested as entries: neither line hides the other (both colours
     are seen along the lines' path in the drawn PNG)."""
     same = [Week(date(2026, 9, 7) + timedelta(weeks=n), 3, 3) for n in range(8)]
     with Image.open(io.BytesIO(stats_chart(TRADES, same, "fr"))) as image:
@@ -114,9 +122,10 @@ async def test_the_weekly_digest_runs_on_its_cron_with_the_weeks_figures(
             S.REFUSED,
         )
         await add_entries(stand, [entry_values(76, 8)], S.PENDING)
-        lou = stand.emu.create_user("Lou")
-        await follow(stand, lou, posted)
-        await follow(stand, lou, posted)
+        # Lou three times: one person interested; Kim another.
+        lou, kim = stand.emu.create_user("Lou"), stand.emu.create_user("Kim")
+        for person in (lou, lou, lou, kim):
+            await follow(stand, person, posted)
 
         await job.run(stand.app)
 
@@ -133,8 +142,12 @@ async def test_the_weekly_digest_runs_on_its_cron_with_the_weeks_figures(
             in text
         )
         assert tn(lang, "digest.posts", 1) in text
-        visits = plain_n(lang, "digest.visits", 2), plain_n(lang, "digest.visitors", 1)
-        assert t(lang, "digest.interest", visits=visits[0], visitors=visits[1]) in text
+        assert tn(lang, "digest.interest", 2) in text
+        assert (
+            "« Ce métier m’intéresse » : 2 personnes intéressées (chacune comptée une fois par"
+            " jour et par métier)"
+        ) in text
+        assert "visite" not in text
         assert tn(lang, "queue.pending", 2) in text
         assert tn(lang, "queue.approved", len(approved)) in text
         first_slot = local_moment(lang, slots[0], "Europe/Paris")
