@@ -19,6 +19,7 @@ from telegram.error import InvalidToken
 from telegram.ext import Application, ContextTypes
 
 from bot import __version__
+from bot.app.logs import log_unreadable_updates
 from bot.config import (
     TOKEN_ENV,
     ConfigError,
@@ -91,6 +92,7 @@ def configure_logging(token: str, level: int = logging.INFO, webhook_secret: str
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for name, cap in CAPPED_LOGGERS.items():
         logging.getLogger(name).setLevel(cap)
+    log_unreadable_updates()
 
 
 class CommandRefused(Exception):

@@ -51,7 +51,6 @@ import os
 import resource
 import signal
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -60,6 +59,7 @@ from prometheus_client import Counter
 from telegram import Update
 from telegram.ext import Application, ExtBot
 
+from bot.app.logs import LOG_PERIOD, OncePerPeriod, describe
 from bot.config import TelegramSettings
 
 log = logging.getLogger(__name__)
@@ -79,9 +79,6 @@ SHUTDOWN_SECONDS = 1.0
 sends again an update it got no answer for)."""
 MAX_CONNECTIONS = 100
 """Simultaneous connections at most (Telegram opens up to 40, setWebhook's default)."""
-LOG_PERIOD = 60.0
-"""One line at most per period for each kind of noise a stranger can cause."""
-
 REFUSED = Counter(
     "selfie_webhook_refused",
     "Requests to the webhook refused: wrong path or method, no secret token or a wrong one, "
@@ -99,46 +96,6 @@ def connection_cap(open_files: int | None = None) -> int:
     if open_files == resource.RLIM_INFINITY:
         return MAX_CONNECTIONS
     return max(1, min(MAX_CONNECTIONS, open_files // 4))
-
-
-class OncePerPeriod(logging.Filter):
-    """Lets through one record per :data:`LOG_PERIOD` for each message, as one line
-    (no traceback) saying how many were left out since the last one.
-
-    ``prefixes`` limits it to the messages starting so (others pass untouched); without,
-    every record of the logger is limited.
-    """
-
-    def __init__(self, prefixes: Sequence[str] = (), period: float = LOG_PERIOD) -> None:
-        super().__init__()
-        self.prefixes = tuple(prefixes)
-        self.period = period
-        self._last: dict[str, float] = {}
-        self._left_out: dict[str, int] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.prefixes and not str(record.msg).startswith(self.prefixes):
-            return True
-        key = str(record.msg).splitlines()[0] if record.msg else ""
-        now = time.monotonic()
-        last = self._last.get(key)
-        if last is not None and now - last < self.period:
-            self._left_out[key] = self._left_out.get(key, 0) + 1
-            return False
-        self._last[key] = now
-        left_out = self._left_out.pop(key, 0)
-        error = record.exc_info[1] if record.exc_info else None
-        lines = record.getMessage().splitlines()
-        line = (lines[0] if lines else "") + (
-            f" ({type(error).__name__}: {error})" if error else ""
-        )
-        if left_out:
-            line += f"; {left_out} more like it in the last {self.period:.0f} s"
-        record.msg, record.args = line, None
-        record.exc_info = record.exc_text = record.stack_info = None
-        if record.levelno > logging.WARNING:
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
 
 
 ACCEPT_ERROR = "socket.accept() out of system resource"
@@ -331,10 +288,7 @@ class WebhookServer:
             problem = "empty"
         if update is None:
             log.warning(
-                "webhook: update %s (%s) could not be read (%s): not handled",
-                _update_id(data),
-                _update_kind(data),
-                problem,
+                "webhook: update %s could not be read (%s): not handled", describe(data), problem
             )
             raise _Refusal(400, "not an update")
         return update
@@ -376,16 +330,6 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _update_id(data: dict[str, Any]) -> str:
-    value = data.get("update_id")
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
-
-
-def _update_kind(data: dict[str, Any]) -> str:
-    """The update's type among Telegram's, never a key of the request's choosing."""
-    return next((kind for kind in Update.ALL_TYPES if kind in data), "unknown type")
 
 
 async def start_webhook(

@@ -231,3 +231,33 @@ async def test_a_database_error_logged_shows_no_parameters(
 def stand_url() -> str:
     """A Bot API URL as PTB builds it, the token in its path, its colon escaped."""
     return f"http://127.0.0.1:8081/bot{TOKEN.replace(':', '%3A')}"
+
+
+async def test_an_unreadable_update_is_logged_by_id_and_type_once(
+    db_url: str, tmp_path: Path, bot_log: io.StringIO
+) -> None:
+    """PTB cannot parse this message (its date is text): it logs the whole batch, then asks
+    for it again at each poll. The log gets one line of ids and types, whatever the polls."""
+    async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
+        emu = stand.emu
+        zephyrine = emu.create_user(FIRST_NAME, username=USERNAME, language_code="fr")
+        chat = {"id": zephyrine.id, "type": "private", "first_name": FIRST_NAME}
+        sender = {"id": zephyrine.id, "is_bot": False, "first_name": FIRST_NAME}
+        message = {"message_id": 1, "date": "hier", "chat": chat, "from": sender, "text": QUOTE}
+        update = emu.world.updates.push("message", message)
+        assert update is not None
+        polls = len(emu.calls_for("getUpdates"))
+        async with asyncio.timeout(10):
+            while len(emu.calls_for("getUpdates")) < polls + 20:  # asked for again and again
+                await asyncio.sleep(0.01)
+        emu.world.updates.pending.remove(update)  # as if Telegram had dropped it
+
+    log = bot_log.getvalue()
+    said = [line for line in log.splitlines() if "could not be read" in line]
+    assert said == [
+        f"{said[0][: said[0].index('WARNING')]}WARNING telegram.ext.ExtBot: polling: updates "
+        f"{update['update_id']} (message) could not be read (TypeError): not handled, asked "
+        "for again"
+    ]
+    assert "Received data" not in log and "Traceback" not in log
+    assert [word for word in (FIRST_NAME, USERNAME, QUOTE) for f in written(word) if f in log] == []
