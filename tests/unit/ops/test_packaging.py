@@ -65,9 +65,10 @@ def test_the_production_lock_is_the_bot_at_the_tested_versions() -> None:
     assert not {"pytest", "ruff", "mypy", "playwright"} & production.keys()
 
 
-def test_the_webhook_server_is_pinned_and_an_spdx_license() -> None:
-    # PTB's webhooks extra brings tornado: telegram.mode = "webhook" runs its server.
+def test_the_webhook_server_is_aiohttp_and_the_license_spdx() -> None:
+    # telegram.mode = "webhook" runs the bot's own aiohttp server: PTB's tornado one is
+    # not installed.
     [ptb] = [r for r in declared() if r.name == "python-telegram-bot"]
-    assert "webhooks" in ptb.extras
-    assert "tornado" in pinned("production.txt")
+    assert "webhooks" not in ptb.extras
+    assert "aiohttp" in pinned("production.txt") and "tornado" not in pinned("test.txt")
     assert PROJECT["project"]["license"] == "MIT"
