@@ -16,6 +16,14 @@ without a row, and the bot's orphan sweep deletes them once restored. An entry e
 during the backup may keep its row without its photo: a backup holds personal data as
 it was when taken.
 
+``restore`` takes nothing else (:func:`checked_contents`, from the tar headers and the
+first bytes of each member, before anything is written): the manifest, the one database
+member the manifest names, and under ``photos/`` the photo store's own files
+(``<ab>/<ab…32 hex>.jpg`` and its ``.t.webp``/``.t.jpg`` thumbnails, in their folders),
+each of its format and within its stated size (:data:`MAX_PHOTO_BYTES`…); the whole fits
+in the free space (with a margin) and unpacks to at most :data:`MAX_RATIO` times the
+archive's size on disk. The files it restores are the bot's alone (0600, folders 0700).
+
 ``selfie-bot run`` holds :data:`~bot.files.LOCK_NAME` in the storage folder
 (:func:`bot.files.running_lock`, ``fcntl.flock``) for its whole life, and ``restore`` takes
 it too: a restore never runs beside the bot, nor two bots on one folder.
@@ -27,13 +35,16 @@ import asyncio
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -50,6 +61,7 @@ from bot.files import (
     running_lock,
     write_atomically,
 )
+from bot.photos.store import PHOTO_SUFFIX, THUMB_SUFFIXES, is_photo
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -58,6 +70,9 @@ PGDUMP_MEMBER = "database.pgdump"
 PHOTOS = "photos"
 COUNTED_TABLES = ("apprentices", "submissions")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+SKIPPED = "other files skipped"
+"""The manifest's count of the storage folder's files that are not the photo store's (or
+not a photo store file's format or size), left out of the archive: a restore refuses them."""
 
 
 class BackupProblem(Exception):
@@ -101,6 +116,9 @@ def copy_sqlite(source: Path, target: Path) -> None:
             with closing(sqlite3.connect(target)) as copy:
                 live.backup(copy)
                 copy.execute("PRAGMA journal_mode=DELETE")
+                # Without the free pages the live file keeps (and what deleted rows left
+                # in them): the copy holds the rows only, and compresses as they do.
+                copy.execute("VACUUM")
     except sqlite3.Error as error:
         raise BackupProblem(f"database.url: cannot copy {source} ({error})") from None
 
@@ -185,6 +203,133 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+# --------------------------------------------------------------------------- what a backup holds
+
+MAX_PHOTO_BYTES = 32_000_000
+"""A stored photo: the pipeline's JPEG is at most 4096 px a side at quality 95
+(``[images]`` bounds), under 20 MB even for pure noise, about 0.5 MB by default."""
+MAX_THUMBNAIL_BYTES = 2_000_000
+"""A thumbnail: 400 px a side (:data:`~bot.photos.encode.THUMB_SIDE`), under 0.2 MB."""
+MAX_MANIFEST_BYTES = 64_000
+"""The manifest: a few hundred bytes of JSON."""
+MAX_MEMBERS = 600_000
+"""200,000 photos with their two thumbnails: far beyond a campaign."""
+MAX_RATIO = 20
+"""What the tar inside may unpack to, times the archive's size on disk: a backup of JPEGs
+(and a pg_dump, compressed itself) barely compresses, a vacuumed SQLite copy a few to one."""
+RATIO_FLOOR = 64_000_000
+"""Unpacking to less is never refused for the ratio: a small campaign's archive, mostly
+its database, or a manifest alone."""
+SPACE_MARGIN = 0.1
+MIN_SPACE_MARGIN = 32_000_000
+"""Left free on each filesystem after a restore: a tenth of what it writes, at least this."""
+BLOCK = 4096
+"""What a file or a folder takes on disk is counted in blocks of this size."""
+HEAD = 16
+"""The first bytes of a member that tell its format."""
+CHUNK = 1 << 20
+
+# uuid4().hex in the folder of its first two digits, as the photo store names its files.
+_STORED_FILE = re.compile(
+    rf"(?P<folder>[0-9a-f]{{2}})/(?P=folder)[0-9a-f]{{30}}"
+    rf"(?P<suffix>{'|'.join(re.escape(s) for s in (*THUMB_SUFFIXES, PHOTO_SUFFIX))})"
+)
+_STORED_FOLDER = re.compile("[0-9a-f]{2}")
+
+
+def _is_jpeg(head: bytes) -> bool:
+    return head.startswith(b"\xff\xd8\xff")
+
+
+def _is_webp(head: bytes) -> bool:
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a member may be: its description, its largest size (None: the free space and
+    the ratio bound it), how its first :data:`HEAD` bytes look."""
+
+    what: str
+    limit: int | None
+    looks_right: Callable[[bytes], bool] = field(repr=False)
+
+
+PHOTO = Kind("a photo (JPEG)", MAX_PHOTO_BYTES, _is_jpeg)
+THUMBNAILS = {
+    THUMB_SUFFIXES[0]: Kind("a WebP thumbnail", MAX_THUMBNAIL_BYTES, _is_webp),
+    THUMB_SUFFIXES[1]: Kind("a JPEG thumbnail", MAX_THUMBNAIL_BYTES, _is_jpeg),
+}
+SQLITE_COPY = Kind("a SQLite database", None, lambda head: head == b"SQLite format 3\0")
+PG_DUMP_FILE = Kind("a pg_dump custom-format file", None, lambda head: head[:5] == b"PGDMP")
+MANIFEST_FILE = Kind("the manifest (JSON)", MAX_MANIFEST_BYTES, lambda h: h.lstrip()[:1] == b"{")
+DATABASE_KINDS = {SQLITE_MEMBER: SQLITE_COPY, PGDUMP_MEMBER: PG_DUMP_FILE}
+
+
+def stored_kind(relative: str) -> Kind | None:
+    """What a file of the storage folder (its path there, ``/``-separated) is: a photo or a
+    thumbnail named as the photo store names them; None for anything else."""
+    match = _STORED_FILE.fullmatch(relative)
+    if match is None:
+        return None
+    return THUMBNAILS.get(match["suffix"], PHOTO)
+
+
+def member_kind(name: str) -> Kind | None:
+    """What a file member of an archive is; None for a name no backup writes."""
+    if name == MANIFEST:
+        return MANIFEST_FILE
+    if name in DATABASE_KINDS:
+        return DATABASE_KINDS[name]
+    folder, _, relative = name.partition("/")
+    return stored_kind(relative) if folder == PHOTOS else None
+
+
+def is_folder_member(name: str) -> bool:
+    """A folder member a restore accepts: ``photos`` and its two-hex-digit folders."""
+    folder, _, relative = name.partition("/")
+    return folder == PHOTOS and (not relative or _STORED_FOLDER.fullmatch(relative) is not None)
+
+
+def size_problem(kind: Kind, size: int) -> str | None:
+    if kind.limit is not None and size > kind.limit:
+        return f"is {amount(size)}, over the {amount(kind.limit)} allowed for {kind.what}"
+    return None
+
+
+def format_problem(kind: Kind, head: bytes) -> str | None:
+    return None if kind.looks_right(head) else f"is not {kind.what}"
+
+
+def amount(size: float) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    if size >= 1_000:
+        return f"{size / 1_000:.1f} kB"
+    return f"{int(size)} bytes"
+
+
+def on_disk(size: int) -> int:
+    """What a file of ``size`` bytes takes on disk, counted in :data:`BLOCK`."""
+    return -(-size // BLOCK) * BLOCK
+
+
+def unpacked_limit(archive_size: int) -> int:
+    """How much the tar inside an archive of ``archive_size`` bytes may unpack to."""
+    return max(MAX_RATIO * archive_size, RATIO_FLOOR)
+
+
+def room_problem(needed: int, free: int, where: Path) -> str | None:
+    """Whether writing ``needed`` bytes where ``free`` are left keeps the margin."""
+    margin = max(int(needed * SPACE_MARGIN), MIN_SPACE_MARGIN)
+    if needed + margin <= free:
+        return None
+    return (
+        f"restore: refused, the archive needs {amount(needed)} in {where} and a margin of "
+        f"{amount(margin)}, and {amount(free)} is free there"
+    )
+
+
 # --------------------------------------------------------------------------- backup
 
 
@@ -198,23 +343,32 @@ def stored_files(storage: Path) -> list[Path]:
     return sorted(found)
 
 
-def add_photos(archive: tarfile.TarFile, storage: Path) -> int:
+def add_photos(archive: tarfile.TarFile, storage: Path) -> tuple[int, int]:
     """Add the stored files one by one, each read from its own open file (a file removed
-    meanwhile is skipped; none is rewritten in place); how many photos."""
-    photos = 0
+    meanwhile is skipped; none is rewritten in place); how many photos, and how many files
+    were left out: not the photo store's, or not of a stored file's format or size (what
+    :func:`checked_contents` would refuse)."""
+    photos = skipped = 0
     for path in stored_files(storage):
+        relative = path.relative_to(storage).as_posix()
+        kind = stored_kind(relative)
+        if kind is None:
+            skipped += 1
+            continue
         try:
             file = path.open("rb")
         except FileNotFoundError:
             continue
         with file:
-            name = f"{PHOTOS}/{path.relative_to(storage).as_posix()}"
-            info = archive.gettarinfo(arcname=name, fileobj=file)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            archive.addfile(info, file)
-        photos += path.name.endswith(".jpg") and not path.name.endswith(".t.jpg")
-    return photos
+            info = archive.gettarinfo(arcname=f"{PHOTOS}/{relative}", fileobj=file)
+            head = file.read(HEAD)
+            file.seek(0)
+            if not info.isreg() or size_problem(kind, info.size) or format_problem(kind, head):
+                skipped += 1
+                continue
+            archive.addfile(_anonymous(info), file)
+        photos += is_photo(relative)
+    return photos, skipped
 
 
 def add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -266,8 +420,10 @@ def backup(settings: Settings, out: Path, *, pg_dump: str | None = None) -> Mani
                 if manifest.database_member is not None:
                     path = folder / manifest.database_member
                     archive.add(path, manifest.database_member, filter=_anonymous)
-                photos = add_photos(archive, settings.storage.path)
+                photos, skipped = add_photos(archive, settings.storage.path)
                 counts = {**manifest.counts, "photos": photos}
+                if skipped:
+                    counts[SKIPPED] = skipped
                 written.append(Manifest(**{**asdict(manifest), "counts": counts}))
                 add_bytes(archive, MANIFEST, json.dumps(asdict(written[0]), indent=2).encode())
 
@@ -294,42 +450,235 @@ def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
 # --------------------------------------------------------------------------- restore
 
 
-def checked_members(archive: tarfile.TarFile, archive_path: Path) -> list[tarfile.TarInfo]:
-    """Every member, refused unless it is one of ours: a regular file or folder at a
-    known place, nothing absolute, no ``..``, no link (tarfile's ``data`` filter too)."""
-    members = archive.getmembers()
-    for member in members:
-        top = member.name.split("/", 1)[0]
-        known = member.name in (MANIFEST, SQLITE_MEMBER, PGDUMP_MEMBER) or top == PHOTOS
-        try:
-            tarfile.data_filter(member, str(archive_path.parent))
-        except tarfile.FilterError as error:
-            raise BackupProblem(f"{archive_path}: refused, unsafe member ({error})") from None
-        if not known or not (member.isfile() or member.isdir()) or ".." in member.name.split("/"):
-            raise BackupProblem(f"{archive_path}: refused, unexpected member {member.name!r}")
-    return members
+class Unreadable(Exception):
+    """The archive's bytes cannot be read (corrupt, truncated)."""
 
 
-def read_manifest(archive: tarfile.TarFile, archive_path: Path) -> Manifest:
+class Refused(Exception):
+    """A tar header no backup writes, refused before tarfile processes it."""
+
+
+READ_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
+"""What reading a damaged tar or gzip stream raises (``gzip.BadGzipFile`` is an OSError)."""
+
+MAX_EXTENSION_BYTES = 64_000
+"""A pax or GNU long-name header: tarfile reads one whole into memory before the member it
+describes is seen; a backup's are a few dozen bytes (a photo's mtime with its fraction)."""
+_EXTENSIONS = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
+
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """A member as tarfile reads it, with the extensions a backup never writes refused
+    before tarfile acts on them: an oversized pax or GNU long-name header, a GNU sparse
+    file (whose map tarfile would read without bound)."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise Refused(f"member {self.name!r} is a sparse file")
+        if self.type in _EXTENSIONS and self.size > MAX_EXTENSION_BYTES:
+            raise Refused(
+                f"a tar extension header of {amount(self.size)}, over the "
+                f"{amount(MAX_EXTENSION_BYTES)} allowed"
+            )
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
+
+    def _proc_gnusparse_00(self, *_args: object) -> None:
+        raise Refused(f"member {self.name!r} is a sparse file")
+
+    _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
+
+
+@dataclass
+class Contents:
+    """An archive checked from its headers and its members' first bytes: the members to
+    unpack, in order; its manifest; the bytes it writes in the storage folder (photos,
+    folders, the database's staging copy) and, for SQLite, beside the database."""
+
+    members: list[tarfile.TarInfo]
+    manifest: Manifest
+    storage_bytes: int
+    database_bytes: int
+
+
+def open_archive(path: Path) -> tuple[IO[bytes], tarfile.TarFile]:
+    """The archive's open file and its tar, gzip-compressed or not (what backup writes)."""
     try:
-        file = archive.extractfile(MANIFEST)
+        file = path.open("rb")
+    except OSError as error:
+        raise BackupProblem(f"{path}: cannot read the archive ({error.strerror})") from None
+    try:
+        gzipped = file.read(2) == b"\x1f\x8b"
+        file.seek(0)
+        if gzipped:
+            return file, tarfile.open(fileobj=file, mode="r:gz", tarinfo=BoundedTarInfo)
+        return file, tarfile.open(fileobj=file, mode="r:", tarinfo=BoundedTarInfo)
+    except Refused as refused:
+        file.close()
+        raise BackupProblem(f"{path}: refused, {refused}") from None
+    except READ_ERRORS as error:
+        file.close()
+        raise BackupProblem(f"{path}: cannot read the archive ({error})") from None
+
+
+def _members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    """The members one header at a time: each is checked before the stream goes past its
+    data (a refused member is never decompressed)."""
+    while True:
+        try:
+            member = archive.next()
+        except READ_ERRORS as error:
+            raise Unreadable(str(error)) from None
+        if member is None:
+            return
+        yield member
+
+
+def _read(archive: tarfile.TarFile, member: tarfile.TarInfo, size: int) -> bytes:
+    """A member's first ``size`` bytes, once its last byte is known to be there (a cut
+    stream ends tarfile's list of members without an error): reading the stream on to it
+    is what the next header's read does anyway."""
+    try:
+        file = archive.extractfile(member)
         assert file is not None
-        data: dict[str, Any] = json.loads(file.read())
-        manifest = Manifest(**data)
-    except (KeyError, AssertionError, ValueError, TypeError):
+        with file:
+            data = file.read(size)
+            if member.size > size:
+                file.seek(member.size - 1)
+                file.read(1)  # tarfile raises ReadError on a short read
+    except READ_ERRORS as error:
+        raise Unreadable(str(error)) from None
+    if len(data) != min(size, member.size):
+        raise Unreadable("unexpected end of data")
+    return data
+
+
+def checked_contents(archive: tarfile.TarFile, archive_path: Path, archive_size: int) -> Contents:
+    """Every member, refused unless a backup writes it (see the module's docstring), with
+    one line naming the member and the limit, from its header and its first bytes before
+    the stream goes past it; nothing is written."""
+    seen: set[str] = set()
+    members: list[tarfile.TarInfo] = []
+    manifest_data = b""
+    limit = unpacked_limit(archive_size)
+    storage_bytes = database_bytes = 0
+    try:
+        for member in _members(archive):
+            refused = f"{archive_path}: refused, member {member.name!r}"
+            if member.name in seen:
+                raise BackupProblem(f"{refused} appears twice")
+            if len(seen) >= MAX_MEMBERS:
+                raise BackupProblem(f"{archive_path}: refused, over {MAX_MEMBERS} members")
+            seen.add(member.name)
+            end = member.offset_data + member.size
+            if end > limit:
+                raise BackupProblem(
+                    f"{refused} takes the archive to {amount(end)} unpacked, over {MAX_RATIO} "
+                    f"times its {amount(archive_size)} on disk (at most {amount(limit)})"
+                )
+            if member.type == tarfile.DIRTYPE and is_folder_member(member.name):
+                members.append(member)
+                storage_bytes += BLOCK
+                continue
+            kind = member_kind(member.name)
+            if kind is None or member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
+                raise BackupProblem(f"{refused} is not a file a backup writes")
+            problem = size_problem(kind, member.size)
+            if problem is None:
+                data = _read(archive, member, member.size if kind is MANIFEST_FILE else HEAD)
+                problem = format_problem(kind, data[:HEAD])
+            if problem is not None:
+                raise BackupProblem(f"{refused} {problem}")
+            if kind is MANIFEST_FILE:
+                manifest_data = data
+                continue
+            members.append(member)
+            storage_bytes += on_disk(member.size)
+            if kind is SQLITE_COPY:
+                database_bytes = on_disk(member.size)
+    except Refused as error:
+        raise BackupProblem(f"{archive_path}: refused, {error}") from None
+    except Unreadable as error:
+        raise BackupProblem(f"{archive_path}: cannot read the archive ({error})") from None
+    manifest = read_manifest(manifest_data, archive_path)
+    databases = [member.name for member in members if member.name in DATABASE_KINDS]
+    expected = [manifest.database_member] if manifest.database_member else []
+    if databases != expected:
         raise BackupProblem(
-            f"{archive_path}: not a selfie-bot backup (no valid {MANIFEST})"
-        ) from None
+            f"{archive_path}: refused, the manifest names the database member "
+            f"{manifest.database_member!r} and the archive holds {databases or 'none'}"
+        )
+    return Contents(members, manifest, storage_bytes, database_bytes)
+
+
+def read_manifest(data: bytes, archive_path: Path) -> Manifest:
+    invalid = BackupProblem(f"{archive_path}: not a selfie-bot backup (no valid {MANIFEST})")
+    try:
+        values: dict[str, Any] = json.loads(data)
+        manifest = Manifest(**values)
+    except (ValueError, TypeError):
+        raise invalid from None
     if manifest.format != FORMAT:
         raise BackupProblem(f"{archive_path}: backup format {manifest.format} is not supported")
+    kinds = {"sqlite": (SQLITE_MEMBER,), "postgresql": (PGDUMP_MEMBER, None)}
+    texts = (manifest.version, manifest.created_at, manifest.schema_revision or "")
+    if (
+        manifest.database_member not in kinds.get(manifest.database, ())
+        or not all(isinstance(text, str) and text.isprintable() for text in texts)
+        or not isinstance(manifest.counts, dict)
+        or not all(
+            isinstance(name, str) and name.isprintable() and type(count) is int
+            for name, count in manifest.counts.items()
+        )
+    ):
+        raise invalid
     return manifest
 
 
-def open_archive(path: Path) -> tarfile.TarFile:
-    try:
-        return tarfile.open(path, "r:*")
-    except (OSError, tarfile.TarError) as error:
-        raise BackupProblem(f"{path}: cannot read the archive ({error})") from None
+def make_private_folders(path: Path) -> None:
+    """Create ``path`` and its missing parents, each readable by the bot's user only (0700,
+    whatever the umask); folders already there are left as they are."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+
+
+def free_space(path: Path) -> tuple[Path, int, int]:
+    """The nearest existing folder of ``path``, its filesystem and the bytes free there
+    for the bot's user."""
+    while not path.exists():
+        path = path.parent
+    found = os.statvfs(path)
+    return path, os.stat(path).st_dev, found.f_bavail * found.f_frsize
+
+
+def check_room(contents: Contents, storage: Path, database: Path | None) -> None:
+    """The archive fits where it unpacks, with the margin: the storage folder (photos and
+    the staging copy of the database) and the SQLite database's folder (its new copy
+    beside the old one), together when they share a filesystem."""
+    needs = [(storage, contents.storage_bytes)]
+    if database is not None:
+        needs.append((database.parent, contents.database_bytes))
+    filesystems: dict[int, tuple[Path, int, int]] = {}
+    for path, needed in needs:
+        where, device, free = free_space(path)
+        if device in filesystems:
+            where, total, free = filesystems[device]
+            needed += total
+        filesystems[device] = (where, needed, free)
+    for where, needed, free in filesystems.values():
+        problem = room_problem(needed, free, where)
+        if problem is not None:
+            raise BackupProblem(problem)
 
 
 def has_photos(storage: Path) -> bool:
@@ -359,9 +708,62 @@ def refuse_existing_data(settings: Settings, database: Path | None) -> None:
     )
 
 
+def unpack(archive: tarfile.TarFile, contents: Contents, staging: Path, archive_path: Path) -> None:
+    """Write the checked members into ``staging``: files 0600 and folders 0700 whatever
+    the umask, each file exactly its header's size. (tarfile reads a member no further
+    than its header's size, ``_FileInFile``: checked again here, with its format.)"""
+    for member in contents.members:
+        target = staging / member.name
+        if member.isdir():
+            make_private_folders(target)
+            continue
+        make_private_folders(target.parent)
+        kind = member_kind(member.name)
+        assert kind is not None
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(target, flags, PRIVATE_FILE), "wb") as out:
+            os.fchmod(out.fileno(), PRIVATE_FILE)
+            try:
+                copy_member(archive, member, out, kind)
+            except Unreadable as error:
+                raise BackupProblem(f"{archive_path}: cannot read the archive ({error})") from None
+            except Refused as error:
+                raise BackupProblem(f"{archive_path}: refused, {error}") from None
+
+
+def _chunk(source: IO[bytes]) -> bytes:
+    try:
+        return source.read(CHUNK)
+    except READ_ERRORS as error:
+        raise Unreadable(str(error)) from None
+
+
+def copy_member(
+    archive: tarfile.TarFile, member: tarfile.TarInfo, out: IO[bytes], kind: Kind
+) -> None:
+    """Copy a member's data into ``out``, refused if it is not its header's size or its
+    first bytes not its format."""
+    try:
+        source = archive.extractfile(member)
+    except READ_ERRORS as error:
+        raise Unreadable(str(error)) from None
+    assert source is not None
+    written = 0
+    with source:
+        while chunk := _chunk(source):
+            if written == 0 and (problem := format_problem(kind, chunk[:HEAD])):
+                raise Refused(f"member {member.name!r} {problem}")
+            written += len(chunk)
+            if written > member.size:
+                raise Refused(f"member {member.name!r} holds more than its {member.size} bytes")
+            out.write(chunk)
+    if written != member.size:
+        raise Unreadable(f"member {member.name!r} ends before its {member.size} bytes")
+
+
 def restore_sqlite(copy: Path, target: Path) -> None:
     """Put the copy in place by a rename, its old journal files gone first."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folders(target.parent)
     for suffix in SQLITE_SIDE_FILES:
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     with copy.open("rb") as source:
@@ -386,20 +788,26 @@ def restore_photos(staging: Path, storage: Path) -> None:
 def restore(
     settings: Settings, archive_path: Path, *, force: bool, pg_restore: str | None = None
 ) -> list[str]:
-    """Restore the archive on a stopped bot; what was done and what remains, in lines."""
+    """Restore the archive on a stopped bot; what was done and what remains, in lines.
+    Every check is made before anything is written (the archive's members, their sizes,
+    the free space): a refused restore leaves the storage folder and the database as
+    they were."""
     storage = settings.storage.path
     database = sqlite_path(settings.database.url)
     kind = "sqlite" if database is not None else "postgresql"
-    with open_archive(archive_path) as archive:
-        members = checked_members(archive, archive_path)
-        manifest = read_manifest(archive, archive_path)
+    file, archive = open_archive(archive_path)
+    with file, archive:
+        contents = checked_contents(archive, archive_path, os.fstat(file.fileno()).st_size)
+        manifest = contents.manifest
         if manifest.database != kind:
             raise BackupProblem(
                 f"{archive_path}: a {manifest.database} backup, and database.url is {kind}"
             )
         if manifest.database_member == PGDUMP_MEMBER and pg_restore is None:
             raise BackupProblem("restore: pg_restore not found on PATH (PostgreSQL's client tools)")
+        check_room(contents, storage, database)
         with ExitStack() as locked:
+            make_private_folders(storage)
             try:
                 locked.enter_context(running_lock(storage))
             except AlreadyRunning as running:  # the bot, or another restore
@@ -408,7 +816,7 @@ def restore(
                 refuse_existing_data(settings, database)
             with tempfile.TemporaryDirectory(dir=storage, prefix=".restore-") as work:
                 staging = Path(work)
-                archive.extractall(staging, members=members, filter="data")
+                unpack(archive, contents, staging, archive_path)
                 lines = [f"restored {manifest.describe()} (backup of {manifest.created_at})"]
                 lines += restore_database(settings, manifest, staging, database, pg_restore)
                 restore_photos(staging, storage)
