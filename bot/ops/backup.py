@@ -56,12 +56,14 @@ from bot.config import Settings
 from bot.files import (
     LOCK_NAME,
     PRIVATE_FILE,
+    PRIVATE_FOLDER,
     TEMPORARY_SUFFIX,
     AlreadyRunning,
     running_lock,
     write_atomically,
 )
-from bot.photos.store import PHOTO_SUFFIX, THUMB_SUFFIXES, is_photo
+from bot.photos.store import PHOTO_SUFFIX, THUMB_SUFFIXES, PhotoStore, is_photo
+from models.db import SQLITE_SIDE_SUFFIXES
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -69,7 +71,6 @@ SQLITE_MEMBER = "database.sqlite3"
 PGDUMP_MEMBER = "database.pgdump"
 PHOTOS = "photos"
 COUNTED_TABLES = ("apprentices", "submissions")
-SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 SKIPPED = "other files skipped"
 """The manifest's count of the storage folder's files that are not the photo store's (or
 not a photo store file's format or size), left out of the archive: a restore refuses them."""
@@ -227,7 +228,6 @@ BLOCK = 4096
 """What a file or a folder takes on disk is counted in blocks of this size."""
 HEAD = 16
 """The first bytes of a member that tell its format."""
-CHUNK = 1 << 20
 
 # uuid4().hex in the folder of its first two digits, as the photo store names its files.
 _STORED_FILE = re.compile(
@@ -640,18 +640,6 @@ def read_manifest(data: bytes, archive_path: Path) -> Manifest:
     return manifest
 
 
-def make_private_folders(path: Path) -> None:
-    """Create ``path`` and its missing parents, each readable by the bot's user only (0700,
-    whatever the umask); folders already there are left as they are."""
-    missing = []
-    while not path.exists():
-        missing.append(path)
-        path = path.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700)
-        os.chmod(folder, 0o700)
-
-
 def free_space(path: Path) -> tuple[Path, int, int]:
     """The nearest existing folder of ``path``, its filesystem and the bytes free there
     for the bot's user."""
@@ -708,63 +696,29 @@ def refuse_existing_data(settings: Settings, database: Path | None) -> None:
     )
 
 
+def private_member(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
+    """tarfile's ``data`` filter, then the bot's own modes: files 0600, folders 0700
+    (tarfile sets them on what it extracts, whatever the umask), owned by the restore's
+    user."""
+    member = tarfile.data_filter(member, path)
+    mode = PRIVATE_FOLDER if member.isdir() else PRIVATE_FILE
+    return member.replace(mode=mode, uid=-1, gid=-1, uname="", gname="", deep=False)
+
+
 def unpack(archive: tarfile.TarFile, contents: Contents, staging: Path, archive_path: Path) -> None:
-    """Write the checked members into ``staging``: files 0600 and folders 0700 whatever
-    the umask, each file exactly its header's size. (tarfile reads a member no further
-    than its header's size, ``_FileInFile``: checked again here, with its format.)"""
-    for member in contents.members:
-        target = staging / member.name
-        if member.isdir():
-            make_private_folders(target)
-            continue
-        make_private_folders(target.parent)
-        kind = member_kind(member.name)
-        assert kind is not None
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        with os.fdopen(os.open(target, flags, PRIVATE_FILE), "wb") as out:
-            os.fchmod(out.fileno(), PRIVATE_FILE)
-            try:
-                copy_member(archive, member, out, kind)
-            except Unreadable as error:
-                raise BackupProblem(f"{archive_path}: cannot read the archive ({error})") from None
-            except Refused as error:
-                raise BackupProblem(f"{archive_path}: refused, {error}") from None
-
-
-def _chunk(source: IO[bytes]) -> bytes:
+    """Extract the checked members into ``staging`` (a folder of the storage's, 0700).
+    tarfile writes a member no further than its header's size, and each was read to its
+    last byte by the checks."""
     try:
-        return source.read(CHUNK)
+        archive.extractall(staging, members=contents.members, filter=private_member)
     except READ_ERRORS as error:
-        raise Unreadable(str(error)) from None
-
-
-def copy_member(
-    archive: tarfile.TarFile, member: tarfile.TarInfo, out: IO[bytes], kind: Kind
-) -> None:
-    """Copy a member's data into ``out``, refused if it is not its header's size or its
-    first bytes not its format."""
-    try:
-        source = archive.extractfile(member)
-    except READ_ERRORS as error:
-        raise Unreadable(str(error)) from None
-    assert source is not None
-    written = 0
-    with source:
-        while chunk := _chunk(source):
-            if written == 0 and (problem := format_problem(kind, chunk[:HEAD])):
-                raise Refused(f"member {member.name!r} {problem}")
-            written += len(chunk)
-            if written > member.size:
-                raise Refused(f"member {member.name!r} holds more than its {member.size} bytes")
-            out.write(chunk)
-    if written != member.size:
-        raise Unreadable(f"member {member.name!r} ends before its {member.size} bytes")
+        raise BackupProblem(f"{archive_path}: cannot read the archive ({error})") from None
 
 
 def restore_sqlite(copy: Path, target: Path) -> None:
     """Put the copy in place by a rename, its old journal files gone first."""
-    make_private_folders(target.parent)
-    for suffix in SQLITE_SIDE_FILES:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in SQLITE_SIDE_SUFFIXES:
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     with copy.open("rb") as source:
         write_atomically(target, lambda file: shutil.copyfileobj(source, file), mode=PRIVATE_FILE)
@@ -807,7 +761,6 @@ def restore(
             raise BackupProblem("restore: pg_restore not found on PATH (PostgreSQL's client tools)")
         check_room(contents, storage, database)
         with ExitStack() as locked:
-            make_private_folders(storage)
             try:
                 locked.enter_context(running_lock(storage))
             except AlreadyRunning as running:  # the bot, or another restore
@@ -820,6 +773,7 @@ def restore(
                 lines = [f"restored {manifest.describe()} (backup of {manifest.created_at})"]
                 lines += restore_database(settings, manifest, staging, database, pg_restore)
                 restore_photos(staging, storage)
+            PhotoStore(storage).make_private()  # folders the archive did not list
     head = head_revision()
     if manifest.schema_revision != head:
         lines.append(
