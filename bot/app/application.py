@@ -31,6 +31,7 @@ from telegram.ext import (
 )
 
 from bot.app.persistence import SQLPersistence
+from bot.app.polling import UpdatesRequest
 from bot.campaign.consent import record_consent_texts
 from bot.campaign.schedule import cron_trigger, crontab_trigger
 from bot.config import Settings
@@ -144,7 +145,7 @@ def build_application(settings: Settings) -> SelfieApplication:
         .persistence(SQLPersistence(services.sessions))
         .concurrent_updates(PerUserUpdateProcessor())
         .request(CountingRequest(connection_pool_size=CONNECTIONS))
-        .get_updates_request(CountingRequest(connection_pool_size=1))
+        .get_updates_request(UpdatesRequest(connection_pool_size=1))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

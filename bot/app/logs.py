@@ -9,8 +9,8 @@ parsed is never quoted. The webhook says so itself (:mod:`bot.app.webhook`); in 
 mode PTB's bot logs the whole batch it received at CRITICAL (``Received data was …``) and
 its updater the same error again with a traceback whose message may quote a value.
 :class:`UnreadableUpdates` turns the first into one line of ids and types and drops the
-second. PTB then asks for the same batch again at its next poll, so the line is limited
-to one per period (:class:`OncePerPeriod`).
+second. PTB then asks for the same batch again, which :mod:`bot.app.polling` gets it past;
+should that ever fail, the line is still limited to one per period (:class:`OncePerPeriod`).
 """
 
 from __future__ import annotations
