@@ -202,7 +202,11 @@ def serve(settings: Settings, on_ready: Callable[[Application], Any] | None = No
         async def ready(context: ContextTypes.DEFAULT_TYPE) -> None:
             on_ready(context.application)
 
-        application.job_queue.run_once(ready, when=0, name="ready")
+        # However late the job queue starts it (APScheduler drops a job over a second late
+        # by default: on a loaded machine the sandbox then never said its address).
+        application.job_queue.run_once(
+            ready, when=0, name="ready", job_kwargs={"misfire_grace_time": None}
+        )
     receive(application, settings.telegram)
 
 
