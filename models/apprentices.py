@@ -9,11 +9,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.base import utcnow
+from models.base import dialect_insert, utcnow
 from models.tables import Apprentice, ShownPhoto, Submission
 
 
@@ -60,8 +58,7 @@ async def ban_apprentice(session: AsyncSession, apprentice_id: int, moderator_id
     separately with :func:`models.lifecycle.refuse_banned`.
     """
     now = utcnow()
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Apprentice).values(
+    statement = dialect_insert(session)(Apprentice).values(
         id=apprentice_id, first_name="", banned_at=now, banned_by=moderator_id
     )
     statement = statement.on_conflict_do_update(

@@ -120,6 +120,12 @@ class Base(AsyncAttrs, DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
+def dialect_insert(session: AsyncSession) -> Any:
+    """The INSERT of the session's database (PostgreSQL's or SQLite's): the one with
+    ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 async def upsert(
     session: AsyncSession, model: type[Base], keys: dict[str, Any], values: dict[str, Any]
 ) -> None:
@@ -134,8 +140,7 @@ async def upsert_many(
     """:func:`upsert` for many rows with the same columns, in one multi-row statement."""
     if not rows:
         return
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model).values(rows)
+    statement = dialect_insert(session)(model).values(rows)
     updated = [name for name in rows[0] if name not in key_names]
     statement = statement.on_conflict_do_update(
         index_elements=key_names, set_={name: statement.excluded[name] for name in updated}

@@ -27,10 +27,9 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import dialect_insert
 from models.tables import (
     InterestDay,
     InterestPost,
@@ -51,14 +50,10 @@ class PostInterest:
     """People interested, each once a day for this post."""
 
 
-def _insert(session: AsyncSession) -> Any:
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 async def _first(session: AsyncSession, model: Any, **row: Any) -> bool:
     """Insert this digest's row unless it is there: True when it was not (one statement,
     so two visits at once cannot both be first)."""
-    statement = _insert(session)(model).values(**row).on_conflict_do_nothing()
+    statement = dialect_insert(session)(model).values(**row).on_conflict_do_nothing()
     result: Any = await session.execute(statement)
     return bool(result.rowcount == 1)
 
@@ -87,7 +82,7 @@ async def _count(
     row: dict[str, Any],
 ) -> None:
     """One more person on the row of ``keys``: one statement."""
-    statement = _insert(session)(model).values(**row, visitors=1)
+    statement = dialect_insert(session)(model).values(**row, visitors=1)
     await session.execute(
         statement.on_conflict_do_update(index_elements=keys, set_={"visitors": model.visitors + 1})
     )

@@ -35,7 +35,6 @@ import asyncio
 import io
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -62,7 +61,13 @@ from bot.files import (
     running_lock,
     write_atomically,
 )
-from bot.photos.store import PHOTO_SUFFIX, THUMB_SUFFIXES, PhotoStore, is_photo
+from bot.photos.store import (
+    STORED_FOLDER,
+    STORED_NAME,
+    THUMB_SUFFIXES,
+    PhotoStore,
+    is_photo,
+)
 from models.db import SQLITE_SIDE_SUFFIXES
 
 FORMAT = 1
@@ -229,13 +234,6 @@ BLOCK = 4096
 HEAD = 16
 """The first bytes of a member that tell its format."""
 
-# uuid4().hex in the folder of its first two digits, as the photo store names its files.
-_STORED_FILE = re.compile(
-    rf"(?P<folder>[0-9a-f]{{2}})/(?P=folder)[0-9a-f]{{30}}"
-    rf"(?P<suffix>{'|'.join(re.escape(s) for s in (*THUMB_SUFFIXES, PHOTO_SUFFIX))})"
-)
-_STORED_FOLDER = re.compile("[0-9a-f]{2}")
-
 
 def _is_jpeg(head: bytes) -> bool:
     return head.startswith(b"\xff\xd8\xff")
@@ -269,7 +267,7 @@ DATABASE_KINDS = {SQLITE_MEMBER: SQLITE_COPY, PGDUMP_MEMBER: PG_DUMP_FILE}
 def stored_kind(relative: str) -> Kind | None:
     """What a file of the storage folder (its path there, ``/``-separated) is: a photo or a
     thumbnail named as the photo store names them; None for anything else."""
-    match = _STORED_FILE.fullmatch(relative)
+    match = STORED_NAME.fullmatch(relative)
     if match is None:
         return None
     return THUMBNAILS.get(match["suffix"], PHOTO)
@@ -288,7 +286,7 @@ def member_kind(name: str) -> Kind | None:
 def is_folder_member(name: str) -> bool:
     """A folder member a restore accepts: ``photos`` and its two-hex-digit folders."""
     folder, _, relative = name.partition("/")
-    return folder == PHOTOS and (not relative or _STORED_FOLDER.fullmatch(relative) is not None)
+    return folder == PHOTOS and (not relative or STORED_FOLDER.fullmatch(relative) is not None)
 
 
 def size_problem(kind: Kind, size: int) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import stat
 import uuid
 from pathlib import Path
@@ -32,6 +33,16 @@ if TYPE_CHECKING:  # Pillow stays out of the modules that only read files
 PHOTO_SUFFIX = ".jpg"
 THUMB_SUFFIXES = (".t.webp", ".t.jpg")
 """The thumbnails' suffixes in place of the photo's ``.jpg``: WebP, then JPEG."""
+
+
+STORED_NAME = re.compile(
+    rf"(?P<folder>[0-9a-f]{{2}})/(?P=folder)[0-9a-f]{{30}}"
+    rf"(?P<suffix>{'|'.join(re.escape(s) for s in (*THUMB_SUFFIXES, PHOTO_SUFFIX))})"
+)
+"""The path of every file :meth:`PhotoStore.save` writes: a uuid4's hex digits in the
+folder of its first two, then the photo's or a thumbnail's suffix."""
+STORED_FOLDER = re.compile("[0-9a-f]{2}")
+"""A folder of the store (the first two hex digits of its files' names)."""
 
 
 def thumbnail_names(relative: str) -> tuple[str, str]:
