@@ -37,6 +37,7 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 # setWebhook's secret_token: 1-256 characters, A-Z, a-z, 0-9, _ and -.
+_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # The ports Telegram delivers webhooks to.
 _WEBHOOK_PORTS = (443, 80, 88, 8443)
@@ -111,6 +112,15 @@ def _value(index: int, atom: str, element: str) -> int:
 
 CAPTION_FIELDS = frozenset({"name", "trade", "centre", "quote", "hashtags"})
 """What ``campaign.caption`` may name (:func:`bot.campaign.captions.build_caption`)."""
+
+
+def bot_username(value: str) -> str:
+    """A bot's username as a link needs it: without its ``@``; ValueError when it cannot
+    be a Telegram username."""
+    username = value.strip().removeprefix("@")
+    if not _USERNAME_RE.match(username):
+        raise ValueError(f"{value!r} is not a Telegram bot username (5-32 letters, digits, _)")
+    return username
 
 
 def template_fields(template: str) -> set[str]:
@@ -475,6 +485,14 @@ class GallerySettings(_Section):
     language: Literal["fr", "en"] = "fr"
     per_page: Annotated[int, Field(ge=6, le=200)] = 48
     widget_count: Annotated[int, Field(ge=1, le=24)] = 6
+    bot_username: str = ""
+    """The bot's ``@username``: the site's « Participe » links and the walls' QR codes open
+    it (a static site cannot ask Telegram). Empty: those links are left out."""
+
+    @field_validator("bot_username")
+    @classmethod
+    def _bot_username_shape(cls, value: str) -> str:
+        return bot_username(value) if value.strip() else ""
 
     @field_validator("base_url")
     @classmethod

@@ -25,6 +25,7 @@ from bot.config import (
     ConfigError,
     Settings,
     TelegramSettings,
+    bot_username,
     default_config_path,
     load_settings,
 )
@@ -470,11 +471,15 @@ def cmd_gallery_build(args: argparse.Namespace) -> int:
 
 def cmd_posters(args: argparse.Namespace) -> int:
     """Write the printable QR posters: one per centre of campaign.centres, one general."""
-    from bot.ops.posters import bot_username, write_posters
+    from bot.ops.posters import write_posters
 
     settings = settings_or_exit(args.config)
     try:
-        username = bot_username(args.bot) if args.bot else _asked_username(settings)
+        username = (
+            bot_username(args.bot)
+            if args.bot
+            else settings.gallery.bot_username or _asked_username(settings)
+        )
     except ValueError as problem:
         print(f"--bot: {problem}", file=sys.stderr)
         return EXIT_CONFIG
@@ -713,7 +718,8 @@ def build_parser() -> argparse.ArgumentParser:
     posters.add_argument(
         "--bot",
         metavar="USERNAME",
-        help="the bot's username (default: asked to Telegram with the configured token)",
+        help="the bot's username (default: gallery.bot_username, else asked to Telegram with the "
+        "configured token)",
     )
     posters.set_defaults(handler=cmd_posters)
     return parser

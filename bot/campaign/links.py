@@ -69,9 +69,15 @@ def profile_url(entry_id: int) -> str:
     return f"selfies/{entry_id}/"
 
 
+def bot_link(bot_username: str, start: str | None = None) -> str:
+    """The bot's deep link, with a /start payload (a centre's code) when given."""
+    link = f"https://t.me/{bot_username}"
+    return f"{link}?start={start}" if start else link
+
+
 def interest_link(bot_username: str, entry_id: int) -> str:
     """The « ce métier m'intéresse » button's link: it opens the bot on this post."""
-    return f"https://t.me/{bot_username}?start={INTEREST_PREFIX}{entry_id}"
+    return bot_link(bot_username, f"{INTEREST_PREFIX}{entry_id}")
 
 
 def interest_post(payload: str) -> int | None:

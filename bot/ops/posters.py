@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Centre, Settings
+from bot.campaign.links import bot_link
+from bot.config import Centre, Settings, bot_username
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, plain
 
 if TYPE_CHECKING:
@@ -37,24 +38,13 @@ BLUE, DARK_BLUE, INK, GREY = "#1a5fa0", "#0d3c66", "#1c1c1e", "#4a5561"
 PALE = "#eef4fa"
 SANS, MONO = "DejaVu Sans", "DejaVu Sans Mono"  # shipped with matplotlib, all accents in
 
-_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _NO_BREAK = re.compile(r" (?=[?!:;»])|(?<=«) ")
 _BREAKS = re.compile(r"[ \t\n]+")  # not str.split(): a no-break space is no place to break
 
 
-def bot_username(value: str) -> str:
-    """A bot's username as a link needs it: without its ``@``; ValueError when it cannot
-    be a Telegram username."""
-    username = value.strip().removeprefix("@")
-    if not _USERNAME_RE.match(username):
-        raise ValueError(f"{value!r} is not a Telegram bot username (5-32 letters, digits, _)")
-    return username
-
-
 def deep_link(username: str, centre: Centre | None) -> str:
     """The link the QR code holds: the bot, with the centre's code as the /start payload."""
-    link = f"https://t.me/{bot_username(username)}"
-    return f"{link}?start={centre.code}" if centre is not None else link
+    return bot_link(bot_username(username), centre.code if centre is not None else None)
 
 
 def poster_filename(centre: Centre | None, language: str = DEFAULT_LANGUAGE) -> str:

@@ -18,11 +18,10 @@ from typing import Any
 import pytest
 
 from bot.app.cli import main
-from bot.config import Centre, Settings, settings_from_dict
+from bot.config import Centre, Settings, bot_username, settings_from_dict
 from bot.i18n import LANGUAGES, plain
 from bot.ops.posters import (
     MARGIN,
-    bot_username,
     deep_link,
     poster_filename,
     poster_files,
