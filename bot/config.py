@@ -473,6 +473,84 @@ class RetentionSettings(_Section):
     """Local time (``schedule.timezone``) of the daily purge."""
 
 
+_COLOUR = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
+TEXT_CONTRAST = 4.5
+"""WCAG 2.1 AA's contrast for text (success criterion 1.4.3): the least any pair of the
+site's colours may have."""
+PAGE = "#ffffff"
+"""The site's background: links and headings in the accent colour are read on it."""
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG 2.1's contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+class SiteColours(_Section):
+    """The site's colours: the accent (header band, links, « Voir les offres ») and the
+    highlight (« Participe »), each with the colour of the text on it."""
+
+    accent: _COLOUR = "#0b4f8a"
+    on_accent: _COLOUR = "#ffffff"
+    highlight: _COLOUR = "#b3400a"
+    on_highlight: _COLOUR = "#ffffff"
+
+    @model_validator(mode="after")
+    def _readable(self) -> SiteColours:
+        pairs = (
+            ("on_accent", self.on_accent, "accent", self.accent),
+            ("on_highlight", self.on_highlight, "highlight", self.highlight),
+            ("accent", self.accent, "the page's white", PAGE),
+        )
+        for key, colour, other, background in pairs:
+            ratio = contrast(colour, background)
+            if ratio < TEXT_CONTRAST:
+                raise ValueError(
+                    f"{key}: {colour} on {other} ({background}) has a contrast of "
+                    f"{ratio:.1f}:1, below the {TEXT_CONTRAST}:1 that WCAG AA asks for text"
+                )
+        return self
+
+
+class LegalSettings(_Section):
+    """What a French public website must publish (mentions légales, accessibility statement,
+    privacy notice), written into the site's three legal pages."""
+
+    publisher: str = ""
+    """The body publishing the site: name, address, phone."""
+    director: str = ""
+    """The « directeur·rice de la publication »."""
+    host: str = ""
+    """The hosting provider: name, address, phone."""
+    contact: str = ""
+    """An e-mail address or a web page for questions, accessibility problems included."""
+    dpo: str = ""
+    """The data-protection officer's contact."""
+    accessibility: Literal["none", "partial", "full"] = "none"
+    """RGAA compliance: « non conforme » until an audit says otherwise."""
+    audit: str = ""
+    """The RGAA audit behind ``accessibility``: date, auditor, rate."""
+
+    def missing(self) -> list[str]:
+        """The keys still empty that the legal pages need."""
+        return [
+            key
+            for key in ("publisher", "director", "host", "contact", "dpo")
+            if not getattr(self, key).strip()
+        ]
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".svg")
+"""What a logo or a hero image may be: what every browser shows."""
+
+
 class GallerySettings(_Section):
     """The campaign's public site (:mod:`bot.site.gallery`): a static folder kept in step with
     the channel."""
@@ -488,6 +566,27 @@ class GallerySettings(_Section):
     bot_username: str = ""
     """The bot's ``@username``: the site's « Participe » links and the walls' QR codes open
     it (a static site cannot ask Telegram). Empty: those links are left out."""
+
+    slogan: Annotated[str, Field(max_length=120)] = ""
+    """Under the campaign's name on the home page; empty: the catalog's tagline."""
+    logo: Path | None = None
+    """An image shown in every page's header (PNG, JPEG, WebP or SVG); none: the name."""
+    hero: Path | None = None
+    """The home page's header image; none: the newest selfies."""
+    colours: SiteColours = SiteColours()
+    legal: LegalSettings = LegalSettings()
+
+    @field_validator("logo", "hero", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("logo", "hero")
+    @classmethod
+    def _an_image(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(f"must be an image file ({', '.join(IMAGE_SUFFIXES)})")
+        return value
 
     @field_validator("bot_username")
     @classmethod
@@ -624,12 +723,20 @@ def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
     site = settings.gallery.path
     if not site.is_absolute():
         site = base_dir / site
+    images = {}
+    for key in ("logo", "hero"):
+        image: Path | None = getattr(settings.gallery, key)
+        if image is not None:
+            image = image if image.is_absolute() else base_dir / image
+            if not image.is_file():
+                raise ConfigError([f"gallery.{key}: {image} is not a file"])
+            images[key] = image
     return settings.model_copy(
         update={
             "storage": StorageSettings(path=storage),
             "database": DatabaseSettings(url=url),
             "images": settings.images.model_copy(update={"frame": frame}),
-            "gallery": settings.gallery.model_copy(update={"path": site}),
+            "gallery": settings.gallery.model_copy(update={"path": site, **images}),
         }
     )
 

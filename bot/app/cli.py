@@ -135,6 +135,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if args.connect and database is None:
         return EXIT_CONFIG
     _warn_without_campaign_end(settings)
+    _warn_of_an_unfinished_site(settings)
     print(f"ok (database: {database})" if database else "ok")
     return 0
 
@@ -144,6 +145,24 @@ def _warn_without_campaign_end(settings: Settings) -> None:
         print(
             "campaign.ends: not set, so personal data is never erased on the ground that the "
             "campaign is over (retention.months_after_campaign): set the campaign's last day",
+            file=sys.stderr,
+        )
+
+
+def _warn_of_an_unfinished_site(settings: Settings) -> None:
+    """A public site must name who publishes it, and should lead to the bot."""
+    gallery = settings.gallery
+    if not gallery.enabled:
+        return
+    for key in gallery.legal.missing():
+        print(
+            f"gallery.legal.{key}: empty, so the site's legal pages (mentions légales, "
+            "accessibility statement, privacy notice) say it is to be completed",
+            file=sys.stderr,
+        )
+    if not gallery.bot_username:
+        print(
+            "gallery.bot_username: empty, so the site has no « Participe » link to the bot",
             file=sys.stderr,
         )
 

@@ -27,9 +27,20 @@ def offers_url(settings: Settings, trade: str | None, centre: str | None = None)
                 return url
     if not campaign.offers_url or (not trade and template_fields(campaign.offers_url)):
         return None
+    return _filled(campaign.offers_url, trade, centre)
+
+
+def general_offers_url(settings: Settings, centre: str | None = None) -> str | None:
+    """The offers of every trade (``campaign.offers_url`` with no trade filled in, so a
+    search page lists them all), of ``centre`` when the template takes one."""
+    template = settings.campaign.offers_url
+    return _filled(template, None, centre) if template else None
+
+
+def _filled(template: str, trade: str | None, centre: str | None) -> str:
     values = {
         "trade": quote(trade or "", safe=""),
         "trade_slug": slugify(trade) if trade else "",
         "centre": quote(centre or "", safe=""),
     }
-    return campaign.offers_url.format_map(values)
+    return template.format_map(values)

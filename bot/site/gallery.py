@@ -28,7 +28,16 @@ from bot.config import Settings
 from bot.photos.store import PhotoStore
 from bot.site.files import GalleryFolderProblem, SiteFolder, claim_and_lock, make_photo
 from bot.site.pages import ListingPage, Plan, Profile, make_plan, redirects, update_plan
-from bot.site.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
+from bot.site.render import (
+    ICON,
+    LEGAL_PAGES,
+    STATIC,
+    STATIC_FILES,
+    Renderer,
+    page_file,
+    photo_file,
+    thumb_files,
+)
 from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
 
@@ -161,13 +170,24 @@ class Gallery:
         for page in plan.listings.values():
             self._listing_page(folder, page)
             expected.append(page_file(page.url))
-        for name in STATIC_FILES:
-            folder.write(f"assets/{name}", (STATIC / name).read_bytes())
-            expected.append(f"assets/{name}")
-        folder.write("404.html", self.renderer.not_found())
-        expected += ["404.html", *self._shared(folder, plan, None)]
+        expected += self._fixed(folder)
+        expected += self._shared(folder, plan, None)
         folder.remove_all_but(expected)
         return plan, BuildReport(len(plan.profiles), folder.written, folder.removed)
+
+    def _fixed(self, folder: SiteFolder) -> list[str]:
+        """The files no entry changes: assets, branding, the legal pages, 404.html; their
+        names."""
+        files = {f"assets/{name}": (STATIC / name).read_bytes() for name in STATIC_FILES}
+        for picture in (self.renderer.logo, self.renderer.hero):
+            if picture is not None:
+                files[picture.file] = picture.source.read_bytes()
+        files[ICON] = self.renderer.icon()
+        files.update((page_file(url), self.renderer.legal(url)) for url in LEGAL_PAGES)
+        files["404.html"] = self.renderer.not_found()
+        for name, content in files.items():
+            folder.write(name, content)
+        return list(files)
 
     def _sync(self, named: list[GalleryEntry], entry_ids: Collection[int], before: Plan) -> Plan:
         """``named``: those of ``entry_ids`` the site shows now (the others are off it)."""

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -20,8 +21,10 @@ from xml.sax.saxutils import escape
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from markupsafe import escape as html_escape
+from PIL import Image
 
-from bot.campaign.offers import offers_url
+from bot.campaign.links import bot_link
+from bot.campaign.offers import general_offers_url, offers_url
 from bot.config import Settings
 from bot.i18n import catalog_files, plain, translations
 from bot.site.pages import FEED_SIZE, ListingPage, Plan, Profile
@@ -30,6 +33,41 @@ TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 STATIC_FILES = ("style.css", "filter.js")
 """Copied as they are into ``assets/``."""
+LEGAL_PAGES = ("mentions-legales/", "accessibilite/", "confidentialite/")
+"""The legal notice, the accessibility statement and the privacy notice, by URL."""
+ICON = "assets/icon.svg"
+FIRST_ROW = 4
+"""Thumbnails a listing loads at once, not lazily: the first row on the widest grid (a
+lazy image in view at load delays the page's largest paint)."""
+HEADER_HEIGHT = 48
+"""The logo's height in the header, in CSS pixels (its width follows its proportions)."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A configured image (logo, hero) as the site serves it: its file in the site and
+    its size, stated in the page so the layout does not move while it loads."""
+
+    source: Path
+    file: str
+    width: int | None
+    height: int | None
+
+    @classmethod
+    def of(cls, source: Path | None, name: str) -> Picture | None:
+        if source is None:
+            return None
+        width = height = None
+        if source.suffix.lower() != ".svg":
+            with Image.open(source) as image:
+                width, height = image.size
+        return cls(source, f"assets/{name}{source.suffix.lower()}", width, height)
+
+    def scaled(self, height: int) -> tuple[int, int]:
+        """Its size at ``height`` CSS pixels high (an SVG: square, CSS keeps its shape)."""
+        if not self.width or not self.height:
+            return height, height
+        return round(self.width * height / self.height), height
 
 
 def xml_escape(text: str) -> str:
@@ -67,10 +105,25 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        gallery = settings.gallery
+        self.logo = Picture.of(gallery.logo, "logo")
+        self.hero = Picture.of(gallery.hero, "hero")
+        self._centre_codes = {
+            centre.code.lower(): centre.code for centre in settings.campaign.centres
+        }
         self.env.globals.update(
             _=self.text,
             _n=self.text_n,
             campaign=settings.campaign.name,
+            slogan=gallery.slogan,
+            colours=gallery.colours,
+            logo=self.logo,
+            hero=self.hero,
+            header_height=HEADER_HEIGHT,
+            icon=ICON,
+            legal_pages=LEGAL_PAGES,
+            join_link=self.join_link,
+            general_offers=self.general_offers,
             offers_url=self.offers_of,
             language=self.language,
             indexable=settings.gallery.indexable,
@@ -96,9 +149,21 @@ class Renderer:
     def absolute(self, path: str) -> str:
         return self.base_url + path
 
-    def offers_of(self, profile: Profile) -> str | None:
-        """The offers of the profile's trade, as under its channel post."""
-        return offers_url(self.settings, profile.trade, profile.centre)
+    def offers_of(self, trade: str, centre: str | None = None) -> str | None:
+        """The offers of a trade, as under its channel posts."""
+        return offers_url(self.settings, trade, centre)
+
+    def join_link(self, centre_slug: str | None = None) -> str | None:
+        """The bot's deep link for « Participe »: with the centre's code when the centre is
+        one of ``campaign.centres`` (its entries count for it); None without a username."""
+        username = self.settings.gallery.bot_username
+        if not username:
+            return None
+        return bot_link(username, self._centre_codes.get(centre_slug or ""))
+
+    def general_offers(self, centre: str | None = None) -> str | None:
+        """« Voir les offres » on a page of no single trade."""
+        return general_offers_url(self.settings, centre)
 
     def share_links(self, profile: Profile) -> list[tuple[str, str]]:
         """Plain links to share a profile: no script of any network is loaded."""
@@ -127,7 +192,7 @@ class Renderer:
         return html.encode()
 
     def listing(self, page: ListingPage) -> bytes:
-        return self._page("listing.html", page.url, page=page)
+        return self._page("listing.html", page.url, page=page, first_row=FIRST_ROW)
 
     def profile(self, profile: Profile) -> bytes:
         return self._page("profile.html", profile.url, profile=profile)
@@ -138,6 +203,30 @@ class Renderer:
             root=self.base_url, url="404.html", canonical=self.absolute("404.html")
         )
         return html.encode()
+
+    def legal(self, url: str) -> bytes:
+        """One of :data:`LEGAL_PAGES`, from ``gallery.legal`` and what the bot keeps."""
+        return self._page(
+            "legal.html",
+            url,
+            page=url.rstrip("/"),
+            legal=self.settings.gallery.legal,
+            channel=self.settings.campaign.channel,
+            retention=self.settings.retention,
+        )
+
+    def icon(self) -> bytes:
+        """The favicon: the campaign's initial on its accent colour (a browser asks for
+        one on every page; without it, a 404 each time)."""
+        colours = self.settings.gallery.colours
+        initial = html_escape(self.settings.campaign.name.strip()[:1].upper() or "S")
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
+            f'<rect width="64" height="64" rx="14" fill="{colours.accent}"/>'
+            f'<text x="32" y="45" font-family="system-ui, sans-serif" font-size="38" '
+            f'font-weight="700" text-anchor="middle" fill="{colours.on_accent}">{initial}</text>'
+            "</svg>\n"
+        ).encode()
 
     def redirect(self, url: str, target: str) -> bytes:
         """A page that sends a visitor of an old URL on to its new one (a static site has
@@ -161,6 +250,8 @@ class Renderer:
         newest = plan.profiles[0].published_at.date().isoformat() if plan.profiles else None
         for url in plan.listings:
             lines.append(self._sitemap_url(url, newest))
+        for url in LEGAL_PAGES:
+            lines.append(self._sitemap_url(url, None))
         for profile in plan.profiles:
             lines.append(self._sitemap_url(profile.url, _day(profile.published_at)))
         lines.append("</urlset>\n")
@@ -262,9 +353,10 @@ def _fingerprint(settings: Settings) -> str:
         *sorted(STATIC.iterdir()),
         *sorted(Path(__file__).parent.glob("*.py")),
         *catalog_files(settings.gallery.language),
+        *(image for image in (settings.gallery.logo, settings.gallery.hero) if image),
     ]
     for path in sources:
         digest.update(path.read_bytes())
-    for part in (settings.campaign, settings.gallery, settings.schedule):
+    for part in (settings.campaign, settings.gallery, settings.schedule, settings.retention):
         digest.update(part.model_dump_json().encode())
     return digest.hexdigest()

@@ -38,12 +38,18 @@ def test_example_documents_every_key_and_validates(tmp_path: Path) -> None:
     settings = load_settings(EXAMPLE, environ={"SELFIE_BOT_TOKEN": "1:x"})
     assert settings.campaign.centres and settings.campaign.trades
     text = EXAMPLE.read_text(encoding="utf-8")
-    # Every key of every section is documented there, so new keys cannot go unexplained.
-    for section, field in Settings.model_fields.items():
+    # Every key of every section (and of the sections within) is documented there, so new
+    # keys cannot go unexplained.
+    sections = [(name, field.annotation) for name, field in Settings.model_fields.items()]
+    while sections:
+        section, model = sections.pop()
         assert f"[{section}]" in text, section
-        model = field.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
-        for key in model.model_fields:
+        for key, field in model.model_fields.items():
+            inner = field.annotation
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                sections.append((f"{section}.{key}", inner))
+                continue
             assert f"{key} =" in text or f"[[{section}.{key}]]" in text, f"{section}.{key}"
 
 
