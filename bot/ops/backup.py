@@ -216,10 +216,13 @@ MAX_PHOTO_BYTES = 32_000_000
 (``[images]`` bounds), under 20 MB even for pure noise, about 0.5 MB by default."""
 MAX_THUMBNAIL_BYTES = 2_000_000
 """A thumbnail: 400 px a side (:data:`~bot.photos.encode.THUMB_SIDE`), under 0.2 MB."""
+MAX_SCREEN_BYTES = 8_000_000
+"""A profile page's WebP: 1000 px a side (:data:`~bot.photos.encode.SCREEN_SIDE`), under
+1 MB even for pure noise."""
 MAX_MANIFEST_BYTES = 64_000
 """The manifest: a few hundred bytes of JSON."""
-MAX_MEMBERS = 600_000
-"""200,000 photos with their two thumbnails: far beyond a campaign."""
+MAX_MEMBERS = 800_000
+"""200,000 photos with their three copies for the site: far beyond a campaign."""
 MAX_RATIO = 20
 """What the tar inside may unpack to, times the archive's size on disk: a backup of JPEGs
 (and a pg_dump, compressed itself) barely compresses, a vacuumed SQLite copy a few to one."""
@@ -257,6 +260,7 @@ PHOTO = Kind("a photo (JPEG)", MAX_PHOTO_BYTES, _is_jpeg)
 THUMBNAILS = {
     THUMB_SUFFIXES[0]: Kind("a WebP thumbnail", MAX_THUMBNAIL_BYTES, _is_webp),
     THUMB_SUFFIXES[1]: Kind("a JPEG thumbnail", MAX_THUMBNAIL_BYTES, _is_jpeg),
+    THUMB_SUFFIXES[2]: Kind("a profile page's WebP", MAX_SCREEN_BYTES, _is_webp),
 }
 SQLITE_COPY = Kind("a SQLite database", None, lambda head: head == b"SQLite format 3\0")
 PG_DUMP_FILE = Kind("a pg_dump custom-format file", None, lambda head: head[:5] == b"PGDMP")

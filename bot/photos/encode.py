@@ -25,16 +25,24 @@ older photo's JPEG is decoded at 1/4 scale straight to that size."""
 THUMB_QUALITY = 75
 """WebP and JPEG quality of the thumbnails."""
 
+SCREEN_SIDE = 1000
+"""Long side of the WebP a profile page shows (750 px wide for a 3:4 photo: a phone's
+screen at its pixel density, a desktop's column); browsers without WebP take the JPEG."""
+
+SCREEN_QUALITY = 80
+
 
 @dataclass(frozen=True)
 class Thumbnail:
-    """A small copy of a processed photo for the public site: WebP, and JPEG for the
-    browsers without WebP."""
+    """The public site's copies of a processed photo: the thumbnail in WebP, and JPEG for
+    the browsers without WebP (``width`` by ``height``), and the WebP of the profile page
+    (:data:`SCREEN_SIDE`)."""
 
     webp: bytes
     jpeg: bytes
     width: int
     height: int
+    screen: bytes
 
 
 def thumbnail_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
@@ -48,20 +56,35 @@ def thumbnail(jpeg: bytes, long_side: int, quality: int = THUMB_QUALITY) -> Thum
     at a reduced DCT scale when the JPEG is much larger. For photos stored before the
     pipeline made them (:attr:`~bot.photos.pipeline.ProcessedImage.thumbnail`)."""
     with Image.open(io.BytesIO(jpeg)) as source:
-        target = fit(source.size, long_side)
-        source.draft("RGB", target)
+        source.draft("RGB", fit(source.size, max(long_side, SCREEN_SIDE)))
         return thumbnail_of(source.convert("RGB"), long_side, quality)
 
 
 def thumbnail_of(img: Image.Image, long_side: int, quality: int = THUMB_QUALITY) -> Thumbnail:
-    """Thumbnails of decoded pixels (RGB or L): Lanczos to ``long_side``, WebP and JPEG."""
-    target = fit(img.size, long_side)
-    small = img if img.mode == "RGB" else img.convert("RGB")
-    if small.size != target:
-        small = small.resize(target, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
-    webp = io.BytesIO()
-    small.save(webp, "WEBP", quality=quality, method=2)
-    return Thumbnail(webp.getvalue(), encode_jpeg(small, quality), *small.size)
+    """The site's copies of decoded pixels (RGB or L): Lanczos to :data:`SCREEN_SIDE` in
+    WebP, and from that to ``long_side``, WebP and JPEG."""
+    rgb = img if img.mode == "RGB" else img.convert("RGB")
+    screen = _resized(rgb, fit(rgb.size, SCREEN_SIDE))
+    # Sized from the photo's own size, as pages state it (:func:`thumbnail_size`).
+    small = _resized(screen, fit(rgb.size, long_side))
+    return Thumbnail(
+        _webp(small, quality),
+        encode_jpeg(small, quality),
+        *small.size,
+        screen=_webp(screen, SCREEN_QUALITY),
+    )
+
+
+def _resized(img: Image.Image, target: tuple[int, int]) -> Image.Image:
+    if img.size == target:
+        return img
+    return img.resize(target, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+
+
+def _webp(img: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    img.save(out, "WEBP", quality=quality, method=2)
+    return out.getvalue()
 
 
 def encode_jpeg(img: Image.Image, quality: int) -> bytes:

@@ -31,8 +31,9 @@ if TYPE_CHECKING:  # Pillow stays out of the modules that only read files
     from bot.photos.encode import Thumbnail
 
 PHOTO_SUFFIX = ".jpg"
-THUMB_SUFFIXES = (".t.webp", ".t.jpg")
-"""The thumbnails' suffixes in place of the photo's ``.jpg``: WebP, then JPEG."""
+THUMB_SUFFIXES = (".t.webp", ".t.jpg", ".s.webp")
+"""The site's copies' suffixes in place of the photo's ``.jpg``: the thumbnail in WebP and
+in JPEG, then the profile page's WebP (:class:`~bot.photos.encode.Thumbnail`)."""
 
 
 STORED_NAME = re.compile(
@@ -45,10 +46,12 @@ STORED_FOLDER = re.compile("[0-9a-f]{2}")
 """A folder of the store (the first two hex digits of its files' names)."""
 
 
-def thumbnail_names(relative: str) -> tuple[str, str]:
-    """The paths of a photo's thumbnails (WebP, JPEG), whether they exist or not."""
+def thumbnail_names(relative: str) -> tuple[str, str, str]:
+    """The paths of a photo's copies for the site (:data:`THUMB_SUFFIXES`), whether they
+    exist or not."""
     base = relative.removesuffix(PHOTO_SUFFIX)
-    return base + THUMB_SUFFIXES[0], base + THUMB_SUFFIXES[1]
+    webp, jpeg, screen = THUMB_SUFFIXES
+    return base + webp, base + jpeg, base + screen
 
 
 def photo_of_thumbnail(relative: str) -> str | None:
@@ -80,7 +83,8 @@ class PhotoStore:
         relative = f"{name[:2]}/{name}{PHOTO_SUFFIX}"
         files = [(relative, jpeg)]
         if thumbs is not None:
-            files[:0] = zip(thumbnail_names(relative), (thumbs.webp, thumbs.jpeg), strict=True)
+            copies = (thumbs.webp, thumbs.jpeg, thumbs.screen)
+            files[:0] = zip(thumbnail_names(relative), copies, strict=True)
         private_folder(self.root)
         private_folder((self.root / relative).parent)
         written: list[Path] = []
@@ -132,10 +136,11 @@ class PhotoStore:
     def exists(self, relative: str) -> bool:
         return (self.root / relative).is_file()
 
-    def thumbnails(self, relative: str) -> tuple[Path, Path] | None:
-        """The files of a photo's thumbnails (WebP, JPEG) when both are stored."""
-        webp, jpeg = (self.root / name for name in thumbnail_names(relative))
-        return (webp, jpeg) if webp.is_file() and jpeg.is_file() else None
+    def thumbnails(self, relative: str) -> tuple[Path, ...] | None:
+        """The files of a photo's copies for the site (:func:`thumbnail_names`) when all
+        are stored (a photo stored before the profile's WebP was made has two)."""
+        paths = tuple(self.root / name for name in thumbnail_names(relative))
+        return paths if all(path.is_file() for path in paths) else None
 
     def delete(self, relative: str | None) -> bool:
         """Delete a stored file, and a photo's thumbnails with it; whether there was one

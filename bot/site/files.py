@@ -21,7 +21,7 @@ from bot.files import PUBLIC_FILE, write_atomically
 from bot.photos.encode import THUMB_SIDE, thumbnail
 from bot.photos.store import PhotoStore, thumbnail_names
 from bot.site.pages import Profile
-from bot.site.render import photo_file, thumb_files
+from bot.site.render import copy_files, photo_file
 
 MARKER = ".selfie-bot-site"
 """Written in a folder the bot made: only such a folder is ever emptied of stray files."""
@@ -61,15 +61,16 @@ class PhotoJob:
     """The processed JPEG (never the upload)."""
     copy: Path
     thumbs: tuple[Path, ...]
-    """WebP, then JPEG."""
+    """The site's copies: thumbnail in WebP and JPEG, the profile's WebP."""
     stored_thumbs: tuple[Path, ...] = ()
-    """The thumbnails the image pipeline stored beside the source (WebP, then JPEG), if
-    it did: photos stored before it made them have none."""
+    """The same copies as the image pipeline stored them beside the source
+    (:func:`~bot.photos.store.thumbnail_names`): photos stored before it made them
+    have none or some."""
 
 
 def make_photo(job: PhotoJob) -> int:
-    """Copy the processed photo and its stored thumbnails into the site, making
-    the thumbnails when none were stored; the number of files written. A photo gone
+    """Copy the processed photo and its stored copies into the site, making the copies
+    when some were not stored; the number of files written. A photo gone
     meanwhile (erased) is skipped: the removal that follows takes its page."""
     try:
         place_file(job.source, job.copy)
@@ -79,7 +80,7 @@ def make_photo(job: PhotoJob) -> int:
         if job.stored_thumbs:
             for stored, path in zip(job.stored_thumbs, job.thumbs, strict=True):
                 place_file(stored, path)
-            return 3
+            return 1 + len(job.thumbs)
     except FileNotFoundError:  # an old photo, or erased meanwhile: made from the copy
         pass
     try:
@@ -87,9 +88,9 @@ def make_photo(job: PhotoJob) -> int:
     except FileNotFoundError:
         return 1
     small = thumbnail(jpeg, THUMB_SIDE)
-    for path, content in zip(job.thumbs, (small.webp, small.jpeg), strict=True):
+    for path, content in zip(job.thumbs, (small.webp, small.jpeg, small.screen), strict=True):
         write_public(path, content)
-    return 3
+    return 1 + len(job.thumbs)
 
 
 def place_file(source: Path, path: Path) -> None:
@@ -149,7 +150,7 @@ class SiteFolder:
         # Plain strings and os calls: a rebuild checks every profile's files, and building
         # path objects for each cost more than the checks themselves.
         site, store = os.fspath(self.root), os.fspath(self.photos.root)
-        copy_name, thumbs = photo_file(profile.id), thumb_files(profile.id)
+        copy_name, thumbs = photo_file(profile.id), copy_files(profile.id)
         try:
             source = os.stat(f"{store}/{profile.photo_path}")
             copy = os.stat(f"{site}/{copy_name}")

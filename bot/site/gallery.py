@@ -34,9 +34,9 @@ from bot.site.render import (
     STATIC,
     STATIC_FILES,
     Renderer,
+    copy_files,
     page_file,
     photo_file,
-    thumb_files,
 )
 from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
@@ -166,7 +166,7 @@ class Gallery:
         expected: list[str] = []
         for profile in plan.profiles:
             self._profile_page(folder, profile)
-            expected += [page_file(profile.url), photo_file(profile.id), *thumb_files(profile.id)]
+            expected += [page_file(profile.url), photo_file(profile.id), *copy_files(profile.id)]
         for page in plan.listings.values():
             self._listing_page(folder, page)
             expected.append(page_file(page.url))
@@ -207,7 +207,7 @@ class Gallery:
             self._profile_page(folder, profile)
         shown = {profile.id for profile in plan.profiles}
         for gone in (previous.keys() | ids) - shown:
-            for name in (page_file(profile_url(gone)), photo_file(gone), *thumb_files(gone)):
+            for name in (page_file(profile_url(gone)), photo_file(gone), *copy_files(gone)):
                 folder.remove(name)
         for url, page in plan.listings.items():
             old = before.listings.get(url)

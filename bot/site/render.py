@@ -27,6 +27,7 @@ from bot.campaign.links import bot_link
 from bot.campaign.offers import general_offers_url, offers_url
 from bot.config import Settings
 from bot.i18n import catalog_files, plain, translations
+from bot.photos.encode import SCREEN_SIDE, thumbnail_size
 from bot.site.pages import FEED_SIZE, ListingPage, Plan, Profile
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -88,6 +89,22 @@ def thumb_files(profile_id: int) -> tuple[str, str]:
     return f"thumbs/{profile_id}.webp", f"thumbs/{profile_id}.jpg"
 
 
+def screen_file(profile_id: int) -> str:
+    """The profile page's WebP (:data:`~bot.photos.encode.SCREEN_SIDE`)."""
+    return f"photos/{profile_id}.webp"
+
+
+def screen_size(profile: Profile) -> tuple[int, int]:
+    """The size of the profile's WebP, as its page states it."""
+    return thumbnail_size((profile.photo_width, profile.photo_height), SCREEN_SIDE)
+
+
+def copy_files(profile_id: int) -> tuple[str, str, str]:
+    """The site's copies of a stored photo's copies (:func:`~bot.photos.store.thumbnail_names`),
+    in the same order."""
+    return (*thumb_files(profile_id), screen_file(profile_id))
+
+
 class Renderer:
     """Renders every kind of file of one site (one language, one configuration)."""
 
@@ -130,6 +147,8 @@ class Renderer:
             base_url=self.base_url,
             photo_file=photo_file,
             thumb_files=thumb_files,
+            screen_file=screen_file,
+            screen_size=screen_size,
             share_links=self.share_links,
         )
 

@@ -111,6 +111,7 @@ def profile_files(entry_id: int) -> set[str]:
     return {
         f"selfies/{entry_id}/index.html",
         f"photos/{entry_id}.jpg",
+        f"photos/{entry_id}.webp",
         f"thumbs/{entry_id}.webp",
         f"thumbs/{entry_id}.jpg",
     }

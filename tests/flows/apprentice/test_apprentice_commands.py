@@ -73,7 +73,7 @@ async def test_delete_erases_rows_files_and_conversation(db_url: str, tmp_path: 
         await emu.send_photo(mia, imagegen.photo_jpeg(1024, 768, seed=9))
         await stand.reply(mia, has_button("preview:"))
         photos = stand.settings.storage.path
-        assert len([p for p in photos.rglob("*") if p.is_file()]) == 3 * 3  # with thumbnails
+        assert len([p for p in photos.rglob("*") if p.is_file()]) == 3 * 4  # with their copies
 
         await emu.send_text(mia, "/supprimer")
         confirm = await stand.reply(mia, has_button("erase:"))

@@ -101,13 +101,15 @@ async def test_full_flow_ends_with_one_pending_entry(db_url: str, tmp_path: Path
         assert not {"xmp", "comment", "icc_profile", "exif"} & set(image.info)
         assert entry.photo_file_id in emu.world.files.by_id
         # The original was never written anywhere: the processed photo and the site's
-        # thumbnails the pipeline made with it (WebP, JPEG), nothing else.
+        # copies the pipeline made with it (thumbnail in WebP and JPEG, the profile's WebP),
+        # nothing else.
         store = stand.settings.storage.path
         files = {p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()}
         assert files == {entry.photo_path, *thumbnail_names(entry.photo_path)}
-        for name, fmt in zip(thumbnail_names(entry.photo_path), ("WEBP", "JPEG"), strict=True):
-            with Image.open(store / name) as thumb:
-                assert thumb.format == fmt and thumb.size == (267, 400)
+        copies = [("WEBP", (267, 400)), ("JPEG", (267, 400)), ("WEBP", (667, 1000))]
+        for name, (fmt, size) in zip(thumbnail_names(entry.photo_path), copies, strict=True):
+            with Image.open(store / name) as copy:
+                assert copy.format == fmt and copy.size == size
 
 
 async def test_every_exif_orientation_ends_upright(db_url: str, tmp_path: Path) -> None:
@@ -131,7 +133,7 @@ async def test_every_exif_orientation_ends_upright(db_url: str, tmp_path: Path) 
             await stand.reply(tom, "📸")
         # Each new photo replaced the previous one on disk.
         files = [p for p in stand.settings.storage.path.rglob("*") if p.is_file()]
-        assert len(files) == 3  # the photo and its two thumbnails
+        assert len(files) == 4  # the photo and its three copies for the site
 
 
 async def test_a_slow_moderation_group_holds_up_no_apprentice(db_url: str, tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ async def test_a_submission_leaves_only_private_files(db_url: str, tmp_path: Pat
         folder_modes = {str(p): oct(mode_of(p)) for p in folders}
 
     assert entry.photo_path and (storage / entry.photo_path) in files
-    assert len([p for p in files if p.suffix in (".jpg", ".webp")]) == 3  # photo, 2 thumbnails
+    assert len([p for p in files if p.suffix in (".jpg", ".webp")]) == 4  # photo, its copies
     assert file_modes == dict.fromkeys(file_modes, "0o600")
     assert folder_modes == dict.fromkeys(folder_modes, "0o700")
 

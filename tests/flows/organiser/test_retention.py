@@ -324,18 +324,18 @@ def test_the_store_saves_and_deletes_a_photo_with_its_thumbnails(svc: Services) 
     jpeg = imagegen.photo_jpeg(640, 480)
     thumbs = thumbnail(jpeg, THUMB_SIDE)
     path = svc.photos.save(jpeg, thumbs)
-    webp_name, jpeg_name = thumbnail_names(path)
-    assert (webp_name, jpeg_name) == (path[:-4] + ".t.webp", path[:-4] + ".t.jpg")
+    names = thumbnail_names(path)
+    assert names == (path[:-4] + ".t.webp", path[:-4] + ".t.jpg", path[:-4] + ".s.webp")
 
     assert svc.photos.read(path) == jpeg
-    assert svc.photos.thumbnails(path) == (svc.photos.root / webp_name, svc.photos.root / jpeg_name)
-    assert (svc.photos.read(webp_name), svc.photos.read(jpeg_name)) == (thumbs.webp, thumbs.jpeg)
-    assert sorted(svc.photos.stored(time.time() + 1)) == sorted([path, webp_name, jpeg_name])
+    assert svc.photos.thumbnails(path) == tuple(svc.photos.root / name for name in names)
+    assert tuple(map(svc.photos.read, names)) == (thumbs.webp, thumbs.jpeg, thumbs.screen)
+    assert sorted(svc.photos.stored(time.time() + 1)) == sorted([path, *names])
     assert not list(svc.photos.root.rglob("*.tmp"))
     assert svc.photos.thumbnails(svc.photos.save(jpeg)) is None  # none given
 
     assert svc.photos.delete(path) is True
-    assert not any(exists(svc, name) for name in (path, webp_name, jpeg_name))
+    assert not any(exists(svc, name) for name in (path, *names))
     assert svc.photos.delete(path) is False
 
 
@@ -374,7 +374,7 @@ async def test_the_sweep_keeps_a_referenced_photos_thumbnails_and_deletes_orphan
     dry = await purge(svc, dry_run=True)
     report = await purge(svc)
 
-    assert dry.files == report.files == 3  # the orphan photo, the lone thumbnails
+    assert dry.files == report.files == 4  # the orphan photo, the lone copies for the site
     for path in (referenced, young):
         assert exists(svc, path) and svc.photos.thumbnails(path) is not None
     assert svc.photos.thumbnails(missing) is not None

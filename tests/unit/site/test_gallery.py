@@ -230,7 +230,7 @@ async def test_a_build_removes_what_should_no_longer_be_there(
     assert profile_files(kept.id) <= files and not profile_files(gone.id) & files
     assert "selfies/old.html" not in files and "photos/.9.jpg.1234.tmp" not in files
     assert not any(name.startswith("trades/menuisier") for name in files)
-    assert report.removed == 4 + 1 + 2  # the profile's files, its trade page, the strays
+    assert report.removed == 5 + 1 + 2  # the profile's files, its trade page, the strays
 
 
 async def test_names_and_quotes_are_escaped(site: Site) -> None:
