@@ -30,3 +30,13 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def chromium_available() -> None:
+    """For the tests that start Chromium themselves (with the async API, beside the bot)."""
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("SELFIE_BOT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SELFIE_BOT_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)

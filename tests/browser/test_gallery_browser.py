@@ -9,16 +9,13 @@ browser the test is skipped with the reason, unless ``SELFIE_BOT_REQUIRE_BROWSER
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.campaign.consent import consent_version
 from bot.i18n import plain, tn
 from tests.support import imagegen
-from tests.support.browser import ARGS, CHROMIUM, _browser_missing
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.publishing import QUIET, add_entries, entry_values, started_apprentice, tick
 from tests.support.sitehttp import serve_site
 from tests.support.stand import Stand, has_button, running_stand
@@ -30,15 +27,6 @@ PEOPLE = [  # name, trade, centre code, centre name
     ("Tom", "Coiffeur·se", "cfa-dijon", "CFA de Dijon"),
     ("Inès", "Coiffeur·se", "cfa-macon", "CFA de Mâcon"),
 ]
-
-
-@pytest.fixture
-def chromium_available() -> None:
-    missing = _browser_missing()
-    if missing:
-        if os.environ.get("SELFIE_BOT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"SELFIE_BOT_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
 
 
 async def serious_violations(page: Any) -> list[str]:
@@ -177,6 +165,7 @@ async def test_the_site_in_a_browser_then_an_erasure(
                 for name in (
                     f"selfies/{ines_id}/index.html",
                     f"photos/{ines_id}.jpg",
+                    f"photos/{ines_id}.webp",
                     f"thumbs/{ines_id}.webp",
                     f"thumbs/{ines_id}.jpg",
                 ):
