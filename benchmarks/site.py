@@ -91,7 +91,13 @@ def _settings(base: Path, database: str, per_page: int = 48) -> Settings:
         "moderation": {"chat_id": -100123, "moderators": [1]},
         "database": {"url": database},
         "storage": {"path": "photos"},
-        "gallery": {"enabled": True, "path": "site", "base_url": BASE_URL, "per_page": per_page},
+        "gallery": {
+            "enabled": True,
+            "path": "site",
+            "base_url": BASE_URL,
+            "per_page": per_page,
+            "bot_username": "FiersDEtreApprentisBot",
+        },
     }
     return settings_from_dict(raw, base_dir=base)
 
