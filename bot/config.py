@@ -360,6 +360,9 @@ class ScheduleSettings(_Section):
     ordering: Literal["oldest", "rotate_trades"] = "oldest"
     digest_cron: str = "0 9 * * 1"
     """When the moderators get the week's digest (empty: never)."""
+    settle_after: Annotated[float, Field(ge=0, le=300)] = 10.0
+    """Seconds to wait after an ambiguous send before looking for the post on the channel
+    (:mod:`bot.telegram.probe`): Telegram may still be making it."""
 
     @field_validator("timezone")
     @classmethod

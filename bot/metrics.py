@@ -32,6 +32,12 @@ PUBLISH_ATTEMPTS = Counter(
     "Attempts to post an entry to the channel, by outcome.",
     ["outcome"],
 )
+SETTLED = Counter(
+    "selfie_bot_unsure_posts",
+    "Sends whose answer was lost, by what the search of the channel found: found and absent "
+    "settled by the bot, undecided left to the moderators.",
+    ["finding"],
+)
 DECISION_SECONDS = Histogram(
     "selfie_bot_moderation_decision_seconds",
     "Time from submission to a moderator's approval or refusal.",
@@ -79,6 +85,10 @@ def count_image_refusal(code: str) -> None:
 
 def count_publish(outcome: str) -> None:
     PUBLISH_ATTEMPTS.labels(outcome=outcome).inc()
+
+
+def count_settled(finding: str) -> None:
+    SETTLED.labels(finding=finding).inc()
 
 
 def observe_decision(seconds: float | None) -> None:

@@ -270,22 +270,6 @@ async def mark_needs_check(session: AsyncSession, submission_id: int) -> bool:
     return await _transition(session, submission_id, "mark_needs_check", S.NEEDS_CHECK, utcnow())
 
 
-async def mark_all_publishing_needs_check(session: AsyncSession) -> list[int]:
-    """At start-up: every entry left "publishing" by a crash → needs_check; their ids.
-
-    One conditional UPDATE per entry (there are very few) so the ids returned are exactly
-    the rows this call changed.
-    """
-    ids = await session.scalars(
-        select(Submission.id).where(Submission.status == S.PUBLISHING).order_by(Submission.id)
-    )
-    return [
-        submission_id
-        for submission_id in ids.all()
-        if await mark_needs_check(session, submission_id)
-    ]
-
-
 async def refuse_banned(
     session: AsyncSession,
     apprentice_id: int,

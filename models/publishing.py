@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.lifecycle import not_banned
-from models.tables import Submission, SubmissionStatus
+from models.settings import CHANNEL_LAST_POST, get_setting, set_setting
+from models.tables import Removal, Submission, SubmissionStatus
 
 S = SubmissionStatus
 
@@ -74,3 +75,45 @@ async def needs_check_entries(session: AsyncSession) -> list[Submission]:
     """Entries whose post may or may not be on the channel, oldest first."""
     statement = select(Submission).where(Submission.status == S.NEEDS_CHECK).order_by(Submission.id)
     return list(await session.scalars(statement))
+
+
+async def last_channel_post(session: AsyncSession, channel: str) -> int:
+    """The highest id of the bot's posts on ``channel`` it knows of: recorded with each post,
+    or, before that was kept, the highest of the entries' and of the removals' (0: none)."""
+    recorded = await get_setting(session, CHANNEL_LAST_POST)
+    if recorded is not None and recorded.get("chat") == channel:
+        return int(recorded["id"])
+    entries = await session.scalar(select(func.max(Submission.channel_message_id)))
+    removals = await session.scalar(
+        select(func.max(Removal.message_id)).where(Removal.chat == channel)
+    )
+    return max(entries or 0, removals or 0)
+
+
+async def note_channel_post(session: AsyncSession, channel: str, message_id: int) -> None:
+    """Remember a post of the bot's on ``channel`` (the highest one is kept)."""
+    highest = max(await last_channel_post(session, channel), message_id)
+    await set_setting(session, CHANNEL_LAST_POST, {"chat": channel, "id": highest})
+
+
+async def posts_after(session: AsyncSession, message_id: int) -> set[int]:
+    """The entries' recorded posts after ``message_id`` (a moderator's forward records one
+    the bot had not counted)."""
+    found = await session.scalars(
+        select(Submission.channel_message_id).where(Submission.channel_message_id > message_id)
+    )
+    return {value for value in found.all() if value is not None}
+
+
+async def interrupted_entries(session: AsyncSession) -> list[Submission]:
+    """The entries a stop left ``publishing``: sent or not, unknown."""
+    statement = select(Submission).where(Submission.status == S.PUBLISHING).order_by(Submission.id)
+    return list((await session.scalars(statement)).all())
+
+
+async def unsure_entries(session: AsyncSession, besides: int) -> list[Submission]:
+    """The entries whose post may be on the channel unrecorded, but ``besides``."""
+    statement = select(Submission).where(
+        Submission.status.in_((S.NEEDS_CHECK, S.PUBLISHING)), Submission.id != besides
+    )
+    return list((await session.scalars(statement)).all())

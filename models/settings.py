@@ -14,6 +14,9 @@ PUBLISHING_PAUSED = "publishing_paused"
 """Why publishing is paused (a moderator, or the channel refusing the bot); None: running."""
 PUBLISHING_PAUSE_TOLD = "publishing_pause_told"
 """False while the moderators have not yet received the pause alert (retried by a job)."""
+CHANNEL_LAST_POST = "channel_last_post"
+"""The highest message id of the bot's posts on the channel it knows of: after an
+ambiguous send, its post (if any) is after it (:mod:`bot.telegram.probe`)."""
 
 
 async def get_setting(session: AsyncSession, key: str, default: Any = None) -> Any:

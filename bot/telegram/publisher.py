@@ -6,46 +6,57 @@ where the entry goes, and only a failure that proves nothing was posted puts it 
 
 - 429, or a connection that never reached Telegram: back in the queue, tried next slot;
 - a time-out, a dropped connection, a 5xx: the post may be out (Telegram can deliver and
-  lose the answer): ``needs_check``, the moderators look at the channel; never re-sent alone;
+  lose the answer): after ``schedule.settle_after`` seconds the bot looks for it on the
+  channel (:mod:`bot.telegram.probe`): found, it is recorded as published; certainly absent,
+  back in the queue; undecided, ``needs_check``: the moderators look; never re-sent alone;
 - a 400 about this entry (its photo, its caption) or its photo missing from the disk:
   ``held``, out of the queue with the reason on its card; the next entry goes in the slot;
 - the channel itself refusing (403, chat not found, rights missing): publishing pauses and
   the moderators are alerted; the entry keeps its place.
 
 A crash between the send and the record leaves the entry in ``publishing``; at the next
-start it becomes ``needs_check`` too.
+start it is looked for on the channel the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.campaign.captions import CHANNEL_LANGUAGE, entry_caption
+from bot.campaign.captions import CHANNEL_LANGUAGE, entry_caption, visible_text
 from bot.campaign.links import interest_link, post_link
 from bot.campaign.offers import offers_url
 from bot.config import Settings
 from bot.i18n import plain, t
-from bot.metrics import count_publish
+from bot.metrics import count_publish, count_settled
 from bot.services import Services
 from bot.telegram.cards import refresh_card
 from bot.telegram.delivery import maybe_delivered, never_left
 from bot.telegram.notify import tell_apprentice
+from bot.telegram.probe import Candidate, Finding, Search, find_post
 from bot.telegram.removals import carry_out
 from models import Submission
 from models.lifecycle import (
     PHOTO_MISSING,
     claim_for_publishing,
     hold,
-    mark_all_publishing_needs_check,
     mark_needs_check,
     mark_published,
     release_claim,
 )
-from models.publishing import last_published_trade, next_to_publish
+from models.publishing import (
+    interrupted_entries,
+    last_channel_post,
+    last_published_trade,
+    next_to_publish,
+    note_channel_post,
+    posts_after,
+    unsure_entries,
+)
 from models.removals import found_post, lost_post
 from models.settings import PUBLISHING_PAUSE_TOLD, PUBLISHING_PAUSED, get_setting, set_setting
 from models.submissions import get_entry
@@ -198,36 +209,84 @@ class Publisher:
                 reply_markup=post_buttons(self.settings, _username(bot), entry.id, entry.trade),
             )
         except TelegramError as error:
-            return await self._failed(bot, entry.id, error)
-        return await self._sent(bot, entry, message)
+            return await self._failed(bot, entry, error)
+        return await self._sent(bot, entry, message.message_id)
 
-    async def _failed(self, bot: Bot, submission_id: int, error: TelegramError) -> Outcome:
+    async def _failed(self, bot: Bot, entry: Submission, error: TelegramError) -> Outcome:
+        submission_id = entry.id
         outcome = verdict(error)
         log.warning("entry %s not posted (%s): %s", submission_id, outcome, error.message)
         if outcome == Outcome.HELD:
             return await self._hold(bot, submission_id, error.message)
         if outcome == Outcome.NEEDS_CHECK:
-            return await self._needs_check(bot, submission_id)
+            await asyncio.sleep(self.settings.schedule.settle_after)
+            return await self.settle(bot, entry)
         await self._release(submission_id)
         if outcome == Outcome.PAUSED:
             await self.pause_on_error(bot, error.message)
         return outcome
 
-    async def _sent(self, bot: Bot, entry: Submission, message: Message) -> Outcome:
+    async def _sent(self, bot: Bot, entry: Submission, message_id: int) -> Outcome:
+        channel = str(self.settings.campaign.channel)
         async with self.services.sessions() as session, session.begin():
-            recorded = await mark_published(session, entry.id, message.message_id)
+            await note_channel_post(session, channel, message_id)
+            recorded = await mark_published(session, entry.id, message_id)
             if not recorded:  # erased while it was being sent: the post must not stay
-                channel = str(self.settings.campaign.channel)
-                removal = await found_post(session, entry.id, channel, message.message_id)
+                removal = await found_post(session, entry.id, channel, message_id)
         if not recorded:
-            log.info("entry %s erased while being posted: post %s removed", entry.id, message.id)
+            log.info("entry %s erased while being posted: post %s removed", entry.id, message_id)
             await carry_out(bot, self.services, [removal.id])
             return Outcome.SKIPPED
-        log.info("entry %s posted as message %s", entry.id, message.message_id)
+        log.info("entry %s posted as message %s", entry.id, message_id)
         await self.services.update_site([entry.id])
         await refresh_card(bot, self.services, entry.id)
-        await tell_published(bot, self.services, entry.apprentice_id, message.message_id)
+        await tell_published(bot, self.services, entry.apprentice_id, message_id)
         return Outcome.PUBLISHED
+
+    async def settle(self, bot: Bot, entry: Submission) -> Outcome:
+        """An entry sent with its answer lost (``publishing``): look for its post on the
+        channel; recorded if found, back in the queue if certainly absent, the moderators
+        asked otherwise."""
+        search = await self._search(bot, entry)
+        count_settled(search.finding)
+        for other_id, message_id in (search.met or {}).items():
+            other = await self._entry(other_id)
+            if other is not None:
+                log.info("entry %s: its post found as message %s", other_id, message_id)
+                await self._sent(bot, other, message_id)
+        if search.finding == Finding.FOUND:
+            assert search.message_id is not None
+            log.info("entry %s: its post found as message %s", entry.id, search.message_id)
+            return await self._sent(bot, entry, search.message_id)
+        if search.finding == Finding.ABSENT:
+            log.info("entry %s: not on the channel, back in the queue", entry.id)
+            await self._release(entry.id)
+            return Outcome.RETRY
+        return await self._needs_check(bot, entry.id)
+
+    async def _search(self, bot: Bot, entry: Submission) -> Search:
+        channel = self.settings.campaign.channel
+        async with self.services.sessions() as session:
+            after = await last_channel_post(session, str(channel))
+            recorded = await posts_after(session, after)
+            others = await unsure_entries(session, entry.id)
+        return await find_post(
+            bot,
+            channel,
+            after,
+            self._candidate(bot, entry),
+            [self._candidate(bot, other) for other in others],
+            recorded.__contains__,
+        )
+
+    def _candidate(self, bot: Bot, entry: Submission) -> Candidate:
+        """The entry as its post shows it: its buttons and its caption."""
+        buttons = post_buttons(self.settings, _username(bot), entry.id, entry.trade)
+        return Candidate(entry.id, buttons, visible_text(entry_caption(entry, self.settings)))
+
+    async def _entry(self, submission_id: int) -> Submission | None:
+        async with self.services.sessions() as session:
+            return await get_entry(session, submission_id)
 
     async def _hold(self, bot: Bot, submission_id: int, reason: str) -> Outcome:
         """This entry cannot be posted as it is: out of the queue, the card says why."""
@@ -291,12 +350,11 @@ class Publisher:
             await set_setting(session, PUBLISHING_PAUSE_TOLD, True)
 
     async def recover(self, bot: Bot) -> list[int]:
-        """At start: entries left in ``publishing`` by a crash are handed to the moderators."""
-        async with self.services.sessions() as session, session.begin():
-            interrupted = await mark_all_publishing_needs_check(session)
-        for submission_id in interrupted:
-            log.warning("entry %s was being posted at the last stop: to check", submission_id)
-            await refresh_card(bot, self.services, submission_id)
-        if interrupted:
-            await self._alert_needs_check(bot, interrupted)
-        return interrupted
+        """At start: entries left in ``publishing`` by a crash are looked for on the channel
+        (:meth:`settle`); their ids."""
+        async with self.services.sessions() as session:
+            interrupted = await interrupted_entries(session)
+        for entry in interrupted:
+            log.warning("entry %s was being posted at the last stop: looked for", entry.id)
+            await self.settle(bot, entry)
+        return [entry.id for entry in interrupted]

@@ -96,6 +96,14 @@ async def rows(stand: Stand) -> dict[int, Submission]:
     return {entry.id: entry for entry in await stand.stored()}
 
 
+def search_fails(stand: Stand) -> None:
+    """Every edit on the channel fails from now on: after an ambiguous send the bot cannot
+    look for its post there (:mod:`bot.telegram.probe`), so the moderators are asked."""
+    stand.emu.inject_fault(
+        "editMessageReplyMarkup", "502", count=None, match=lambda p: p["chat_id"] == "@fiers_test"
+    )
+
+
 def channel_posts(stand: Stand) -> list[dict[str, Any]]:
     return stand.emu.bot_messages(stand.channel)
 

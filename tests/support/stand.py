@@ -84,6 +84,9 @@ def stand_config(
         "coach": {"enabled": False},
         # Any free port: stands run side by side in one process (organiser/test_metrics.py).
         "monitoring": {"port": 0},
+        # An ambiguous send is looked for on the channel at once (the emulator has made the
+        # post, if any, before it loses the answer).
+        "schedule": {"settle_after": 0},
     }
     for name, values in sections.items():
         raw[name] = {**raw.get(name, {}), **values}

@@ -287,6 +287,14 @@ class Emulator:
             self.world.updates.push("message", copy.deepcopy(message))
         return message
 
+    def admin_post(self, channel: ChatLike, text: str) -> dict[str, Any]:
+        """Another administrator posts ``text`` in the channel: its id is the next of the
+        channel's one sequence, which the bot's posts share."""
+        target = self.chat(channel)
+        if target.type != "channel":
+            raise ValueError("admin_post is for channels")
+        return self.world.new_message(target, None, {"text": text}, from_bot=False)
+
     def _bot_receives(self, chat: Chat, message: dict[str, Any]) -> bool:
         if chat.type == "private":
             return True
@@ -501,26 +509,26 @@ class Emulator:
         Deleted messages are left out unless ``include_deleted``; then they carry
         ``"deleted": True`` (a sandbox-only key).
         """
+        return self._messages(chat, include_deleted, bot_only=False)
+
+    def bot_messages(
+        self, chat: ChatLike, *, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        """Only what the bot sent in the chat (in a channel, not the other admins' posts)."""
+        return self._messages(chat, include_deleted, bot_only=True)
+
+    def _messages(
+        self, chat: ChatLike, include_deleted: bool, bot_only: bool
+    ) -> list[dict[str, Any]]:
         out = []
         for stored in self.world.messages.get(self.chat(chat).id, []):
-            if stored.deleted and not include_deleted:
+            if (stored.deleted and not include_deleted) or (bot_only and not stored.from_bot):
                 continue
             message = copy.deepcopy(stored.data)
             if stored.deleted:
                 message["deleted"] = True
             out.append(message)
         return out
-
-    def bot_messages(
-        self, chat: ChatLike, *, include_deleted: bool = False
-    ) -> list[dict[str, Any]]:
-        """Only what the bot sent in the chat."""
-        own = self.bot.id
-        return [
-            m
-            for m in self.messages(chat, include_deleted=include_deleted)
-            if m.get("from", {}).get("id") == own or m["chat"]["type"] == "channel"
-        ]
 
     async def wait_for(
         self,

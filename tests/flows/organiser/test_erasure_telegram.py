@@ -25,6 +25,7 @@ from tests.support.publishing import (
     channel_posts,
     entry_values,
     rows,
+    search_fails,
     started_apprentice,
     tick,
     unpublish_on_card,
@@ -123,8 +124,10 @@ async def test_unconfirmed_post_of_an_erased_entry_is_asked_for_with_its_time(
         photo = await upload_photo(emu)
         [entry_id] = await add_entries(stand, [entry_values(lea.id, 1, photo_file_id=photo)])
         emu.inject_fault("sendPhoto", "timeout", delivered=True, hold=0.2)
+        search_fails(stand)
         assert await tick(stand) == []
         assert (await rows(stand))[entry_id].status == S.NEEDS_CHECK
+        emu.clear_faults()
 
         told = await erase(stand, lea)
         assert told == tn("fr", "erase.done_messages_pending", 1)

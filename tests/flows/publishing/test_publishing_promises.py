@@ -32,6 +32,7 @@ from tests.support.publishing import (
     entry_values,
     poster_names,
     rows,
+    search_fails,
     started_apprentice,
     tick,
     upload_photo,
@@ -60,10 +61,13 @@ async def queued_with_cards(stand: Stand, count: int, **fields: Any) -> list[int
 async def test_a_post_whose_answer_was_lost_is_never_sent_again_alone(
     db_url: str, tmp_path: Path, kind: str
 ) -> None:
+    """When the bot cannot find out by itself (tests/flows/publishing/test_unsure_posts.py),
+    the moderators are asked, and later slots leave the entry alone."""
     async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
         emu = stand.emu
         [entry_id] = await queued_with_cards(stand, 1)
         emu.inject_fault("sendPhoto", kind, delivered=True, hold=0.2)
+        search_fails(stand)
         assert await tick(stand) == []
         assert len(channel_posts(stand)) == 1  # Telegram has it; the bot cannot know
         entry = (await rows(stand))[entry_id]
@@ -89,8 +93,10 @@ async def test_a_forwarded_post_settles_its_entry_and_leaves_no_copy(
         unrelated, entry_id = await queued_with_cards(stand, 2)
         assert await tick(stand) == [unrelated]
         emu.inject_fault("sendPhoto", "drop", delivered=True)
+        search_fails(stand)
         assert await tick(stand) == []
         assert (await rows(stand))[entry_id].status == S.NEEDS_CHECK
+        emu.clear_faults()
         first, post = channel_posts(stand)
         # Another entry's post matches nothing waiting; this one's settles it.
         copy = await emu.forward_message(camille, first, stand.group)
@@ -239,6 +245,7 @@ async def test_what_telegram_refused_to_show_the_moderators_is_shown_later(
         emu = stand.emu
         [entry_id] = await queued_with_cards(stand, 1)
         emu.inject_fault("sendPhoto", "timeout", delivered=True, hold=0.2)
+        search_fails(stand)
         emu.inject_fault("editMessageCaption", "502")  # the card's update is lost
         emu.inject_fault("sendMessage", "502")  # and so is the alert
         assert await tick(stand) == []

@@ -168,19 +168,6 @@ async def test_loaded_objects_follow_the_transition(
     assert loaded.status is S.APPROVED and loaded.decided_by == 7
 
 
-async def test_start_up_moves_every_publishing_to_needs_check(
-    session: AsyncSession, add_submission: AddSubmission
-) -> None:
-    stuck = [(await add_submission(S.PUBLISHING)).id for _ in range(2)]
-    other = (await add_submission(S.APPROVED)).id
-    assert await lifecycle.mark_all_publishing_needs_check(session) == stuck
-    await session.commit()
-    rows = await session.execute(select(Submission.id, Submission.status))
-    statuses = {sid: status for sid, status in rows}
-    assert statuses == {stuck[0]: S.NEEDS_CHECK, stuck[1]: S.NEEDS_CHECK, other: S.APPROVED}
-    assert await lifecycle.mark_all_publishing_needs_check(session) == []
-
-
 # --------------------------------------------------------------------------- races
 
 
