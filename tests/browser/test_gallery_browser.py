@@ -15,13 +15,11 @@ from typing import Any
 from bot.campaign.consent import consent_version
 from bot.i18n import plain, tn
 from tests.support import imagegen
-from tests.support.browser import ARGS, CHROMIUM
+from tests.support.browser import ARGS, CHROMIUM, DESKTOP, PHONE
 from tests.support.publishing import QUIET, add_entries, entry_values, started_apprentice, tick
 from tests.support.sitehttp import serve_site
 from tests.support.stand import Stand, has_button, running_stand
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1440, "height": 900}
 PEOPLE = [  # name, trade, centre code, centre name
     ("Léa", "Pâtissier·ère", "cfa-auxerre", "CFA d'Auxerre"),
     ("Tom", "Coiffeur·se", "cfa-dijon", "CFA de Dijon"),

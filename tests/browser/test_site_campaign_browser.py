@@ -15,8 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.browser.test_gallery_browser import DESKTOP, PHONE
-from tests.support.browser import ARGS, CHROMIUM
+from tests.support.browser import ARGS, CHROMIUM, DESKTOP, PHONE
 from tests.support.data import AddSubmission
 from tests.support.gallery import make_site
 from tests.support.sitehttp import serve_site

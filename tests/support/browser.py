@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
 
 
 ARGS = [

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import settings_from_dict
 from bot.photos.store import PhotoStore
 from bot.sandbox.emulator import Emulator, User
-from bot.telegram.cards import post_missing_cards
+from bot.telegram.cards import post_missing_cards, refresh_card
 from bot.telegram.publisher import Publisher
 from models import AgeBand, Apprentice, Submission, SubmissionStatus
 from models.base import utcnow
+from models.lifecycle import approve
 from tests.support import imagegen
 from tests.support.stand import Stand
 
@@ -94,6 +95,20 @@ async def add_entries(
 
 async def rows(stand: Stand) -> dict[int, Submission]:
     return {entry.id: entry for entry in await stand.stored()}
+
+
+async def queued_with_cards(stand: Stand, count: int, **fields: Any) -> list[int]:
+    """``count`` entries approved in this order, each with its card in the group."""
+    photo = await upload_photo(stand.emu)
+    users = [started_apprentice(stand.emu, f"A{n}") for n in range(count)]
+    values = [entry_values(u.id, n, photo_file_id=photo, **fields) for n, u in enumerate(users)]
+    ids = await add_entries(stand, values, status=S.PENDING)
+    await cards_for_pending(stand)
+    for submission_id in ids:  # as a moderator's "approve" leaves them, in this order
+        async with stand.app.services.sessions() as session, session.begin():
+            assert await approve(session, submission_id, stand.moderators[0].id, "Camille")
+        await refresh_card(stand.app.bot, stand.app.services, submission_id)
+    return ids
 
 
 def search_fails(stand: Stand) -> None:

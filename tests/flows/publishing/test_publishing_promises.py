@@ -9,52 +9,31 @@ import html
 import socket
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 from telegram import Bot
 
 from bot.i18n import t
-from bot.telegram.cards import refresh_card
 from bot.telegram.catchup import catch_up_with_telegram
 from bot.telegram.publisher import Outcome, Publisher
 from models import ModerationAudit, Submission, SubmissionStatus
 from models.base import utcnow
-from models.lifecycle import approve
 from models.settings import PUBLISHING_PAUSED, get_setting
 from tests.support.publishing import (
     QUIET,
-    add_entries,
     card_of,
-    cards_for_pending,
     channel_posts,
-    entry_values,
     poster_names,
+    queued_with_cards,
     rows,
     search_fails,
-    started_apprentice,
     tick,
-    upload_photo,
     wait_status,
 )
-from tests.support.stand import TOKEN, Stand, answer_of, buttons, running_stand
+from tests.support.stand import TOKEN, answer_of, buttons, running_stand
 
 S = SubmissionStatus
-
-
-async def queued_with_cards(stand: Stand, count: int, **fields: Any) -> list[int]:
-    """``count`` entries approved in this order, each with its card in the group."""
-    photo = await upload_photo(stand.emu)
-    users = [started_apprentice(stand.emu, f"A{n}") for n in range(count)]
-    values = [entry_values(u.id, n, photo_file_id=photo, **fields) for n, u in enumerate(users)]
-    ids = await add_entries(stand, values, status=S.PENDING)
-    await cards_for_pending(stand)
-    for submission_id in ids:  # as a moderator's "approve" leaves them, in this order
-        async with stand.app.services.sessions() as session, session.begin():
-            assert await approve(session, submission_id, stand.moderators[0].id, "Camille")
-        await refresh_card(stand.app.bot, stand.app.services, submission_id)
-    return ids
 
 
 @pytest.mark.parametrize("kind", ["timeout", "drop", "500"])

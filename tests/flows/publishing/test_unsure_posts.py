@@ -21,8 +21,15 @@ from bot.i18n import t
 from bot.telegram.probe import SPAN
 from bot.telegram.publisher import Outcome, Publisher
 from models import Submission, SubmissionStatus
-from tests.flows.publishing.test_publishing_promises import queued_with_cards
-from tests.support.publishing import QUIET, card_of, channel_posts, rows, search_fails, tick
+from tests.support.publishing import (
+    QUIET,
+    card_of,
+    channel_posts,
+    queued_with_cards,
+    rows,
+    search_fails,
+    tick,
+)
 from tests.support.stand import Stand, buttons, running_stand
 
 S = SubmissionStatus
