@@ -32,6 +32,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,7 @@ ENTRIES, PER_PAGE, TRADES = 36, 12, 6
 TEXT_TYPES = (".html", ".css", ".js", ".json", ".xml", ".txt")
 """Served compressed (when the browser asks), as nginx's or Caddy's gzip would."""
 REFRESH = 'http-equiv="refresh"'
+BAD_VALUE = re.compile(r"^Bad value “[^”]*”")
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 
@@ -71,19 +73,22 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 @dataclass(frozen=True)
 class Failing:
-    """A Lighthouse audit that cost its category points (or failed with no weight)."""
+    """A Lighthouse audit that cost its category points, or a failed one of no weight."""
 
     id: str
     title: str
     score: float | None
     weight: float
     display: str = ""
+    items: tuple[str, ...] = ()
+    """A few of its details' rows (the URL, element or message concerned)."""
 
     def line(self) -> str:
         score = "error" if self.score is None else f"{self.score:.2f}"
         extra = f", {self.display}" if self.display else ""
         weight = f"weight {self.weight:g}" if self.weight else "no weight"
-        return f"`{self.id}` {self.title} (score {score}, {weight}{extra})"
+        rows = "".join(f"; `{item}`" for item in self.items)
+        return f"`{self.id}` {self.title} (score {score}, {weight}{extra}){rows}"
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,12 @@ class LighthouseRun:
     scores: dict[str, int | None]
     failing: dict[str, list[Failing]]
     warnings: list[str] = field(default_factory=list)
+    runs: int = 1
+    best: dict[str, int | None] = field(default_factory=dict)
+    """With several runs: each category's highest score (``scores`` holds the lowest)."""
 
     def missed(self) -> list[str]:
+        """The categories under their target."""
         return [
             category
             for category in CATEGORIES
@@ -153,7 +162,7 @@ class Audit:
             for category in run.missed()
         ]
         missed += [
-            f"Nu {kind.kind}: {len(kind.errors)} errors" for kind in self.html if kind.errors
+            f"Nu {kind.kind}: {len(kind.errors)} error(s)" for kind in self.html if kind.errors
         ]
         missed += [f"feed {feed.name}" for feed in self.feeds if feed.problems]
         return missed
@@ -163,16 +172,16 @@ class Audit:
 
 
 def lighthouse_run(lhr: dict[str, Any], page: str, path: str, form_factor: str) -> LighthouseRun:
-    """The scores of a Lighthouse result (its JSON ``lhr``) and, per category under 100,
-    its audits that cost points: weighted ones under 1, unweighted ones under 0.9 (what
-    Lighthouse's report shows as failed), the heaviest first."""
+    """The scores of a Lighthouse result (its JSON ``lhr``) and, per category, its audits
+    that cost points (weighted, under 1) and the unweighted ones Lighthouse's report shows
+    as failed (under 0.9), the heaviest first."""
     scores: dict[str, int | None] = {}
     failing: dict[str, list[Failing]] = {}
     for name in CATEGORIES:
         category = lhr["categories"].get(name)
         score = None if category is None or category["score"] is None else category["score"]
         scores[name] = None if score is None else round(score * 100)
-        if category is None or scores[name] == 100:
+        if category is None:
             continue
         found = []
         for ref in category["auditRefs"]:
@@ -183,12 +192,48 @@ def lighthouse_run(lhr: dict[str, Any], page: str, path: str, form_factor: str) 
             if mode != "error" and (value is None or value >= (1 if weight else 0.9)):
                 continue
             display = audit.get("displayValue") or audit.get("errorMessage") or ""
-            found.append(Failing(ref["id"], audit["title"], value, weight, str(display)))
+            items = (audit.get("details") or {}).get("items", [])
+            rows = tuple(row for item in items if (row := _row(item)))[:3]
+            found.append(Failing(ref["id"], audit["title"], value, weight, str(display), rows))
         failing[name] = sorted(found, key=lambda f: (-f.weight, f.score or 0))
     warnings = [str(w) for w in lhr.get("runWarnings", [])]
     if lhr.get("runtimeError"):
         warnings.append(str(lhr["runtimeError"].get("message", lhr["runtimeError"])))
     return LighthouseRun(page, path, form_factor, scores, failing, warnings)
+
+
+def worst(runs: Sequence[LighthouseRun]) -> LighthouseRun:
+    """Several runs of one page and form factor as one: each category's lowest score, with
+    the audits of the run that scored it (a defect seen once is a defect) and the highest."""
+    scores: dict[str, int | None] = {}
+    best: dict[str, int | None] = {}
+    failing: dict[str, list[Failing]] = {}
+    for category in CATEGORIES:
+        values = [(run.scores.get(category), number) for number, run in enumerate(runs)]
+        known = [(v, n) for v, n in values if v is not None]
+        low = min(known) if len(known) == len(values) else (None, values[0][1])
+        scores[category] = low[0]
+        best[category] = max(known)[0] if known else None
+        failing[category] = runs[low[1]].failing.get(category, [])
+    warnings = sorted({w for run in runs for w in run.warnings})
+    first = runs[0]
+    return LighthouseRun(
+        first.page, first.path, first.form_factor, scores, failing, warnings, len(runs), best
+    )
+
+
+def _row(item: Any) -> str:
+    """One row of an audit's details, in a few words: its message, element or URL."""
+    if not isinstance(item, dict):
+        return str(item)[:160]
+    parts = [str(item[key]) for key in ("description", "url") if isinstance(item.get(key), str)]
+    node = item.get("node")
+    if isinstance(node, dict):
+        parts.append(str(node.get("snippet") or node.get("selector") or ""))
+    location = item.get("sourceLocation")
+    if isinstance(location, dict) and location.get("url"):
+        parts.append(str(location["url"]))
+    return " ".join(" ".join(parts).split())[:160]
 
 
 def page_kind(relative: str, html: str) -> str:
@@ -212,41 +257,47 @@ def page_kind(relative: str, html: str) -> str:
 
 def html_findings(report: dict[str, Any], root: Path, kinds: dict[str, str]) -> list[HtmlKind]:
     """vnu's JSON report grouped by kind of page (``kinds``: relative path → kind); an
-    error repeated on several files of a kind is listed once, with the count."""
-    errors: dict[str, dict[str, HtmlError]] = {kind: {} for kind in kinds.values()}
-    warnings: dict[str, set[str]] = {kind: set() for kind in kinds.values()}
+    error repeated on several files of a kind (another value, same wording) is listed once,
+    with the number of files."""
+    first: dict[tuple[str, str], dict[str, Any]] = {}
+    where: dict[tuple[str, str], set[str]] = {}
+    warnings: dict[str, set[str]] = {}
     base = root.resolve()
     for message in report.get("messages", []):
-        url = message.get("url", "")
-        relative = Path(unquote(urlsplit(url).path)).resolve().relative_to(base).as_posix()
-        kind = kinds.get(relative, "css" if relative.endswith(".css") else relative)
-        errors.setdefault(kind, {})
-        warnings.setdefault(kind, set())
+        path = Path(unquote(urlsplit(str(message.get("url", ""))).path)).resolve()
+        relative = path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
+        kind = kinds.get(relative, relative)
         text = str(message.get("message", ""))
         if message.get("type") in ("error", "non-document-error"):
-            seen = errors[kind].get(text)
-            if seen is None:
-                errors[kind][text] = HtmlError(
-                    kind,
-                    text,
-                    relative,
-                    message.get("lastLine"),
-                    str(message.get("extract", "")).strip(),
-                )
-            elif seen.file != relative:
-                errors[kind][text] = HtmlError(
-                    kind, text, seen.file, seen.line, seen.extract, seen.files + 1
-                )
+            key = kind, BAD_VALUE.sub("Bad value “…”", text)  # another page's value
+            first.setdefault(key, {**message, "file": relative})
+            where.setdefault(key, set()).add(relative)
         elif message.get("subType") == "warning":
-            warnings[kind].add(text)
+            warnings.setdefault(kind, set()).add(text)
+    errors: dict[str, list[HtmlError]] = {}
+    for (kind, wording), message in first.items():
+        errors.setdefault(kind, []).append(
+            HtmlError(
+                kind,
+                str(message.get("message", "")),
+                message["file"],
+                message.get("lastLine"),
+                str(message.get("extract", "")).strip(),
+                len(where[kind, wording]),
+            )
+        )
     files: dict[str, list[str]] = {}
     for relative, kind in kinds.items():
         files.setdefault(kind, []).append(relative)
+    every = sorted(files.keys() | errors.keys() | warnings.keys())
     return [
         HtmlKind(
-            kind, sorted(files.get(kind, [])), list(errors[kind].values()), sorted(warnings[kind])
+            kind,
+            sorted(files.get(kind, [])),
+            errors.get(kind, []),
+            sorted(warnings.get(kind, set())),
         )
-        for kind in sorted(errors, key=lambda k: (k not in files, k))
+        for kind in every
     ]
 
 
@@ -337,10 +388,11 @@ def dead_links(links: Iterable[str], base_url: str, root: Path) -> list[str]:
 # --------------------------------------------------------------------------- summary
 
 
-def _score(value: int | None, target: int) -> str:
+def _score(value: int | None, target: int, best: int | None = None) -> str:
     if value is None:
         return "n/a ✗"
-    return f"{value}" if value >= target else f"**{value}** ✗"
+    shown = f"{value}" if value >= target else f"**{value}** ✗"
+    return shown if best is None or best == value else f"{shown} (best {best})"
 
 
 def markdown(audit: Audit) -> str:
@@ -359,11 +411,14 @@ def markdown(audit: Audit) -> str:
         "",
         "## Lighthouse",
         "",
+        "Each score is the lowest of the runs of its page and form factor (the highest in "
+        "brackets when they differ); the audits listed are those of the run that scored it.",
+        "",
         "| page | path | form factor | " + " | ".join(CATEGORIES) + " | met |",
         "|---|---|---|" + "---:|" * len(CATEGORIES) + "---|",
     ]
     for run in audit.lighthouse:
-        cells = [_score(run.scores.get(c), TARGETS[c]) for c in CATEGORIES]
+        cells = [_score(run.scores.get(c), TARGETS[c], run.best.get(c)) for c in CATEGORIES]
         met = "yes" if not run.missed() else "MISSED"
         lines.append(
             f"| {run.page} | `/{run.path}` | {run.form_factor} | "
@@ -372,14 +427,31 @@ def markdown(audit: Audit) -> str:
         )
     lines += [f"- skipped: {note}" for note in audit.skipped]
     for run in audit.lighthouse:
-        below = [(c, run.failing[c]) for c in CATEGORIES if c in run.failing]
+        below = [(c, [f for f in run.failing.get(c, []) if f.weight]) for c in CATEGORIES]
+        below = [(c, found) for c, found in below if run.scores.get(c) != 100]
         if not below and not run.warnings:
             continue
-        lines += ["", f"**{run.page}, {run.form_factor}**", ""]
+        lines += ["", f"**{run.page}, {run.form_factor}** ({run.runs} runs)", ""]
         for category, audits in below:
             lines.append(f"- {category} ({run.scores.get(category)}):")
             lines += [f"  - {failing.line()}" for failing in audits] or ["  - (no audit listed)"]
         lines += [f"- run warning: {warning}" for warning in run.warnings]
+    hints: dict[str, tuple[Failing, list[str]]] = {}
+    for run in audit.lighthouse:
+        for category in CATEGORIES:
+            for failing in run.failing.get(category, []):
+                if not failing.weight:
+                    seen = hints.setdefault(failing.id, (failing, []))
+                    seen[1].append(f"{run.page} {run.form_factor}")
+    if hints:
+        lines += [
+            "",
+            "Failed audits of no weight (not in the scores; Lighthouse's report shows them "
+            "as failed):",
+            "",
+        ]
+        for failing, runs in hints.values():
+            lines.append(f"- {failing.line()}: {', '.join(runs)}")
     lines += [
         "",
         "## Nu HTML Checker",
@@ -595,7 +667,7 @@ def _targets(root: Path, newest: int) -> tuple[list[tuple[str, str]], list[str]]
     return pages, skipped
 
 
-async def audit(tools: dict[str, str], reports: Path) -> Audit:
+async def audit(tools: dict[str, str], reports: Path, repeat: int) -> Audit:
     from benchmarks.site import Campaign
     from models.gallery import gallery_entries
 
@@ -616,10 +688,16 @@ async def audit(tools: dict[str, str], reports: Path) -> Audit:
             pages, skipped = _targets(root, entries[0].id)
             for kind, path in pages:
                 for form_factor in FORM_FACTORS:
-                    print(f"Lighthouse: {kind} /{path} ({form_factor})…", file=sys.stderr)
-                    name = f"{kind}-{form_factor}"
-                    lhr = await lighthouse(url + path, form_factor, reports / name)
-                    runs.append(lighthouse_run(lhr, kind, path, form_factor))
+                    each = []
+                    for number in range(1, repeat + 1):
+                        print(
+                            f"Lighthouse: {kind} /{path} ({form_factor}, run {number})…",
+                            file=sys.stderr,
+                        )
+                        name = f"{kind}-{form_factor}-{number}"
+                        lhr = await lighthouse(url + path, form_factor, reports / name)
+                        each.append(lighthouse_run(lhr, kind, path, form_factor))
+                    runs.append(worst(each))
         print("Nu HTML Checker…", file=sys.stderr)
         html = check_html(root)
         feeds = check_feeds(root, url)
@@ -640,10 +718,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks audit", description=__doc__)
     parser.add_argument("--output", type=Path, default=RESULTS, help="the Markdown summary")
     parser.add_argument("--reports", type=Path, default=REPORTS, help="Lighthouse's reports")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="Lighthouse runs of each page and form factor"
+    )
     args = parser.parse_args(argv)
     tools = install()
     args.reports.mkdir(parents=True, exist_ok=True)
-    result = asyncio.run(audit(tools, args.reports))
+    for old in args.reports.glob("*.report.*"):
+        old.unlink()
+    result = asyncio.run(audit(tools, args.reports, max(1, args.runs)))
     summary = markdown(result)
     print(summary)
     args.output.write_text(summary)
