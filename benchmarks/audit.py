@@ -101,9 +101,8 @@ class LighthouseRun:
     scores: dict[str, int | None]
     failing: dict[str, list[Failing]]
     warnings: list[str] = field(default_factory=list)
-    runs: int = 1
-    best: dict[str, int | None] = field(default_factory=dict)
-    """With several runs: each category's highest score (``scores`` holds the lowest)."""
+    every: dict[str, list[int | None]] = field(default_factory=dict)
+    """With several runs: each category's score in each run (``scores`` holds the lowest)."""
 
     def missed(self) -> list[str]:
         """The categories under their target."""
@@ -177,6 +176,8 @@ def lighthouse_run(lhr: dict[str, Any], page: str, path: str, form_factor: str) 
     as failed (under 0.9), the heaviest first."""
     scores: dict[str, int | None] = {}
     failing: dict[str, list[Failing]] = {}
+    parts = urlsplit(str(lhr.get("requestedUrl", "")))
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
     for name in CATEGORIES:
         category = lhr["categories"].get(name)
         score = None if category is None or category["score"] is None else category["score"]
@@ -193,7 +194,7 @@ def lighthouse_run(lhr: dict[str, Any], page: str, path: str, form_factor: str) 
                 continue
             display = audit.get("displayValue") or audit.get("errorMessage") or ""
             items = (audit.get("details") or {}).get("items", [])
-            rows = tuple(row for item in items if (row := _row(item)))[:3]
+            rows = tuple(row for item in items if (row := _row(item, origin)))[:3]
             found.append(Failing(ref["id"], audit["title"], value, weight, str(display), rows))
         failing[name] = sorted(found, key=lambda f: (-f.weight, f.score or 0))
     warnings = [str(w) for w in lhr.get("runWarnings", [])]
@@ -206,24 +207,24 @@ def worst(runs: Sequence[LighthouseRun]) -> LighthouseRun:
     """Several runs of one page and form factor as one: each category's lowest score, with
     the audits of the run that scored it (a defect seen once is a defect) and the highest."""
     scores: dict[str, int | None] = {}
-    best: dict[str, int | None] = {}
+    every: dict[str, list[int | None]] = {}
     failing: dict[str, list[Failing]] = {}
     for category in CATEGORIES:
-        values = [(run.scores.get(category), number) for number, run in enumerate(runs)]
-        known = [(v, n) for v, n in values if v is not None]
-        low = min(known) if len(known) == len(values) else (None, values[0][1])
+        every[category] = [run.scores.get(category) for run in runs]
+        known = [(v, n) for n, v in enumerate(every[category]) if v is not None]
+        low = min(known) if len(known) == len(runs) else (None, every[category].index(None))
         scores[category] = low[0]
-        best[category] = max(known)[0] if known else None
         failing[category] = runs[low[1]].failing.get(category, [])
     warnings = sorted({w for run in runs for w in run.warnings})
     first = runs[0]
     return LighthouseRun(
-        first.page, first.path, first.form_factor, scores, failing, warnings, len(runs), best
+        first.page, first.path, first.form_factor, scores, failing, warnings, every
     )
 
 
-def _row(item: Any) -> str:
-    """One row of an audit's details, in a few words: its message, element or URL."""
+def _row(item: Any, origin: str = "") -> str:
+    """One row of an audit's details, in a few words: its message, element or URL (the
+    site's ``origin`` left out), and the cause Chromium gives."""
     if not isinstance(item, dict):
         return str(item)[:160]
     parts = [str(item[key]) for key in ("description", "url") if isinstance(item.get(key), str)]
@@ -233,7 +234,11 @@ def _row(item: Any) -> str:
     location = item.get("sourceLocation")
     if isinstance(location, dict) and location.get("url"):
         parts.append(str(location["url"]))
-    return " ".join(" ".join(parts).split())[:160]
+    for sub in (item.get("subItems") or {}).get("items", []):
+        if isinstance(sub, dict) and sub.get("cause"):
+            parts.append(f"(cause: {sub['cause']})")
+    text = " ".join(" ".join(parts).split())
+    return (text.replace(origin, "") if origin else text)[:160]
 
 
 def page_kind(relative: str, html: str) -> str:
@@ -388,11 +393,13 @@ def dead_links(links: Iterable[str], base_url: str, root: Path) -> list[str]:
 # --------------------------------------------------------------------------- summary
 
 
-def _score(value: int | None, target: int, best: int | None = None) -> str:
+def _score(value: int | None, target: int, every: Sequence[int | None] = ()) -> str:
     if value is None:
         return "n/a ✗"
     shown = f"{value}" if value >= target else f"**{value}** ✗"
-    return shown if best is None or best == value else f"{shown} (best {best})"
+    if len(set(every)) <= 1:
+        return shown
+    return f"{shown} ({'/'.join('n/a' if v is None else str(v) for v in every)})"
 
 
 def markdown(audit: Audit) -> str:
@@ -411,14 +418,15 @@ def markdown(audit: Audit) -> str:
         "",
         "## Lighthouse",
         "",
-        "Each score is the lowest of the runs of its page and form factor (the highest in "
-        "brackets when they differ); the audits listed are those of the run that scored it.",
+        "Each score is the lowest of the runs of its page and form factor (each run's in "
+        "brackets when they differ); the audits listed are those of the run that scored it; "
+        "URLs are given from the site's root.",
         "",
         "| page | path | form factor | " + " | ".join(CATEGORIES) + " | met |",
         "|---|---|---|" + "---:|" * len(CATEGORIES) + "---|",
     ]
     for run in audit.lighthouse:
-        cells = [_score(run.scores.get(c), TARGETS[c], run.best.get(c)) for c in CATEGORIES]
+        cells = [_score(run.scores.get(c), TARGETS[c], run.every.get(c, ())) for c in CATEGORIES]
         met = "yes" if not run.missed() else "MISSED"
         lines.append(
             f"| {run.page} | `/{run.path}` | {run.form_factor} | "
@@ -431,7 +439,8 @@ def markdown(audit: Audit) -> str:
         below = [(c, found) for c, found in below if run.scores.get(c) != 100]
         if not below and not run.warnings:
             continue
-        lines += ["", f"**{run.page}, {run.form_factor}** ({run.runs} runs)", ""]
+        count = len(next(iter(run.every.values()), [None]))
+        lines += ["", f"**{run.page}, {run.form_factor}** ({count} runs)", ""]
         for category, audits in below:
             lines.append(f"- {category} ({run.scores.get(category)}):")
             lines += [f"  - {failing.line()}" for failing in audits] or ["  - (no audit listed)"]
@@ -450,8 +459,8 @@ def markdown(audit: Audit) -> str:
             "as failed):",
             "",
         ]
-        for failing, runs in hints.values():
-            lines.append(f"- {failing.line()}: {', '.join(runs)}")
+        for failing, where in hints.values():
+            lines.append(f"- {failing.line()}: {', '.join(where)}")
     lines += [
         "",
         "## Nu HTML Checker",
@@ -470,10 +479,10 @@ def markdown(audit: Audit) -> str:
             continue
         lines += ["", f"**{kind.kind}** (e.g. `{kind.files[0] if kind.files else '?'}`)", ""]
         for error in kind.errors:
-            where = f"`{error.file}`" + (f" line {error.line}" if error.line else "")
+            place = f"`{error.file}`" + (f" line {error.line}" if error.line else "")
             also = f", and {error.files - 1} more files" if error.files > 1 else ""
             extract = " ".join(error.extract.split())
-            lines.append(f"- error: {error.message} ({where}{also}): `{extract}`")
+            lines.append(f"- error: {error.message} ({place}{also}): `{extract}`")
         lines += [f"- warning: {warning}" for warning in kind.warnings]
     lines += ["", "## Feeds", "", "| feed | items | problems | met |", "|---|---:|---|---|"]
     for feed in audit.feeds:
