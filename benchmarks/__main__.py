@@ -13,6 +13,9 @@ bounds on time and memory; a subcommand too.
 
 ``python -m benchmarks site --screenshots DIR`` (:mod:`benchmarks.site`) writes the
 screenshots of the public site kept in ``docs/``.
+
+``python -m benchmarks audit`` (:mod:`benchmarks.audit`) audits the public site with
+Lighthouse, the Nu HTML Checker and the feeds' checks; exit status 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         return chaos.main(argv[1:])
     if argv[:1] == ["site"]:
         return site.main(argv[1:])
+    if argv[:1] == ["audit"]:
+        from benchmarks import audit
+
+        return audit.main(argv[1:])
     if argv[:1] == ["hostile"]:
         from benchmarks import hostile
 

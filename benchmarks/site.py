@@ -80,7 +80,17 @@ def _photos() -> list[tuple[bytes, tuple[int, int], Thumbnail]]:
     return photos
 
 
-def _settings(base: Path, database: str, per_page: int = 48) -> Settings:
+LEGAL = {
+    "publisher": "Région Exemple, 1 place de l'Hôtel de Région, 21000 Dijon, 03 00 00 00 00",
+    "director": "Camille Durand, présidente du conseil régional",
+    "host": "Hébergeur Exemple SAS, 2 rue des Serveurs, 75000 Paris, 01 00 00 00 00",
+    "contact": "selfies@example.org",
+    "dpo": "dpo@example.org",
+}
+"""A campaign's legal pages as its configuration would fill them."""
+
+
+def _settings(base: Path, database: str, per_page: int = 48, base_url: str = BASE_URL) -> Settings:
     raw = {
         "campaign": {
             "name": "Fiers d'être apprentis",
@@ -94,9 +104,10 @@ def _settings(base: Path, database: str, per_page: int = 48) -> Settings:
         "gallery": {
             "enabled": True,
             "path": "site",
-            "base_url": BASE_URL,
+            "base_url": base_url,
             "per_page": per_page,
             "bot_username": "FiersDEtreApprentisBot",
+            "legal": LEGAL,
         },
     }
     return settings_from_dict(raw, base_dir=base)
@@ -158,11 +169,19 @@ async def _insert(sessions: async_sessionmaker[AsyncSession], rows: list[dict[st
 class Campaign:
     """A database of ``count`` published entries with their photos, in a temporary folder."""
 
-    def __init__(self, base: Path, count: int, per_page: int = 48, trades: int = 15) -> None:
+    def __init__(
+        self,
+        base: Path,
+        count: int,
+        per_page: int = 48,
+        trades: int = 15,
+        base_url: str = BASE_URL,
+    ) -> None:
         self.base = base
         self.count = count
         self.trades = trades
-        self.settings = _settings(base, f"sqlite+aiosqlite:///{base / 'db.sqlite3'}", per_page)
+        database = f"sqlite+aiosqlite:///{base / 'db.sqlite3'}"
+        self.settings = _settings(base, database, per_page, base_url)
         self.engine = make_engine(self.settings.database.url)
         self.sessions = make_sessionmaker(self.engine)
         self.store = PhotoStore(self.settings.storage.path)
