@@ -1147,6 +1147,12 @@ async def settle(world: World) -> tuple[float, Counter[str]]:
 # --- the checks ---------------------------------------------------------------------------
 
 
+UNSURE_FOUND = re.compile(r"entry \d+: its post found as message \d+")
+UNSURE_ABSENT = re.compile(r"entry \d+: not on the channel, back in the queue")
+UNSURE_ASKED = re.compile(r"entry \d+: maybe posted, left to the moderators to check")
+"""The publisher's log lines for each way an unsure send ends (bot/telegram/publisher.py)."""
+
+
 @dataclass
 class Findings:
     lost: list[str] = field(default_factory=list)
@@ -1301,6 +1307,30 @@ class Report:
     bot_exit: int | None
 
     @property
+    def unsure(self) -> Counter[str]:
+        """The sends whose answer was lost, by how they ended (the bot's log says): found
+        or absent by the bot's own search of the channel, or left to the moderators."""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return Counter(
+            {
+                "found": len(UNSURE_FOUND.findall(text)),
+                "absent": len(UNSURE_ABSENT.findall(text)),
+                "asked": len(UNSURE_ASKED.findall(text)),
+            }
+        )
+
+    def unsure_summary(self) -> str:
+        unsure = self.unsure
+        settled = unsure["found"] + unsure["absent"]
+        total = settled + unsure["asked"]
+        share = f"{settled / total:.0%}" if total else "none to settle"
+        return (
+            f"{total} sends with their answer lost: {settled} settled by the bot "
+            f"({unsure['found']} found, {unsure['absent']} absent), {unsure['asked']} asked "
+            f"a moderator: {share} without a human"
+        )
+
+    @property
     def ok(self) -> bool:
         return not any(self.findings.figures.values()) and not self.gave_up
 
@@ -1332,6 +1362,7 @@ class Report:
             + ", ".join(f"{m} {n}" for m, n in self.tally.faulted_methods.most_common(5)),
             "moderators: "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.tally.moderator_actions.items())),
+            self.unsure_summary(),
             f"duration {self.duration_s:.0f} s (settling {self.settle_s:.0f} s); bot exit "
             f"status {self.bot_exit}",
         ]
@@ -1368,7 +1399,7 @@ class Report:
             f"{self.tally.kills} SIGKILLs, {self.tally.kicks} kicks from the channel, "
             f"{'one 49-hour time travel' if self.tally.travelled else 'no time travel'}; "
             f"{self.calls} Bot API calls, {sum(self.tally.faults.values())} faults "
-            f"({self.fault_summary()}); {self.duration_s:.0f} s "
+            f"({self.fault_summary()}); {self.unsure_summary()}; {self.duration_s:.0f} s "
             f"(settling {self.settle_s:.0f} s)."
         )
         return "\n".join(

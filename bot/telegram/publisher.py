@@ -298,6 +298,7 @@ class Publisher:
 
     async def _needs_check(self, bot: Bot, submission_id: int) -> Outcome:
         """Maybe posted: the moderators decide, from the card (kept in step by the job)."""
+        log.warning("entry %s: maybe posted, left to the moderators to check", submission_id)
         async with self.services.sessions() as session, session.begin():
             marked = await mark_needs_check(session, submission_id)
             lost = [] if marked else await lost_post(session, submission_id)
