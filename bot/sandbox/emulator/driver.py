@@ -100,6 +100,7 @@ class Emulator:
         assert isinstance(server, asyncio.Server) and server.sockets
         self._host = host
         self._port = server.sockets[0].getsockname()[1]
+        self.api.webhook.resume()
         return self
 
     def release_held(self) -> None:
@@ -139,6 +140,13 @@ class Emulator:
         if self._port is None:
             raise RuntimeError("the emulator is not started")
         return f"http://{self._host}:{self._port}"
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (kept after :meth:`stop`, to start again on it)."""
+        if self._port is None:
+            raise RuntimeError("the emulator was never started")
+        return self._port
 
     @property
     def api_url(self) -> str:

@@ -70,7 +70,13 @@ class Webhook:
         """Deliver to ``url`` from now on (restarting the delivery on a new URL)."""
         await self.delete()
         self.url, self.secret = url, secret
-        self._task = asyncio.get_running_loop().create_task(self._deliver(), name="webhook")
+        self.resume()
+
+    def resume(self) -> None:
+        """Deliver again to the webhook still set (the emulator starts again after a stop),
+        as Telegram does after an outage."""
+        if self.url and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._deliver(), name="webhook")
 
     async def delete(self) -> None:
         await self.close()

@@ -23,26 +23,14 @@ from sqlalchemy.pool import NullPool
 from telegram.error import InvalidToken
 
 from bot.i18n import t
-from bot.ops.monitoring import Monitor
 from bot.telegram.publisher import Publisher
 from models import SubmissionStatus
 from models.base import utcnow
 from tests.support import imagegen
+from tests.support.monitoring import get, monitor_of, until_health
 from tests.support.stand import TOKEN, Stand, has_button, running_stand, walk_to_photo
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def monitor_of(stand: Stand) -> Monitor:
-    monitor = stand.app.monitor
-    assert monitor is not None and monitor.port
-    return monitor
-
-
-async def get(stand: Stand, path: str) -> tuple[int, str]:
-    url = f"http://127.0.0.1:{monitor_of(stand).port}{path}"
-    async with aiohttp.ClientSession() as http, http.get(url) as response:
-        return response.status, await response.text()
 
 
 async def scrape(stand: Stand) -> Samples:
@@ -61,14 +49,6 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
-
-
-async def until_health(stand: Stand, start: str) -> tuple[int, str]:
-    """``/healthz`` once its answer starts with ``start``."""
-    async with asyncio.timeout(15):
-        while not (answer := await get(stand, "/healthz"))[1].startswith(start):
-            await asyncio.sleep(0.05)
-    return answer
 
 
 async def card_posted(stand: Stand) -> int:
