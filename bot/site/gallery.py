@@ -29,6 +29,7 @@ from bot.photos.store import PhotoStore
 from bot.site.files import GalleryFolderProblem, SiteFolder, claim_and_lock, make_photo
 from bot.site.pages import ListingPage, Plan, Profile, make_plan, redirects, update_plan
 from bot.site.render import STATIC, STATIC_FILES, Renderer, page_file, photo_file, thumb_files
+from bot.site.wall import Walls
 from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
 
@@ -65,6 +66,7 @@ class Gallery:
         self.sessions = sessions
         self.photos = photos
         self.renderer = Renderer(settings)
+        self.walls = Walls(settings, self.renderer)
         self._lock = asyncio.Lock()
         self._plan: Plan | None = None
         """The site as last written: :meth:`sync` redraws only what differs from it."""
@@ -166,6 +168,7 @@ class Gallery:
             expected.append(f"assets/{name}")
         folder.write("404.html", self.renderer.not_found())
         expected += ["404.html", *self._shared(folder, plan, None)]
+        expected += self.walls.write(folder, plan, None)
         folder.remove_all_but(expected)
         return plan, BuildReport(len(plan.profiles), folder.written, folder.removed)
 
@@ -196,6 +199,7 @@ class Gallery:
         for url in before.listings.keys() - plan.listings.keys():
             folder.remove(page_file(url))
         self._shared(folder, plan, before)
+        self.walls.write(folder, plan, before)
         return plan
 
     def _profile_page(self, folder: SiteFolder, profile: Profile) -> None:
