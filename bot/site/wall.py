@@ -95,7 +95,11 @@ def entries_json(profiles: Sequence[Profile]) -> bytes:
 def qr_svg(link: str) -> Markup:
     """The link's QR code as inline SVG, black on white with its quiet zone, sized by CSS."""
     code = segno.make(link, error="m", micro=False)
-    return Markup(code.svg_inline(border=4, dark="#000", light="#fff", omitsize=True))
+    return Markup(
+        code.svg_inline(
+            border=4, dark="#000", light="#fff", omitsize=True, svgclass=None, lineclass=None
+        )
+    )
 
 
 class Walls:
