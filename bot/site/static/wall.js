@@ -39,6 +39,7 @@
     photo.src = url;
     photo.width = entry.width;
     photo.height = entry.height;
+    photo.style.setProperty("--ratio", entry.width / entry.height);
     photo.alt = entry.alt;
     for (const [name, node] of texts) node.textContent = entry[name];
     quote.firstElementChild.textContent = entry.quote || "";
@@ -58,14 +59,20 @@
       try {
         const url = await loaded(entry);
         if (mine !== turn) return;
+        const again = current && same(entry, current) && wall.dataset.state === "entry";
         current = entry;
-        paint(entry, url);
+        if (!again) paint(entry, url); // a wall of one selfie does not blink
         const next = following(entry);
         if (next) loaded(next).catch(() => {}); // ready for its turn
         break;
       } catch (error) {
         if (mine !== turn) return;
       }
+    }
+    if (current && !entries.some((e) => key(e) === key(current))) {
+      current = null; // removed, and no other photo loads yet: never left on the screen
+      wall.dataset.state = "empty";
+      delete wall.dataset.photo;
     }
     timer = setTimeout(advance, seconds);
   }
@@ -119,7 +126,8 @@
 
   async function read() {
     try {
-      const response = await fetch(source, { cache: "no-store" });
+      const signal = AbortSignal.timeout(poll); // a server that never answers is down too
+      const response = await fetch(source, { cache: "no-store", signal });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const data = await response.json();
       wall.dataset.live = "live";
