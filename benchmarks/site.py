@@ -327,7 +327,7 @@ async def first_view(root: Path) -> dict[str, tuple[int, int]] | None:
 async def run(quick: bool = False) -> list[Figure]:
     count = 60 if quick else 10_000
     rounds = 2 if quick else 5
-    wall_rounds = 2 if quick else 15
+    wall_rounds = 2 if quick else 25
     label = f"{count:,} profiles"
     base = Path(tempfile.mkdtemp(prefix="selfie-bench-site-"))
     campaign = Campaign(base, count, per_page=12 if quick else 48)
