@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-import segno
 from markupsafe import Markup
 
 from bot.campaign.links import bot_link
@@ -96,6 +95,8 @@ def entries_json(profiles: Sequence[Profile]) -> bytes:
 
 def qr_svg(link: str) -> Markup:
     """The link's QR code as inline SVG, black on white with its quiet zone, sized by CSS."""
+    import segno  # on first use: a wall's page is drawn only when it changes, not at start
+
     code = segno.make(link, error="m", micro=False)
     return Markup(
         code.svg_inline(

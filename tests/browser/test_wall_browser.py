@@ -28,15 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.campaign.consent import consent_version
 from bot.i18n import plain, tn
 from bot.site.wall import POLL_SECONDS
-from tests.browser.test_gallery_browser import publish_people, serious_violations
 from tests.support import imagegen
-from tests.support.browser import ARGS, CHROMIUM, _browser_missing
+from tests.support.browser import ARGS, CHROMIUM, _browser_missing, serious_violations
 from tests.support.data import AddSubmission
 from tests.support.gallery import Site, make_site
 from tests.support.publishing import (
     QUIET,
     add_entries,
     entry_values,
+    publish_people,
     started_apprentice,
     tick,
 )
