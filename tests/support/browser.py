@@ -31,9 +31,11 @@ def _browser_missing() -> str | None:
     return None
 
 
-async def serious_violations(page: Any) -> list[str]:
-    """axe-core (WCAG 2 A and AA, best practices) on the page as it is now: the serious
-    and critical violations, one line each with the elements concerned."""
+async def violations(
+    page: Any, impacts: tuple[str, ...] = ("minor", "moderate", "serious", "critical")
+) -> list[str]:
+    """axe-core (WCAG 2 A and AA, best practices) on the page as it is now: the violations
+    of those impacts, one line each with the elements concerned."""
     from axe_playwright_python.async_playwright import Axe
 
     results = await Axe().run(page)
@@ -41,5 +43,10 @@ async def serious_violations(page: Any) -> list[str]:
         f"{v['impact']} {v['id']}: {v['help']} at "
         + ", ".join(str(node["target"]) for node in v["nodes"])
         for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
+        if v["impact"] in impacts
     ]
+
+
+async def serious_violations(page: Any) -> list[str]:
+    """:func:`violations`, the serious and critical ones."""
+    return await violations(page, ("serious", "critical"))
