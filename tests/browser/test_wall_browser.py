@@ -1,8 +1,9 @@
 """The live walls in a real browser, served as a plain web server serves the site's folder:
 a publication of the running bot shows on an open wall and an erasure leaves it, without
-a reload; the QR code read from the screen holds the right deep link; every screen from
-720p to 4K, standing or lying, shows it whole; axe-core's rules; the server stopped a while
-and started again.
+a reload; the cycle through the latest entries, the next photo fetched before its turn; the
+QR code read from the screen holds the right deep link; every screen from 720p to 4K,
+standing or lying, shows it whole; F for full screen, reduced motion, the empty wall;
+axe-core's rules; the server stopped a while and started again.
 
 Headless Chromium from Debian's ``chromium`` package driven by Playwright (async API), as
 in ``tests/browser/test_gallery_browser.py``: without a browser the test is skipped with
