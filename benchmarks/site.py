@@ -13,6 +13,10 @@ long side, ~150 KB: what the bot stores, a little smaller). Measured, in this pr
 - one publication and one removal, each a :meth:`~bot.site.gallery.Gallery.sync` as the bot
   calls it (median of a few). Baseline: the database read every sync makes (the site's
   entries); ratio = sync / read.
+- one publication synced with the live walls (:mod:`bot.site.wall`, their JSON brought
+  up to date). Baseline: the same sync with ``[wall] enabled = false``, the two taking
+  turns on the same site (each round a new entry for each, in alternating order); ratio =
+  with / without.
 - the index's first view: bytes Chromium receives for ``index.html`` with everything it
   loads at once (CSS, JS, the thumbnails it fetches: lazy ones below the fold are not),
   phone (390x844) and desktop (1440x900). Baseline: the same page with every thumbnail
@@ -42,11 +46,12 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from benchmarks.common import Figure
-from bot.config import Settings, settings_from_dict
+from bot.config import Settings, WallSettings, settings_from_dict
 from bot.photos.encode import THUMB_SIDE, Thumbnail, thumbnail_of
 from bot.photos.store import PhotoStore, thumbnail_names
 from bot.sandbox.samples import SAMPLES, draw_sample
 from bot.site.gallery import Gallery
+from bot.site.wall import Walls
 from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.gallery import gallery_entries
@@ -55,6 +60,7 @@ from models.tables import AgeBand, Apprentice, ConsentText, Submission, Submissi
 S = SubmissionStatus
 VERSION = "bench-site"
 BASE_URL = "https://www.example.org/selfies/"
+BOT_USERNAME = "FiersDEtreApprentisBot"
 LONG_SIDE = 960
 NAMES = ["Léa", "Tom", "Inès", "Yanis", "Manon", "Hugo", "Chloé", "Noah", "Jade", "Enzo"]
 TRADES = [  # the first four: the trades of the photos, in their order
@@ -63,7 +69,7 @@ TRADES = [  # the first four: the trades of the photos, in their order
     "Plombier·ère", "Maçon·ne", "Peintre en bâtiment", "Serveur·se", "Vendeur·se",
 ]  # fmt: skip
 CENTRES = [(f"cfa-{i}", f"CFA numéro {i}") for i in range(40)]
-TARGETS = {"cold": 30.0, "warm": 3.0, "sync": 0.300, "first_view": 300 * 1024}
+TARGETS = {"cold": 30.0, "warm": 3.0, "sync": 0.300, "first_view": 300 * 1024, "walls": 1.2}
 
 
 def _photos() -> list[tuple[bytes, tuple[int, int], Thumbnail]]:
@@ -91,7 +97,7 @@ LEGAL = {
 
 
 def _settings(base: Path, database: str, per_page: int = 48, base_url: str = BASE_URL) -> Settings:
-    raw = {
+    raw: dict[str, Any] = {
         "campaign": {
             "name": "Fiers d'être apprentis",
             "channel": "@fiersdetreapprentis",
@@ -106,7 +112,7 @@ def _settings(base: Path, database: str, per_page: int = 48, base_url: str = BAS
             "path": "site",
             "base_url": base_url,
             "per_page": per_page,
-            "bot_username": "FiersDEtreApprentisBot",
+            "bot_username": BOT_USERNAME,
             "legal": LEGAL,
         },
     }
@@ -270,6 +276,29 @@ async def _syncs(
     return tuple(statistics.median(s) for s in (published, removed, old, reads))  # type: ignore[return-value]
 
 
+async def _wall_syncs(
+    campaign: Campaign, gallery: Gallery, first: int, rounds: int
+) -> tuple[float, float]:
+    """Median seconds of a publication's sync with the walls and without them: the same
+    gallery, its walls switched off (``[wall] enabled = false``) every other publication,
+    the order alternating from round to round. Each entry is taken off again, untimed."""
+    walls = gallery.walls
+    off = Walls(
+        campaign.settings.model_copy(update={"wall": WallSettings(enabled=False)}),
+        gallery.renderer,
+    )
+    timed: dict[bool, list[float]] = {True: [], False: []}
+    for number in range(rounds):
+        for on in (True, False) if number % 2 else (False, True):
+            entry_id = await campaign.publish(first + 2 * number + on)
+            gallery.walls = walls if on else off
+            timed[on].append(await _timed(gallery.sync([entry_id])))
+            await campaign.unpublish(entry_id)
+            await gallery.sync([entry_id])
+    gallery.walls = walls
+    return statistics.median(timed[True]), statistics.median(timed[False])
+
+
 def _met(value: float, target: float) -> bool:
     return value <= target
 
@@ -317,11 +346,12 @@ async def first_view(root: Path) -> dict[str, tuple[int, int]] | None:
 async def run(quick: bool = False) -> list[Figure]:
     count = 60 if quick else 10_000
     rounds = 2 if quick else 5
+    wall_rounds = 2 if quick else 25
     label = f"{count:,} profiles"
     base = Path(tempfile.mkdtemp(prefix="selfie-bench-site-"))
     campaign = Campaign(base, count, per_page=12 if quick else 48)
     try:
-        await campaign.fill(extra=rounds)
+        await campaign.fill(extra=rounds + 2 * wall_rounds)
         copies = base / "copies"
         copies.mkdir()
         copy = await _timed(asyncio.to_thread(_copy_photos, campaign, copies))
@@ -332,6 +362,7 @@ async def run(quick: bool = False) -> list[Figure]:
         root = campaign.settings.gallery.path
         stat = await _timed(asyncio.to_thread(_stat_all, root))
         published, removed, old, read = await _syncs(campaign, gallery, rounds)
+        walled, unwalled = await _wall_syncs(campaign, gallery, count + rounds, wall_rounds)
         files = sum(1 for p in root.rglob("*") if p.is_file())
         site_mb = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 1e6
         views = await first_view(root)
@@ -383,6 +414,15 @@ async def run(quick: bool = False) -> list[Figure]:
             _met(old, TARGETS["sync"]),
             note=f"median of {rounds}, among the oldest tenth",
         ),
+        Figure(
+            f"site: one publication synced with the walls, {label}",
+            f"{walled * 1000:.0f} ms",
+            f"{unwalled * 1000:.0f} ms without them",
+            walled / unwalled,
+            f"<= {TARGETS['walls']:.1f}x",
+            walled / unwalled <= TARGETS["walls"],
+            note=f"median of {wall_rounds} each, interleaved; {len(CENTRES) + 1} walls",
+        ),
     ]
     if views is None:
         figures.append(
@@ -406,10 +446,17 @@ async def run(quick: bool = False) -> list[Figure]:
 
 # --------------------------------------------------------------------------- screenshots
 
+WALL_SHOWING = (
+    "() => document.querySelector('#wall').dataset.state === 'entry'"
+    " && document.querySelector('#wall .photo').complete"
+)
+
 
 async def screenshots(folder: Path) -> list[Path]:
     """A small campaign's site in Chromium: ``site-profile.png`` (a phone),
-    ``site-profile-desktop.png`` and ``site-index.png`` (a desktop)."""
+    ``site-profile-desktop.png`` and ``site-index.png`` (a desktop), the campaign's wall
+    on a 1920x1080 screen (``wall-landscape.png``) and the newest selfie's centre's on a
+    1080x1920 one (``wall-portrait.png``)."""
     from playwright.async_api import async_playwright
 
     from tests.support.browser import ARGS, CHROMIUM, _browser_missing
@@ -434,10 +481,13 @@ async def screenshots(folder: Path) -> list[Path]:
             newest = (await gallery_entries(session))[0]
         profile = f"selfies/{newest.id}/"
         phone, desktop = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
+        landscape, portrait = {"width": 1920, "height": 1080}, {"width": 1080, "height": 1920}
         shots = [
             ("site-profile.png", profile, phone, 2),
             ("site-profile-desktop.png", profile, desktop, 1),
             ("site-index.png", "", desktop, 1),
+            ("wall-landscape.png", "wall/", landscape, 1),
+            ("wall-portrait.png", f"wall/{newest.centre_code}/", portrait, 1),
         ]
         root = campaign.settings.gallery.path
         async with serve_site(root) as url, async_playwright() as playwright:
@@ -447,10 +497,12 @@ async def screenshots(folder: Path) -> list[Path]:
             try:
                 for name, path, viewport, scale in shots:
                     context = await browser.new_context(
-                        viewport=viewport, device_scale_factor=scale
+                        viewport=viewport, device_scale_factor=scale, reduced_motion="reduce"
                     )
                     page = await context.new_page()
                     await page.goto(url + path, wait_until="networkidle")
+                    if path.startswith("wall/"):  # its first selfie, once its photo is there
+                        await page.wait_for_function(WALL_SHOWING)
                     target = folder / name
                     await page.screenshot(path=str(target))
                     with Image.open(target) as image:  # smaller files for the repository

@@ -610,6 +610,17 @@ class GallerySettings(_Section):
         return self
 
 
+class WallSettings(_Section):
+    """The site's live walls (:mod:`bot.site.wall`): a screen showing the latest selfies one
+    at a time, kept live by a small JSON file the page reads again every few seconds."""
+
+    enabled: bool = True
+    count: Annotated[int, Field(ge=1, le=100)] = 20
+    """The latest entries a wall cycles through."""
+    seconds: Annotated[int, Field(ge=3, le=60)] = 8
+    """How long each entry stays on the screen."""
+
+
 class MonitoringSettings(_Section):
     """``/healthz`` and ``/metrics`` over HTTP (:mod:`bot.ops.monitoring`)."""
 
@@ -631,6 +642,7 @@ class Settings(_Section):
     coach: CoachSettings = CoachSettings()
     retention: RetentionSettings = RetentionSettings()
     gallery: GallerySettings = GallerySettings()
+    wall: WallSettings = WallSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
 
     @property

@@ -173,6 +173,7 @@ def sandbox_settings(
     raw["database"] = {"url": f"sqlite+aiosqlite:///{(data / DATABASE_FILE).resolve()}"}
     raw["storage"] = {"path": str((data / "photos").resolve())}
     raw["gallery"] = {
+        "bot_username": BOT_USERNAME,  # the walls' QR codes open the emulated bot
         **raw.get("gallery", {}),
         "enabled": True,
         "path": str((data / "site").resolve()),

@@ -8,7 +8,9 @@ driver: ``send`` (text, commands, replies), ``upload`` (photo or file, from the 
 sample), ``press`` (an inline button), ``persona`` (a new apprentice) and ``slot`` (the next
 publication slot now). Photos come from the emulator's file store
 (``/sandbox/file/<file_id>``). ``/site/`` serves the campaign's public site as the bot
-writes it (:mod:`bot.site.gallery`), shown in the fourth pane. ``/sandbox/posters/<file>`` draws
+writes it (:mod:`bot.site.gallery`), shown in the fourth pane, its live wall
+(``/site/wall/``, :mod:`bot.site.wall`) linked from the header: every file ``no-store``, so
+the wall's JSON read again is always the bot's latest. ``/sandbox/posters/<file>`` draws
 the campaign's QR posters (:mod:`bot.ops.posters`) for the emulated bot's username, on request.
 """
 

@@ -38,6 +38,7 @@ from bot.site.render import (
     page_file,
     photo_file,
 )
+from bot.site.wall import Walls
 from models.db import make_engine, make_sessionmaker
 from models.gallery import GalleryEntry, gallery_entries
 
@@ -74,6 +75,7 @@ class Gallery:
         self.sessions = sessions
         self.photos = photos
         self.renderer = Renderer(settings)
+        self.walls = Walls(settings, self.renderer)
         self._lock = asyncio.Lock()
         self._plan: Plan | None = None
         """The site as last written: :meth:`sync` redraws only what differs from it."""
@@ -172,6 +174,7 @@ class Gallery:
             expected.append(page_file(page.url))
         expected += self._fixed(folder)
         expected += self._shared(folder, plan, None)
+        expected += self.walls.write(folder, plan, None)
         folder.remove_all_but(expected)
         return plan, BuildReport(len(plan.profiles), folder.written, folder.removed)
 
@@ -216,6 +219,7 @@ class Gallery:
         for url in before.listings.keys() - plan.listings.keys():
             folder.remove(page_file(url))
         self._shared(folder, plan, before)
+        self.walls.write(folder, plan, before)
         return plan
 
     def _profile_page(self, folder: SiteFolder, profile: Profile) -> None:

@@ -32,7 +32,7 @@ from bot.site.pages import FEED_SIZE, ListingPage, Plan, Profile
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
-STATIC_FILES = ("style.css", "filter.js")
+STATIC_FILES = ("style.css", "filter.js", "wall.css", "wall.js")
 """Copied as they are into ``assets/``."""
 LEGAL_PAGES = ("mentions-legales/", "accessibilite/", "confidentialite/")
 """The legal notice, the accessibility statement and the privacy notice, by URL."""

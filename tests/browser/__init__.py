@@ -1,3 +1,3 @@
-"""The sandbox page and the public site in Debian's Chromium (Playwright), with axe's
-accessibility checks.
+"""The sandbox page, the public site and its live walls in Debian's Chromium (Playwright),
+with axe's accessibility checks.
 """

@@ -12,58 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.campaign.consent import consent_version
 from bot.i18n import plain, tn
-from tests.support import imagegen
-from tests.support.browser import ARGS, CHROMIUM, DESKTOP, PHONE
-from tests.support.publishing import QUIET, add_entries, entry_values, started_apprentice, tick
+from tests.support.browser import ARGS, CHROMIUM, DESKTOP, PHONE, serious_violations
+from tests.support.publishing import PEOPLE, QUIET, publish_people
 from tests.support.sitehttp import serve_site
-from tests.support.stand import Stand, has_button, running_stand
-
-PEOPLE = [  # name, trade, centre code, centre name
-    ("Léa", "Pâtissier·ère", "cfa-auxerre", "CFA d'Auxerre"),
-    ("Tom", "Coiffeur·se", "cfa-dijon", "CFA de Dijon"),
-    ("Inès", "Coiffeur·se", "cfa-macon", "CFA de Mâcon"),
-]
-
-
-async def serious_violations(page: Any) -> list[str]:
-    """axe-core (WCAG 2 A and AA, best practices) on the page as it is now: the serious
-    and critical violations, one line each with the elements concerned."""
-    from axe_playwright_python.async_playwright import Axe
-
-    results = await Axe().run(page)
-    return [
-        f"{v['impact']} {v['id']}: {v['help']} at "
-        + ", ".join(str(node["target"]) for node in v["nodes"])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-async def publish_people(stand: Stand) -> list[int]:
-    photos = stand.app.services.photos
-    version = consent_version("fr", stand.settings)
-    values = []
-    for number, (name, trade, code, centre) in enumerate(PEOPLE, start=1):
-        person = started_apprentice(stand.emu, name)
-        values.append(
-            entry_values(
-                person.id,
-                number,
-                display_name=name,
-                trade=trade,
-                centre_code=code,
-                centre_name=centre,
-                quote=f"J'aime mon métier, signé {name}",
-                photo_path=photos.save(imagegen.photo_jpeg(900, 1200, seed=number)),
-                consent_version=version,
-            )
-        )
-    ids = await add_entries(stand, values)
-    for entry_id in ids:
-        assert await tick(stand) == [entry_id]
-    return ids
+from tests.support.stand import has_button, running_stand
 
 
 async def all_thumbnails_loaded(page: Any) -> list[str]:

@@ -193,6 +193,12 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         expect(group.locator(".msg").last).to_contain_text("Camille")
         expect(phone.locator(".msg").last).to_contain_text("Bonne nouvelle")
 
+        # The header's live wall, open in a tab of its own: nothing published yet.
+        with page.context.expect_page() as opened:
+            page.click(".wall-link")
+        wall = opened.value
+        expect(wall.locator("#wall")).to_have_attribute("data-state", "empty")
+
         # The next slot, now: the post appears in the channel with its link button.
         page.click("#slot")
         post = channel.locator(".msg.post")
@@ -205,6 +211,9 @@ def test_a_whole_submission_by_clicking(browser_page: Any, tmp_path: Path) -> No
         )
         expect(interest).to_have_attribute("href", re.compile(r"^https://t\.me/\w+\?start=post-1$"))
         expect(phone.locator(".msg").last).to_contain_text("t.me/fiersdetreapprentis/1")
+        # The wall shows her selfie at its next read (every 10 s), without a reload.
+        expect(wall.locator("#wall .name")).to_have_text("Léa", timeout=30_000)
+        wall.close()
 
         # A follower taps « Ce métier m'intéresse »: the bot's chat opens on the trade.
         interest.click()

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.campaign.consent import consent_version
 from bot.config import settings_from_dict
 from bot.photos.store import PhotoStore
 from bot.sandbox.emulator import Emulator, User
@@ -29,6 +30,13 @@ QUIET_CRON = "0 3 29 2 *"
 
 
 QUIET = {"cron": QUIET_CRON}
+
+
+PEOPLE = [  # name, trade, centre code, centre name: the site's browser tests'
+    ("Léa", "Pâtissier·ère", "cfa-auxerre", "CFA d'Auxerre"),
+    ("Tom", "Coiffeur·se", "cfa-dijon", "CFA de Dijon"),
+    ("Inès", "Coiffeur·se", "cfa-macon", "CFA de Mâcon"),
+]
 
 
 async def upload_photo(emu: Emulator) -> str:
@@ -213,3 +221,29 @@ async def add_entry_with_photo(
         sessions, [entry_values(user.id, 1, photo_path=photo_path)], status=status
     )
     return entry_id
+
+
+async def publish_people(stand: Stand) -> list[int]:
+    """:data:`PEOPLE` published one slot each, with quotes and photos, in their order."""
+    photos = stand.app.services.photos
+    version = consent_version("fr", stand.settings)
+    values = []
+    for number, (name, trade, code, centre) in enumerate(PEOPLE, start=1):
+        person = started_apprentice(stand.emu, name)
+        values.append(
+            entry_values(
+                person.id,
+                number,
+                display_name=name,
+                trade=trade,
+                centre_code=code,
+                centre_name=centre,
+                quote=f"J'aime mon métier, signé {name}",
+                photo_path=photos.save(imagegen.photo_jpeg(900, 1200, seed=number)),
+                consent_version=version,
+            )
+        )
+    ids = await add_entries(stand, values)
+    for entry_id in ids:
+        assert await tick(stand) == [entry_id]
+    return ids

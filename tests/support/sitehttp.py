@@ -36,11 +36,12 @@ def site_app(root: Path) -> web.Application:
 
 
 @asynccontextmanager
-async def serve_site(root: Path) -> AsyncIterator[str]:
-    """Serve ``root`` (it may not exist yet) on a free loopback port; yields its URL."""
+async def serve_site(root: Path, port: int = 0) -> AsyncIterator[str]:
+    """Serve ``root`` (it may not exist yet) on loopback, on ``port`` (0: a free one: a
+    test stopping the server starts it again on the same); yields its URL."""
     runner = web.AppRunner(site_app(root), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     server = site._server
     assert server is not None and server.sockets  # type: ignore[attr-defined]
