@@ -56,6 +56,7 @@ from models.base import utcnow
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.gallery import gallery_entries
 from models.tables import AgeBand, Apprentice, ConsentText, Submission, SubmissionStatus
+from tests.support.gallery import LEGAL
 
 S = SubmissionStatus
 VERSION = "bench-site"
@@ -84,16 +85,6 @@ def _photos() -> list[tuple[bytes, tuple[int, int], Thumbnail]]:
         image.save(buffer, "JPEG", quality=85, optimize=True)
         photos.append((buffer.getvalue(), image.size, thumbnail_of(image, THUMB_SIDE)))
     return photos
-
-
-LEGAL = {
-    "publisher": "Région Exemple, 1 place de l'Hôtel de Région, 21000 Dijon, 03 00 00 00 00",
-    "director": "Camille Durand, présidente du conseil régional",
-    "host": "Hébergeur Exemple SAS, 2 rue des Serveurs, 75000 Paris, 01 00 00 00 00",
-    "contact": "selfies@example.org",
-    "dpo": "dpo@example.org",
-}
-"""A campaign's legal pages as its configuration would fill them."""
 
 
 def _settings(base: Path, database: str, per_page: int = 48, base_url: str = BASE_URL) -> Settings:

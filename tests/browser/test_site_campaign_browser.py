@@ -17,18 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.browser import ARGS, CHROMIUM, DESKTOP, PHONE
 from tests.support.data import AddSubmission
-from tests.support.gallery import make_site
+from tests.support.gallery import LEGAL, make_site
 from tests.support.sitehttp import serve_site
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
-LEGAL = {
-    "publisher": "Région Exemple, 1 place de l'Hôtel de Région, 21000 Dijon",
-    "director": "Camille Durand",
-    "host": "Hébergeur SAS, 2 rue des Serveurs, 75000 Paris",
-    "contact": "selfies@example.org",
-    "dpo": "dpo@example.org",
-}
 COLOURS = {"accent": "#5b1a6e", "highlight": "#1d5c2a", "on_highlight": "#ffffff"}
 PEOPLE = [
     ("Léa", "Pâtissière", "cfa-auxerre", "CFA d'Auxerre"),

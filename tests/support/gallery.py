@@ -32,6 +32,16 @@ CHANNEL_VERSION = "chan-v1"
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
+LEGAL = {
+    "publisher": "Région Exemple, 1 place de l'Hôtel de Région, 21000 Dijon",
+    "director": "Camille Durand",
+    "host": "Hébergeur SAS, 2 rue des Serveurs, 75000 Paris",
+    "contact": "selfies@example.org",
+    "dpo": "dpo@example.org",
+}
+"""A campaign's legal pages as its configuration fills them (``[gallery.legal]``)."""
+
+
 @functools.cache
 def jpeg(seed: int) -> bytes:
     return photo_jpeg(480, 600, seed=seed % 4)

@@ -20,16 +20,9 @@ from bot.photos.encode import THUMB_SIDE, thumbnail
 from bot.photos.store import thumbnail_names
 from bot.site.render import LEGAL_PAGES
 from tests.support.data import AddSubmission
-from tests.support.gallery import BASE_URL, Site, make_settings, make_site
+from tests.support.gallery import BASE_URL, LEGAL, Site, make_settings, make_site
 
 BOT = "https://t.me/fiers_bot"
-LEGAL = {
-    "publisher": "Région Exemple, 1 place de l'Hôtel de Région, 21000 Dijon",
-    "director": "Camille Durand",
-    "host": "Hébergeur SAS, 2 rue des Serveurs, 75000 Paris",
-    "contact": "selfies@example.org",
-    "dpo": "dpo@example.org",
-}
 
 
 class Links(HTMLParser):
