@@ -39,7 +39,6 @@
     photo.src = url;
     photo.width = entry.width;
     photo.height = entry.height;
-    photo.style.setProperty("--ratio", entry.width / entry.height);
     photo.alt = entry.alt;
     for (const [name, node] of texts) node.textContent = entry[name];
     quote.firstElementChild.textContent = entry.quote || "";

@@ -115,7 +115,8 @@ async def test_a_wall_for_the_campaign_and_for_each_centre(site: Site) -> None:
         for name in ("index.html", "entries.json")
     }
     page = site.text("wall/cfa-auxerre/index.html")
-    assert '<meta name="robots" content="noindex">' in page
+    assert "noindex" not in page  # as the site's pages (gallery.indexable), not in the sitemap
+    assert '<link rel="icon" href="../../assets/icon.svg"' in page
     assert 'src="../../assets/wall.js"' in page and 'href="../../assets/wall.css"' in page
     assert "<title>Le mur de CFA d&#39;Auxerre · Fiers d&#39;être apprentis</title>" in page
     assert plain("fr", "wall.fullscreen") in page
