@@ -12,13 +12,12 @@ of an entry: its name as shown, trade, centre, quote, and its photo's file and s
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from markupsafe import Markup
 
-from bot.campaign.links import bot_link
 from bot.config import Settings
 from bot.site.files import SiteFolder
 from bot.site.pages import Plan, Profile
@@ -51,19 +50,18 @@ class Wall:
         return page_file(self.url), self.url + ENTRIES
 
 
-def walls(plan: Plan, settings: Settings) -> dict[str | None, Wall]:
+def walls(
+    plan: Plan, settings: Settings, join_link: Callable[[str | None], str | None]
+) -> dict[str | None, Wall]:
     """Every wall of the site, by centre slug: the campaign's, one per centre of
     ``campaign.centres`` (with its own deep link, even before its first selfie) and one
-    per centre group the site shows."""
-    username = settings.gallery.bot_username
-    campaign = bot_link(username) if username else None
-    found: dict[str | None, Wall] = {None: Wall(None, None, campaign)}
+    per centre group the site shows; ``join_link`` is :meth:`Renderer.join_link`."""
+    found: dict[str | None, Wall] = {None: Wall(None, None, join_link(None))}
     for centre in settings.campaign.centres:
-        link = bot_link(username, centre.code) if username else None
-        found[centre.code.lower()] = Wall(centre.code.lower(), centre.name, link)
+        slug = centre.code.lower()
+        found[slug] = Wall(slug, centre.name, join_link(slug))
     for group in plan.centres:
-        own = found.get(group.slug)
-        found[group.slug] = Wall(group.slug, group.name, own.link if own else campaign)
+        found[group.slug] = Wall(group.slug, group.name, join_link(group.slug))
     return found
 
 
@@ -119,8 +117,8 @@ class Walls:
         the walls' files (none when walls are off)."""
         if not self.settings.wall.enabled:
             return []
-        now = walls(plan, self.settings)
-        old = walls(before, self.settings) if before else {}
+        now = walls(plan, self.settings, self.renderer.join_link)
+        old = walls(before, self.settings, self.renderer.join_link) if before else {}
         for slug in old.keys() - now.keys():
             for name in old[slug].files:
                 folder.remove(name)
