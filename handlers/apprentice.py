@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -600,6 +601,19 @@ def _pixel_limit(rejection: ImageRejected, options: ImageOptions) -> int:
     return options.max_pixels
 
 
+def preview_buttons(lang: str) -> InlineKeyboardMarkup:
+    return keyboard(
+        [
+            [(plain(lang, "preview.send"), callbacks.PREVIEW.data("send"))],
+            [
+                (plain(lang, "preview.change_photo"), callbacks.PREVIEW.data("photo")),
+                (plain(lang, "preview.edit"), callbacks.PREVIEW.data("edit")),
+            ],
+            [(plain(lang, "preview.cancel"), callbacks.PREVIEW.data("cancel"))],
+        ]
+    )
+
+
 async def show_preview(update: Update, context: Context) -> bool:
     """Send the processed photo with the exact channel caption; False if the draft is gone.
 
@@ -624,16 +638,7 @@ async def show_preview(update: Update, context: Context) -> bool:
         update.effective_chat.id,
         photo,
         caption=caption,
-        reply_markup=keyboard(
-            [
-                [(plain(lang, "preview.send"), callbacks.PREVIEW.data("send"))],
-                [
-                    (plain(lang, "preview.change_photo"), callbacks.PREVIEW.data("photo")),
-                    (plain(lang, "preview.edit"), callbacks.PREVIEW.data("edit")),
-                ],
-                [(plain(lang, "preview.cancel"), callbacks.PREVIEW.data("cancel"))],
-            ]
-        ),
+        reply_markup=preview_buttons(lang),
     )
     async with services(context).sessions() as session, session.begin():
         await note_shown_photo(session, update.effective_user.id, sent.message_id)
@@ -657,13 +662,17 @@ async def on_preview(update: Update, context: Context) -> str | int:
         await reply(update, context, t(lang, "preview.cancelled"))
         return END
     limit = services(context).settings.apprentices.max_pending
-    async with services(context).sessions() as session, session.begin():
-        if await count_pending(session, update.effective_user.id) >= limit:
-            await reply(update, context, tn(lang, "start.too_many_pending", limit))
-            return PREVIEW
-        sent = await submit(session, entry.get("draft_id", -1))
-        if sent:
-            await audit_agreement(session, entry["draft_id"], update.effective_user.id)
+    try:
+        async with services(context).sessions() as session, session.begin():
+            if await count_pending(session, update.effective_user.id) >= limit:
+                await reply(update, context, tn(lang, "start.too_many_pending", limit))
+                return PREVIEW
+            sent = await submit(session, entry.get("draft_id", -1))
+            if sent:
+                await audit_agreement(session, entry["draft_id"], update.effective_user.id)
+    except SQLAlchemyError:
+        await give_back_preview_buttons(update, lang)  # the error handler says « réessaie »
+        raise
     forget_answers(context)
     if sent:
         await reply(update, context, t(lang, "preview.thanks"))
@@ -674,6 +683,16 @@ async def on_preview(update: Update, context: Context) -> str | int:
     else:
         await reply(update, context, t(lang, "preview.already_sent"))
     return END
+
+
+async def give_back_preview_buttons(update: Update, lang: str) -> None:
+    """The preview lost its buttons when pressed: without them, « réessaie » could not be
+    done."""
+    assert update.callback_query
+    try:
+        await update.callback_query.edit_message_reply_markup(preview_buttons(lang))
+    except TelegramError as error:
+        log.warning("preview buttons not given back: %s", error.message)
 
 
 async def on_coach(update: Update, context: Context) -> str:

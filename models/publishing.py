@@ -6,6 +6,7 @@ unit of work.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import func, select
@@ -105,10 +106,27 @@ async def posts_after(session: AsyncSession, message_id: int) -> set[int]:
     return {value for value in found.all() if value is not None}
 
 
-async def interrupted_entries(session: AsyncSession) -> list[Submission]:
-    """The entries a stop left ``publishing``: sent or not, unknown."""
-    statement = select(Submission).where(Submission.status == S.PUBLISHING).order_by(Submission.id)
-    return list((await session.scalars(statement)).all())
+async def recorded_as(session: AsyncSession, submission_id: int) -> int | None:
+    """The channel post recorded for the entry, if it is published."""
+    return cast(
+        "int | None",
+        await session.scalar(
+            select(Submission.channel_message_id).where(
+                Submission.id == submission_id, Submission.status == S.PUBLISHED
+            )
+        ),
+    )
+
+
+async def interrupted_entries(
+    session: AsyncSession, claimed_before: datetime | None = None
+) -> list[Submission]:
+    """The entries left ``publishing`` (sent or not, unknown) by a stop, or, with
+    ``claimed_before``, by a publication that failed before it could record its outcome."""
+    statement = select(Submission).where(Submission.status == S.PUBLISHING)
+    if claimed_before is not None:
+        statement = statement.where(Submission.publishing_started_at < claimed_before)
+    return list((await session.scalars(statement.order_by(Submission.id))).all())
 
 
 async def unsure_entries(session: AsyncSession, besides: int) -> list[Submission]:

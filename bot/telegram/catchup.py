@@ -1,5 +1,6 @@
-"""What Telegram refused earlier, tried again: one job, so that a fault never leaves an
-entry waiting without the moderators knowing, or a post that should be gone in view."""
+"""What Telegram refused (or the database cut short) earlier, tried again: one job, so that
+a fault never leaves an entry waiting without the moderators knowing, or a post that should
+be gone in view."""
 
 from __future__ import annotations
 
@@ -15,4 +16,6 @@ async def catch_up_with_telegram(bot: Bot, services: Services) -> None:
     await post_missing_cards(bot, services)
     await redraw_cards_behind(bot, services)
     await retry_removals(bot, services)
-    await Publisher(services).alert_pause(bot)
+    publisher = Publisher(services)
+    await publisher.alert_pause(bot)
+    await publisher.settle_stranded(bot)

@@ -15,7 +15,9 @@ where the entry goes, and only a failure that proves nothing was posted puts it 
   the moderators are alerted; the entry keeps its place.
 
 A crash between the send and the record leaves the entry in ``publishing``; at the next
-start it is looked for on the channel the same way.
+start it is looked for on the channel the same way. So is one the database left there while
+the bot ran (gone between the claim and the record): the catch-up job looks for it once its
+claim is older than any live publication takes (:data:`STRANDED_AFTER`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from datetime import datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -39,7 +42,7 @@ from bot.telegram.delivery import maybe_delivered, never_left
 from bot.telegram.notify import tell_apprentice
 from bot.telegram.probe import Candidate, Finding, Search, find_post
 from bot.telegram.removals import carry_out
-from models import Submission
+from models import Submission, utcnow
 from models.lifecycle import (
     PHOTO_MISSING,
     claim_for_publishing,
@@ -55,6 +58,7 @@ from models.publishing import (
     next_to_publish,
     note_channel_post,
     posts_after,
+    recorded_as,
     unsure_entries,
 )
 from models.removals import found_post, lost_post
@@ -65,6 +69,9 @@ log = logging.getLogger(__name__)
 
 HELD_PER_SLOT = 10
 """Entries Telegram refuses that one slot skips before giving up until the next slot."""
+STRANDED_AFTER = timedelta(minutes=10)
+"""A claim this old (beyond ``schedule.settle_after``) with no outcome recorded was cut
+short: no live publication takes this long, 429 waits and the search included."""
 
 # 400 descriptions that are about the chat, not about one message: every post would fail.
 _CHAT_WIDE = (
@@ -231,6 +238,8 @@ class Publisher:
         async with self.services.sessions() as session, session.begin():
             await note_channel_post(session, channel, message_id)
             recorded = await mark_published(session, entry.id, message_id)
+            if not recorded and await recorded_as(session, entry.id) == message_id:
+                return Outcome.PUBLISHED  # settled twice (at start and by the job): done once
             if not recorded:  # erased while it was being sent: the post must not stay
                 removal = await found_post(session, entry.id, channel, message_id)
         if not recorded:
@@ -351,11 +360,20 @@ class Publisher:
             await set_setting(session, PUBLISHING_PAUSE_TOLD, True)
 
     async def recover(self, bot: Bot) -> list[int]:
-        """At start: entries left in ``publishing`` by a crash are looked for on the channel
+        """At start: entries left in ``publishing`` by a stop are looked for on the channel
         (:meth:`settle`); their ids."""
+        return await self._settle_interrupted(bot, None)
+
+    async def settle_stranded(self, bot: Bot) -> list[int]:
+        """While running: entries whose publication the database cut short (claimed, then
+        gone before the outcome was recorded) are looked for on the channel; their ids."""
+        settle_after = timedelta(seconds=self.settings.schedule.settle_after)
+        return await self._settle_interrupted(bot, utcnow() - STRANDED_AFTER - settle_after)
+
+    async def _settle_interrupted(self, bot: Bot, claimed_before: datetime | None) -> list[int]:
         async with self.services.sessions() as session:
-            interrupted = await interrupted_entries(session)
+            interrupted = await interrupted_entries(session, claimed_before)
         for entry in interrupted:
-            log.warning("entry %s was being posted at the last stop: looked for", entry.id)
+            log.warning("entry %s: its publication was cut short, looked for", entry.id)
             await self.settle(bot, entry)
         return [entry.id for entry in interrupted]
