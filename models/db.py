@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import stat
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,6 +59,30 @@ def _sqlite_file(url: URL) -> Path | None:
     if url.query.get("mode") == "memory":
         return None
     return Path(database)
+
+
+SQLITE_WRITE_CHECK_S = 1.0
+"""How long :func:`sqlite_write_problem` waits for the write lock before calling it held."""
+
+
+def sqlite_write_problem(engine: AsyncEngine) -> str | None:
+    """Why the engine's SQLite file cannot be written now (another process holding its write
+    lock: a backup or a VACUUM run by hand), or None; None for other databases, where a
+    lock is per row. Blocking: call it in a thread. Readers see nothing of such a lock in
+    WAL mode, so only taking the lock tells."""
+    path = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+    if path is None:
+        return None
+    try:
+        address = f"{path.resolve().as_uri()}?mode=rw"  # never creates an empty file
+        with closing(
+            sqlite3.connect(address, timeout=SQLITE_WRITE_CHECK_S, uri=True)
+        ) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.rollback()
+    except sqlite3.Error as error:
+        return str(error)
+    return None
 
 
 def make_private_sqlite(path: Path) -> None:

@@ -33,6 +33,7 @@ from bot.metrics import API_ERRORS, NEXT_SLOT, QUEUE_LENGTH, SUBMISSIONS
 from bot.services import Services
 from models import Submission, SubmissionStatus
 from models.base import utcnow
+from models.db import sqlite_write_problem
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -175,9 +176,10 @@ class Monitor:
         try:
             async with asyncio.timeout(CHECK_SECONDS), engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
+            locked = await asyncio.to_thread(sqlite_write_problem, engine)
         except Exception as error:
             return f"database: {_one_line(error, '')}"
-        return None
+        return f"database: {locked}" if locked else None
 
     async def _telegram_problem(self) -> str | None:
         async with self._telegram_lock:

@@ -114,6 +114,23 @@ class Stand:
         question a pressed button answered, replaced in place."""
         return await self.emu.wait_for(user, predicate, timeout=timeout)
 
+    async def preview(self, user: User) -> dict[str, Any]:
+        """The preview of ``user``'s photo, once the bot has also recorded it (its last
+        write of the photo step): a fault after this falls on the next step."""
+        preview = await self.reply(user, has_button("preview:send"))
+        async with asyncio.timeout(10):
+            while True:
+                async with self.app.services.sessions() as session:
+                    recorded = await session.scalar(
+                        select(Submission.id).where(
+                            Submission.apprentice_id == user.id,
+                            Submission.photo_file_id.is_not(None),
+                        )
+                    )
+                if recorded is not None:
+                    return preview
+                await asyncio.sleep(0.02)
+
 
 async def answer_of(stand: Stand, query: str) -> dict[str, Any]:
     """What the bot answered to a button press, once it has."""

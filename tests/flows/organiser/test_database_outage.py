@@ -99,7 +99,7 @@ async def test_a_step_and_the_final_send_in_the_gap_keep_the_apprentice_s_place(
         lea, tom = emu.create_user("Léa"), emu.create_user("Tom")
         await walk_to_photo(stand, tom)
         await emu.send_photo(tom, imagegen.photo_jpeg(800, 600, seed=4))
-        preview = await stand.reply(tom, has_button("preview:"))
+        preview = await stand.preview(tom)
         sorry = t("fr", "error.generic")
         try:
             await database_gone(stand, True)
