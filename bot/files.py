@@ -1,5 +1,6 @@
 """File writes shared by all folders: a file replaced whole or not at all, with the bot's
-own permissions for files holding personal data, and the storage folder's run lock.
+own permissions for files holding personal data, the storage folder's run lock, and the
+folders found full (:class:`FullFolders`).
 
 Personal data is the bot's alone whatever the umask it is started with: its files are made
 :data:`PRIVATE_FILE` and its folders :data:`PRIVATE_FOLDER` by the bot itself, not left to
@@ -14,9 +15,12 @@ the backup and the restore.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
-from collections.abc import Callable, Iterator
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -31,6 +35,13 @@ PUBLIC_FILE = 0o644
 TEMPORARY_SUFFIX = ".tmp"
 
 LOCK_NAME = ".selfie-bot.lock"
+
+ROOM = 1024 * 1024
+"""Bytes a full folder must take again before it counts as having room: a photo's worth."""
+FOLDERS = ("storage", "database", "site")
+"""The folders :class:`FullFolders` knows by name: the photos, SQLite's, the public site's."""
+PG_DISK_FULL = "53100"
+"""PostgreSQL's SQLSTATE for a write refused for lack of room (``disk_full``)."""
 
 Writer = Callable[[IO[bytes]], object]
 """Writes a file's content into the open (binary) file it is given."""
@@ -116,3 +127,95 @@ def private_folder(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.mkdir(PRIVATE_FOLDER, exist_ok=True)
     os.chmod(path, PRIVATE_FOLDER)
+
+
+def no_space(error: BaseException | None) -> bool:
+    """Whether ``error``, or what caused it, is a write refused for lack of room: the
+    filesystem's ENOSPC or EDQUOT, SQLite's "database or disk is full", PostgreSQL's
+    ``disk_full`` (SQLAlchemy and the drivers wrap them; the chain is followed)."""
+    return _lack_of_room(error) is not None
+
+
+def _lack_of_room(error: BaseException | None) -> BaseException | None:
+    """The error of ``error``'s chain that says there is no room, or None."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return error
+        if isinstance(error, sqlite3.Error) and error.sqlite_errorcode == sqlite3.SQLITE_FULL:
+            return error
+        if PG_DISK_FULL in (getattr(error, "sqlstate", None), getattr(error, "pgcode", None)):
+            return error
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return None
+
+
+def has_room(folder: Path) -> bool:
+    """Whether :data:`ROOM` bytes can be written in ``folder`` now (then removed)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder) as probe:
+            probe.write(b"\0" * ROOM)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError:
+        return False
+    return True
+
+
+class FullFolders:
+    """The bot's folders found full, so that the moderators are told once per folder (not
+    per photo), and again only after it had room again.
+
+    ``folders``: the local folders by name (``"storage"``, ``"database"``, ``"site"``);
+    a database on a server has none, and a full one is told once per run.
+    """
+
+    def __init__(self, folders: Mapping[str, Path | None]) -> None:
+        self.folders = dict(folders)
+        self.full: set[str] = set()
+        self.untold: set[str] = set()
+
+    def note(self, error: BaseException) -> str | None:
+        """Record a failed write if it was for lack of room; the folder's name, or None."""
+        cause = _lack_of_room(error)
+        if cause is None:
+            return None
+        name = self._folder_of(cause)
+        if name not in self.full:
+            self.full.add(name)
+            self.untold.add(name)
+        return name
+
+    def told(self, name: str) -> None:
+        self.untold.discard(name)
+
+    def with_room_again(self) -> list[str]:
+        """The full folders that have room again (each probed with :func:`has_room`),
+        no longer full from now on."""
+        back = [
+            name
+            for name in sorted(self.full)
+            if (path := self.folders.get(name)) is not None and has_room(path)
+        ]
+        self.full.difference_update(back)
+        self.untold.difference_update(back)
+        return back
+
+    def _folder_of(self, cause: BaseException) -> str:
+        """The folder the refused write was in: by the error's file name, else the database
+        for a database's error, else the first local folder without room."""
+        if not isinstance(cause, OSError):
+            return "database"
+        for name, path in self.folders.items():
+            if path is not None and _names_a_file_in(cause, path):
+                return name
+        for name, path in self.folders.items():
+            if path is not None and not has_room(path):
+                return name
+        return "storage"
+
+
+def _names_a_file_in(error: OSError, folder: Path) -> bool:
+    names = [Path(os.fsdecode(n)).resolve() for n in (error.filename, error.filename2) if n]
+    return any(name.is_relative_to(folder.resolve()) for name in names)

@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.campaign.interest import VisitorKeys
 from bot.config import Settings
+from bot.files import FullFolders
 from bot.photos.pipeline import ImageOptions
 from bot.photos.store import PhotoStore
 from bot.photos.workers import ImageWorkers, memory_limit
 from bot.site.gallery import Gallery, GalleryFolderProblem
 from models.apprentices import banned_ids
-from models.db import make_engine, make_sessionmaker
+from models.db import make_engine, make_sessionmaker, sqlite_folder
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class Services:
     cards: CardDesk = field(default_factory=CardDesk)
     visitor_keys: VisitorKeys = field(default_factory=VisitorKeys)
     """Today's key for counting followers' visits once without knowing who they are."""
+    full: FullFolders = field(default_factory=lambda: FullFolders({}))
+    """The folders a write found full: the moderators are told once (the catch-up job)."""
 
     async def update_site(self, entry_ids: Collection[int]) -> None:
         """Put these entries on the public site, or take them off, as they now are. A
@@ -82,8 +85,11 @@ class Services:
             await self.gallery.sync(entry_ids)
         except GalleryFolderProblem as problem:
             log.error("public site not updated: %s", problem)
-        except Exception:
-            log.exception("public site not updated for entries %s", sorted(entry_ids))
+        except Exception as error:
+            if self.full.note(error):
+                log.error("public site not updated for entries %s: no room", sorted(entry_ids))
+            else:
+                log.exception("public site not updated for entries %s", sorted(entry_ids))
 
     async def rebuild_site(self) -> None:
         """The whole public site from the database (writes only what changed): at start,
@@ -92,8 +98,11 @@ class Services:
             report = await self.gallery.build()
         except GalleryFolderProblem as problem:
             log.error("public site not built: %s", problem)
-        except Exception:
-            log.exception("public site not built")
+        except Exception as error:
+            if self.full.note(error):
+                log.error("public site not built: no room")
+            else:
+                log.exception("public site not built")
         else:
             if report.written or report.removed:
                 log.info("public site built: %s", report)
@@ -114,6 +123,13 @@ def make_services(settings: Settings) -> Services:
         image_workers=ImageWorkers(memory_limit(images)),
         photos=photos,
         gallery=Gallery(settings, sessions, photos),
+        full=FullFolders(
+            {
+                "storage": settings.storage.path,
+                "database": sqlite_folder(engine),
+                "site": settings.gallery.path if settings.gallery.enabled else None,
+            }
+        ),
     )
 
 

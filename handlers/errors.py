@@ -9,12 +9,16 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.i18n import t
-from handlers.common import Context, language
+from bot.telegram.catchup import tell_about_room
+from handlers.common import Context, language, services
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: Context) -> None:
+    full = services(context).full.note(context.error) if context.error else None
+    if full is not None:
+        await tell_about_room(context.bot, services(context))
     if not isinstance(update, Update):
         log.error("error outside an update", exc_info=context.error)
         return
@@ -29,7 +33,9 @@ async def on_error(update: object, context: Context) -> None:
     )
     if chat is None or chat.type != ChatType.PRIVATE:
         return
+    lang = language(update, context)
+    text = t(lang, "error.generic") if full is None else t(lang, "error.disk_full")
     try:
-        await context.bot.send_message(chat.id, t(language(update, context), "error.generic"))
+        await context.bot.send_message(chat.id, text)
     except TelegramError:
         log.warning("could not tell chat %s about the error", chat.id)

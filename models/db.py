@@ -61,6 +61,12 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+def sqlite_folder(engine: AsyncEngine) -> Path | None:
+    """The folder of the engine's SQLite file; None for a database on a server."""
+    path = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+    return None if path is None else path.parent
+
+
 SQLITE_WRITE_CHECK_S = 1.0
 """How long :func:`sqlite_write_problem` waits for the write lock before calling it held."""
 

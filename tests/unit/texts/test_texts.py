@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 
 from bot.campaign.coach import Focus, Hint, Light
 from bot.config import DEFAULT_REASONS, MinorsPolicy
+from bot.files import FOLDERS
 from bot.i18n import (
     LANGUAGES,
     catalog_files,
@@ -112,6 +113,7 @@ def keys_used_in_code() -> frozenset[str]:
     for command in PRIVATE_COMMANDS + MODERATION_COMMANDS:
         used.add(command.description_key)
     used.update(f"photo.problem.{code}" for code in PROBLEM_CODES)
+    used.update(f"disk.{news}.{name}" for news in ("full", "room_again") for name in FOLDERS)
     used.update(f"status.{status.value}" for status in SubmissionStatus)
     # The bot's refusals only: tests define subclasses of their own.
     rejections = [refusals.ImageRejected, *refusals.ImageRejected.__subclasses__()]
