@@ -16,12 +16,18 @@ CHUNK = 64 * 1024
 
 
 @contextmanager
-def small_filesystem(path: Path, size: str = "16m") -> Iterator[Path]:
+def small_filesystem(
+    path: Path, size: str = "16m", owner: tuple[int, int] | None = None
+) -> Iterator[Path]:
     """A tmpfs of ``size`` on ``path`` while the block runs (unmounted after, whatever is
-    left in it). Skips when this process may not mount (mount(8) needs root)."""
+    left in it), ``owner`` (uid, gid) owning it if given. Skips when this process may not
+    mount (mount(8) needs root)."""
     path.mkdir(parents=True, exist_ok=True)
+    options = f"size={size},mode=0700"
+    if owner is not None:
+        options += f",uid={owner[0]},gid={owner[1]}"
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
         capture_output=True,
         text=True,
         check=False,

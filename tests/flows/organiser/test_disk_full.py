@@ -1,22 +1,28 @@
 """The disk filling (issue 27), on a real small filesystem (a tmpfs) under each of the bot's
-three folders in turn: the photos, SQLite's, the public site's. The apprentice gets a clear
-answer and keeps their place; the moderators are told once, not per photo; nothing is left
-half-written; once room is back the moderators hear it and everything works again (the
-site brought up to date by itself)."""
+three folders in turn: the photos, SQLite's (and a PostgreSQL tablespace), the public
+site's. The apprentice gets a clear answer and keeps their place; the moderators are told
+once, not per photo; nothing is left half-written; once room is back the moderators hear it
+and everything works again (the site brought up to date by itself)."""
 
 from __future__ import annotations
 
 import hashlib
+import pwd
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.i18n import t
 from bot.telegram.catchup import catch_up_with_telegram
 from models import SubmissionStatus
 from tests.support import imagegen
 from tests.support.disk import files_in, fill, small_filesystem
+from tests.support.postgres import execute, server_user
 from tests.support.publishing import (
     PEOPLE,
     QUIET,
@@ -31,7 +37,7 @@ from tests.support.stand import Stand, has_button, running_stand, walk_to_photo
 S = SubmissionStatus
 BASE_URL = "https://www.example.org/selfies/"
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+ON_SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def group_texts(stand: Stand) -> list[str]:
@@ -49,11 +55,20 @@ def contents(folder: Path) -> dict[Path, str]:
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files_in(folder)}
 
 
+@contextmanager
+def removed_after(folder: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        folder.rmdir()
+
+
 async def catch_up(stand: Stand) -> None:
     """The catch-up job's round (it runs every ``moderation.retry_seconds``)."""
     await catch_up_with_telegram(stand.app.bot, stand.app.services)
 
 
+@ON_SQLITE
 async def test_the_photos_folder_full_then_room_again(db_url: str, tmp_path: Path) -> None:
     with small_filesystem(tmp_path / "photos") as photos:
         async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
@@ -87,6 +102,7 @@ async def test_the_photos_folder_full_then_room_again(db_url: str, tmp_path: Pat
             assert news(stand, "storage") == (2, 1)
 
 
+@ON_SQLITE
 async def test_the_database_disk_full_then_room_again(db_url: str, tmp_path: Path) -> None:
     source = Path(db_url.removeprefix("sqlite+aiosqlite:///"))
     with small_filesystem(tmp_path / "db", size="32m") as folder:
@@ -118,6 +134,7 @@ async def test_the_database_disk_full_then_room_again(db_url: str, tmp_path: Pat
             assert len(channel_posts(stand)) == 1
 
 
+@ON_SQLITE
 async def test_the_site_folder_full_then_room_again(db_url: str, tmp_path: Path) -> None:
     gallery = {"enabled": True, "path": str(tmp_path / "site"), "base_url": BASE_URL}
     with small_filesystem(tmp_path / "site") as site:
@@ -139,3 +156,39 @@ async def test_the_site_folder_full_then_room_again(db_url: str, tmp_path: Path)
             for entry_id in ids:  # brought up to date by itself
                 assert (site / f"selfies/{entry_id}/index.html").is_file()
                 assert f'href="selfies/{entry_id}/"' in index
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_postgresql_tablespace_full_then_room_again(db_url: str, tmp_path: Path) -> None:
+    """The entries' table moved to a tablespace on a small filesystem, then that filled: the
+    server refuses the photo step's row (``disk_full``). A database on a server has no
+    folder the bot can probe: the moderators are told once for the run."""
+    account = pwd.getpwnam(server_user() or pwd.getpwuid(0).pw_name)
+    name = make_url(db_url).database
+    space = f"small_{name}"
+    # In the system's temporary folder: the server's user must reach it (not tmp_path's).
+    mount_point = Path(tempfile.mkdtemp(prefix="selfie-tablespace-"))
+    owner = (account.pw_uid, account.pw_gid)
+    with removed_after(mount_point), small_filesystem(mount_point, owner=owner) as folder:
+        await execute(db_url, f"CREATE TABLESPACE {space} LOCATION '{folder}'")
+        await execute(db_url, f"ALTER TABLE submissions SET TABLESPACE {space}")
+        try:
+            async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
+                emu = stand.emu
+                lea = emu.create_user("Léa")
+                await walk_to_photo(stand, lea)
+                ballast = fill(folder)
+                await emu.send_photo(lea, imagegen.photo_jpeg(1200, 900, seed=1))
+                await stand.reply(lea, t("fr", "error.disk_full"))
+                assert files_in(stand.settings.storage.path) == set()
+                await catch_up(stand)
+                assert news(stand, "database") == (1, 0)
+
+                ballast.unlink()
+                await emu.send_photo(lea, imagegen.photo_jpeg(1200, 900, seed=1))
+                await stand.reply(lea, has_button("preview:send"))
+                assert len(await stand.stored()) == 1
+        finally:
+            await execute(db_url, "ALTER TABLE submissions SET TABLESPACE pg_default")
+            await execute(db_url, f"DROP TABLESPACE {space}")
