@@ -168,8 +168,14 @@ class Monitor:
         return (
             updates_problem(self.application)
             or await self._database_problem()
+            or self._room_problem()
             or await self._telegram_problem()
         )
+
+    def _room_problem(self) -> str | None:
+        """A folder a write found full, until it has room again (the catch-up job looks)."""
+        full = sorted(self.services.full.full)
+        return f"disk: full ({', '.join(full)})" if full else None
 
     async def _database_problem(self) -> str | None:
         engine = self.services.engine

@@ -22,6 +22,7 @@ from bot.telegram.catchup import catch_up_with_telegram
 from models import SubmissionStatus
 from tests.support import imagegen
 from tests.support.disk import files_in, fill, small_filesystem
+from tests.support.monitoring import until_health
 from tests.support.postgres import execute, server_user
 from tests.support.publishing import (
     PEOPLE,
@@ -86,11 +87,13 @@ async def test_the_photos_folder_full_then_room_again(db_url: str, tmp_path: Pat
             assert [e.status for e in await stand.stored()] == []
             await catch_up(stand)
             assert news(stand, "storage") == (1, 0)  # once, for three photos
+            assert await until_health(stand, "disk: ") == (503, "disk: full (storage)\n")
 
             ballast.unlink()
             await catch_up(stand)
             await catch_up(stand)
             assert news(stand, "storage") == (1, 1)
+            assert await until_health(stand, "ok") == (200, "ok\n")
             await emu.send_photo(lea, imagegen.photo_jpeg(1200, 900, seed=1))
             await stand.reply(lea, has_button("preview:send"))  # still at the photo step
             [draft] = await stand.stored()
