@@ -19,6 +19,7 @@ from bot.i18n import t
 from models import SubmissionStatus
 from models.db import SQLITE_BUSY_TIMEOUT_MS
 from tests.support import imagegen
+from tests.support.disk import files_in
 from tests.support.monitoring import until_health
 from tests.support.publishing import QUIET, channel_posts, queued_with_cards, rows, tick
 from tests.support.stand import Stand, has_button, running_stand, walk_to_photo
@@ -43,10 +44,6 @@ def write_locked(stand: Stand) -> Iterator[None]:
             other.execute("ROLLBACK")
 
 
-def stored_files(stand: Stand) -> set[Path]:
-    return {p for p in stand.settings.storage.path.rglob("*") if p.is_file()}
-
-
 async def test_sqlite_locked_by_a_backup_then_free_again(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
         emu = stand.emu
@@ -56,14 +53,14 @@ async def test_sqlite_locked_by_a_backup_then_free_again(db_url: str, tmp_path: 
         await walk_to_photo(stand, tom)
         await emu.send_photo(tom, imagegen.photo_jpeg(800, 600, seed=4))
         preview = await stand.preview(tom)
-        files = stored_files(stand)
+        files = files_in(stand.settings.storage.path)
         sorry = t("fr", "error.generic")
         with write_locked(stand):
             status, body = await until_health(stand, "database: ")
             assert (status, body) == (503, "database: database is locked\n")
             await emu.send_photo(lea, imagegen.photo_jpeg(800, 600, seed=3))
             await stand.reply(lea, sorry, timeout=LOCKED_REPLY_S)
-            assert stored_files(stand) == files  # no photo without its row
+            assert files_in(stand.settings.storage.path) == files  # no photo without its row
             await stand.press(tom, preview, "preview:send")
             await stand.reply(tom, sorry, timeout=LOCKED_REPLY_S)
             with pytest.raises(Exception, match="database is locked"):

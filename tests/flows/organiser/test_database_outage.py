@@ -21,6 +21,7 @@ from bot.telegram.catchup import catch_up_with_telegram
 from bot.telegram.publisher import STRANDED_AFTER
 from models import Submission, SubmissionStatus
 from tests.support import imagegen
+from tests.support.disk import files_in
 from tests.support.monitoring import until_health
 from tests.support.postgres import execute
 from tests.support.publishing import (
@@ -56,17 +57,13 @@ async def database_gone(stand: Stand, gone: bool) -> None:
     await execute(maintenance, *statements)
 
 
-def stored_files(stand: Stand) -> set[Path]:
-    return {p for p in stand.settings.storage.path.rglob("*") if p.is_file()}
-
-
 async def test_the_database_gone_for_a_while_then_back(db_url: str, tmp_path: Path) -> None:
     async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
         emu = stand.emu
         [queued] = await queued_with_cards(stand, 1)
         lea = emu.create_user("Léa")
         await walk_to_photo(stand, lea)
-        files = stored_files(stand)
+        files = files_in(stand.settings.storage.path)
         sorry = t("fr", "error.generic")
         try:
             await database_gone(stand, True)
@@ -74,7 +71,7 @@ async def test_the_database_gone_for_a_while_then_back(db_url: str, tmp_path: Pa
 
             await emu.send_photo(lea, imagegen.photo_jpeg(800, 600, seed=3))
             await stand.reply(lea, sorry)
-            assert stored_files(stand) == files  # no photo without its row
+            assert files_in(stand.settings.storage.path) == files  # no photo without its row
             with pytest.raises(Exception, match=r"(?i)connection|database"):
                 await tick(stand)  # the slot fails as a whole: nothing claimed, nothing sent
             assert channel_posts(stand) == []
