@@ -123,7 +123,7 @@ async def test_a_post_sent_just_before_the_database_went_is_found_once_it_is_bac
     async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
         emu = stand.emu
         [entry_id] = await queued_with_cards(stand, 1)
-        emu.inject_fault("sendPhoto", "delay", hold=1.0)  # sent once the database is gone
+        emu.inject_fault("sendPhoto", "delay", hold=3.0)  # sent once the database is gone
         slot = asyncio.create_task(tick(stand))
         claimed = await wait_status(stand, entry_id, S.PUBLISHING)
         try:
