@@ -44,10 +44,10 @@ async def _tell(bot: Bot, services: Services, text: str) -> bool:
 
 
 async def catch_up_with_telegram(bot: Bot, services: Services) -> None:
+    await tell_about_room(bot, services)  # first: it needs no database, which may be full
     await post_missing_cards(bot, services)
     await redraw_cards_behind(bot, services)
     await retry_removals(bot, services)
-    await tell_about_room(bot, services)
     publisher = Publisher(services)
     await publisher.alert_pause(bot)
     await publisher.settle_stranded(bot)
