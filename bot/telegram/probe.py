@@ -170,21 +170,39 @@ async def _whose(
     bot: Bot, channel: str | int, message_id: int, wanted: Candidate, not_modified: BadRequest
 ) -> Message | bool:
     """The message has ``wanted``'s buttons, maybe only since a lost edit put them there:
-    taken off, they show its caption. ``wanted``'s: they are put back and ``not_modified``
-    raised (found). Another's: the message is returned without buttons, as an edit that
-    went through (the search gives it its own). Telegram failing meanwhile: the buttons
-    are put back as they were and the failure raised (undecided)."""
-    try:
-        shown = await bot.edit_message_reply_markup(channel, message_id, reply_markup=None)
-    except TelegramError:
-        await _restore(bot, channel, message_id, wanted.buttons)
-        raise
-    if isinstance(shown, Message) and (shown.caption or "") != wanted.caption:
-        return shown
+    an edit that goes through shows its caption. Its buttons are taken off (« not modified »:
+    a lost try already did, they are put back on), tried again as :func:`_again` says.
+    ``wanted``'s caption: its buttons are put back and ``not_modified`` raised (found).
+    Another's: the message is returned, as an edit that went through (the search gives it
+    its own buttons). No caption read: ``wanted``'s buttons are put back (as they were) and
+    a failure raised that is not a refusal (undecided)."""
+    buttons: InlineKeyboardMarkup | None = None
+    failure = TelegramError("the post's caption could not be read")
+    tries = 1
+    while tries <= 2 * ATTEMPTS:
+        try:
+            shown = await bot.edit_message_reply_markup(channel, message_id, reply_markup=buttons)
+        except BadRequest as error:
+            if "not modified" not in error.message.lower():
+                # Not a finding about this id (the search would take it for one): undecided.
+                failure = TelegramError(error.message)
+                break
+            buttons = wanted.buttons if buttons is None else None  # already so: the other way
+        except TelegramError as error:
+            if not _again(error, tries):
+                failure = error
+                break
+        else:
+            if isinstance(shown, Message) and (shown.caption or "") != wanted.caption:
+                return shown
+            if buttons is None:
+                await _restore(bot, channel, message_id, wanted.buttons)
+            if not isinstance(shown, Message):
+                return shown  # nothing to read the caption of: undecided
+            raise not_modified
+        tries += 1
     await _restore(bot, channel, message_id, wanted.buttons)
-    if not isinstance(shown, Message):
-        return shown  # nothing to read the caption of: undecided
-    raise not_modified
+    raise failure
 
 
 async def _restore(

@@ -276,3 +276,33 @@ async def test_a_lost_edit_on_another_unsure_post_is_not_taken_for_the_entrys_po
         for entry_id, post in zip((first, second), posts, strict=True):
             assert interest_of(post).endswith(f"start=post-{entry_id}")
         assert told(stand, second) == []
+
+
+def buttons_taken_off(params: dict[str, Any]) -> bool:
+    """The search's edit that takes a post's buttons off, to read its caption."""
+    return on_channel(params) and "reply_markup" not in params
+
+
+@pytest.mark.parametrize("delivered", [False, True])
+async def test_reading_the_posts_caption_asks_again_when_that_answer_is_lost_too(
+    db_url: str, tmp_path: Path, delivered: bool
+) -> None:
+    async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
+        emu = stand.emu
+        [entry_id] = await queued_with_cards(stand, 1)
+        emu.inject_fault("sendPhoto", "500", delivered=True)
+        # The search's edit fails: « not modified » asked again proves nothing, so the post's
+        # buttons are taken off to read its caption, and that answer is lost too (the
+        # buttons gone, or not).
+        emu.inject_fault("editMessageReplyMarkup", "502", match=on_channel)
+        emu.inject_fault(
+            "editMessageReplyMarkup", "drop", delivered=delivered, match=buttons_taken_off
+        )
+        assert await tick(stand) == [entry_id]
+
+        [post] = channel_posts(stand)
+        entry = (await rows(stand))[entry_id]
+        assert entry.status == S.PUBLISHED
+        assert entry.channel_message_id == post["message_id"]
+        assert interest_of(post).endswith(f"start=post-{entry_id}")  # its buttons, back on
+        assert told(stand, entry_id) == []
