@@ -1,4 +1,5 @@
-"""The chaos run: the bot's three promises, kept under Telegram's real faults and ``kill -9``.
+"""The chaos run: the bot's three promises, kept under Telegram's real faults, outages of its
+database and of Telegram, and ``kill -9``.
 
 ``python -m benchmarks chaos [--seed N] [--apprentices 200] [--kills 30] [--quick]``
 
@@ -10,7 +11,10 @@ proves behaviour, so the default run never starts it. It checks that
    and the moderation card (deleted, or its picture and caption replaced where Telegram
    refuses the delete and a moderator asked to delete it by hand);
 3. entries never get stuck without the moderators being told: the card of every entry
-   still waiting shows its state, and every removal the bot still owes is asked for.
+   still waiting shows its state, and every removal the bot still owes is asked for;
+
+and it reports how the posts sent with their answer lost were settled: by the bot's own
+search of the channel (:mod:`bot.telegram.probe`), or by asking the moderators.
 
 The run
 -------
@@ -33,31 +37,62 @@ alerts Telegram refused) runs every 2 s (``moderation.retry_seconds``).
   was carried out (sent, answer lost). Two of those are planted, so that every run meets a
   moderation card sent but unconfirmed. The channel refuses, every time (400), the posts of
   a few apprentices (3 %). A quarter of the way through the kills, the bot is kicked from the
-  channel for a few seconds; from half of them, once the apprentices who erase before it
-  have, the world travels 49 hours (every message becomes too old for the bot to delete);
-  from three quarters, another kick.
+  channel for a few seconds (up to 1 s after it said ready); from half of them, once the
+  apprentices who erase before it have, the world travels 49 hours (every message becomes
+  too old for the bot to delete); from three quarters, another kick.
+- **Outages** (:func:`outages`), one after the other, spread over the first 85 % of the
+  kills, each beginning up to 2 s after the bot said ready (seeded):
+
+  - *database*, ``db_outages`` times (4; 1 in ``--quick``): what a backup or a maintenance
+    job does to SQLite, another process (a thread of this one, its own connection) holding
+    the write lock (``BEGIN IMMEDIATE``: in WAL mode the same as ``BEGIN EXCLUSIVE``) for
+    6-12 s, longer than the bot's ``busy_timeout`` (5 s, ``models/db.py``): the bot's
+    writes fail with "database is locked", its reads and this process's go on;
+  - *Telegram*, ``telegram_outages`` times (4; 1 in ``--quick``): the emulator stopped
+    (connections refused, calls under way cut) for 11-16 s (11-13 in ``--quick``), longer
+    than the bot's polling time-out (``getUpdates`` waits 10 s), then started again on the
+    same port with everything it held; people go on writing and pressing meanwhile, and
+    Telegram keeps their updates for the bot.
+
+  The first and every other outage of each kind the bot lives through (no kill
+  meanwhile: between two kills it lives 2-6 s, too short to meet a 5 s time-out at work);
+  during the others the kills go on and the bot starts while its database or Telegram is
+  out. A start that exits before it is ready is started again 1 s later, as systemd's
+  ``Restart=on-failure`` would (10 s in ``deploy/``): counted, and listed if it happened
+  outside an outage. The bot's log says when each outage began and ended
+  (``=== chaos: ... ===``).
 - **Apprentices** (:class:`Apprentice`), started over the ramp, walk the whole conversation
   like patient people on a phone: they answer the latest question; when nothing comes for a
-  few seconds they answer again, send the photo again, or start over. Submitted means: the
-  entry is in the database. 15 % then erase everything with ``/supprimer``: while pending,
+  few seconds they answer again, send the photo again, or start over, each silence in a row
+  waited out twice as long as the one before (8, 16, then 32 s before ``/start``: through
+  an outage they wait rather than tap faster). Submitted means: the entry is in the
+  database. 15 % then erase everything with ``/supprimer``: while pending,
   once approved, once published, or after the time travel.
 - **Moderators** (:class:`Moderators`), two people reading the group. They approve most cards
   and refuse some; for a card "was it posted?" they look at the channel and forward the
   post, or say it is not there; an entry the channel refuses is tried once more, then
   refused; a message the bot asks them to delete by hand they delete, then press "done";
-  after a pause alert they send ``/resume`` once the channel is back. One of them sends
-  ``/publish_now`` every few seconds.
+  after a pause alert they send ``/resume`` once the channel is back. A button the bot has
+  not answered yet they press again only after :data:`UNANSWERED_S`. One of them sends
+  ``/publish_now`` every few seconds, except while publishing is paused (as the cron it
+  stands for would).
 - **Settle.** Once every apprentice is through and the kills are done: random faults off
   (the channel still refuses what it refused), rights restored; the moderators go on until
   nothing waits (nothing pending, approved, held or to check, no removal owed, no card
   behind) or what waits has not changed for a while; then the bot is stopped cleanly.
 - **Checks**, counts that must be 0: entries lost, posts duplicated, erased apprentices with
   anything left, entries (or removals) stuck without the moderators told, and apprentices
-  who gave up. Each problem is listed (with the transcript of an apprentice who gave up);
-  the exit status is 1 if there is one. A Markdown snippet for ``RESULTS.md`` ends the output.
+  who gave up; and at least 90 % of the sends with their answer lost settled by the bot
+  itself (:func:`unsure_sends`, from the publisher's lines in ``bot.log``), of those it was
+  allowed to look for: one it might not (kicked from the channel meanwhile) is left to the
+  moderators by design, and counted apart. Each problem is listed (with the transcript of
+  an apprentice who gave up; an error of the simulated people themselves is one too); the
+  exit status is 1 if there is one. The report counts the outages of each kind with their
+  lengths, and a Markdown snippet for ``RESULTS.md`` ends the output.
 
-``--quick`` (20 apprentices, 5 kills, shorter waits) takes about a minute and is what
-``tests/e2e/test_chaos_smoke.py`` runs; the full run about nine minutes.
+``--quick`` (20 apprentices, 5 kills, one outage of each kind, shorter waits) takes about a
+minute and a quarter and is what ``tests/e2e/test_chaos_smoke.py`` runs; the full run about
+twelve minutes (2 CPUs: the outages and the restarts they cause slow every apprentice down).
 """
 
 from __future__ import annotations
@@ -70,9 +105,11 @@ import logging
 import math
 import random
 import re
+import sqlite3
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -136,6 +173,9 @@ BUTTONS_OF_STATE = {
     "held": "mod:requeue",
 }
 """The button a card must offer for its entry's state: proof the moderators were told."""
+UNANSWERED_S = 12.0
+"""A moderator whose press the bot has not answered yet (Telegram away, the answer lost)
+presses that button again only this long after (else after 4 s, or at once)."""
 
 
 def shown(key: str) -> str:
@@ -199,6 +239,21 @@ class Plan:
     settle_stuck_s: float = 60.0
     """While settling, what still waits has not changed for this long: it never will."""
     fault_rate: float = 0.2
+    db_outages: int = 4
+    """Times another process holds SQLite's write lock during the kills (:func:`outages`)."""
+    db_outage_s: tuple[float, float] = (6.0, 12.0)
+    """How long it holds it, each time: beyond the bot's ``busy_timeout`` (5 s,
+    ``models/db.py``), so that the bot's writes meanwhile fail with "database is locked"."""
+    telegram_outages: int = 4
+    """Times the emulator stops (connections refused) during the kills, then starts again
+    on its port with everything it held."""
+    telegram_outage_s: tuple[float, float] = (11.0, 16.0)
+    """How long it stays stopped, each time: beyond the bot's polling time-out (``getUpdates``
+    waits 10 s: ``benchmarks/botproc``, PTB's ``run_polling`` default in production)."""
+    restart_after_s: float = 1.0
+    """A bot that exits before it is ready (Telegram or the database out at its start) is
+    started again after this long, as systemd's ``Restart=on-failure`` does (10 s in
+    ``deploy/selfie-bot.service``, shortened here)."""
 
     @classmethod
     def quick(cls, seed: int = 1) -> Plan:
@@ -214,6 +269,9 @@ class Plan:
             moderator_every_s=(0.3, 0.6),
             kick_s=(2.0, 3.0),
             settle_stuck_s=30.0,
+            db_outages=1,
+            telegram_outages=1,
+            telegram_outage_s=(11.0, 13.0),
         )
 
 
@@ -278,6 +336,17 @@ class Tally:
     kills: int = 0
     kicks: int = 0
     travelled: bool = False
+    db_outages: list[float] = field(default_factory=list)
+    """How long each database outage lasted (the write lock held), in seconds."""
+    telegram_outages: list[float] = field(default_factory=list)
+    """How long each Telegram outage lasted (the emulator stopped), in seconds."""
+    outage_windows: list[tuple[float, float]] = field(default_factory=list)
+    """(start, end) of every outage, monotonic time: a start failing in one is expected."""
+    failed_starts: list[tuple[float, float, int | None]] = field(default_factory=list)
+    """(from, to, exit status) of each start of the bot that ended before it was ready."""
+    simulation_errors: list[str] = field(default_factory=list)
+    """Tracebacks of the simulated people's own errors (a moderator's look that raised):
+    a fault of the chaos run, not of the bot, but the run then proves less."""
     faults: Counter[tuple[str, bool]] = field(default_factory=Counter)
     """(kind, delivered) → count, as the emulator drew them."""
     faulted_methods: Counter[str] = field(default_factory=Counter)
@@ -494,17 +563,44 @@ class BotUnderTest:
     after a 429, which are part of what is tested.
     """
 
-    def __init__(self, config: Path, log_path: Path) -> None:
+    def __init__(self, config: Path, log_path: Path, tally: Tally, restart_after_s: float) -> None:
         self.config = config
         self.log_path = log_path
+        self.tally = tally
+        self.restart_after_s = restart_after_s
         self.process: asyncio.subprocess.Process | None = None
         self.lives = 0
+        self.ready = asyncio.Event()
+        """Set while the bot runs (it said ready, and was not killed since)."""
         self._log: IO[bytes] = log_path.open("ab")
 
-    async def start(self) -> None:
+    async def start(self, within: float = 180.0) -> None:
+        """Start the bot until it says ready: one that exits before (Telegram or the
+        database out while it starts) is started again ``restart_after_s`` later, as
+        systemd would, each such start counted; for ``within`` seconds at most."""
+        deadline = time.monotonic() + within
+        while True:
+            began = time.monotonic()
+            if await self._start_once():
+                self.ready.set()
+                return
+            assert self.process
+            try:  # exited (its stdout closed), or hung: killed
+                status = await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:  # (Popen.kill reaps an exited child: asyncio's status lost)
+                self.process.kill()
+                status = await self.process.wait()
+            self.tally.failed_starts.append((began, time.monotonic(), status))
+            self.note(f"exited before ready (status {status}): started again")
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the bot did not start (life #{self.lives}): see {self.log_path}"
+                )
+            await asyncio.sleep(self.restart_after_s)
+
+    async def _start_once(self) -> bool:
         self.lives += 1
-        self._log.write(f"=== chaos: bot start #{self.lives} ===\n".encode())
-        self._log.flush()
+        self.note(f"bot start #{self.lives}")
         self.process = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "benchmarks.botproc", str(self.config), "selfie"),
             *("--no-group-limit", "--log-level", "INFO"),
@@ -518,16 +614,20 @@ class BotUnderTest:
             line = await asyncio.wait_for(self.process.stdout.readline(), 60)
         except TimeoutError:
             line = b""
-        if line.strip() != b"ready":
-            raise RuntimeError(f"the bot did not start (life #{self.lives}): see {self.log_path}")
+        return line.strip() == b"ready"
+
+    def note(self, what: str) -> None:
+        """A line of the chaos run's own in the bot's log (``=== chaos: ... ===``)."""
+        self._log.write(f"=== chaos: {what} ===\n".encode())
+        self._log.flush()
 
     async def kill(self) -> None:
         assert self.process
+        self.ready.clear()
         if self.process.returncode is None:
             self.process.kill()  # SIGKILL: no clean-up, no last write
         await self.process.wait()
-        self._log.write(b"=== chaos: SIGKILL ===\n")
-        self._log.flush()
+        self.note("SIGKILL")
 
     async def stop(self) -> int | None:
         """A clean stop ("quit" on stdin, as botproc reads it); the exit status (None:
@@ -573,6 +673,10 @@ class World:
     """Erasers still to erase (or, erasing after it, to be published) before the time
     travel, which waits for them."""
     ready_to_travel: asyncio.Event = field(default_factory=asyncio.Event)
+    outages_done: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once every database and Telegram outage is over (the kills go on until then)."""
+    kills_allowed: asyncio.Event = field(default_factory=asyncio.Event)
+    """Cleared while the bot lives through an outage (:func:`outages`)."""
 
     def done_before_travel(self, number: int) -> None:
         self.before_travel.discard(number)
@@ -660,7 +764,9 @@ class Apprentice:
         read and answer it (a stale button, or "answer the question above" after answering
         it, means the conversation is not where the screen says: /start); after a silence,
         answer the last question on screen again; after three silences in a row, or the same
-        answer five times, /start. False if it never got there (gave up)."""
+        answer five times, /start. Each silence in a row is waited out twice as long as the
+        one before (``patience_s``, then twice, then four times): nothing coming, a person
+        waits longer rather than tapping faster. False if it never got there (gave up)."""
         deadline = time.monotonic() + self.plan.give_up_s
         await self.act(START)
         stalls = 0
@@ -668,7 +774,7 @@ class Apprentice:
             if time.monotonic() > deadline:
                 self.gave_up = "no entry in the database after the whole time"
                 return False
-            heard = await self.wait()
+            heard = await self.wait(self.plan.patience_s * 2**stalls)
             step: Step | None
             if heard == "silence":
                 stalls += 1
@@ -695,11 +801,11 @@ class Apprentice:
     def submitted(self) -> bool:
         return bool(self.world.db.statuses_of(self.user.id))
 
-    async def wait(self) -> str:
+    async def wait(self, patience: float) -> str:
         """Until the bot does something in the chat ("news"), answers the button just pressed
         with "this button is no longer active" ("stale": the conversation is not where the
-        screen says; only /start helps), or neither for a while ("silence")."""
-        deadline = time.monotonic() + self.plan.patience_s
+        screen says; only /start helps), or neither for ``patience`` seconds ("silence")."""
+        deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
             if await self.world.watch.news(self.user.id, self.since, 0.25):
                 return "news"
@@ -715,8 +821,8 @@ class Apprentice:
         latest = self.latest()
         return latest is not None and shown_text(latest).startswith(ANSWER_ABOVE)
 
-    async def news(self) -> bool:
-        return await self.world.watch.news(self.user.id, self.since, self.plan.patience_s)
+    async def news(self, patience: float) -> bool:
+        return await self.world.watch.news(self.user.id, self.since, patience)
 
     async def think(self) -> None:
         await asyncio.sleep(self.rng.uniform(*self.plan.think_s))
@@ -805,8 +911,10 @@ class Apprentice:
             self.erased_while += ", after the time travel"
         deadline = time.monotonic() + self.plan.give_up_s
         await self.act(Step("say", "/supprimer"))
+        silences = 0
         while True:
-            await self.news()
+            heard = await self.news(self.plan.patience_s * 2 ** min(silences, 2))
+            silences = 0 if heard else silences + 1
             await self.think()
             if not self.world.db.holds_data_of(self.user.id):
                 break
@@ -875,12 +983,17 @@ class Moderators:
 
     async def press(self, person: User, message: Message, data: str, seconds: float = 4.0) -> None:
         """Press a button, unless just done, or the bot said last time it was pointless
-        (someone was first: not again for a while)."""
+        (someone was first: not again for a while), or has not answered the last press for
+        :data:`UNANSWERED_S` yet."""
         key = f"{message['message_id']}:{data}"
+        last = self.queries.get(key)
+        answer = self.emu.callback_answer(last) if last else None
+        waited = time.monotonic() - self.pressed_at.get(key, -math.inf)
+        if last and answer is None and waited < UNANSWERED_S:
+            return  # nothing came back yet (Telegram away?): not again so soon
         if not self.first_time_in(key, seconds):
             return
-        last = self.queries.pop(key, None)
-        answer = self.emu.callback_answer(last) if last else None
+        self.queries.pop(key, None)
         if answer and (answer.get("text") or "").startswith(POINTLESS):
             self.pressed_at[key] += 30.0  # not again before half a minute
             return
@@ -892,13 +1005,19 @@ class Moderators:
 
     async def work(self, person: User, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await self.look(person)
+            try:
+                await self.look(person)
+            except Exception:  # the simulation's own fault: counted, reported, goes on
+                self.world.tally.simulation_errors.append(traceback.format_exc())
             await asyncio.sleep(self.rng.uniform(*self.world.plan.moderator_every_s))
 
     async def publish(self, person: User, stop: asyncio.Event) -> None:
-        """The cron never fires: /publish_now, every few seconds (faster while settling)."""
+        """The cron never fires: /publish_now, every few seconds (faster while settling),
+        but not while publishing is paused (the cron it stands for would not publish, and a
+        moderator told the channel refuses the bot waits for it to be back: /resume)."""
         while not stop.is_set():
-            await self.emu.send_text(person, "/publish_now", chat=self.world.group)
+            if not self.world.db.paused():
+                await self.emu.send_text(person, "/publish_now", chat=self.world.group)
             every = self.world.plan.publish_every_s
             await asyncio.sleep(every / 4 if self.world.settling else every)
 
@@ -966,7 +1085,7 @@ class Moderators:
     async def remove_by_hand(self, person: User, request: Message, offered: list[str]) -> None:
         """The bot could not delete a post or a card: delete it, then press "done"."""
         [done] = [b for b in offered if b.startswith("rm:done:")]
-        if not self.first_time_in(f"target:{done}"):
+        if not self.first_time_in(f"target:{request['message_id']}:{done}"):
             return
         for target in self.targets(shown_text(request)):
             self.emu.delete_message(target)
@@ -1024,10 +1143,11 @@ class Moderators:
 
 async def keep_killing(world: World, bot: BotUnderTest, enough: Callable[[], bool]) -> None:
     """SIGKILL 2-6 s after each start, restart at once; until ``enough()`` after a kill
-    (the kills wanted, every apprentice started)."""
+    (the kills wanted, every apprentice started, every outage over)."""
     rng = random.Random(f"{world.plan.seed}:kills")
     while True:
         await asyncio.sleep(rng.uniform(*world.plan.kill_after_s))
+        await world.kills_allowed.wait()
         if enough():
             return
         await bot.kill()
@@ -1037,17 +1157,24 @@ async def keep_killing(world: World, bot: BotUnderTest, enough: Callable[[], boo
         await bot.start()
 
 
-async def stir(world: World) -> None:
+async def stir(world: World, bot: BotUnderTest) -> None:
     """A kick from the channel a quarter of the way through the kills; the 49-hour time
     travel from half of them, once the erasers who erase before it have (each one waits a
-    bounded time); another kick from three quarters of the kills."""
+    bounded time); another kick from three quarters of the kills. A kick begins up to 1 s
+    after the bot said ready: right after a kill, the restarted bot would meet it at every
+    run while looking for the post a kill interrupted, which it may not do while kicked."""
     rng = random.Random(f"{world.plan.seed}:events")
+    pause = random.Random(f"{world.plan.seed}:kick-pause")
     await world.until_kills(0.25)
+    await bot.ready.wait()
+    await asyncio.sleep(pause.uniform(0.0, 1.0))
     await kick(world, rng.uniform(*world.plan.kick_s))
     await world.until_kills(0.5)
     await world.ready_to_travel.wait()
     travel(world)
     await world.until_kills(0.75)
+    await bot.ready.wait()
+    await asyncio.sleep(pause.uniform(0.0, 1.0))
     await kick(world, rng.uniform(*world.plan.kick_s))
 
 
@@ -1070,6 +1197,92 @@ def travel(world: World) -> None:
     world.channel_can_delete = False
     world.tally.travelled = True
     world.travelled.set()
+
+
+def outage_plan(plan: Plan) -> list[tuple[float, str]]:
+    """When each outage begins, as a share of the kills, in order: database and Telegram
+    outages spread over the first 85 % of the kills, never at the same time, so that
+    kills (and the searches they start) follow the last one."""
+    events = [((i + 0.4) / plan.db_outages * 0.85, "database") for i in range(plan.db_outages)]
+    events += [
+        ((i + 0.8) / plan.telegram_outages * 0.85, "telegram") for i in range(plan.telegram_outages)
+    ]
+    return sorted(events)
+
+
+async def outages(world: World, bot: BotUnderTest, database: Path) -> None:
+    """The database and Telegram outages of :func:`outage_plan`, one after the other, each
+    as long as the plan draws (seeded). Each begins up to 2 s after the bot said ready
+    (right after a kill, it would only ever meet a start). The first and every other one of
+    each kind the bot lives through, no kill meanwhile (it lives 2-6 s between kills: an
+    outage longer than its time-outs would never meet it at work); during the others the
+    kills go on, and the bot starts while its database or Telegram is out."""
+    rng = random.Random(f"{world.plan.seed}:outages")
+    seen: Counter[str] = Counter()
+    try:
+        for share, kind in outage_plan(world.plan):
+            await world.until_kills(share)
+            await bot.ready.wait()
+            await asyncio.sleep(rng.uniform(0.0, 2.0))
+            lived_through = seen[kind] % 2 == 0
+            seen[kind] += 1
+            if lived_through:
+                world.kills_allowed.clear()
+            try:
+                if kind == "database":
+                    seconds = rng.uniform(*world.plan.db_outage_s)
+                    await database_outage(world, bot, database, seconds)
+                else:
+                    await telegram_outage(world, bot, rng.uniform(*world.plan.telegram_outage_s))
+            finally:
+                world.kills_allowed.set()
+    finally:
+        world.outages_done.set()
+
+
+async def database_outage(world: World, bot: BotUnderTest, database: Path, seconds: float) -> None:
+    """Another process holds SQLite's write lock for ``seconds`` (:func:`hold_write_lock`,
+    in a thread: this loop goes on); the bot's log says when."""
+    bot.note(f"another process locks the database for {seconds:.1f} s")
+    began, ended = await asyncio.to_thread(hold_write_lock, database, seconds)
+    bot.note("the database is unlocked")
+    world.tally.db_outages.append(ended - began)
+    world.tally.outage_windows.append((began, ended))
+
+
+def hold_write_lock(database: Path, seconds: float) -> tuple[float, float]:
+    """What a backup or a maintenance job does to the bot's SQLite file: a write
+    transaction held open. In WAL mode ``BEGIN IMMEDIATE`` and ``BEGIN EXCLUSIVE`` are the
+    same: every other writer waits its ``busy_timeout`` and fails with "database is locked";
+    readers go on (the chaos run's own looks, the bot's reads). When the lock was held and
+    released (monotonic time)."""
+    connection = sqlite3.connect(database, timeout=60, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")  # waits for a write of the bot's to end
+        began = time.monotonic()
+        time.sleep(seconds)
+        connection.execute("ROLLBACK")
+        return began, time.monotonic()
+    finally:
+        connection.close()
+
+
+async def telegram_outage(world: World, bot: BotUnderTest, seconds: float) -> None:
+    """Telegram unreachable: the emulator stops (connections refused; calls under way are
+    cut), then starts again on the same port with everything it held, ``seconds`` later.
+    People go on writing and pressing meanwhile: Telegram keeps their updates for the bot,
+    as it does when the bot cannot reach it."""
+    emu = world.emu
+    port = emu.port
+    began = time.monotonic()
+    bot.note(f"Telegram stops for {seconds:.1f} s")
+    await emu.stop()
+    await asyncio.sleep(seconds)
+    await emu.start(port=port)
+    bot.note("Telegram is back")
+    ended = time.monotonic()
+    world.tally.telegram_outages.append(ended - began)
+    world.tally.outage_windows.append((began, ended))
 
 
 def start_faults(world: World) -> None:
@@ -1147,10 +1360,66 @@ async def settle(world: World) -> tuple[float, Counter[str]]:
 # --- the checks ---------------------------------------------------------------------------
 
 
-UNSURE_FOUND = re.compile(r"entry \d+: its post found as message \d+")
-UNSURE_ABSENT = re.compile(r"entry \d+: not on the channel, back in the queue")
-UNSURE_ASKED = re.compile(r"entry \d+: maybe posted, left to the moderators to check")
-"""The publisher's log lines for each way an unsure send ends (bot/telegram/publisher.py)."""
+PUBLISHER_LINE = re.compile(
+    r"^\S+ \S+ \d+ \w+ bot\.telegram\.(publisher|probe): entry (\d+)(.*)$", re.M
+)
+"""A log line of the publisher or its search (bot/telegram/publisher.py, probe.py) about one
+entry: which of the two, the entry's id, the rest."""
+UNSURE_OUTCOMES = {
+    ": its post found as message": "found",
+    ": not on the channel, back in the queue": "absent",
+    ": maybe posted, left to the moderators to check": "asked",
+}
+"""How the publisher logs each way a send with its answer lost ends."""
+BARRED = ": the bot may not edit its posts on the channel"
+"""The search's line when it may not look (not an administrator of the channel allowed to
+edit, or Telegram not answering whether it is): the moderators are asked, by design."""
+UNSURE_SETTLED_TARGET = 0.9
+"""The share of those sends the bot must settle itself (found or absent), without a human,
+of those it was allowed to look for (:data:`BARRED`)."""
+
+
+def unsure_sends(log: str) -> Counter[str]:
+    """How the sends whose answer was lost ended, from the publisher's lines in the log of
+    every life of the bot: ``found`` or ``absent`` (the bot's own search of the channel),
+    ``asked`` (left to the moderators), ``barred`` (left to them because the search might
+    not look at all: :data:`BARRED`), ``open`` (no outcome logged: still unsettled).
+
+    One send, one count. Its search follows "not posted (needs_check)", or a start after a
+    kill ("cut short, looked for"), or another entry's search meets its post. A search
+    repeated for the same send (the bot killed, or the database locked, after the outcome
+    was logged and before it was recorded: the next start looks again) counts once, with
+    its last outcome; the send ends at that entry's next "posted as message" or "not
+    posted" (a new send). A send killed before its answer that follows a search's
+    outcome with nothing logged between (an "absent" entry sent again) is folded into it:
+    rare, and it undercounts."""
+    searching: dict[str, str | None] = {}
+    barred: set[str] = set()
+    ended: Counter[str] = Counter()
+
+    def end(entry: str) -> None:
+        if entry in searching:
+            ended[searching.pop(entry) or "open"] += 1
+
+    for module, entry, rest in PUBLISHER_LINE.findall(log):
+        if module == "probe":
+            if rest.startswith(BARRED):
+                barred.add(entry)
+            continue
+        outcome = next((o for start, o in UNSURE_OUTCOMES.items() if rest.startswith(start)), None)
+        if outcome is not None:
+            searching[entry] = "barred" if outcome == "asked" and entry in barred else outcome
+            barred.discard(entry)
+        elif rest.startswith(": its publication was cut short"):
+            searching.setdefault(entry, None)
+        elif rest.startswith(" not posted (needs_check)"):
+            end(entry)
+            searching[entry] = None
+        elif rest.startswith((" not posted (", " posted as message")):
+            end(entry)
+    for entry in list(searching):
+        end(entry)
+    return ended
 
 
 @dataclass
@@ -1200,6 +1469,7 @@ def check(world: World, people: list[Apprentice], snapshot: Snapshot, photos: Pa
     found.left += unreferenced_photos(snapshot, photos)
     found.stuck += stuck(world, snapshot)
     found.notes += forwards_left(world, people)
+    found.notes += removals_owed(world, snapshot)
     return found
 
 
@@ -1270,6 +1540,23 @@ def stuck(world: World, snapshot: Snapshot) -> list[str]:
     return out
 
 
+def removals_owed(world: World, snapshot: Snapshot) -> list[str]:
+    """Informational: each removal still owed, its target and its request as they are."""
+    out = []
+    for removal in snapshot.removals:
+        chat = world.group if str(removal.chat) == str(world.group.id) else world.channel
+        target = world.find(chat, removal.message_id or 0)
+        request = world.find(world.group, removal.told_message_id or 0)
+        out.append(
+            f"removal {removal.id} ({removal.kind} of entry {removal.submission_id}) still "
+            f"owed: its message {removal.message_id} "
+            f"{'still there' if target else 'gone'}, its request {removal.told_message_id} "
+            + (f"with {buttons(request)}" if request else "not in the group")
+            + f", by hand {bool(removal.by_hand)}, attempts {removal.attempts}"
+        )
+    return out
+
+
 def forwards_left(world: World, people: list[Apprentice]) -> list[str]:
     """Informational: moderators' forwards in the group still showing an erased apprentice."""
     erased = [p.role.name for p in people if p.erased_at is not None]
@@ -1308,31 +1595,96 @@ class Report:
 
     @property
     def unsure(self) -> Counter[str]:
-        """The sends whose answer was lost, by how they ended (the bot's log says): found
-        or absent by the bot's own search of the channel, or left to the moderators."""
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return Counter(
-            {
-                "found": len(UNSURE_FOUND.findall(text)),
-                "absent": len(UNSURE_ABSENT.findall(text)),
-                "asked": len(UNSURE_ASKED.findall(text)),
-            }
-        )
+        """The sends whose answer was lost, by how they ended (:func:`unsure_sends`)."""
+        return unsure_sends(self.log_path.read_text(encoding="utf-8", errors="replace"))
+
+    def unsure_counts(self) -> tuple[int, int]:
+        """(settled by the bot, all the sends with their answer lost)."""
+        unsure = self.unsure
+        return unsure["found"] + unsure["absent"], sum(unsure.values())
+
+    @property
+    def settled_share(self) -> float | None:
+        """The share of those sends the bot settled itself, of those it was allowed to look
+        for (the target's); None when there were none."""
+        settled, total = self.unsure_counts()
+        searched = total - self.unsure["barred"]
+        return settled / searched if searched else None
 
     def unsure_summary(self) -> str:
         unsure = self.unsure
-        settled = unsure["found"] + unsure["absent"]
-        total = settled + unsure["asked"]
-        share = f"{settled / total:.0%}" if total else "none to settle"
+        settled, total = self.unsure_counts()
+        asked = unsure["asked"] + unsure["barred"]
+        barred = (
+            f" ({unsure['barred']} of them as the bot might not look at the channel)"
+            if unsure["barred"]
+            else ""
+        )
+        unsettled = f", {unsure['open']} never settled" if unsure["open"] else ""
+        share = self.settled_share
         return (
             f"{total} sends with their answer lost: {settled} settled by the bot "
-            f"({unsure['found']} found, {unsure['absent']} absent), {unsure['asked']} asked "
-            f"a moderator: {share} without a human"
+            f"({unsure['found']} found, {unsure['absent']} absent), {asked} asked "
+            f"a moderator{barred}{unsettled}: "
+            + (
+                "none to settle"
+                if share is None
+                else f"{share:.0%} without a human"
+                + (" of those it might look for" if unsure["barred"] else "")
+            )
         )
+
+    def settled_cell(self) -> str:
+        """The table's value: "14 settled / 1 asked (93%)", by the bot / the moderators."""
+        unsure = self.unsure
+        settled, total = self.unsure_counts()
+        share = self.settled_share
+        if not total:
+            return "none to settle"
+        cell = f"{settled} settled / {unsure['asked'] + unsure['barred']} asked"
+        if unsure["barred"]:
+            cell += f" ({unsure['barred']} as the bot might not look)"
+        if unsure["open"]:
+            cell += f" / {unsure['open']} never settled"
+        return cell + (f" ({share:.0%})" if share is not None else "")
+
+    def unsure_met(self) -> bool:
+        share = self.settled_share
+        return share is None or share >= UNSURE_SETTLED_TARGET
+
+    def outage_summary(self) -> str:
+        tally = self.tally
+        failed = len(tally.failed_starts)
+        outside = len(self.starts_failed_outside_outages())
+
+        def lasted(seconds: list[float]) -> str:
+            return ", ".join(f"{s:.0f}" for s in seconds) + " s" if seconds else "none"
+
+        return (
+            f"database outages {len(tally.db_outages)} ({lasted(tally.db_outages)}), "
+            f"Telegram outages {len(tally.telegram_outages)} "
+            f"({lasted(tally.telegram_outages)}); starts of the bot that failed and were "
+            f"started again {failed}" + (f" ({outside} outside any outage)" if outside else "")
+        )
+
+    def starts_failed_outside_outages(self) -> list[str]:
+        """Starts that ended before ready while neither Telegram nor the database was out."""
+        windows = self.tally.outage_windows
+        return [
+            f"a start of the bot exited before ready (status {status}) outside any outage"
+            for began, ended, status in self.tally.failed_starts
+            if not any(began <= end and ended >= start for start, end in windows)
+        ]
 
     @property
     def ok(self) -> bool:
-        return not any(self.findings.figures.values()) and not self.gave_up
+        return (
+            not any(self.findings.figures.values())
+            and not self.gave_up
+            and self.unsure_met()
+            and bool(self.tally.db_outages and self.tally.telegram_outages)
+            and not self.tally.simulation_errors
+        )
 
     def fault_summary(self) -> str:
         parts = []
@@ -1356,13 +1708,15 @@ class Report:
             f"sending a selfie: {self.flows}",
             f"kills {self.tally.kills}, channel kicks {self.tally.kicks}, time travel "
             f"{'49 h' if self.tally.travelled else 'none'}",
+            self.outage_summary(),
             f"Bot API calls {self.calls}, faults injected "
             f"{sum(self.tally.faults.values())}: {self.fault_summary()}; "
             f"emulator flood-control 429s {self.flood_429}; most faulted: "
             + ", ".join(f"{m} {n}" for m, n in self.tally.faulted_methods.most_common(5)),
             "moderators: "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.tally.moderator_actions.items())),
-            self.unsure_summary(),
+            self.unsure_summary()
+            + ("" if self.unsure_met() else f" MISSED (target {UNSURE_SETTLED_TARGET:.0%})"),
             f"duration {self.duration_s:.0f} s (settling {self.settle_s:.0f} s); bot exit "
             f"status {self.bot_exit}",
         ]
@@ -1377,7 +1731,12 @@ class Report:
             out += [f"  - {item}" for item in self.gave_up[:20]]
             for name, lines in list(self.transcripts.items())[:2]:
                 out += [f"  transcript of {name}:", *(f"    {line}" for line in lines)]
-        out += [f"note: {note}" for note in self.findings.notes]
+        errors = self.tally.simulation_errors
+        if errors:
+            out.append(f"errors of the simulated people (not the bot's): {len(errors)} MISSED")
+            out += [f"    {line}" for line in errors[0].rstrip().splitlines()[-12:]]
+        notes = [*self.findings.notes, *self.starts_failed_outside_outages()]
+        out += [f"note: {note}" for note in notes]
         out += [f"work folder: {self.workdir}", f"bot log: {self.log_path}"]
         return out
 
@@ -1392,12 +1751,23 @@ class Report:
             ),
             f"| apprentices who gave up | {len(self.gave_up)} | 0 | "
             f"{'yes' if not self.gave_up else 'MISSED'} |",
+            f"| ambiguous sends settled by the bot / asked a moderator | {self.settled_cell()} | "
+            f">= {UNSURE_SETTLED_TARGET:.0%} | {'yes' if self.unsure_met() else 'MISSED'} |",
+            *(
+                f"| {kind} outages injected | {len(lasted)} | >= 1 | "
+                f"{'yes' if lasted else 'MISSED'} |"
+                for kind, lasted in (
+                    ("database", self.tally.db_outages),
+                    ("Telegram", self.tally.telegram_outages),
+                )
+            ),
         ]
         context = (
             f"Seed {self.plan.seed}: {c['apprentices']} apprentices ({c['submitted']} submitted, "
             f"{c['published']} published, {c['refused']} refused, {c['erased']} erased), "
             f"{self.tally.kills} SIGKILLs, {self.tally.kicks} kicks from the channel, "
-            f"{'one 49-hour time travel' if self.tally.travelled else 'no time travel'}; "
+            f"{'one 49-hour time travel' if self.tally.travelled else 'no time travel'}, "
+            f"{self.outage_summary()}; "
             f"{self.calls} Bot API calls, {sum(self.tally.faults.values())} faults "
             f"({self.fault_summary()}); {self.unsure_summary()}; {self.duration_s:.0f} s "
             f"(settling {self.settle_s:.0f} s)."
@@ -1480,7 +1850,8 @@ async def _run(
         schedule={"cron": NEVER},
         moderation={"retry_seconds": 2},
     )
-    bot = BotUnderTest(write_config(workdir / "config.toml", raw), workdir / "bot.log")
+    config = write_config(workdir / "config.toml", raw)
+    bot = BotUnderTest(config, workdir / "bot.log", tally, plan.restart_after_s)
     roles = cast(plan)
     world = World(
         plan=plan,
@@ -1496,24 +1867,31 @@ async def _run(
         before_travel={role.number for role in roles if role.erase_when},
     )
     await bot.start()
+    world.kills_allowed.set()
     start_faults(world)
     people = [Apprentice(world, role, photos[role.number % len(photos)]) for role in roles]
     team = Moderators(world)
     stop = asyncio.Event()
-    stirring = asyncio.create_task(stir(world))
+    stirring = asyncio.create_task(stir(world, bot))
+    outaging = asyncio.create_task(outages(world, bot, db_path))
     helpers = [
         asyncio.create_task(team.work(moderators[0], stop)),
         asyncio.create_task(team.work(moderators[1], stop)),
         asyncio.create_task(team.publish(moderators[0], stop)),
         stirring,
+        outaging,
     ]
     walking = [asyncio.create_task(person.live()) for person in people]
     ramp_over = time.monotonic() + plan.ramp_s
-    killer = asyncio.create_task(
-        keep_killing(world, bot, lambda: tally.kills >= plan.kills and time.monotonic() > ramp_over)
-    )
+
+    def enough() -> bool:
+        over = time.monotonic() > ramp_over and world.outages_done.is_set()
+        return tally.kills >= plan.kills and over
+
+    killer = asyncio.create_task(keep_killing(world, bot, enough))
     try:
         await killer
+        await outaging  # raises what went wrong in an outage, if anything
         await asyncio.gather(*walking)
         await stirring  # the last kick, if it is still going on
         settle_s, still_waiting = await settle(world)

@@ -21,6 +21,12 @@ Absent is said only when the ids after the last known post end in :data:`UNUSED_
 a row with nothing there and none had the post: ids are given in order, so none was used
 after them. Anything else (Telegram failing, rights missing, :data:`SPAN` ids of other
 admins' posts) is undecided: the moderators look, as before.
+
+An edit whose answer is lost (a 5xx, a time-out, a dropped connection) or that never
+reached Telegram is asked again, :data:`ATTEMPTS` times at most. After a lost answer,
+« not modified » proves nothing: the lost edit may have put the entry's buttons on another
+post of the bot's. That post's buttons are then taken off, which shows its caption: the
+entry's, they are put back (found); another's, that post gets its own back, as above.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from telegram import (
 )
 from telegram.error import BadRequest, TelegramError
 
+from bot.telegram.delivery import maybe_delivered, never_left
+
 log = logging.getLogger(__name__)
 
 SPAN = 20
@@ -48,6 +56,12 @@ UNUSED_RUN = 3
 """Ids in a row with nothing there that end the search: ids are given in order, so a run
 of them means the channel's newest message is behind (a deleted post leaves one such id,
 rarely three in a row)."""
+ATTEMPTS = 5
+"""Tries of one edit whose answer was lost or that never reached Telegram: a search given
+up at its first lost answer left the entry to the moderators, while each of its few edits
+is as likely to fail as the send was (the quick chaos run, seed 1: 2 of its 8 sends with
+their answer lost). With a fifth of the calls failing, three tries all failed about once
+in a hundred edits: still one search in a quick run now and then."""
 
 
 class Finding(enum.StrEnum):
@@ -96,9 +110,7 @@ async def find_post(
             unused = 0
             continue
         try:
-            edited = await bot.edit_message_reply_markup(
-                channel, message_id, reply_markup=wanted.buttons
-            )
+            edited = await _ask(bot, channel, message_id, wanted)
         except BadRequest as error:
             answer = error.message.lower()
             if "not modified" in answer:
@@ -125,6 +137,97 @@ async def find_post(
     return Search(Finding.UNDECIDED, None, met)
 
 
+def _again(error: TelegramError, tries: int) -> bool:
+    """Whether an edit that failed so is tried again: its answer lost, or it never reached
+    Telegram, and tries left."""
+    return tries < ATTEMPTS and (maybe_delivered(error) or never_left(error))
+
+
+async def _ask(bot: Bot, channel: str | int, message_id: int, wanted: Candidate) -> Message | bool:
+    """Ask the message to take ``wanted``'s buttons: the edited message, or Telegram's
+    refusal raised (« not modified »: it is ``wanted``'s post); tried again as
+    :func:`_again` says. « Not modified » after a lost answer is checked (:func:`_whose`)."""
+    lost = False
+    tries = 1
+    while True:
+        try:
+            return await bot.edit_message_reply_markup(
+                channel, message_id, reply_markup=wanted.buttons
+            )
+        except BadRequest as error:
+            if lost and "not modified" in error.message.lower():
+                return await _whose(bot, channel, message_id, wanted, error)
+            raise
+        except TelegramError as error:
+            if not _again(error, tries):
+                raise
+            lost = lost or maybe_delivered(error)
+            tries += 1
+            log.info("channel message %s: edit tried again: %s", message_id, error.message)
+
+
+async def _whose(
+    bot: Bot, channel: str | int, message_id: int, wanted: Candidate, not_modified: BadRequest
+) -> Message | bool:
+    """The message has ``wanted``'s buttons, maybe only since a lost edit put them there:
+    an edit that goes through shows its caption. Its buttons are taken off (« not modified »:
+    a lost try already did, they are put back on), tried again as :func:`_again` says.
+    ``wanted``'s caption: its buttons are put back and ``not_modified`` raised (found).
+    Another's: the message is returned, as an edit that went through (the search gives it
+    its own buttons). No caption read: ``wanted``'s buttons are put back (as they were) and
+    a failure raised that is not a refusal (undecided)."""
+    buttons: InlineKeyboardMarkup | None = None
+    failure = TelegramError("the post's caption could not be read")
+    tries = 1
+    while tries <= 2 * ATTEMPTS:
+        try:
+            shown = await bot.edit_message_reply_markup(channel, message_id, reply_markup=buttons)
+        except BadRequest as error:
+            if "not modified" not in error.message.lower():
+                # Not a finding about this id (the search would take it for one): undecided.
+                failure = TelegramError(error.message)
+                break
+            buttons = wanted.buttons if buttons is None else None  # already so: the other way
+        except TelegramError as error:
+            if not _again(error, tries):
+                failure = error
+                break
+        else:
+            if isinstance(shown, Message) and (shown.caption or "") != wanted.caption:
+                return shown
+            if buttons is None:
+                await _restore(bot, channel, message_id, wanted.buttons)
+            if not isinstance(shown, Message):
+                return shown  # nothing to read the caption of: undecided
+            raise not_modified
+        tries += 1
+    await _restore(bot, channel, message_id, wanted.buttons)
+    raise failure
+
+
+async def _restore(
+    bot: Bot, channel: str | int, message_id: int, buttons: InlineKeyboardMarkup | None
+) -> bool:
+    """The message's buttons made ``buttons`` (« not modified »: they are), tried again as
+    :func:`_again` says; whether it was done."""
+    tries = 1
+    while True:
+        try:
+            await bot.edit_message_reply_markup(channel, message_id, reply_markup=buttons)
+            return True
+        except BadRequest as error:
+            if "not modified" in error.message.lower():
+                return True
+            failure = error.message
+        except TelegramError as error:
+            if _again(error, tries):
+                tries += 1
+                continue
+            failure = error.message
+        log.error("channel message %s: its buttons could not be put back: %s", message_id, failure)
+        return False
+
+
 async def _may_search(bot: Bot, channel: str | int) -> bool:
     """Whether the bot may edit its own posts there: else « can't be edited » would not tell
     its post from another admin's."""
@@ -147,16 +250,7 @@ async def _put_back(
     if not isinstance(edited, Message):
         return None
     owner = next((c for c in others if c.caption == (edited.caption or "")), None)
-    try:
-        await bot.edit_message_reply_markup(
-            channel, edited.message_id, reply_markup=owner.buttons if owner else None
-        )
-    except TelegramError as error:
-        log.error(
-            "channel message %s: its buttons could not be put back: %s",
-            edited.message_id,
-            error.message,
-        )
+    if not await _restore(bot, channel, edited.message_id, owner.buttons if owner else None):
         return None
     if owner is None:
         log.error("channel message %s: a post of the bot's that no entry has", edited.message_id)

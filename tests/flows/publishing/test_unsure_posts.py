@@ -219,3 +219,90 @@ async def test_a_post_interrupted_by_a_stop_is_looked_for_at_the_next_start(
         assert entries[unsent].status == S.APPROVED  # certainly not posted: queued again
         assert await tick(stand) == [unsent]
         assert len(channel_posts(stand)) == 2
+
+
+def on_channel(params: dict[str, Any]) -> bool:
+    return params["chat_id"] == "@fiers_test"
+
+
+@pytest.mark.parametrize("kind", ["502", "drop"])
+async def test_a_search_whose_edit_loses_its_answer_asks_again_and_finds_the_post(
+    db_url: str, tmp_path: Path, kind: str
+) -> None:
+    async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
+        emu = stand.emu
+        [entry_id] = await queued_with_cards(stand, 1)
+        emu.inject_fault("sendPhoto", "500", delivered=True)
+        # The search's first edit fails as the send did: its answer proves nothing.
+        emu.inject_fault("editMessageReplyMarkup", kind, match=on_channel)
+        assert await tick(stand) == [entry_id]
+
+        [post] = channel_posts(stand)
+        entry = (await rows(stand))[entry_id]
+        assert entry.status == S.PUBLISHED
+        assert entry.channel_message_id == post["message_id"]
+        assert interest_of(post).endswith(f"start=post-{entry_id}")  # its buttons, back on
+        assert told(stand, entry_id) == []  # nobody had to look
+
+
+async def test_a_lost_edit_on_another_unsure_post_is_not_taken_for_the_entrys_post(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
+        emu = stand.emu
+        first, second = await queued_with_cards(stand, 2)
+        emu.inject_fault("sendPhoto", "drop", delivered=True)
+        search_fails(stand)  # the first's post stays on the channel, unrecorded
+        assert await tick(stand) == []
+        assert (await rows(stand))[first].status == S.NEEDS_CHECK
+        emu.clear_faults()
+
+        emu.inject_fault("sendPhoto", "500", delivered=True)
+        # The second's search: its edit of the first's post is carried out (the first's
+        # post now shows the second's buttons) and its answer lost. Asked again, the post
+        # answers « not modified », as the second's own post would.
+        emu.inject_fault(
+            "editMessageReplyMarkup", "timeout", delivered=True, hold=0.2, match=on_channel
+        )
+        assert await tick(stand) == [second]
+
+        entries = await rows(stand)
+        posts = channel_posts(stand)
+        assert len(posts) == 2
+        assert [entries[first].status, entries[second].status] == [S.PUBLISHED, S.PUBLISHED]
+        assert [entries[first].channel_message_id, entries[second].channel_message_id] == [
+            post["message_id"] for post in posts
+        ]
+        for entry_id, post in zip((first, second), posts, strict=True):
+            assert interest_of(post).endswith(f"start=post-{entry_id}")
+        assert told(stand, second) == []
+
+
+def buttons_taken_off(params: dict[str, Any]) -> bool:
+    """The search's edit that takes a post's buttons off, to read its caption."""
+    return on_channel(params) and "reply_markup" not in params
+
+
+@pytest.mark.parametrize("delivered", [False, True])
+async def test_reading_the_posts_caption_asks_again_when_that_answer_is_lost_too(
+    db_url: str, tmp_path: Path, delivered: bool
+) -> None:
+    async with running_stand(db_url, tmp_path, schedule=QUIET) as stand:
+        emu = stand.emu
+        [entry_id] = await queued_with_cards(stand, 1)
+        emu.inject_fault("sendPhoto", "500", delivered=True)
+        # The search's edit fails: « not modified » asked again proves nothing, so the post's
+        # buttons are taken off to read its caption, and that answer is lost too (the
+        # buttons gone, or not).
+        emu.inject_fault("editMessageReplyMarkup", "502", match=on_channel)
+        emu.inject_fault(
+            "editMessageReplyMarkup", "drop", delivered=delivered, match=buttons_taken_off
+        )
+        assert await tick(stand) == [entry_id]
+
+        [post] = channel_posts(stand)
+        entry = (await rows(stand))[entry_id]
+        assert entry.status == S.PUBLISHED
+        assert entry.channel_message_id == post["message_id"]
+        assert interest_of(post).endswith(f"start=post-{entry_id}")  # its buttons, back on
+        assert told(stand, entry_id) == []
