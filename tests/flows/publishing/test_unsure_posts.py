@@ -46,6 +46,18 @@ def interest_of(post: dict[str, Any]) -> str:
     return link
 
 
+async def each_posted_once_with_its_buttons(stand: Stand, ids: list[int]) -> None:
+    """The channel holds one post per entry, in this order, each recorded and under its
+    own buttons."""
+    entries = await rows(stand)
+    posts = channel_posts(stand)
+    assert len(posts) == len(ids)
+    assert [entries[i].status for i in ids] == [S.PUBLISHED] * len(ids)
+    assert [entries[i].channel_message_id for i in ids] == [post["message_id"] for post in posts]
+    for entry_id, post in zip(ids, posts, strict=True):
+        assert interest_of(post).endswith(f"start=post-{entry_id}")
+
+
 def told(stand: Stand, entry_id: int) -> list[str]:
     """What the moderators' group was told about ``entry_id`` needing a check."""
     alert = t("fr", "publishing.needs_check", numbers=str(entry_id))
@@ -179,17 +191,9 @@ async def test_two_unsure_posts_in_a_row_are_both_found_and_keep_their_own_butto
 
         emu.inject_fault("sendPhoto", "500", delivered=True)
         assert await tick(stand) == [second]
-        entries = await rows(stand)
-        posts = channel_posts(stand)
-        assert len(posts) == 2
-        assert [entries[first].status, entries[second].status] == [S.PUBLISHED, S.PUBLISHED]
-        assert [entries[first].channel_message_id, entries[second].channel_message_id] == [
-            post["message_id"] for post in posts
-        ]
         # The second's search met the first's post, gave it its own buttons back and
         # recorded it.
-        for entry_id, post in zip((first, second), posts, strict=True):
-            assert interest_of(post).endswith(f"start=post-{entry_id}")
+        await each_posted_once_with_its_buttons(stand, [first, second])
 
 
 async def test_a_post_interrupted_by_a_stop_is_looked_for_at_the_next_start(
@@ -266,15 +270,7 @@ async def test_a_lost_edit_on_another_unsure_post_is_not_taken_for_the_entrys_po
         )
         assert await tick(stand) == [second]
 
-        entries = await rows(stand)
-        posts = channel_posts(stand)
-        assert len(posts) == 2
-        assert [entries[first].status, entries[second].status] == [S.PUBLISHED, S.PUBLISHED]
-        assert [entries[first].channel_message_id, entries[second].channel_message_id] == [
-            post["message_id"] for post in posts
-        ]
-        for entry_id, post in zip((first, second), posts, strict=True):
-            assert interest_of(post).endswith(f"start=post-{entry_id}")
+        await each_posted_once_with_its_buttons(stand, [first, second])
         assert told(stand, second) == []
 
 
