@@ -83,29 +83,29 @@ class Services:
         and the next full build (at start, after each daily purge) mends the site."""
         try:
             await self.gallery.sync(entry_ids)
-        except GalleryFolderProblem as problem:
-            log.error("public site not updated: %s", problem)
         except Exception as error:
-            if self.full.note(error):
-                log.error("public site not updated for entries %s: no room", sorted(entry_ids))
-            else:
-                log.exception("public site not updated for entries %s", sorted(entry_ids))
+            self._site_failed(error, f"updated for entries {sorted(entry_ids)}")
 
     async def rebuild_site(self) -> None:
         """The whole public site from the database (writes only what changed): at start,
         after each purge; a failure is logged like :meth:`update_site`'s."""
         try:
             report = await self.gallery.build()
-        except GalleryFolderProblem as problem:
-            log.error("public site not built: %s", problem)
         except Exception as error:
-            if self.full.note(error):
-                log.error("public site not built: no room")
-            else:
-                log.exception("public site not built")
+            self._site_failed(error, "built")
         else:
             if report.written or report.removed:
                 log.info("public site built: %s", report)
+
+    def _site_failed(self, error: Exception, what: str) -> None:
+        """Log a failed write of the site: a folder problem or no room in one line (the
+        catch-up job tells the moderators of the latter), anything else with its trace."""
+        if isinstance(error, GalleryFolderProblem):
+            log.error("public site not %s: %s", what, error)
+        elif self.full.note(error):
+            log.error("public site not %s: no room", what)
+        else:
+            log.exception("public site not %s", what)
 
 
 def make_services(settings: Settings) -> Services:

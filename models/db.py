@@ -61,9 +61,14 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+def _engine_file(engine: AsyncEngine) -> Path | None:
+    """The engine's SQLite file; None for a database on a server, or in memory."""
+    return _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+
+
 def sqlite_folder(engine: AsyncEngine) -> Path | None:
     """The folder of the engine's SQLite file; None for a database on a server."""
-    path = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+    path = _engine_file(engine)
     return None if path is None else path.parent
 
 
@@ -76,7 +81,7 @@ def sqlite_write_problem(engine: AsyncEngine) -> str | None:
     lock: a backup or a VACUUM run by hand), or None; None for other databases, where a
     lock is per row. Blocking: call it in a thread. Readers see nothing of such a lock in
     WAL mode, so only taking the lock tells."""
-    path = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+    path = _engine_file(engine)
     if path is None:
         return None
     try:
